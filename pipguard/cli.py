@@ -1,0 +1,164 @@
+"""Command line: argument parsing, dispatch, and exit codes (in one place)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Sequence
+
+from pipguard import __version__
+from pipguard.context import Options
+from pipguard.errors import (
+    CheckFailed,
+    EnvironmentError_,
+    LedgerError,
+    PipFailed,
+    PipguardError,
+    PipTooOld,
+    Rejected,
+    UsageError,
+)
+from pipguard.ledger import POLICIES
+
+EXIT_OK = 0
+EXIT_PROBLEMS = 1  # pipguard check found problems
+EXIT_USAGE = 2  # bad input: malformed requirement, unknown option, missing file
+EXIT_REJECTED = 10  # the install would break an earlier project; nothing changed
+EXIT_LEDGER = 11  # ledger unusable: corrupt, unsafe, unwritable, lock timeout
+EXIT_ENVIRONMENT = 12  # the target interpreter or its pip is missing or too old
+
+EXIT_CODES: dict[type[PipguardError], int] = {
+    Rejected: EXIT_REJECTED,
+    LedgerError: EXIT_LEDGER,
+    UsageError: EXIT_USAGE,
+    EnvironmentError_: EXIT_ENVIRONMENT,
+    PipTooOld: EXIT_ENVIRONMENT,
+    CheckFailed: EXIT_PROBLEMS,
+}
+
+# Options pipguard takes for itself inside an install/uninstall command line
+# (pip has none of these names).
+_OWN_FLAGS = {"--no-guard"}
+_OWN_VALUED = {"--policy", "--ledger", "--lock-timeout"}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="pipguard",
+        description="A thin wrapper around pip that keeps earlier installs working.",
+        epilog="Commands: install, uninstall, check, ledger, why, history, export, adopt, "
+        "rollback, constraints, shim; any other pip command passes straight through to pip.",
+    )
+    parser.add_argument("--version", action="version", version=f"pipguard {__version__}")
+    add_global_options(parser)
+    parser.add_argument("command", nargs="?", help="a pipguard or pip command")
+    parser.add_argument("args", nargs=argparse.REMAINDER, help="the command's arguments")
+    return parser
+
+
+def add_global_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--python", metavar="PATH", help="guard this interpreter's environment")
+    parser.add_argument("--ledger", metavar="PATH", help="use this ledger file (or PIPGUARD_LEDGER)")
+    parser.add_argument("--lock-timeout", type=float, metavar="SECONDS", default=None,
+                        help="how long to wait for another run's lock (default 600)")
+    parser.add_argument("--policy", choices=POLICIES, help="strict, compatible (default) or replan")
+    parser.add_argument("--no-guard", action="store_true", help="run plain pip; record it as unguarded")
+
+
+def split_own_options(args: Sequence[str]) -> tuple[list[str], list[str]]:
+    """Separate pipguard's options from pip's in an install command line."""
+    own, rest = [], []
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        opt = arg.split("=", 1)[0]
+        if opt in _OWN_FLAGS:
+            own.append(arg)
+        elif opt in _OWN_VALUED:
+            own.append(arg)
+            if "=" not in arg and i + 1 < len(args):
+                own.append(args[i + 1])
+                i += 1
+        else:
+            rest.append(arg)
+        i += 1
+    return own, rest
+
+
+def make_options(ns: argparse.Namespace) -> Options:
+    timeout = ns.lock_timeout
+    if timeout is None:
+        env = os.environ.get("PIPGUARD_LOCK_TIMEOUT")
+        try:
+            timeout = float(env) if env else 600.0
+        except ValueError:
+            raise UsageError(f"PIPGUARD_LOCK_TIMEOUT must be a number of seconds, not {env!r}.") from None
+    if timeout < 0:
+        raise UsageError("--lock-timeout must be zero or more seconds.")
+    return Options(
+        python=ns.python,
+        ledger=ns.ledger,
+        lock_timeout=timeout,
+        policy=ns.policy,
+        guard=not ns.no_guard and os.environ.get("PIPGUARD_DISABLE") != "1",
+    )
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(f"{self.prog}: {message}. See '{self.prog} --help'.")
+
+
+def _commands() -> dict[str, Callable[[Options, list[str]], int]]:
+    from pipguard.commands import check, install
+
+    table: dict[str, Callable[[Options, list[str]], int]] = {
+        "install": install.run_install,
+        "check": check.run_check,
+    }
+    try:
+        from pipguard.commands import registry
+    except ImportError:  # pragma: no cover - during development only
+        return table
+    table.update(registry.COMMANDS)
+    return table
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        return dispatch(args)
+    except PipFailed as exc:
+        if exc.message:
+            print(f"pipguard: {exc.message}", file=sys.stderr)
+        return exc.returncode
+    except PipguardError as exc:
+        message = str(exc)
+        print(message if message.startswith("pipguard") else f"pipguard: {message}", file=sys.stderr)
+        return EXIT_CODES.get(type(exc), EXIT_USAGE)
+    except KeyboardInterrupt:
+        print("pipguard: interrupted.", file=sys.stderr)
+        return 130
+
+
+def dispatch(args: list[str]) -> int:
+    parser = build_parser()
+    parser.__class__ = _Parser
+    ns = parser.parse_args(args)
+    if ns.command is None:
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    rest = list(ns.args)
+    commands = _commands()
+    if ns.command in ("install", "uninstall"):
+        own, rest = split_own_options(rest)
+        if own:
+            ns = parser.parse_args([*own, ns.command], namespace=ns)
+    options = make_options(ns)
+    handler = commands.get(ns.command)
+    if handler is None:
+        from pipguard.commands.passthrough import run_passthrough
+
+        return run_passthrough(options, [ns.command, *rest])
+    return handler(options, rest)

@@ -1,0 +1,433 @@
+"""``pipguard install``: pip install, merged with everything installed before."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from packaging.requirements import Requirement
+from packaging.utils import NormalizedName, canonicalize_name
+
+from pipguard.constraints import marker_applies, parse_constraints, render_constraints
+from pipguard.context import Options, Session, Target, locate, open_session
+from pipguard.errors import PipFailed, Rejected, UsageError
+from pipguard.ledger import Ledger, Root, now
+from pipguard.pip_args import InstallRequest, parse_install_args, read_requirement_file
+from pipguard.pip_config import configured_constraints
+from pipguard.pip_runner import (
+    BUILD_CONSTRAINT_PIP,
+    PlannedInstall,
+    ProcessResult,
+    RunningProcess,
+    check_pip_version,
+    is_resolution_impossible,
+    parse_report,
+    pip_command,
+    read_report,
+    run_process,
+)
+from pipguard.planner import (
+    ProtectedSet,
+    explain_impossible,
+    explain_rejection,
+    find_replans,
+    judge,
+    overlay,
+    protected_needs,
+)
+from pipguard.transactions import begin, finish
+
+
+def say(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+@dataclass(frozen=True)
+class Request:
+    """The install command line, read, with its requirement files opened."""
+
+    pip: InstallRequest
+    named: tuple[Requirement, ...]
+    editables: tuple[str, ...]
+
+    @property
+    def names(self) -> set[NormalizedName]:
+        return {canonicalize_name(r.name) for r in self.named}
+
+    def describe(self) -> str:
+        words = [str(r) for r in self.named] + list(self.editables) + self.pip.paths
+        return ", ".join(words) or "the request"
+
+
+def read_request(args: list[str]) -> Request:
+    pip = parse_install_args(args)
+    named = list(pip.requirements)
+    editables = list(pip.editables)
+    for path in pip.requirement_files:
+        content = read_requirement_file(path)
+        named += content.requirements
+        editables += content.editables
+    for path in pip.constraint_files:
+        if not path.startswith(("http://", "https://")) and not os.path.exists(path):
+            raise UsageError(f"constraints file not found: {path}. Check the path given to -c.")
+    return Request(pip, tuple(named), tuple(editables))
+
+
+def without_options(args: Sequence[str], names: set[str]) -> list[str]:
+    """*args* less the given options (and their values)."""
+    kept, skip = [], False
+    for arg in args:
+        if skip:
+            skip = False
+            continue
+        opt = arg.split("=", 1)[0]
+        if opt in names:
+            skip = "=" not in arg and opt in {"--report"}
+            continue
+        kept.append(arg)
+    return kept
+
+
+def updated_roots(
+    roots: Mapping[NormalizedName, Root],
+    request: Request,
+    plan: Sequence[PlannedInstall],
+    markers: Mapping[str, str],
+    txn_id: int,
+) -> dict[NormalizedName, Root]:
+    """The ledger's roots after this request: what the user asked for, and how."""
+    result = dict(roots)
+    stamp = now()
+    for req in request.named:
+        if not marker_applies(req.marker, markers):
+            continue
+        name = canonicalize_name(req.name)
+        new = Root(
+            name=name,
+            display_name=req.name,
+            specifier=str(req.specifier),
+            extras=tuple(sorted(req.extras)),
+            url=req.url,
+            added_by=txn_id,
+            added_at=stamp,
+        )
+        old = result.get(name)
+        if old and (old.specifier, old.extras, old.url, old.kind) == (new.specifier, new.extras, new.url, new.kind):
+            continue
+        result[name] = new
+    for item in plan:
+        if item.requested and (item.editable or item.url) and item.name not in request.names:
+            result[item.name] = Root(
+                name=item.name,
+                display_name=item.display_name,
+                extras=tuple(sorted(item.requested_extras)),
+                editable=item.editable,
+                url=item.url,
+                added_by=txn_id,
+                added_at=stamp,
+            )
+    return result
+
+
+class GuardedInstall:
+    """One guarded ``pip install``: plan inside the protections, judge, record."""
+
+    def __init__(self, target: Target, session: Session, request: Request, policy: str) -> None:
+        self.target = target
+        self.session = session
+        self.ledger: Ledger = session.ledger
+        self.request = request
+        self.policy = policy
+        self.state = session.state
+        self.workdir = Path(tempfile.mkdtemp(prefix="pipguard-"))
+
+    # -- pieces ------------------------------------------------------------
+
+    def protected(self) -> ProtectedSet:
+        return protected_needs(
+            self.state.distributions,
+            self.ledger.roots,
+            self.ledger.standing,
+            self.state.markers,
+            self.request.names,
+            self.policy,
+        )
+
+    def write_constraints(self, protected: ProtectedSet, name: str = "constraints.txt") -> Path:
+        path = self.workdir / name
+        path.write_text(
+            render_constraints(
+                protected.merged(),
+                header="written by pipguard: what earlier installs need (do not edit)",
+            )
+        )
+        return path
+
+    def pip_args(self, constraints: Path, report: Path, extra: Sequence[str] = ()) -> list[str]:
+        args = without_options(self.request.pip.args, {"--report"})
+        cmd = pip_command(self.target.python, "install", *args, "-c", str(constraints))
+        if self.build_constraints_supported:
+            cmd += ["--build-constraint", str(constraints)]
+        return cmd + ["--report", str(report), *extra]
+
+    @property
+    def build_constraints_supported(self) -> bool:
+        version = self.state.pip_version
+        return bool(version) and check_pip_version(version, self.target.python) >= BUILD_CONSTRAINT_PIP
+
+    def start_preference_probe(self) -> RunningProcess | None:
+        """What plain pip would pick for the named requests (to explain a re-plan).
+
+        A dry run that ignores what is installed and skips dependencies is
+        cheap, and runs beside the real install, on the other core.
+        """
+        wanted = [str(r) for r in self.request.named if not _is_exact_pin(r)]
+        if not wanted:
+            return None
+        options = without_options(self.request.pip.options, {"--report", "--dry-run"})
+        options = [o for o in options if o not in ("-q", "--quiet", "-v", "--verbose")]
+        cmd = pip_command(
+            self.target.python, "install", *options, *wanted,
+            "--dry-run", "--ignore-installed", "--no-deps", "--report", "-", "-q",
+        )
+        return RunningProcess(cmd)
+
+    def plain_plan(self) -> tuple[ProcessResult, list[PlannedInstall]]:
+        """What plain pip would do (a dry run without pipguard's constraints)."""
+        report = self.workdir / "plain-report.json"
+        args = without_options(self.request.pip.args, {"--report", "--dry-run"})
+        result = run_process(
+            pip_command(self.target.python, "install", *args, "--dry-run", "--report", str(report), "-q"),
+            capture=True,
+        )
+        return result, read_report(report) if result.returncode == 0 else []
+
+    # -- the run -------------------------------------------------------------
+
+    def run(self) -> int:
+        try:
+            return self._run()
+        finally:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def _run(self) -> int:
+        protected = self.protected()
+        for violation in protected.preexisting:
+            say(f"pipguard: already broken before this install (not blocking): {violation.describe()}.")
+        if self.try_fast_path():
+            return 0
+        constraints = self.write_constraints(protected)
+        report = self.workdir / "report.json"
+        if self.request.pip.dry_run:
+            return self.dry_run(constraints, report)
+        self.ledger, txn = begin(
+            self.ledger, "install", ["install", *self.request.pip.args], self.state.pip_version,
+            self.policy, constraints=self.request.pip.constraint_files,
+        )
+        self.target.store.save(self.ledger)
+        preference = self.start_preference_probe()
+        result = run_process(self.pip_args(constraints, report), capture=True, tee=True)
+        preferred = preference.finish() if preference else None
+        if result.returncode != 0:
+            if not is_resolution_impossible(result):
+                self.close(txn, "failed", reason=f"pip exited with {result.returncode}")
+                raise PipFailed("", result.returncode)
+            return self.resolve_outside_protections(txn, protected)
+        plan = read_report(report)
+        self.commit(txn, plan)
+        self.copy_report(report)
+        if preferred is not None and preferred.returncode == 0:
+            chosen = {name: dist.version for name, dist in overlay(self.state.distributions, plan).items()}
+            for replan in find_replans(
+                chosen, parse_report(preferred.stdout), protected, self.state.distributions, self.state.markers
+            ):
+                say(replan.describe())
+        return 0
+
+    def resolve_outside_protections(self, txn: object, protected: ProtectedSet) -> int:
+        """pip found no plan inside the protections: reject, or take plain pip's plan.
+
+        The protections are a little stricter than "every earlier project
+        keeps working" (a distribution's old needs stay in force even when
+        pip would move it), so plain pip's plan is judged on its own merits.
+        """
+        assert hasattr(txn, "id")
+        result, plan = self.plain_plan()
+        if result.returncode != 0:
+            # pip cannot do this even without pipguard: its own error stands.
+            sys.stderr.write(result.stderr)
+            self.close(txn, "failed", reason="pip found no way to install the request")
+            raise PipFailed("", result.returncode)
+        verdict = self.judge(plan)
+        if verdict.blocking:
+            message = explain_rejection(self.request.describe(), verdict.blocking, plan, self.state.markers)
+        else:
+            pins = self.workdir / "plan.txt"
+            pins.write_text("".join(f"{item.name}=={item.version}\n" for item in plan))
+            report = self.workdir / "report-plan.json"
+            rerun = run_process(self.pip_args(pins, report), capture=True, tee=True)
+            if rerun.returncode == 0:
+                self.commit(txn, read_report(report))
+                self.copy_report(report)
+                return 0
+            message = explain_impossible(self.request.describe(), protected, plan)
+        self.close(txn, "rejected", reason=message)
+        raise Rejected(message)
+
+    def judge(self, plan: Sequence[PlannedInstall]):  # type: ignore[no-untyped-def]
+        after = overlay(self.state.distributions, plan)
+        roots_after = updated_roots(self.ledger.roots, self.request, plan, self.state.markers, 0)
+        return judge(
+            self.state.distributions, after, self.ledger.roots, roots_after,
+            self.ledger.standing, self.state.markers,
+        )
+
+    def commit(self, txn: object, plan: Sequence[PlannedInstall]) -> None:
+        assert hasattr(txn, "id")
+        after = overlay(self.state.distributions, plan)
+        verdict = self.judge(plan)
+        for violation in verdict.blocking:
+            say(f"pipguard: warning: after this install, {violation.describe()}.")
+        for violation in verdict.warnings:
+            say(f"pipguard: warning: {violation.describe()} (installed with unmet requirements).")
+        roots = updated_roots(self.ledger.roots, self.request, plan, self.state.markers, txn.id)
+        self.ledger = finish(
+            self.ledger, txn, "committed",  # type: ignore[arg-type]
+            after={name: dist.version for name, dist in after.items()}, roots=roots,
+        )
+        self.target.store.save(self.ledger)
+
+    def close(self, txn: object, status: str, reason: str) -> None:
+        self.ledger = finish(self.ledger, txn, status, reason=reason)  # type: ignore[arg-type]
+        self.target.store.save(self.ledger)
+
+    def copy_report(self, report: Path) -> None:
+        if self.request.pip.report and report.exists():
+            if self.request.pip.report == "-":
+                sys.stdout.write(report.read_text())
+            else:
+                shutil.copyfile(report, self.request.pip.report)
+
+    def dry_run(self, constraints: Path, report: Path) -> int:
+        """The user asked for --dry-run: say what would happen; change nothing."""
+        result = run_process(self.pip_args(constraints, report), capture=True, tee=True)
+        if result.returncode != 0:
+            if is_resolution_impossible(result):
+                plain, plan = self.plain_plan()
+                if plain.returncode == 0:
+                    verdict = self.judge(plan)
+                    if verdict.blocking:
+                        raise Rejected(explain_rejection(
+                            self.request.describe(), verdict.blocking, plan, self.state.markers))
+            raise PipFailed("", result.returncode)
+        self.copy_report(report)
+        return 0
+
+    def try_fast_path(self) -> bool:
+        """Prove, without running pip, that pip would change nothing."""
+        pip = self.request.pip
+        if (pip.paths or self.request.editables or pip.upgrade or pip.dry_run or pip.report
+                or pip.locations or not self.request.named or self.policy == "replan"):
+            return False
+        if any(opt.split("=")[0] in _NOT_FAST for opt in pip.options):
+            return False
+        if any(r.url for r in self.request.named):
+            return False
+        constraint_files = list(pip.constraint_files) + configured_constraints(self.target.prefix, os.environ)
+        limits = []
+        for path in constraint_files:
+            try:
+                limits.append(parse_constraints(Path(path).read_text()))
+            except (OSError, ValueError):
+                return False
+        versions = self.state.versions
+        for req in self.request.named:
+            name = canonicalize_name(req.name)
+            if not marker_applies(req.marker, self.state.markers):
+                continue
+            installed = versions.get(name)
+            if installed is None or not req.specifier.contains(installed, prereleases=True):
+                return False
+            for limit in limits:
+                if name in limit and not limit[name].contains(installed, prereleases=True):
+                    return False
+        verdict = self.judge([])
+        if verdict.blocking or verdict.warnings or verdict.preexisting:
+            return False
+        roots = updated_roots(self.ledger.roots, self.request, [], self.state.markers, self.ledger.next_id)
+        if roots != dict(self.ledger.roots):
+            self.ledger, txn = begin(
+                self.ledger, "install", ["install", *pip.args], self.state.pip_version, self.policy,
+                constraints=pip.constraint_files,
+            )
+            self.ledger = finish(self.ledger, txn, "committed", after=versions, roots=roots)
+            self.target.store.save(self.ledger)
+        elif self.session.created or self.session.notes:
+            self.target.store.save(self.ledger)
+        if not pip.quiet:
+            for req in self.request.named:
+                name = canonicalize_name(req.name)
+                if name in versions:
+                    print(f"Requirement already satisfied: {req} ({versions[name]})")
+        return True
+
+
+_NOT_FAST = {"--force-reinstall", "-I", "--ignore-installed", "--target", "-t", "--prefix", "--root", "--user"}
+
+
+def _is_exact_pin(req: Requirement) -> bool:
+    return len(req.specifier) == 1 and next(iter(req.specifier)).operator in ("==", "===") and "*" not in str(req.specifier)
+
+
+def run_install(options: Options, args: list[str]) -> int:
+    request = read_request(args)
+    if not options.guard or os.environ.get("PIPGUARD_DISABLE") == "1":
+        return run_unguarded(options, ["install", *args])
+    if request.pip.locations:
+        raise UsageError(
+            f"pipguard does not guard installs with {', '.join(request.pip.locations)}: they go "
+            "outside the environment whose ledger it keeps. Run them with --no-guard (recorded "
+            "as unguarded) or plain pip."
+        )
+    target = locate(options)
+    with target.store.locked():
+        session = open_session(target, policy=options.policy or "compatible")
+        for note in session.notes:
+            say(note)
+        check_pip_version(session.state.pip_version, target.python)
+        if session.created:
+            target.store.save(session.ledger)
+        if not request.pip.has_requests and not request.pip.requirement_files:
+            result = run_process(pip_command(target.python, "install", *args))
+            return result.returncode
+        policy = options.policy or session.ledger.policy
+        return GuardedInstall(target, session, request, policy).run()
+
+
+def run_unguarded(options: Options, pip_args: list[str]) -> int:
+    """Plain pip, and a record of what it changed, marked unguarded."""
+    target = locate(options)
+    with target.store.locked():
+        session = open_session(target)
+        for note in session.notes:
+            say(note)
+        ledger = session.ledger
+        if session.created:
+            target.store.save(ledger)
+        ledger, txn = begin(ledger, pip_args[0], pip_args, session.state.pip_version, "none")
+        target.store.save(ledger)
+        result = run_process(pip_command(target.python, *pip_args))
+        after = open_session(target, reconcile_drift=False).state.versions
+        status = "unguarded" if result.returncode == 0 else "failed"
+        ledger = finish(ledger, txn, status, after=after,
+                        reason="run with --no-guard: pip was not checked by pipguard")
+        target.store.save(ledger)
+        return result.returncode
+
+
+__all__ = ["run_install", "run_unguarded", "replace"]

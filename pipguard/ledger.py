@@ -1,0 +1,417 @@
+"""The ledger: model (frozen dataclasses), JSON storage, lock, transactions.
+
+One JSON document per environment, with a schema version, written
+atomically (temporary file, fsync, rename) while the lock is held.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import stat
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import asdict, dataclass, field, replace
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import filelock
+from packaging.utils import NormalizedName, canonicalize_name
+
+from pipguard.errors import LedgerError
+
+SCHEMA_VERSION = 1
+POLICIES = ("strict", "compatible", "replan")
+STATUSES = ("pending", "committed", "failed", "rejected", "unguarded", "interrupted", "drift")
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass(frozen=True)
+class Root:
+    """A project the user asked for, and how."""
+
+    name: NormalizedName
+    display_name: str
+    specifier: str = ""
+    extras: tuple[str, ...] = ()
+    editable: str | None = None
+    url: str | None = None
+    added_by: int = 0
+    added_at: str = ""
+    kind: str = "requested"  # or "baseline": there before pipguard
+
+    @property
+    def requirement(self) -> str:
+        extras = f"[{','.join(self.extras)}]" if self.extras else ""
+        return f"{self.display_name}{extras}{self.specifier}"
+
+
+@dataclass(frozen=True)
+class Change:
+    name: NormalizedName
+    before: str | None
+    after: str | None
+
+    def describe(self) -> str:
+        return f"{self.name}: {self.before or '(none)'} -> {self.after or '(removed)'}"
+
+
+@dataclass(frozen=True)
+class Transaction:
+    id: int
+    command: str
+    argv: tuple[str, ...] = ()
+    status: str = "pending"
+    started: str = ""
+    finished: str | None = None
+    pip_version: str | None = None
+    policy: str = "compatible"
+    changes: tuple[Change, ...] = ()
+    constraints: tuple[str, ...] = ()
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class StandingConstraint:
+    requirement: str
+    source: str
+    added_by: int = 0
+
+
+@dataclass(frozen=True)
+class Ledger:
+    environment: Mapping[str, str] = field(default_factory=dict)
+    policy: str = "compatible"
+    roots: Mapping[NormalizedName, Root] = field(default_factory=dict)
+    standing: tuple[StandingConstraint, ...] = ()
+    distributions: Mapping[NormalizedName, str] = field(default_factory=dict)
+    transactions: tuple[Transaction, ...] = ()
+    shim: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def next_id(self) -> int:
+        return self.transactions[-1].id + 1 if self.transactions else 1
+
+    def transaction(self, txn_id: int) -> Transaction | None:
+        for txn in self.transactions:
+            if txn.id == txn_id:
+                return txn
+        return None
+
+    def with_transaction(self, txn: Transaction) -> Ledger:
+        """Add *txn*, or replace the transaction with its id."""
+        kept = tuple(t for t in self.transactions if t.id != txn.id)
+        return replace(self, transactions=tuple(sorted((*kept, txn), key=lambda t: t.id)))
+
+    def pending(self) -> list[Transaction]:
+        return [t for t in self.transactions if t.status == "pending"]
+
+
+# -- serialisation -------------------------------------------------------
+
+
+def ledger_to_dict(ledger: Ledger) -> dict[str, Any]:
+    return {
+        "schema": SCHEMA_VERSION,
+        "environment": dict(ledger.environment),
+        "policy": ledger.policy,
+        "roots": {name: asdict(root) for name, root in sorted(ledger.roots.items())},
+        "standing": [asdict(s) for s in ledger.standing],
+        "distributions": dict(sorted(ledger.distributions.items())),
+        "transactions": [asdict(t) for t in ledger.transactions],
+        "shim": dict(ledger.shim),
+    }
+
+
+def _expect(value: Any, kind: type | tuple[type, ...], where: str) -> Any:
+    if not isinstance(value, kind):
+        raise ValueError(f"{where} has the wrong type ({type(value).__name__})")
+    return value
+
+
+def _str_tuple(value: Any, where: str) -> tuple[str, ...]:
+    items = _expect(value, list, where)
+    return tuple(_expect(item, str, where) for item in items)
+
+
+def _root_from(data: Any, where: str) -> Root:
+    _expect(data, dict, where)
+    return Root(
+        name=canonicalize_name(_expect(data["name"], str, where + ".name")),
+        display_name=_expect(data["display_name"], str, where),
+        specifier=_expect(data.get("specifier", ""), str, where),
+        extras=_str_tuple(data.get("extras", []), where + ".extras"),
+        editable=_expect(data.get("editable"), (str, type(None)), where),
+        url=_expect(data.get("url"), (str, type(None)), where),
+        added_by=_expect(data.get("added_by", 0), int, where),
+        added_at=_expect(data.get("added_at", ""), str, where),
+        kind=_expect(data.get("kind", "requested"), str, where),
+    )
+
+
+def _transaction_from(data: Any, where: str) -> Transaction:
+    _expect(data, dict, where)
+    changes = tuple(
+        Change(
+            canonicalize_name(_expect(c["name"], str, where)),
+            _expect(c.get("before"), (str, type(None)), where),
+            _expect(c.get("after"), (str, type(None)), where),
+        )
+        for c in _expect(data.get("changes", []), list, where + ".changes")
+    )
+    status = _expect(data["status"], str, where + ".status")
+    if status not in STATUSES:
+        raise ValueError(f"{where}.status is unknown ({status!r})")
+    return Transaction(
+        id=_expect(data["id"], int, where + ".id"),
+        command=_expect(data["command"], str, where),
+        argv=_str_tuple(data.get("argv", []), where + ".argv"),
+        status=status,
+        started=_expect(data.get("started", ""), str, where),
+        finished=_expect(data.get("finished"), (str, type(None)), where),
+        pip_version=_expect(data.get("pip_version"), (str, type(None)), where),
+        policy=_expect(data.get("policy", "compatible"), str, where),
+        changes=changes,
+        constraints=_str_tuple(data.get("constraints", []), where + ".constraints"),
+        reason=_expect(data.get("reason", ""), str, where),
+    )
+
+
+def ledger_from_dict(data: Any) -> Ledger:
+    """Validate and load; raises ``ValueError`` naming what is wrong."""
+    _expect(data, dict, "the document")
+    schema = data.get("schema")
+    if not isinstance(schema, int):
+        raise ValueError("it has no schema version")
+    if schema > SCHEMA_VERSION:
+        raise ValueError(
+            f"it has schema version {schema}, newer than this pipguard understands "
+            f"({SCHEMA_VERSION}); upgrade pipguard"
+        )
+    if schema < 1:
+        raise ValueError(f"schema version {schema} is not valid")
+    roots = {
+        canonicalize_name(name): _root_from(root, f"roots.{name}")
+        for name, root in _expect(data.get("roots", {}), dict, "roots").items()
+    }
+    standing = tuple(
+        StandingConstraint(
+            _expect(s["requirement"], str, "standing"),
+            _expect(s["source"], str, "standing"),
+            _expect(s.get("added_by", 0), int, "standing"),
+        )
+        for s in _expect(data.get("standing", []), list, "standing")
+    )
+    dists = {
+        canonicalize_name(name): _expect(version, str, f"distributions.{name}")
+        for name, version in _expect(data.get("distributions", {}), dict, "distributions").items()
+    }
+    transactions = tuple(
+        _transaction_from(t, f"transactions[{i}]")
+        for i, t in enumerate(_expect(data.get("transactions", []), list, "transactions"))
+    )
+    policy = _expect(data.get("policy", "compatible"), str, "policy")
+    if policy not in POLICIES:
+        raise ValueError(f"policy {policy!r} is unknown")
+    return Ledger(
+        environment={k: str(v) for k, v in _expect(data.get("environment", {}), dict, "environment").items()},
+        policy=policy,
+        roots=roots,
+        standing=standing,
+        distributions=dists,
+        transactions=transactions,
+        shim=_expect(data.get("shim", {}), dict, "shim"),
+    )
+
+
+# -- storage ---------------------------------------------------------------
+
+
+def check_safe(path: Path) -> None:
+    """Refuse a ledger that someone else could have written.
+
+    Re-plans may build recorded paths, so a ledger others can write is a way
+    in: group- or world-writable files and directories (a sticky directory
+    such as /tmp excepted) are refused, and so, when running as root, is a
+    file owned by another user.
+    """
+    for target in (path, path.parent):
+        try:
+            info = target.stat()
+        except FileNotFoundError:
+            continue
+        is_dir = stat.S_ISDIR(info.st_mode)
+        writable_by_others = info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
+        if writable_by_others and not (is_dir and info.st_mode & stat.S_ISVTX):
+            what = "directory" if is_dir else "file"
+            raise LedgerError(
+                f"refusing the ledger {path}: its {what} {target} is writable by "
+                f"{'others' if info.st_mode & stat.S_IWOTH else 'its group'} "
+                f"(mode {stat.filemode(info.st_mode)}), so anyone could change what "
+                f"pipguard installs. Fix it with: chmod go-w {target}"
+            )
+        if hasattr(os, "geteuid") and os.geteuid() == 0 and info.st_uid != 0 and not is_dir:
+            raise LedgerError(
+                f"refusing the ledger {path}: running as root, but the file is owned by "
+                f"user id {info.st_uid}. Check it, then fix it with: chown root {path}"
+            )
+
+
+class LedgerStore:
+    """Reads and writes one ledger file, under its lock."""
+
+    def __init__(self, path: Path, lock_timeout: float = 600.0) -> None:
+        self.path = path
+        self.lock_path = path.with_name(path.name + ".lock")
+        self.lock_timeout = lock_timeout
+        self._lock: filelock.BaseFileLock | None = None
+
+    @property
+    def probe_cache(self) -> Path:
+        return self.path.with_name(self.path.name + ".probe-cache")
+
+    def exists(self) -> bool:
+        return self.path.exists()
+
+    @contextlib.contextmanager
+    def locked(self) -> Iterator[None]:
+        """Hold the environment's lock; say so when waiting for another run."""
+        self._ensure_directory()
+        lock = filelock.FileLock(str(self.lock_path))
+        try:
+            lock.acquire(timeout=0.05)
+        except filelock.Timeout:
+            print(
+                f"pipguard: waiting for another pipguard run on this environment "
+                f"(lock {self.lock_path}, timeout {self.lock_timeout:g} s)...",
+                file=sys.stderr,
+            )
+            try:
+                lock.acquire(timeout=self.lock_timeout)
+            except filelock.Timeout:
+                raise LedgerError(
+                    f"timed out after {self.lock_timeout:g} s waiting for the lock "
+                    f"{self.lock_path}: another pipguard run holds it. Wait for it to "
+                    "finish, or raise the limit with --lock-timeout SECONDS."
+                ) from None
+        try:
+            yield
+        finally:
+            lock.release()
+
+    def _ensure_directory(self) -> None:
+        directory = self.path.parent
+        try:
+            directory.mkdir(parents=True, exist_ok=True, mode=0o755)
+        except OSError as exc:
+            raise LedgerError(
+                f"cannot create the ledger directory {directory}: {exc.strerror}. "
+                "Choose another place with --ledger PATH."
+            ) from None
+
+    def load(self) -> Ledger | None:
+        """The stored ledger, or None when there is none yet."""
+        check_safe(self.path)
+        try:
+            text = self.path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise LedgerError(f"cannot read the ledger {self.path}: {exc}.") from None
+        try:
+            return ledger_from_dict(json.loads(text))
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            detail = str(exc) or type(exc).__name__
+            if isinstance(exc, KeyError):
+                detail = f"a required key is missing ({exc})"
+            raise LedgerError(
+                f"the ledger {self.path} is unusable: {detail}. It was left as it is. "
+                f"Restore it from a backup, or move it aside and run 'pipguard adopt' "
+                "to start a new ledger from what is installed."
+            ) from None
+
+    def save(self, ledger: Ledger) -> None:
+        """Write atomically: a reader sees the old or the new document, never half."""
+        self._ensure_directory()
+        text = json.dumps(ledger_to_dict(ledger), indent=1, sort_keys=False) + "\n"
+        directory = self.path.parent
+        fd, tmp = -1, ""
+        try:
+            fd, tmp = tempfile.mkstemp(prefix=".ledger-", suffix=".tmp", dir=directory)
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                fd = -1
+                handle.write(text)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, self.path)
+            tmp = ""
+            _fsync_directory(directory)
+        except OSError as exc:
+            raise LedgerError(
+                f"cannot write the ledger {self.path}: {exc.strerror or exc}. The previous "
+                "ledger was left as it was; free space or fix permissions and run again."
+            ) from None
+        finally:
+            if fd >= 0:
+                os.close(fd)
+            if tmp:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+
+
+def _fsync_directory(directory: Path) -> None:
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+# -- locating ----------------------------------------------------------------
+
+LEDGER_DIRNAME = ".pipguard"
+SYSTEM_LEDGER_ROOT = Path("/var/lib/pipguard")
+
+
+def _slug(prefix: str) -> str:
+    return prefix.strip("/").replace("/", "_") or "root"
+
+
+def default_ledger_path(prefix: str, is_virtualenv: bool) -> Path:
+    """Where an environment's ledger lives when no override is given.
+
+    A virtual environment keeps it inside its prefix. A system interpreter's
+    goes to /var/lib/pipguard/<prefix>/ for root, or to the user's state
+    directory ($XDG_STATE_HOME, ~/.local/state) otherwise.
+    """
+    if is_virtualenv:
+        return Path(prefix) / LEDGER_DIRNAME / "ledger.json"
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        return SYSTEM_LEDGER_ROOT / _slug(prefix) / "ledger.json"
+    state_home = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(state_home) / "pipguard" / _slug(prefix) / "ledger.json"
+
+
+def timed(fn: Any) -> Any:  # pragma: no cover - debugging aid
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        start = time.perf_counter()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            if os.environ.get("PIPGUARD_DEBUG"):
+                print(f"pipguard: {fn.__name__} {time.perf_counter() - start:.3f}s", file=sys.stderr)
+
+    return wrapper

@@ -1,0 +1,215 @@
+"""The edge where pipguard runs processes: pip, the probe, everything.
+
+Every subprocess goes through ``run_process`` (argument lists, never a
+shell), so there is one place that logs command lines and one seam.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from packaging.utils import NormalizedName, canonicalize_name
+from packaging.version import InvalidVersion, Version
+
+from pipguard.errors import EnvironmentError_, PipTooOld
+from pipguard.redaction import redact_all
+
+# --dry-run and --report arrived in pip 22.2; the report format is stable
+# ("version": "1") from pip 23.0 on.
+MINIMUM_PIP = Version("23.0")
+# --build-constraint (constraints for isolated build environments).
+BUILD_CONSTRAINT_PIP = Version("25.3")
+
+
+@dataclass(frozen=True)
+class ProcessResult:
+    returncode: int
+    stdout: str = ""
+    stderr: str = ""
+
+
+def _debug(cmd: list[str]) -> None:
+    if os.environ.get("PIPGUARD_DEBUG"):
+        print("pipguard: running " + " ".join(redact_all(cmd)), file=sys.stderr)
+
+
+def _pump(source: IO[str], sink: IO[str] | None, store: list[str]) -> None:
+    for line in iter(source.readline, ""):
+        store.append(line)
+        if sink is not None:
+            sink.write(line)
+            sink.flush()
+    source.close()
+
+
+def run_process(
+    cmd: list[str],
+    *,
+    capture: bool = False,
+    tee: bool = False,
+    stdin_text: str | None = None,
+    env: Mapping[str, str] | None = None,
+) -> ProcessResult:
+    """Run *cmd*; with *capture* keep its output, with *tee* also show it live."""
+    _debug(cmd)
+    if not capture:
+        try:
+            completed = subprocess.run(cmd, check=False, env=env)
+        except FileNotFoundError as exc:
+            raise EnvironmentError_(f"cannot run {cmd[0]}: {exc.strerror}.") from None
+        return ProcessResult(completed.returncode)
+    try:
+        proc = subprocess.Popen(
+            cmd,
+            stdin=subprocess.PIPE if stdin_text is not None else subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            errors="replace",
+            env=env,
+        )
+    except (FileNotFoundError, PermissionError) as exc:
+        raise EnvironmentError_(
+            f"cannot run {cmd[0]}: {exc.strerror}. Check the path given with --python."
+        ) from None
+    out: list[str] = []
+    err: list[str] = []
+    assert proc.stdout is not None and proc.stderr is not None
+    pumps = [
+        threading.Thread(target=_pump, args=(proc.stdout, sys.stdout if tee else None, out)),
+        threading.Thread(target=_pump, args=(proc.stderr, sys.stderr if tee else None, err)),
+    ]
+    for pump in pumps:
+        pump.start()
+    if stdin_text is not None and proc.stdin is not None:
+        try:
+            proc.stdin.write(stdin_text)
+            proc.stdin.close()
+        except BrokenPipeError:
+            pass
+    returncode = proc.wait()
+    for pump in pumps:
+        pump.join()
+    return ProcessResult(returncode, "".join(out), "".join(err))
+
+
+class RunningProcess:
+    """A process started in the background, its output collected."""
+
+    def __init__(self, cmd: list[str], env: Mapping[str, str] | None = None) -> None:
+        _debug(cmd)
+        self._out: list[str] = []
+        self._err: list[str] = []
+        try:
+            self._proc: subprocess.Popen[str] | None = subprocess.Popen(
+                cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE, text=True, errors="replace", env=env,
+            )
+        except OSError:
+            self._proc = None
+            return
+        assert self._proc.stdout is not None and self._proc.stderr is not None
+        self._pumps = [
+            threading.Thread(target=_pump, args=(self._proc.stdout, None, self._out)),
+            threading.Thread(target=_pump, args=(self._proc.stderr, None, self._err)),
+        ]
+        for pump in self._pumps:
+            pump.start()
+
+    def finish(self) -> ProcessResult:
+        if self._proc is None:
+            return ProcessResult(127)
+        returncode = self._proc.wait()
+        for pump in self._pumps:
+            pump.join()
+        return ProcessResult(returncode, "".join(self._out), "".join(self._err))
+
+
+def pip_command(python: str, *args: str) -> list[str]:
+    return [python, "-m", "pip", *args]
+
+
+def check_pip_version(version: str | None, python: str) -> Version:
+    """Refuse a target without pip, or with a pip older than pipguard needs."""
+    if version is None:
+        raise EnvironmentError_(
+            f"pip is not installed in the target environment ({python}). "
+            f"Install it first: {python} -m ensurepip --upgrade"
+        )
+    try:
+        parsed = Version(version)
+    except InvalidVersion:
+        raise PipTooOld(f"cannot read the target's pip version {version!r}.") from None
+    if parsed < MINIMUM_PIP:
+        raise PipTooOld(
+            f"the target's pip is {version}; pipguard needs pip {MINIMUM_PIP} or newer "
+            f"(for 'pip install --dry-run --report'). Upgrade it with: "
+            f"{python} -m pip install --upgrade 'pip>={MINIMUM_PIP}'"
+        )
+    return parsed
+
+
+@dataclass(frozen=True)
+class PlannedInstall:
+    """One item of pip's installation report."""
+
+    name: NormalizedName
+    display_name: str
+    version: str
+    requires: tuple[str, ...]
+    requested: bool
+    requested_extras: tuple[str, ...]
+    editable: str | None
+    url: str | None
+
+
+def _item_from_report(item: Mapping[str, Any]) -> PlannedInstall:
+    meta = item.get("metadata", {})
+    info = item.get("download_info", {}) or {}
+    url = info.get("url")
+    editable = url if (info.get("dir_info") or {}).get("editable") else None
+    is_direct = bool(item.get("is_direct"))
+    return PlannedInstall(
+        name=canonicalize_name(meta["name"]),
+        display_name=meta["name"],
+        version=str(meta["version"]),
+        requires=tuple(meta.get("requires_dist", []) or ()),
+        requested=bool(item.get("requested")),
+        requested_extras=tuple(item.get("requested_extras", []) or ()),
+        editable=editable,
+        url=url if is_direct and not editable else None,
+    )
+
+
+def parse_report(text: str) -> list[PlannedInstall]:
+    """Items of a ``pip install --report`` JSON document (format version 1)."""
+    data = json.loads(text)
+    return [_item_from_report(item) for item in data.get("install", [])]
+
+
+def read_report(path: Path) -> list[PlannedInstall]:
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        return []
+    if not text.strip():
+        return []
+    return parse_report(text)
+
+
+def is_resolution_impossible(result: ProcessResult) -> bool:
+    return "ResolutionImpossible" in result.stderr or "ResolutionImpossible" in result.stdout
+
+
+def scrubbed_environment(extra: Mapping[str, str] | None = None, drop: Iterable[str] = ()) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in set(drop)}
+    env.update(extra or {})
+    return env
