@@ -111,18 +111,9 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _commands() -> dict[str, Callable[[Options, list[str]], int]]:
-    from pipguard.commands import check, install
+    from pipguard.commands.registry import COMMANDS
 
-    table: dict[str, Callable[[Options, list[str]], int]] = {
-        "install": install.run_install,
-        "check": check.run_check,
-    }
-    try:
-        from pipguard.commands import registry
-    except ImportError:  # pragma: no cover - during development only
-        return table
-    table.update(registry.COMMANDS)
-    return table
+    return COMMANDS
 
 
 def main(argv: Sequence[str] | None = None) -> int:

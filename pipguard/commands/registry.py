@@ -1,0 +1,15 @@
+"""The table of pipguard's own commands (anything else goes to pip)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from pipguard.commands import check, install
+from pipguard.context import Options
+
+Handler = Callable[[Options, list[str]], int]
+
+COMMANDS: dict[str, Handler] = {
+    "install": install.run_install,
+    "check": check.run_check,
+}
