@@ -55,7 +55,6 @@ def scrubbed_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     env["PIP_CONFIG_FILE"] = os.devnull
     env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
     env["PIP_NO_INPUT"] = "1"
-    env["PYTHONPATH"] = str(REPO)
     env.update(extra or {})
     return env
 
@@ -134,9 +133,11 @@ class Pipguard:
     def run(self, *args: str, env: Mapping[str, str] | None = None, timeout: float = 300,
             input: str | None = None) -> subprocess.CompletedProcess[str]:
         cmd = [sys.executable, "-m", "pipguard", "--python", self.venv.python, *args]
+        # cwd=REPO: "python -m pipguard" finds this checkout even outside tox,
+        # without a PYTHONPATH that would leak into the target's pip.
         return subprocess.run(
             cmd, capture_output=True, text=True, env=scrubbed_env({**self.env, **(env or {})}),
-            check=False, timeout=timeout, input=input,
+            check=False, timeout=timeout, input=input, cwd=REPO,
         )
 
     def index_args(self) -> list[str]:

@@ -1,0 +1,248 @@
+"""The core story, end to end: real pip, real venvs, the real ledger."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from tests.conftest import Pipguard, combined
+
+
+def statuses(guard: Pipguard) -> list[tuple[str, str]]:
+    return [(t["command"], t["status"]) for t in guard.venv.ledger()["transactions"]]
+
+
+def test_first_install_records_root_and_transaction(guard: Pipguard) -> None:
+    result = guard.install("A")
+    assert result.returncode == 0, combined(result)
+    assert guard.venv.versions()["a"] == "1.0"
+    assert guard.venv.versions()["b"] == "1.8"
+    ledger = guard.venv.ledger()
+    assert ledger["schema"] == 1
+    assert ledger["roots"]["a"]["display_name"] == "A"
+    last = ledger["transactions"][-1]
+    assert last["status"] == "committed"
+    assert {"name": "b", "before": None, "after": "1.8"} in last["changes"]
+    assert last["argv"][:1] == ["install"]
+
+
+def test_install_that_breaks_earlier_root_is_rejected(guard: Pipguard) -> None:
+    guard.install("A")
+    before = guard.venv.versions()
+    result = guard.install("E")  # every E needs B>=2.0; A needs B>1.0,<2.0
+    assert result.returncode == 10, combined(result)
+    message = result.stderr
+    assert "not installing E" in message
+    assert "A 1.0" in message and "b<2.0,>1.0" in message and "B>=2.0" in message
+    assert "Nothing was changed." in message
+    assert guard.venv.versions() == before
+    assert statuses(guard)[-1] == ("install", "rejected")
+    assert "A 1.0" in guard.venv.ledger()["transactions"][-1]["reason"]
+
+
+def test_pinned_request_that_breaks_earlier_root_is_rejected(guard: Pipguard) -> None:
+    guard.install("A")
+    result = guard.install("C==2.0")
+    assert result.returncode == 10, combined(result)
+    assert "A 1.0 needs b<2.0,>1.0" in result.stderr
+    assert "c" not in guard.venv.versions()
+
+
+def test_install_replans_to_older_version_that_keeps_earlier_root(guard: Pipguard) -> None:
+    guard.install("A")
+    result = guard.install("C")
+    assert result.returncode == 0, combined(result)
+    assert guard.venv.versions()["c"] == "1.0"
+    assert guard.venv.versions()["b"] == "1.8"
+    assert "installed C 1.0 instead of C 2.0" in result.stderr
+    assert "B>=2.0" in result.stderr and "A 1.0 needs b<2.0,>1.0" in result.stderr
+    assert guard.run("check").returncode == 0
+    assert guard.venv.pip_check().returncode == 0
+
+
+def test_plain_pip_breaks_the_earlier_project_control(guard: Pipguard) -> None:
+    """The control: pip alone upgrades B under A and exits 0."""
+    assert guard.pip_install("A").returncode == 0
+    result = guard.pip_install("C")
+    assert result.returncode == 0
+    assert guard.venv.versions()["c"] == "2.0"
+    assert guard.venv.versions()["b"].startswith("2.")
+    broken = guard.venv.pip_check()
+    assert broken.returncode == 1 and "a 1.0 has requirement" in broken.stdout.lower()
+
+
+def test_requirements_file_with_several_projects(guard: Pipguard, tmp_path: Path) -> None:
+    reqs = tmp_path / "requirements.txt"
+    reqs.write_text("# several projects\nA\nG>=1.1  # a comment\nD[x]\n")
+    result = guard.install("-r", str(reqs))
+    assert result.returncode == 0, combined(result)
+    versions = guard.venv.versions()
+    assert versions["a"] == "1.0" and versions["g"] == "1.2" and versions["d"] == "1.0"
+    roots = guard.venv.ledger()["roots"]
+    assert roots["g"]["specifier"] == ">=1.1"
+    assert roots["d"]["extras"] == ["x"]
+
+
+def test_user_constraints_combine_with_the_ledger(guard: Pipguard, tmp_path: Path) -> None:
+    guard.install("A")
+    constraints = tmp_path / "upper.txt"
+    constraints.write_text("g==1.1\nb==1.8\n")
+    result = guard.install("-c", str(constraints), "G")
+    assert result.returncode == 0, combined(result)
+    assert guard.venv.versions()["g"] == "1.1"
+    assert guard.venv.ledger()["transactions"][-1]["constraints"] == [str(constraints)]
+    # The user's constraint and the ledger's together leave no B for H (B>=2.5).
+    rejected = guard.install("-c", str(constraints), "H")
+    assert rejected.returncode != 0
+    assert guard.venv.versions()["b"] == "1.8"
+
+
+def test_editable_project_requirements_are_protected(guard: Pipguard, make_project) -> None:  # type: ignore[no-untyped-def]
+    project = make_project("Service", "0.1", requires=["B<1.8"])
+    result = guard.install("-e", str(project))
+    assert result.returncode == 0, combined(result)
+    root = guard.venv.ledger()["roots"]["service"]
+    assert root["editable"] and root["editable"].endswith("src-Service")
+    rejected = guard.install("H")  # H needs B>=2.5
+    assert rejected.returncode == 10, combined(rejected)
+    assert "Service 0.1 needs b<1.8" in rejected.stderr
+
+
+def test_extra_installed_later_is_protected(guard: Pipguard) -> None:
+    assert guard.install("A").returncode == 0
+    assert guard.install("D[x]").returncode == 0
+    assert guard.venv.ledger()["roots"]["d"]["extras"] == ["x"]
+    rejected = guard.install("B==1.8")  # D[x] needs B<1.8
+    assert rejected.returncode == 10, combined(rejected)
+    assert "D 1.0 needs b<1.8" in rejected.stderr
+    assert guard.venv.versions()["b"] == "1.5"
+
+
+def test_marker_that_does_not_apply_to_the_target_is_ignored(guard: Pipguard) -> None:
+    assert guard.install("F").returncode == 0  # B<2.0 only on Python 2
+    result = guard.install("C")
+    assert result.returncode == 0, combined(result)
+    assert guard.venv.versions()["c"] == "2.0"
+
+
+def test_upgrading_a_root_within_its_own_specifier_is_allowed(guard: Pipguard) -> None:
+    assert guard.install("G==1.0").returncode == 0
+    result = guard.install("-U", "G>=1.0")
+    assert result.returncode == 0, combined(result)
+    assert guard.venv.versions()["g"] == "1.2"
+    assert guard.venv.ledger()["roots"]["g"]["specifier"] == ">=1.0"
+
+
+def test_no_guard_runs_plain_pip_and_records_it_unguarded(guard: Pipguard) -> None:
+    guard.install("A")
+    result = guard.run("--no-guard", "install", *guard.index_args(), "C==2.0")
+    assert result.returncode == 0, combined(result)
+    assert guard.venv.versions()["c"] == "2.0"
+    last = guard.venv.ledger()["transactions"][-1]
+    assert last["status"] == "unguarded"
+    assert {"name": "c", "before": None, "after": "2.0"} in last["changes"]
+    assert guard.run("check").returncode == 1  # A is broken now, and check says so
+
+
+def test_pipguard_disable_variable_runs_plain_pip(guard: Pipguard) -> None:
+    guard.install("A")
+    result = guard.install("C==2.0", env={"PIPGUARD_DISABLE": "1"})
+    assert result.returncode == 0, combined(result)
+    assert guard.venv.ledger()["transactions"][-1]["status"] == "unguarded"
+
+
+def test_environment_broken_before_pipguard_is_not_blocking(guard: Pipguard) -> None:
+    assert guard.pip_install("A").returncode == 0
+    assert guard.pip_install("B==2.0").returncode == 0  # breaks A, behind pipguard's back
+    result = guard.install("G")
+    assert result.returncode == 0, combined(result)
+    assert "already broken before this install" in result.stderr
+    assert guard.venv.versions()["g"] == "1.2"
+    ledger = guard.venv.ledger()
+    assert ledger["transactions"][0]["command"] == "baseline"
+    assert "a" in ledger["roots"] and ledger["roots"]["a"]["kind"] == "baseline"
+
+
+def test_baseline_packages_are_protected_from_then_on(guard: Pipguard) -> None:
+    assert guard.pip_install("A").returncode == 0
+    result = guard.install("E")
+    assert result.returncode == 10, combined(result)
+    assert "A 1.0 needs b<2.0,>1.0" in result.stderr
+
+
+def test_malformed_requirement_is_a_clear_error_and_ledger_untouched(guard: Pipguard) -> None:
+    guard.install("A")
+    before = guard.venv.ledger_path.read_bytes()
+    result = guard.install("A>>1")
+    assert result.returncode == 2
+    assert "invalid requirement 'A>>1'" in result.stderr
+    assert "Traceback" not in combined(result)
+    assert guard.venv.ledger_path.read_bytes() == before
+
+
+def test_corrupt_ledger_exits_11_and_is_left_as_it_was(guard: Pipguard) -> None:
+    guard.install("A")
+    guard.venv.ledger_path.write_text('{"schema": 1, "roots": ')
+    digest = hashlib.sha256(guard.venv.ledger_path.read_bytes()).hexdigest()
+    result = guard.install("G")
+    assert result.returncode == 11, combined(result)
+    assert str(guard.venv.ledger_path) in result.stderr and "unusable" in result.stderr
+    assert "Traceback" not in combined(result)
+    assert hashlib.sha256(guard.venv.ledger_path.read_bytes()).hexdigest() == digest
+    assert "g" not in guard.venv.versions()
+
+
+def test_check_reports_every_unsatisfied_requirement(guard: Pipguard) -> None:
+    guard.install("A")
+    guard.install("D[x]")
+    assert guard.run("check").returncode == 0
+    guard.venv.pip("install", *guard.index_args(), "B==2.0")
+    result = guard.run("check")
+    assert result.returncode == 1
+    assert "A 1.0 needs b<2.0,>1.0, but b 2.0 is installed" in result.stdout
+    assert "D 1.0 needs b<1.8, but b 2.0 is installed" in result.stdout
+    assert "changed outside pipguard: b: 1.5 -> 2.0" in result.stdout
+
+
+def test_already_satisfied_install_changes_nothing(guard: Pipguard) -> None:
+    guard.install("A")
+    count = len(guard.venv.ledger()["transactions"])
+    result = guard.install("A")
+    assert result.returncode == 0, combined(result)
+    assert "already satisfied" in result.stdout.lower()
+    assert len(guard.venv.ledger()["transactions"]) == count
+
+
+def test_dry_run_changes_nothing_and_still_rejects(guard: Pipguard) -> None:
+    guard.install("A")
+    before = guard.venv.ledger_path.read_bytes()
+    assert guard.install("--dry-run", "G").returncode == 0
+    rejected = guard.install("--dry-run", "E")
+    assert rejected.returncode == 10, combined(rejected)
+    assert "g" not in guard.venv.versions()
+    assert guard.venv.ledger_path.read_bytes() == before
+
+
+def test_user_report_file_is_written(guard: Pipguard, tmp_path: Path) -> None:
+    report = tmp_path / "report.json"
+    result = guard.install("--report", str(report), "A")
+    assert result.returncode == 0, combined(result)
+    assert '"install"' in report.read_text()
+
+
+def test_pip_failure_passes_pips_exit_code(guard: Pipguard) -> None:
+    result = guard.install("no-such-project")
+    assert result.returncode == 1
+    assert "No matching distribution" in result.stderr
+    assert guard.venv.ledger()["transactions"][-1]["status"] == "failed"
+
+
+def test_strict_policy_only_adds_new_distributions(guard: Pipguard) -> None:
+    guard.install("B==1.0")
+    result = guard.install("--policy", "strict", "G")
+    assert result.returncode == 0, combined(result)
+    upgrade = guard.install("--policy", "strict", "-U", "B")
+    assert upgrade.returncode == 0, combined(upgrade)
+    assert guard.venv.versions()["b"] == "1.0"
+    assert "installed B 1.0 instead of B 2.5" in upgrade.stderr
+    assert "strict policy" in upgrade.stderr
