@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from pipguard.commands import check, install
+from pipguard.commands import adopt, check, install, rollback
 from pipguard.context import Options
 
 Handler = Callable[[Options, list[str]], int]
@@ -12,4 +12,6 @@ Handler = Callable[[Options, list[str]], int]
 COMMANDS: dict[str, Handler] = {
     "install": install.run_install,
     "check": check.run_check,
+    "adopt": adopt.run_adopt,
+    "rollback": rollback.run_rollback,
 }
