@@ -13,9 +13,9 @@ import platform
 import sys
 
 
-def marker_environment():
+def marker_environment() -> dict:  # type: ignore[type-arg]
     impl = sys.implementation
-    version = "{0.major}.{0.minor}.{0.micro}".format(impl.version)
+    version = f"{impl.version.major}.{impl.version.minor}.{impl.version.micro}"
     if impl.version.releaselevel != "final":
         version += impl.version.releaselevel[0] + str(impl.version.serial)
     return {
@@ -33,7 +33,7 @@ def marker_environment():
     }
 
 
-def path_signature():
+def path_signature() -> list:  # type: ignore[type-arg]
     signature = []
     for entry in sys.path:
         try:
@@ -43,7 +43,7 @@ def path_signature():
     return signature
 
 
-def read_distributions():
+def read_distributions() -> list:  # type: ignore[type-arg]
     from importlib import metadata
 
     seen = {}
@@ -80,7 +80,7 @@ def read_distributions():
     return [seen[key] for key in sorted(seen)]
 
 
-def main():
+def main() -> None:
     cache_path = sys.argv[1] if len(sys.argv) > 1 else ""
     signature = path_signature()
     if cache_path:
@@ -104,7 +104,7 @@ def main():
     text = json.dumps(state)
     if cache_path:
         try:
-            tmp = cache_path + ".tmp%d" % os.getpid()
+            tmp = f"{cache_path}.tmp{os.getpid()}"
             with open(tmp, "w") as handle:
                 handle.write(text)
             os.replace(tmp, cache_path)

@@ -86,10 +86,7 @@ def parse_requirement(text: str) -> Requirement:
 def marker_applies(marker: Marker | None, environment: MarkerEnvironment, extras: Iterable[str] = ()) -> bool:
     if marker is None:
         return True
-    for extra in ("", *sorted(extras)):
-        if marker.evaluate({**environment, "extra": extra}):
-            return True
-    return False
+    return any(marker.evaluate({**environment, "extra": extra}) for extra in ("", *sorted(extras)))
 
 
 def active_requirements(

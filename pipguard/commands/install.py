@@ -7,7 +7,7 @@ import shutil
 import sys
 import tempfile
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from packaging.requirements import Requirement
@@ -173,7 +173,7 @@ class GuardedInstall:
         cmd = pip_command(self.target.python, "install", *args, "-c", str(constraints))
         if self.build_constraints_supported:
             cmd += ["--build-constraint", str(constraints)]
-        return cmd + ["--report", str(report), *extra]
+        return [*cmd, "--report", str(report), *extra]
 
     @property
     def build_constraints_supported(self) -> bool:
@@ -381,7 +381,8 @@ _NOT_FAST = {"--force-reinstall", "-I", "--ignore-installed", "--target", "-t", 
 
 
 def _is_exact_pin(req: Requirement) -> bool:
-    return len(req.specifier) == 1 and next(iter(req.specifier)).operator in ("==", "===") and "*" not in str(req.specifier)
+    specs = list(req.specifier)
+    return len(specs) == 1 and specs[0].operator in ("==", "===") and "*" not in specs[0].version
 
 
 def run_install(options: Options, args: list[str]) -> int:
@@ -429,5 +430,3 @@ def run_unguarded(options: Options, pip_args: list[str]) -> int:
         target.store.save(ledger)
         return result.returncode
 
-
-__all__ = ["run_install", "run_unguarded", "replace"]

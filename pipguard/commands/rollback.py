@@ -34,10 +34,11 @@ def rollback_steps(
     current: Mapping[NormalizedName, str], wanted: Mapping[NormalizedName, str]
 ) -> tuple[list[str], list[str]]:
     """(pins to install, names to uninstall) that turn *current* into *wanted*."""
-    install, remove = [], []
+    install: list[str] = []
+    remove: list[str] = []
     for change in changes_between(current, wanted):
         if change.after is None:
-            remove.append(change.name)
+            remove.append(str(change.name))
         else:
             install.append(f"{change.name}=={change.after}")
     return install, remove
