@@ -7,7 +7,7 @@ only reaches messages through ``display_name``.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from packaging.markers import Marker
 from packaging.requirements import InvalidRequirement, Requirement
@@ -241,14 +241,3 @@ def find_violations(versions: Mapping[NormalizedName, str], needs: Iterable[Need
         elif not version_satisfies(installed, need.specifier_set):
             found.append(Violation(need, installed))
     return sorted(found)
-
-
-@dataclass(frozen=True)
-class NeedSet:
-    """Everything that must keep holding in an environment."""
-
-    needs: tuple[Need, ...] = field(default_factory=tuple)
-
-    def for_name(self, name: str) -> list[Need]:
-        key = canonicalize_name(name)
-        return [need for need in self.needs if need.name == key]

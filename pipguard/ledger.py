@@ -12,7 +12,6 @@ import os
 import stat
 import sys
 import tempfile
-import time
 from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
@@ -403,15 +402,3 @@ def default_ledger_path(prefix: str, is_virtualenv: bool) -> Path:
         return SYSTEM_LEDGER_ROOT / _slug(prefix) / "ledger.json"
     state_home = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
     return Path(state_home) / "pipguard" / _slug(prefix) / "ledger.json"
-
-
-def timed(fn: Any) -> Any:  # pragma: no cover - debugging aid
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        start = time.perf_counter()
-        try:
-            return fn(*args, **kwargs)
-        finally:
-            if os.environ.get("PIPGUARD_DEBUG"):
-                print(f"pipguard: {fn.__name__} {time.perf_counter() - start:.3f}s", file=sys.stderr)
-
-    return wrapper

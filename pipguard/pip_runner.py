@@ -11,7 +11,7 @@ import os
 import subprocess
 import sys
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -207,9 +207,3 @@ def read_report(path: Path) -> list[PlannedInstall]:
 
 def is_resolution_impossible(result: ProcessResult) -> bool:
     return "ResolutionImpossible" in result.stderr or "ResolutionImpossible" in result.stdout
-
-
-def scrubbed_environment(extra: Mapping[str, str] | None = None, drop: Iterable[str] = ()) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in set(drop)}
-    env.update(extra or {})
-    return env
