@@ -164,7 +164,8 @@ def protected_needs(
     A requested project's own old needs are dropped (the user is asking for
     it again, maybe at another version: its new needs are checked after),
     and so are needs that were already unmet (never make it worse, but do
-    not demand a repair either). ``strict`` pins everything installed.
+    not demand a repair either). ``strict`` pins everything installed;
+    ``replan`` keeps only roots and standing constraints.
     """
     asked = set(requested)
     needs = all_needs(dists, roots, standing, markers)
@@ -176,6 +177,10 @@ def protected_needs(
         if need.source not in asked
         and (need.kind, need.source, need.name, need.specifier) not in broken_keys
     ]
+    if policy == "replan":
+        # Roots are re-resolved together with the request; the end state is
+        # judged in full before anything is installed.
+        kept = [need for need in kept if need.kind in ("root", "standing")]
     if policy == "strict":
         kept += [
             Need(name, f"=={dist.version}", f"{dist.label} (strict policy)", kind="root", source=name)

@@ -16,7 +16,7 @@ from packaging.utils import NormalizedName, canonicalize_name
 from pipguard.constraints import marker_applies, parse_constraints, render_constraints
 from pipguard.context import Options, Session, Target, locate, open_session
 from pipguard.errors import PipFailed, Rejected, UsageError
-from pipguard.ledger import Ledger, Root, now
+from pipguard.ledger import Ledger, Root, Transaction, now
 from pipguard.pip_args import InstallRequest, parse_install_args, read_requirement_file
 from pipguard.pip_config import configured_constraints
 from pipguard.pip_runner import (
@@ -32,6 +32,8 @@ from pipguard.pip_runner import (
     run_process,
 )
 from pipguard.planner import (
+    TOOLING,
+    Judgement,
     ProtectedSet,
     explain_impossible,
     explain_rejection,
@@ -170,10 +172,22 @@ class GuardedInstall:
 
     def pip_args(self, constraints: Path, report: Path, extra: Sequence[str] = ()) -> list[str]:
         args = without_options(self.request.pip.args, {"--report"})
-        cmd = pip_command(self.target.python, "install", *args, "-c", str(constraints))
+        cmd = pip_command(self.target.python, "install", *args, *self.joint_roots, "-c", str(constraints))
         if self.build_constraints_supported:
             cmd += ["--build-constraint", str(constraints)]
         return [*cmd, "--report", str(report), *extra]
+
+    @property
+    def joint_roots(self) -> list[str]:
+        """Under ``replan``, every earlier root is resolved again with the request."""
+        if self.policy != "replan":
+            return []
+        return [
+            root.requirement
+            for root in sorted(self.ledger.roots.values(), key=lambda r: r.name)
+            if not (root.editable or root.url) and root.name not in self.request.names
+            and root.name not in TOOLING
+        ]
 
     @property
     def build_constraints_supported(self) -> bool:
@@ -230,6 +244,8 @@ class GuardedInstall:
             self.policy, constraints=self.request.pip.constraint_files,
         )
         self.target.store.save(self.ledger)
+        if self.policy == "replan":
+            return self.install_judged_plan(txn, constraints, protected)
         preference = self.start_preference_probe()
         result = run_process(self.pip_args(constraints, report), capture=True, tee=True)
         preferred = preference.finish() if preference else None
@@ -249,20 +265,19 @@ class GuardedInstall:
                 say(replan.describe())
         return 0
 
-    def resolve_outside_protections(self, txn: object, protected: ProtectedSet) -> int:
-        """pip found no plan inside the protections: reject, or take plain pip's plan.
+    def install_judged_plan(self, txn: Transaction, constraints: Path, protected: ProtectedSet) -> int:
+        """Dry run, judge the whole end state, then install exactly that plan."""
+        report = self.workdir / "replan-report.json"
+        dry = run_process(self.pip_args(constraints, report, ["--dry-run", "-q"]), capture=True)
+        if dry.returncode != 0:
+            if is_resolution_impossible(dry):
+                return self.resolve_outside_protections(txn, protected)
+            sys.stderr.write(dry.stderr)
+            self.close(txn, "failed", reason=f"pip exited with {dry.returncode}")
+            raise PipFailed("", dry.returncode)
+        return self.install_if_judged_safe(txn, read_report(report), protected)
 
-        The protections are a little stricter than "every earlier project
-        keeps working" (a distribution's old needs stay in force even when
-        pip would move it), so plain pip's plan is judged on its own merits.
-        """
-        assert hasattr(txn, "id")
-        result, plan = self.plain_plan()
-        if result.returncode != 0:
-            # pip cannot do this even without pipguard: its own error stands.
-            sys.stderr.write(result.stderr)
-            self.close(txn, "failed", reason="pip found no way to install the request")
-            raise PipFailed("", result.returncode)
+    def install_if_judged_safe(self, txn: Transaction, plan: list[PlannedInstall], protected: ProtectedSet) -> int:
         verdict = self.judge(plan)
         if verdict.blocking:
             message = explain_rejection(self.request.describe(), verdict.blocking, plan, self.state.markers)
@@ -272,14 +287,40 @@ class GuardedInstall:
             report = self.workdir / "report-plan.json"
             rerun = run_process(self.pip_args(pins, report), capture=True, tee=True)
             if rerun.returncode == 0:
-                self.commit(txn, read_report(report))
+                installed = read_report(report)
+                self.commit(txn, installed)
                 self.copy_report(report)
+                self.tell_moved_roots(installed)
                 return 0
             message = explain_impossible(self.request.describe(), protected, plan)
         self.close(txn, "rejected", reason=message)
         raise Rejected(message)
 
-    def judge(self, plan: Sequence[PlannedInstall]):  # type: ignore[no-untyped-def]
+    def resolve_outside_protections(self, txn: Transaction, protected: ProtectedSet) -> int:
+        """pip found no plan inside the protections: reject, or take plain pip's plan.
+
+        The protections are a little stricter than "every earlier project
+        keeps working" (a distribution's old needs stay in force even when
+        pip would move it), so plain pip's plan is judged on its own merits.
+        """
+        result, plan = self.plain_plan()
+        if result.returncode != 0:
+            # pip cannot do this even without pipguard: its own error stands.
+            sys.stderr.write(result.stderr)
+            self.close(txn, "failed", reason="pip found no way to install the request")
+            raise PipFailed("", result.returncode)
+        return self.install_if_judged_safe(txn, plan, protected)
+
+    def tell_moved_roots(self, plan: Sequence[PlannedInstall]) -> None:
+        for item in plan:
+            root = self.ledger.roots.get(item.name)
+            before = self.state.distributions.get(item.name)
+            if root and before and item.name not in self.request.names and before.version != item.version:
+                within = f" (still within {root.specifier})" if root.specifier else ""
+                say(f"pipguard: re-planned the earlier root {root.display_name}: "
+                    f"{before.version} -> {item.version}{within}.")
+
+    def judge(self, plan: Sequence[PlannedInstall]) -> Judgement:
         after = overlay(self.state.distributions, plan)
         roots_after = updated_roots(self.ledger.roots, self.request, plan, self.state.markers, 0)
         return judge(
@@ -287,8 +328,7 @@ class GuardedInstall:
             self.ledger.standing, self.state.markers,
         )
 
-    def commit(self, txn: object, plan: Sequence[PlannedInstall]) -> None:
-        assert hasattr(txn, "id")
+    def commit(self, txn: Transaction, plan: Sequence[PlannedInstall]) -> None:
         after = overlay(self.state.distributions, plan)
         verdict = self.judge(plan)
         for violation in verdict.blocking:
@@ -297,13 +337,13 @@ class GuardedInstall:
             say(f"pipguard: warning: {violation.describe()} (installed with unmet requirements).")
         roots = updated_roots(self.ledger.roots, self.request, plan, self.state.markers, txn.id)
         self.ledger = finish(
-            self.ledger, txn, "committed",  # type: ignore[arg-type]
+            self.ledger, txn, "committed",
             after={name: dist.version for name, dist in after.items()}, roots=roots,
         )
         self.target.store.save(self.ledger)
 
-    def close(self, txn: object, status: str, reason: str) -> None:
-        self.ledger = finish(self.ledger, txn, status, reason=reason)  # type: ignore[arg-type]
+    def close(self, txn: Transaction, status: str, reason: str) -> None:
+        self.ledger = finish(self.ledger, txn, status, reason=reason)
         self.target.store.save(self.ledger)
 
     def copy_report(self, report: Path) -> None:

@@ -1,0 +1,29 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.conftest import Pipguard, combined
+
+
+def test_replan_policy_resolves_earlier_roots_jointly(guard: Pipguard, make_wheel, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    make_wheel("A", "2.0", ["B>=2.0"])
+    pin = tmp_path / "pin.txt"
+    pin.write_text("a==1.0\n")
+    assert guard.install("-c", str(pin), "A").returncode == 0
+    assert guard.venv.versions()["a"] == "1.0"
+    result = guard.install("--policy", "replan", "C", "-U")
+    assert result.returncode == 0, combined(result)
+    versions = guard.venv.versions()
+    assert (versions["a"], versions["c"]) == ("2.0", "2.0")
+    assert "re-planned the earlier root A: 1.0 -> 2.0" in result.stderr
+    assert guard.run("check").returncode == 0, versions
+    assert guard.venv.pip_check().returncode == 0
+    assert guard.venv.ledger()["transactions"][-1]["policy"] == "replan"
+
+
+def test_replan_policy_still_rejects_what_breaks_a_root(guard: Pipguard) -> None:
+    assert guard.install("A").returncode == 0
+    result = guard.install("--policy", "replan", "E")
+    assert result.returncode == 10, combined(result)
+    assert "A 1.0" in result.stderr
+    assert "e" not in guard.venv.versions()
