@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from pipguard.commands import adopt, check, install, rollback
+from pipguard.commands import adopt, check, install, policy, rollback
 from pipguard.context import Options
 
 Handler = Callable[[Options, list[str]], int]
@@ -14,4 +14,5 @@ COMMANDS: dict[str, Handler] = {
     "check": check.run_check,
     "adopt": adopt.run_adopt,
     "rollback": rollback.run_rollback,
+    "policy": policy.run_policy,
 }

@@ -27,3 +27,16 @@ def test_replan_policy_still_rejects_what_breaks_a_root(guard: Pipguard) -> None
     assert result.returncode == 10, combined(result)
     assert "A 1.0" in result.stderr
     assert "e" not in guard.venv.versions()
+
+
+def test_policy_is_remembered_per_ledger(guard: Pipguard) -> None:
+    assert guard.install("B==1.0").returncode == 0
+    assert guard.run("policy").stdout.strip() == "compatible"
+    assert guard.run("policy", "strict").returncode == 0
+    assert guard.run("policy").stdout.strip() == "strict"
+    assert guard.venv.ledger()["policy"] == "strict"
+    result = guard.install("-U", "B")
+    assert result.returncode == 0, combined(result)
+    assert guard.venv.versions()["b"] == "1.0"
+    bad = guard.run("policy", "loose")
+    assert bad.returncode == 2 and "usage: pipguard policy" in bad.stderr
