@@ -1,0 +1,91 @@
+"""pip's own arguments and configuration reach pip unchanged, and are guarded."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.conftest import Pipguard, combined
+
+
+def test_find_links_from_environment_variable(guard: Pipguard, wheelhouse: Path) -> None:
+    result = guard.run("install", "--no-index", "A", env={"PIP_FIND_LINKS": str(wheelhouse)})
+    assert result.returncode == 0, combined(result)
+    assert guard.venv.versions()["a"] == "1.0"
+
+
+def test_pip_conf_is_honoured(guard: Pipguard, wheelhouse: Path, tmp_path: Path) -> None:
+    """A pip.conf with find-links, no-index and a constraint file, as this machine has."""
+    cap = tmp_path / "cap.txt"
+    cap.write_text("g<1.2\n")
+    conf = tmp_path / "pip.conf"
+    conf.write_text(f"[global]\nno-index = true\nfind-links = {wheelhouse}\nconstraint = {cap}\n")
+    result = guard.run("install", "G", env={"PIP_CONFIG_FILE": str(conf)})
+    assert result.returncode == 0, combined(result)
+    assert guard.venv.versions()["g"] == "1.1"  # the configured constraint applied
+    again = guard.run("install", "G", env={"PIP_CONFIG_FILE": str(conf)})
+    assert again.returncode == 0 and "already satisfied" in again.stdout.lower()
+
+
+def test_configured_constraint_defeats_the_fast_path(guard: Pipguard, wheelhouse: Path, tmp_path: Path) -> None:
+    """pip would downgrade G to meet a constraint from pip.conf: so must pipguard."""
+    assert guard.install("G").returncode == 0
+    assert guard.venv.versions()["g"] == "1.2"
+    cap = tmp_path / "cap.txt"
+    cap.write_text("g<1.2\n")
+    conf = tmp_path / "pip.conf"
+    conf.write_text(f"[install]\nconstraint = {cap}\n")
+    plain = guard.venv.pip("install", "--dry-run", *guard.index_args(), "G", env={"PIP_CONFIG_FILE": str(conf)})
+    assert "Would install G-1.1" in plain.stdout  # what pip itself would do
+    guarded = guard.install("G", env={"PIP_CONFIG_FILE": str(conf)})
+    assert guarded.returncode == 0, combined(guarded)
+    assert guard.venv.versions()["g"] == "1.1"
+
+
+def test_no_deps_install_is_warned_not_blocked(guard: Pipguard) -> None:
+    guard.install("A")
+    result = guard.install("--no-deps", "H")  # H needs B>=2.5; --no-deps skips it
+    assert result.returncode == 0, combined(result)
+    assert "H 1.0 needs b>=2.5, but b 1.8 is installed" in result.stderr
+    assert guard.venv.versions()["b"] == "1.8"
+
+
+def test_pre_releases_with_pre(guard: Pipguard, make_wheel) -> None:  # type: ignore[no-untyped-def]
+    make_wheel("G", "2.0rc1", ["B>=1.0"])
+    assert guard.install("G").returncode == 0
+    assert guard.venv.versions()["g"] == "1.2"
+    result = guard.install("--pre", "-U", "G")
+    assert result.returncode == 0, combined(result)
+    assert guard.venv.versions()["g"] == "2.0rc1"
+
+
+def test_editable_with_extras(guard: Pipguard, make_project) -> None:  # type: ignore[no-untyped-def]
+    project = make_project("Svc", "1.0", requires=["G"], extras={"db": ["B<1.8"]})
+    result = guard.install("-e", f"{project}[db]")
+    assert result.returncode == 0, combined(result)
+    root = guard.venv.ledger()["roots"]["svc"]
+    assert root["extras"] == ["db"] and root["editable"]
+    rejected = guard.install("B==2.0")
+    assert rejected.returncode == 10, combined(rejected)
+    assert "Svc 1.0 needs b<1.8" in rejected.stderr
+
+
+def test_local_path_install_is_recorded_with_its_url(guard: Pipguard, make_project) -> None:  # type: ignore[no-untyped-def]
+    project = make_project("Tool", "3.0", requires=["B<2"])
+    result = guard.install(str(project))
+    assert result.returncode == 0, combined(result)
+    root = guard.venv.ledger()["roots"]["tool"]
+    assert root["url"].startswith("file://") and not root["editable"]
+    assert guard.install("H").returncode == 10
+
+
+def test_requirements_file_missing_is_a_clear_error(guard: Pipguard, tmp_path: Path) -> None:
+    result = guard.install("-r", str(tmp_path / "nope.txt"))
+    assert result.returncode == 2
+    assert "requirements file not found" in result.stderr and "nope.txt" in result.stderr
+    assert not guard.venv.ledger_path.exists()
+
+
+def test_location_options_are_refused_with_a_reason(guard: Pipguard, tmp_path: Path) -> None:
+    result = guard.install("--target", str(tmp_path / "t"), "G")
+    assert result.returncode == 2
+    assert "does not guard installs with --target" in result.stderr
