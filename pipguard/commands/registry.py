@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from pipguard.commands import check, install
+from pipguard.commands import check, inspect, install
 from pipguard.context import Options
 
 Handler = Callable[[Options, list[str]], int]
@@ -12,4 +12,8 @@ Handler = Callable[[Options, list[str]], int]
 COMMANDS: dict[str, Handler] = {
     "install": install.run_install,
     "check": check.run_check,
+    "ledger": inspect.run_ledger,
+    "why": inspect.run_why,
+    "history": inspect.run_history,
+    "export": inspect.run_export,
 }
