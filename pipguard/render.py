@@ -166,7 +166,7 @@ def why_text(result: WhyResult) -> str:
         return "\n".join(lines) + "\n"
     met = "met" if result.satisfied else "NOT met"
     count = len(result.requirers)
-    merged = result.merged_specifier or "any version"
+    merged = f"{name}{result.merged_specifier}" if result.merged_specifier else "any version"
     if result.root is None:
         lines.append(f"{have}; {count} requirement{'s' if count != 1 else ''} on it, "
                      f"merged: {merged} ({met}).")
