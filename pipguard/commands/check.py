@@ -97,6 +97,11 @@ def _junit_path(value: str | None) -> Path | None:
         raise UsageError(
             f"cannot write the JUnit report to {value}: it is a directory. Give --junit a file path."
         )
+    if parent.exists() and not parent.is_dir():
+        raise UsageError(
+            f"cannot write the JUnit report to {value}: {parent} is not a directory. "
+            "Give --junit another path."
+        )
     if not parent.is_dir():
         raise UsageError(
             f"cannot write the JUnit report to {value}: the directory {parent} does not exist. "

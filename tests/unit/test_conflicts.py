@@ -33,8 +33,8 @@ Additionally, some packages in these conflicts have no matching distributions av
 To fix this you could try to:
 1. loosen the range of package versions you've specified
 """
-STDERR = """ERROR: Cannot install -r a.txt (line 1) and -r b.txt (line 1) because these package versions have \
-conflicting dependencies.
+STDERR = """ERROR: Cannot install -r a.txt (line 1) and -r b.txt (line 1) because these package \
+versions have conflicting dependencies.
 ERROR: ResolutionImpossible: for help visit https://pip.pypa.io/en/latest/topics/dependency-resolution/
 """
 

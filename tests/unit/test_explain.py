@@ -53,7 +53,8 @@ SEED = dists(
 LEDGER = Ledger(
     roots={n("a"): root("A", added_by=2), n("c"): root("C", "<2", added_by=3),
            n("d"): root("D", extras=("x",), added_by=4)},
-    distributions={n("a"): "1.0", n("b"): "1.5", n("c"): "1.0", n("mid"): "1.0", n("d"): "1.0", n("pip"): "26.3"},
+    distributions={n("a"): "1.0", n("b"): "1.5", n("c"): "1.0", n("mid"): "1.0", n("d"): "1.0",
+                   n("pip"): "26.3"},
     transactions=(
         Transaction(1, "baseline", status="committed"),
         Transaction(2, "install", ("install", "A"), status="committed"),
