@@ -157,8 +157,9 @@ def why_text(result: WhyResult) -> str:
     have = f"{name} {result.installed} is installed" if result.installed else f"{name} is not installed"
     lines = []
     if result.root is not None:
-        lines.append(f"{have}; it is a root: {result.root.requirement} "
-                     f"(added by transaction {result.root.added_by}).")
+        added = ("there before pipguard" if result.root.kind == "baseline"
+                 else f"added by transaction {result.root.added_by}")
+        lines.append(f"{have}; it is a root: {result.root.requirement} ({added}).")
     if not result.needed:
         if result.root is None:
             lines.append(f"Nothing needs {name}: {have}, but no root, installed distribution or "
