@@ -42,6 +42,7 @@ from pipguard.environment import EnvironmentState, probe_environment
 from pipguard.errors import PipFailed, UsageError
 from pipguard.ledger import Ledger
 from pipguard.pip_args import InstallRequest, parse_install_args, read_requirement_file
+from pipguard.pip_config import configured_constraints
 from pipguard.pip_runner import (
     PlannedInstall,
     ProcessResult,
@@ -196,6 +197,15 @@ def _attribute(planner: Planner, sources: Sequence[Source], conflict: DryRun,
     return clashes, alone
 
 
+def _all_constraint_files(request: InstallRequest, prefix: str) -> list[str]:
+    """Every constraints file pip will apply: -c, -c inside requirement files, pip.conf, PIP_CONSTRAINT."""
+    found = list(request.constraint_files)
+    for path in request.requirement_files:
+        found += read_requirement_file(path).constraint_files
+    found += configured_constraints(prefix, os.environ)
+    return list(dict.fromkeys(found))
+
+
 def _unexplained(run: DryRun, clashes: Sequence[Clash], alone: Sequence[object]) -> str:
     if clashes or alone:
         return ""
@@ -234,7 +244,7 @@ def plan(options: Options, pip_args: list[str], *, with_ledger: bool) -> PlanRes
         planner = Planner(target.python, common_options(request), workdir)
         base = PlanResult(
             with_ledger=with_ledger, sources=tuple(sources),
-            constraint_files=tuple(request.constraint_files),
+            constraint_files=tuple(_all_constraint_files(request, target.prefix)),
             ledger_path=str(target.store.path), has_ledger=has_ledger,
         )
         joint = [arg for source in sources for arg in source.args]
@@ -253,7 +263,7 @@ def _plan_empty(planner: Planner, base: PlanResult, joint: list[str], request: I
         return replace(base, install=tuple(sorted((i.name, i.version) for i in run.plan)))
     if not run.impossible:
         raise _fail(run)
-    clashes, alone = _attribute(planner, base.sources, run, request.constraint_files)
+    clashes, alone = _attribute(planner, base.sources, run, base.constraint_files)
     return replace(base, clashes=tuple(clashes), alone=tuple(alone),
                    pip_summary=pip_summary(run.result.stderr), unexplained=_unexplained(run, clashes, alone))
 
@@ -299,7 +309,7 @@ def _plan_here(planner: Planner, base: PlanResult, joint: list[str], request: In
         return replace(planned(plain.plan, None), clashes=tuple(clashes))
     if not plain.impossible:
         raise _fail(plain)
-    clashes, alone = _attribute(planner, base.sources, plain, request.constraint_files)
+    clashes, alone = _attribute(planner, base.sources, plain, base.constraint_files)
     return replace(base, clashes=tuple(clashes), alone=tuple(alone),
                    pip_summary=pip_summary(plain.result.stderr),
                    unexplained=_unexplained(plain, clashes, alone))

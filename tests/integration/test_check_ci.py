@@ -132,6 +132,15 @@ def test_plan_blames_a_constraints_file(guard: Pipguard, files: dict[str, Path])
             f"constraints file {upper} allows only b<2." in result.stdout)
 
 
+def test_plan_blames_a_constraints_file_given_by_pip_constraint(guard: Pipguard,
+                                                                 files: dict[str, Path]) -> None:
+    b, upper = str(files["b.txt"]), str(files["upper.txt"])
+    result = guard.run("check", "--plan", "--no-ledger", *guard.index_args(), "-r", b,
+                       env={"PIP_CONSTRAINT": upper})
+    assert result.returncode == 1
+    assert f"constraints file {upper} allows only b<2." in result.stdout
+
+
 def test_plan_that_fits_says_what_pip_would_install(guard: Pipguard, files: dict[str, Path]) -> None:
     result = guard.run("check", "--plan", "--no-ledger", *guard.index_args(), "-r", str(files["a.txt"]), "G")
     assert result.returncode == 0, combined(result)
