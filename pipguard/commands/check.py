@@ -74,6 +74,10 @@ def _parser() -> CommandParser:
         "is installed, no interrupted transaction. With --plan: could the given requirement sources be "
         "installed together? Exit 0 when all is well, 1 when not.",
     )
+    parser.usage = (
+        "pipguard check [--json] [--junit FILE] [--since N]\n"
+        "       pipguard check --plan [--no-ledger] [--json] [--junit FILE] PIP-INSTALL-ARGUMENTS..."
+    )
     parser.add_argument("--json", action="store_true", help="print a JSON document (see docs/ci.md)")
     parser.add_argument("--junit", metavar="FILE", help="also write a JUnit XML report to FILE")
     parser.add_argument("--since", metavar="N",

@@ -270,3 +270,17 @@ def test_check_since_reports_the_rejection(storied: Pipguard) -> None:
     assert "would break earlier projects" in rejected[0]["detail"]
     later = json.loads(storied.run("check", "--since", "5", "--json").stdout)
     assert "rejected" not in [p["kind"] for p in later["problems"]]
+
+
+def test_ledger_shows_an_editable_root_with_its_path(guard: Pipguard, make_project) -> None:  # type: ignore[no-untyped-def]
+    project = make_project("Plug", "0.1", ["B>=1.0"])
+    result = guard.install("-e", str(project))
+    assert result.returncode == 0, combined(result)
+    listing = guard.run("ledger")
+    (row,) = [line for line in listing.stdout.splitlines() if line.startswith("plug")]
+    assert row.split()[:5] == ["plug", "Plug", "0.1", "2", "editable"]
+    assert row.endswith(project.as_uri())
+    (root,) = [r for r in json.loads(guard.run("ledger", "--json").stdout)["roots"] if r["name"] == "plug"]
+    assert root["editable"] == project.as_uri() and root["url"] is None
+    chain = json.loads(guard.run("why", "b", "--json").stdout)["chains"]
+    assert [c["text"] for c in chain] == ["Plug (root) -> Plug 0.1 needs b>=1.0"]
