@@ -1,70 +1,185 @@
-"""``pipguard check``: the CI guard over an environment and its ledger."""
+"""``pipguard check``: the CI guard over an environment and its ledger.
+
+Without ``--plan``: is the environment healthy now? Every root and every
+installed requirement satisfied, the ledger matching what is installed (no
+drift by plain pip behind pipguard's back), no interrupted transaction.
+
+With ``--plan``: could these requirement sources be installed together
+(``commands/plan.py``)? Both exit 0 when all is well and 1 when not, and
+both write ``--json`` and ``--junit FILE`` on request.
+"""
 
 from __future__ import annotations
 
+import os
 import sys
-from dataclasses import dataclass
+from collections.abc import Sequence
+from pathlib import Path
 
-from pipguard.constraints import Violation, find_violations
+from pipguard.commands.options import CommandParser, command_parser, print_json, say
+from pipguard.conflicts import PlanResult
 from pipguard.context import Options, locate, open_session
-from pipguard.ledger import Change, Transaction
-from pipguard.planner import all_needs, changes_between
+from pipguard.errors import UsageError
+from pipguard.health import CheckResult, assess
+from pipguard.ledger import now
+from pipguard.render import (
+    check_cases,
+    check_json,
+    junit_xml,
+    plan_cases,
+    plan_json,
+    plan_text,
+)
+
+__all__ = ["CheckResult", "compute_check", "run_check"]
+
+_OWN_FLAGS = {"--json", "--plan", "--no-ledger", "-h", "--help"}
+_OWN_VALUED = {"--junit", "--since"}
 
 
-@dataclass(frozen=True)
-class CheckResult:
-    ledger_path: str
-    has_ledger: bool
-    roots: tuple[str, ...]
-    violations: tuple[Violation, ...]
-    drift: tuple[Change, ...]
-    interrupted: tuple[Transaction, ...]
-
-    @property
-    def ok(self) -> bool:
-        return not (self.violations or self.drift or self.interrupted)
-
-    def problems(self) -> list[str]:
-        found = []
-        for violation in self.violations:
-            kind = "unsatisfied root" if violation.need.kind == "root" else "unsatisfied requirement"
-            found.append(f"{kind}: {violation.describe()}")
-        for change in self.drift:
-            found.append(f"changed outside pipguard: {change.describe()}")
-        for txn in self.interrupted:
-            found.append(f"interrupted transaction {txn.id}: {' '.join(txn.argv)} (started {txn.started})")
-        return found
-
-
-def compute_check(options: Options) -> CheckResult:
+def compute_check(options: Options, since: int | None = None) -> CheckResult:
+    """Probe and read the ledger under the lock (writing nothing), then assess."""
     target = locate(options)
     with target.store.locked():
         session = open_session(target, reconcile_drift=False)
-    state, ledger = session.state, session.ledger
-    needs = all_needs(state.distributions, ledger.roots, ledger.standing, state.markers)
-    violations = find_violations(state.versions, needs)
-    drift = () if session.created else changes_between(ledger.distributions, state.versions)
-    return CheckResult(
-        ledger_path=str(target.store.path),
-        has_ledger=not session.created,
-        roots=tuple(sorted(ledger.roots)),
-        violations=tuple(violations),
-        drift=drift,
-        interrupted=tuple(ledger.pending()),
+    state = session.state
+    return assess(state.distributions, session.ledger, state.markers, ledger_path=str(target.store.path),
+                  has_ledger=not session.created, since=since)
+
+
+def split_arguments(args: Sequence[str]) -> tuple[list[str], list[str]]:
+    """pipguard check's own options, and the rest (pip's, for --plan)."""
+    own, rest = [], []
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        opt = arg.split("=", 1)[0]
+        if opt in _OWN_FLAGS:
+            own.append(arg)
+        elif opt in _OWN_VALUED:
+            own.append(arg)
+            if "=" not in arg and i + 1 < len(args):
+                own.append(args[i + 1])
+                i += 1
+        else:
+            rest.append(arg)
+        i += 1
+    return own, rest
+
+
+def _parser() -> CommandParser:
+    parser = command_parser(
+        "check",
+        "The CI guard. Without --plan: every root and requirement satisfied, the ledger matching what "
+        "is installed, no interrupted transaction. With --plan: could the given requirement sources be "
+        "installed together? Exit 0 when all is well, 1 when not.",
     )
+    parser.usage = (
+        "pipguard check [--json] [--junit FILE] [--since N]\n"
+        "       pipguard check --plan [--no-ledger] [--json] [--junit FILE] PIP-INSTALL-ARGUMENTS..."
+    )
+    parser.add_argument("--json", action="store_true", help="print a JSON document (see docs/ci.md)")
+    parser.add_argument("--junit", metavar="FILE", help="also write a JUnit XML report to FILE")
+    parser.add_argument("--since", metavar="N",
+                        help="also report transactions after N that were rejected, failed or interrupted")
+    parser.add_argument("--plan", action="store_true",
+                        help="check whether the requirement sources that follow (pip install arguments: "
+                             "-r FILE, -c FILE, requirements, paths, index options) can be installed "
+                             "together, before installing anything")
+    parser.add_argument("--no-ledger", action="store_true",
+                        help="with --plan: as if into an empty environment, ignoring what is installed")
+    return parser
+
+
+def _junit_path(value: str | None) -> Path | None:
+    """Refuse a --junit path that cannot be written before any work is done."""
+    if value is None:
+        return None
+    path = Path(value)
+    parent = path.parent if str(path.parent) else Path(".")
+    if path.is_dir():
+        raise UsageError(
+            f"cannot write the JUnit report to {value}: it is a directory. Give --junit a file path."
+        )
+    if parent.exists() and not parent.is_dir():
+        raise UsageError(
+            f"cannot write the JUnit report to {value}: {parent} is not a directory. "
+            "Give --junit another path."
+        )
+    if not parent.is_dir():
+        raise UsageError(
+            f"cannot write the JUnit report to {value}: the directory {parent} does not exist. "
+            "Create it first, or give --junit another path."
+        )
+    if not os.access(parent, os.W_OK):
+        raise UsageError(
+            f"cannot write the JUnit report to {value}: the directory {parent} is not writable. "
+            "Give --junit another path."
+        )
+    return path
+
+
+def write_junit(path: Path, text: str) -> None:
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(
+            f"cannot write the JUnit report to {path}: {exc.strerror or exc}. Give --junit a writable path."
+        ) from None
 
 
 def run_check(options: Options, args: list[str]) -> int:
-    result = compute_check(options)
+    own, rest = split_arguments(args)
+    ns = _parser().parse_args(own)
+    junit = _junit_path(ns.junit)
+    if ns.plan:
+        if ns.since is not None:
+            raise UsageError("pipguard check: --since goes with a check of the environment, not with --plan.")
+        return run_plan_check(options, rest, with_ledger=not ns.no_ledger, as_json=ns.json, junit=junit)
+    if ns.no_ledger:
+        raise UsageError("pipguard check: --no-ledger only goes with --plan.")
+    if rest:
+        raise UsageError(
+            f"pipguard check: unexpected argument {rest[0]!r}. Requirement sources go with --plan "
+            "(pipguard check --plan -r requirements.txt ...)."
+        )
+    since = None
+    if ns.since is not None:
+        if not ns.since.isdigit():
+            raise UsageError(
+                f"pipguard check: --since needs a transaction number (0 for all), not {ns.since!r}."
+            )
+        since = int(ns.since)
+    result = compute_check(options, since)
+    if junit is not None:
+        write_junit(junit, junit_xml("pipguard check", check_cases(result), now()))
+    if ns.json:
+        print_json(check_json(result))
+    else:
+        for problem in result.findings():
+            print(problem.message)
     if not result.has_ledger:
-        print(f"pipguard: no ledger yet at {result.ledger_path}; checked the environment only.",
-              file=sys.stderr)
-    problems = result.problems()
-    for problem in problems:
-        print(problem)
-    if problems:
-        print(f"pipguard check: {len(problems)} problem(s) found.", file=sys.stderr)
+        say(f"pipguard: no ledger yet at {result.ledger_path}; checked the environment only.")
+    if not result.ok:
+        count = len(result.findings())
+        say(f"pipguard check: {count} problem{'s' if count != 1 else ''} found.")
         return 1
-    print(f"pipguard check: OK ({len(result.roots)} roots satisfied, environment consistent).",
-          file=sys.stderr)
+    roots = len(result.root_status)
+    say(f"pipguard check: OK ({roots} root{'s' if roots != 1 else ''} satisfied, environment consistent).")
     return 0
+
+
+def run_plan_check(options: Options, pip_args: list[str], *, with_ledger: bool, as_json: bool,
+                   junit: Path | None) -> int:
+    from pipguard.commands.plan import plan
+
+    result: PlanResult = plan(options, pip_args, with_ledger=with_ledger)
+    if junit is not None:
+        write_junit(junit, junit_xml("pipguard check --plan", plan_cases(result), now()))
+    if as_json:
+        print_json(plan_json(result))
+    else:
+        sys.stdout.write(plan_text(result))
+    if with_ledger and not result.has_ledger:
+        say(f"pipguard: no ledger yet at {result.ledger_path}; planned over what is installed.")
+    return 0 if result.ok else 1

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from pipguard.commands import adopt, check, install, policy, rollback
+from pipguard.commands import adopt, check, inspect, install, policy, rollback
 from pipguard.context import Options
 
 Handler = Callable[[Options, list[str]], int]
@@ -15,4 +15,8 @@ COMMANDS: dict[str, Handler] = {
     "adopt": adopt.run_adopt,
     "rollback": rollback.run_rollback,
     "policy": policy.run_policy,
+    "ledger": inspect.run_ledger,
+    "why": inspect.run_why,
+    "history": inspect.run_history,
+    "export": inspect.run_export,
 }

@@ -1,0 +1,463 @@
+"""Text, JSON and JUnit XML for the inspection and check results (pure).
+
+Every function takes a result object and returns a string or a JSON-ready
+dict; printing and writing files is the commands' business. Every JSON
+document carries ``schema`` (this module's ``JSON_SCHEMA``) and ``kind``;
+the keys are documented in docs/inspection.md and docs/ci.md.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+import xml.etree.ElementTree as ET
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from pipguard.conflicts import Clash, PlanResult
+from pipguard.explain import HistoryView, LedgerView, Pin, WhyResult
+from pipguard.health import CheckResult, Problem
+from pipguard.ledger import Change, Root, Transaction
+from pipguard.redaction import redact, redact_all
+
+# Version of every --json document pipguard prints (not the ledger file's own schema).
+JSON_SCHEMA = 1
+# Changes listed per transaction in the history list (all of them with 'history N').
+CHANGES_SHOWN = 8
+
+
+def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    """Aligned columns, two spaces apart; the last column is not padded."""
+    widths = [len(h) for h in header]
+    for row in rows:
+        for i, cell in enumerate(row):
+            widths[i] = max(widths[i], len(cell))
+    lines = []
+    for row in (header, *rows):
+        cells = [cell.ljust(widths[i]) if i < len(row) - 1 else cell for i, cell in enumerate(row)]
+        lines.append("  ".join(cells).rstrip())
+    return lines
+
+
+def _indent(text: str, prefix: str) -> list[str]:
+    return [prefix + line for line in text.splitlines()]
+
+
+def _without_prefix(text: str) -> str:
+    return text[len("pipguard: "):] if text.startswith("pipguard: ") else text
+
+
+def command_text(txn: Transaction) -> str:
+    """The command a transaction ran, credentials redacted, quoted for a shell."""
+    return shlex.join(redact_all(txn.argv)) if txn.argv else txn.command
+
+
+# -- ledger ---------------------------------------------------------------------
+
+
+def root_dict(root: Root) -> dict[str, Any]:
+    return {
+        "name": root.name,
+        "display_name": root.display_name,
+        "requirement": root.requirement,
+        "specifier": root.specifier,
+        "extras": list(root.extras),
+        "editable": redact(root.editable) if root.editable else None,
+        "url": redact(root.url) if root.url else None,
+        "added_by": root.added_by,
+        "added_at": root.added_at,
+        "kind": root.kind,
+    }
+
+
+def ledger_json(view: LedgerView) -> dict[str, Any]:
+    return {
+        "schema": JSON_SCHEMA,
+        "kind": "ledger",
+        "ledger_path": view.ledger_path,
+        "has_ledger": view.has_ledger,
+        "policy": view.policy,
+        "roots": [
+            {**root_dict(row.root), "installed": row.installed, "recorded": row.recorded,
+             "satisfied": row.satisfied}
+            for row in view.rows
+        ],
+        "standing": [
+            {"requirement": s.requirement, "source": redact(s.source), "added_by": s.added_by}
+            for s in view.standing
+        ],
+    }
+
+
+def ledger_text(view: LedgerView) -> str:
+    rows = []
+    for row in view.rows:
+        installed = row.installed or "(not installed)"
+        if row.installed is not None and row.drifted:
+            installed += f" (was {row.recorded or 'not installed'})"
+        if row.installed is not None and not row.satisfied:
+            installed += " (unmet)"
+        added = str(row.root.added_by) + (" (baseline)" if row.root.kind == "baseline" else "")
+        rows.append([row.root.name, row.root.requirement, installed, added, redact(row.source)])
+    lines = table(["NAME", "REQUIREMENT", "INSTALLED", "ADDED BY", "SOURCE"], rows) if rows else []
+    by_source: dict[tuple[str, int], int] = {}
+    for item in view.standing:
+        key = (redact(item.source), item.added_by)
+        by_source[key] = by_source.get(key, 0) + 1
+    for (source, added_by), count in sorted(by_source.items()):
+        lines.append(f"standing constraints: {count} from {source} (transaction {added_by})")
+    return "\n".join(lines) + ("\n" if lines else "")
+
+
+# -- why ----------------------------------------------------------------------------
+
+
+def why_json(result: WhyResult) -> dict[str, Any]:
+    return {
+        "schema": JSON_SCHEMA,
+        "kind": "why",
+        "name": result.name,
+        "display_name": result.display_name,
+        "installed": result.installed,
+        "root": root_dict(result.root) if result.root else None,
+        "needed": result.needed,
+        "merged_specifier": result.merged_specifier,
+        "satisfied": result.satisfied,
+        "required_by": [
+            {
+                "kind": r.need.kind,
+                "by": r.need.source,
+                "label": r.need.required_by,
+                "version": r.version,
+                "specifier": r.need.specifier,
+                "extras": list(r.need.extras),
+                "satisfied": r.satisfied,
+            }
+            for r in result.requirers
+        ],
+        "chains": [
+            {
+                "root": chain.root,
+                "root_requirement": chain.root_requirement,
+                "links": [
+                    {"name": link.name, "label": link.display, "requires": link.requires,
+                     "specifier": link.specifier}
+                    for link in chain.links
+                ],
+                "text": chain.describe(),
+            }
+            for chain in result.chains
+        ],
+    }
+
+
+def why_text(result: WhyResult) -> str:
+    name = result.name
+    have = f"{name} {result.installed} is installed" if result.installed else f"{name} is not installed"
+    lines = []
+    if result.root is not None:
+        added = ("there before pipguard" if result.root.kind == "baseline"
+                 else f"added by transaction {result.root.added_by}")
+        lines.append(f"{have}; it is a root: {result.root.requirement} ({added}).")
+    if not result.needed:
+        if result.root is None:
+            lines.append(f"Nothing needs {name}: {have}, but no root, installed distribution or "
+                         "standing constraint requires it.")
+        return "\n".join(lines) + "\n"
+    met = "met" if result.satisfied else "NOT met"
+    count = len(result.requirers)
+    merged = f"{name}{result.merged_specifier}" if result.merged_specifier else "any version"
+    if result.root is None:
+        lines.append(f"{have}; {count} requirement{'s' if count != 1 else ''} on it, "
+                     f"merged: {merged} ({met}).")
+    else:
+        lines.append(f"{count} requirement{'s' if count != 1 else ''} on it, merged: {merged} ({met}).")
+    rows = []
+    for requirer in result.requirers:
+        need = requirer.need
+        extras = f"[{','.join(need.extras)}]" if need.extras else ""
+        rows.append([need.required_by, f"{name}{extras}{need.specifier}",
+                     "yes" if requirer.satisfied else "no"])
+    lines.append("")
+    lines += table(["REQUIRED BY", "REQUIREMENT", "MET"], rows)
+    if result.chains:
+        lines.append("")
+        lines.append("from the roots:")
+        lines += [f"  {chain.describe()}" for chain in result.chains]
+    else:
+        lines.append("")
+        lines.append(f"No root reaches {name}: only the distributions above need it.")
+    return "\n".join(lines) + "\n"
+
+
+# -- history ---------------------------------------------------------------------
+
+
+def change_dict(change: Change) -> dict[str, Any]:
+    return {"name": change.name, "before": change.before, "after": change.after}
+
+
+def transaction_dict(txn: Transaction) -> dict[str, Any]:
+    return {
+        "id": txn.id,
+        "status": txn.status,
+        "command": txn.command,
+        "argv": redact_all(txn.argv),
+        "started": txn.started,
+        "finished": txn.finished,
+        "pip_version": txn.pip_version,
+        "policy": txn.policy,
+        "changes": [change_dict(c) for c in txn.changes],
+        "constraints": redact_all(txn.constraints),
+        "reason": redact(txn.reason),
+    }
+
+
+def history_json(view: HistoryView) -> dict[str, Any]:
+    return {
+        "schema": JSON_SCHEMA,
+        "kind": "history",
+        "ledger_path": view.ledger_path,
+        "has_ledger": view.has_ledger,
+        "total": view.total,
+        "last_id": view.last_id,
+        "transactions": [transaction_dict(t) for t in view.transactions],
+        "unrecorded": [change_dict(c) for c in view.unrecorded],
+    }
+
+
+def _shows_reason(txn: Transaction) -> bool:
+    return txn.status in ("rejected", "failed", "interrupted", "unguarded") and bool(txn.reason)
+
+
+def history_text(view: HistoryView) -> str:
+    if view.detail:
+        return "".join(transaction_detail(t) for t in view.transactions)
+    lines = []
+    header = ["ID", "STARTED", "STATUS", "COMMAND"]
+    rows = [[str(t.id), t.started, t.status, command_text(t)] for t in view.transactions]
+    if view.unrecorded:
+        rows.append(["-", "now", "unrecorded", "changed outside pipguard, not yet in the ledger"])
+    if not rows:
+        return ""
+    widths = table(header, rows)
+    lines.append(widths[0])
+    indent = " " * 6
+    for line, txn in zip(widths[1:], view.transactions):
+        lines.append(line)
+        for change in txn.changes[:CHANGES_SHOWN]:
+            lines.append(indent + change.describe())
+        if len(txn.changes) > CHANGES_SHOWN:
+            lines.append(f"{indent}... and {len(txn.changes) - CHANGES_SHOWN} more "
+                         f"('pipguard history {txn.id}' lists them all)")
+        if _shows_reason(txn):
+            lines += _indent(_without_prefix(redact(txn.reason)), indent)
+    if view.unrecorded:
+        lines.append(widths[-1])
+        lines += [indent + change.describe() for change in view.unrecorded]
+    return "\n".join(lines) + "\n"
+
+
+def transaction_detail(txn: Transaction) -> str:
+    rows = [
+        ["command:", command_text(txn)],
+        ["status:", txn.status],
+        ["started:", txn.started],
+        ["finished:", txn.finished or "(not finished)"],
+        ["pip:", txn.pip_version or "(unknown)"],
+        ["policy:", txn.policy],
+    ]
+    if txn.constraints:
+        rows.append(["constraints:", ", ".join(redact_all(txn.constraints))])
+    lines = [f"transaction {txn.id}"]
+    lines += ["  " + line for line in table(["", ""], rows)[1:]]
+    lines.append("  changes:" if txn.changes else "  changes:   (none)")
+    lines += ["    " + change.describe() for change in txn.changes]
+    if txn.reason:
+        lines.append("  reason:")
+        lines += _indent(_without_prefix(redact(txn.reason)), "    ")
+    return "\n".join(lines) + "\n"
+
+
+# -- export ---------------------------------------------------------------------
+
+
+def export_text(pins: Sequence[Pin], header: Sequence[str]) -> str:
+    lines = [f"# {line}" if line else "#" for line in header]
+    lines += [pin.line for pin in pins]
+    return "\n".join(lines) + "\n"
+
+
+def export_json(
+    pins: Sequence[Pin],
+    ledger: Mapping[str, Any] | None,
+    *,
+    ledger_path: str,
+    python: Mapping[str, str],
+    markers: Mapping[str, str],
+    problems: Sequence[Problem],
+) -> dict[str, Any]:
+    return {
+        "schema": JSON_SCHEMA,
+        "kind": "export",
+        "ledger_path": ledger_path,
+        "has_ledger": ledger is not None,
+        "python": dict(python),
+        "markers": dict(markers),
+        "constraints": [
+            {"name": p.name, "version": p.version, "marker": p.marker, "note": p.note, "line": p.line}
+            for p in pins
+        ],
+        "problems": [p.to_dict() for p in problems],
+        "ledger": dict(ledger) if ledger is not None else None,
+    }
+
+
+# -- check ----------------------------------------------------------------------
+
+
+def check_json(result: CheckResult) -> dict[str, Any]:
+    return {
+        "schema": JSON_SCHEMA,
+        "kind": "check",
+        "ok": result.ok,
+        "ledger_path": result.ledger_path,
+        "has_ledger": result.has_ledger,
+        "since": result.since,
+        "roots": [
+            {"name": s.name, "requirement": s.requirement, "installed": s.installed, "ok": s.ok,
+             "problems": list(s.problems)}
+            for s in result.root_status
+        ],
+        "problems": [p.to_dict() for p in result.findings()],
+    }
+
+
+def _clash_json(clash: Clash) -> dict[str, Any]:
+    return clash.to_dict()
+
+
+def plan_json(result: PlanResult) -> dict[str, Any]:
+    return {
+        "schema": JSON_SCHEMA,
+        "kind": "plan",
+        "ok": result.ok,
+        "with_ledger": result.with_ledger,
+        "ledger_path": result.ledger_path,
+        "has_ledger": result.has_ledger,
+        "sources": [
+            {"label": s.label, "args": redact_all(s.args), "requirements": list(s.requirements)}
+            for s in result.sources
+        ],
+        "constraint_files": redact_all(result.constraint_files),
+        "install": [{"name": name, "version": version} for name, version in result.install],
+        "changes": [change_dict(c) for c in result.changes],
+        "clashes": [_clash_json(c) for c in result.clashes],
+        "alone": [
+            {"source": label, "clashes": [_clash_json(c) for c in clashes]} for label, clashes in result.alone
+        ],
+        "warnings": list(result.warnings),
+        "pip_summary": result.pip_summary,
+        "problems": [p.to_dict() for p in result.findings()],
+    }
+
+
+def plan_text(result: PlanResult) -> str:
+    labels = ", ".join(s.label for s in result.sources)
+    together = " together" if len(result.sources) > 1 else ""
+    where = " in this environment" if result.with_ledger else ""
+    if result.constraint_files:
+        where += f" (with {', '.join(redact_all(result.constraint_files))})"
+    lines = []
+    if result.ok:
+        lines.append(f"OK: {labels} can be installed{together}{where}.")
+        if result.with_ledger:
+            lines += [f"  would change {c.describe()}" for c in result.changes]
+            if not result.changes:
+                lines.append("  (nothing would change)")
+        else:
+            lines.append("  would install: " + ", ".join(f"{n} {v}" for n, v in result.install))
+        lines += [f"  warning: {w}" for w in result.warnings]
+        return "\n".join(lines) + "\n"
+    lines.append(f"NOT OK: {labels} cannot be installed{together}{where}.")
+    for problem in result.findings():
+        lines.append(f"  {problem.message}")
+    if result.pip_summary:
+        lines.append(f"  (pip: {result.pip_summary})")
+    return "\n".join(lines) + "\n"
+
+
+# -- JUnit XML --------------------------------------------------------------------
+
+_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+@dataclass(frozen=True)
+class Case:
+    classname: str
+    name: str
+    failure: str | None = None  # the failure's one-line message; None: passed
+    detail: str = ""
+
+
+def junit_xml(suite: str, cases: Sequence[Case], timestamp: str = "") -> str:
+    """One <testsuite> in <testsuites>, as CI services read it."""
+
+    def clean(text: str) -> str:
+        return _XML_INVALID.sub("?", text)
+
+    failures = sum(1 for case in cases if case.failure is not None)
+    root = ET.Element("testsuites", name="pipguard", tests=str(len(cases)), failures=str(failures),
+                      errors="0")
+    attrs = {"name": suite, "tests": str(len(cases)), "failures": str(failures), "errors": "0",
+             "skipped": "0"}
+    if timestamp:
+        attrs["timestamp"] = timestamp
+    element = ET.SubElement(root, "testsuite", attrs)
+    for case in cases:
+        node = ET.SubElement(element, "testcase", classname=clean(case.classname), name=clean(case.name))
+        if case.failure is not None:
+            failure = ET.SubElement(node, "failure", message=clean(case.failure), type="pipguard")
+            failure.text = clean(case.detail or case.failure)
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def check_cases(result: CheckResult) -> list[Case]:
+    """One test case per root (failing when it or what it needs is broken), one per problem."""
+    cases = [
+        Case("pipguard.roots", status.requirement,
+             None if status.ok else f"{status.requirement}: " + "; ".join(status.problems),
+             "\n".join(status.problems))
+        for status in result.root_status
+    ]
+    for problem in result.findings():
+        cases.append(Case(f"pipguard.problems.{problem.kind}", problem.subject, problem.message,
+                          problem.message + ("\n\n" + redact(problem.detail) if problem.detail else "")))
+    if not cases:
+        cases.append(Case("pipguard.environment", "environment consistent"))
+    return cases
+
+
+def plan_cases(result: PlanResult) -> list[Case]:
+    """One test case per source (failing when it takes part in a problem), one per problem."""
+    problems = result.findings()
+    involved: dict[str, list[str]] = {}
+    for clash in result.clashes:
+        for label in clash.sources:
+            involved.setdefault(label, []).append(clash.describe())
+    for label, clashes in result.alone:
+        involved.setdefault(label, []).extend(c.describe() for c in clashes)
+        if not clashes:
+            involved[label].append(f"{label} cannot be installed even on its own.")
+    cases = []
+    for source in result.sources:
+        messages = involved.get(source.label, [])
+        if not messages and result.unexplained:
+            messages = [result.unexplained]
+        cases.append(Case("pipguard.plan.sources", source.label,
+                          messages[0] if messages else None, "\n".join(messages)))
+    for problem in problems:
+        cases.append(Case(f"pipguard.plan.{problem.kind}", problem.subject, problem.message, problem.message))
+    return cases
