@@ -183,7 +183,7 @@ def test_plan_bad_input(guard: Pipguard, args: list[str], code: int, message: st
 def ci_guard(tmp_path: Path, wheelhouse: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = scrubbed_env({
         "PIPGUARD_CI_PYTHON": sys.executable,
-        "PIPGUARD_CI_PIPGUARD": f"{sys.executable} -m pipguard",
+        "PIPGUARD_CI_PIPGUARD": f"{sys.executable} {REPO / 'tests' / 'run_pipguard.py'}",
         "PIPGUARD_CI_PIP_ARGS": f"--no-index --find-links {wheelhouse}",
     })
     return subprocess.run(["bash", str(REPO / "scripts" / "ci-guard"), *args], cwd=tmp_path, env=env,
