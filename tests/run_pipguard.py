@@ -10,6 +10,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from pipguard.cli import main  # noqa: E402
+from pipguard.cli import main
 
 sys.exit(main())
