@@ -175,3 +175,27 @@ def test_shim_without_pip_scripts_is_refused(tmp_path: Path, guard: Pipguard) ->
     assert result.returncode == 12
     assert "nothing to shim" in result.stderr
 
+
+
+def test_symlinked_pip_script_is_shimmed_and_restored_as_the_same_symlink(guard: Pipguard) -> None:
+    pip = guard.venv.path / "bin" / "pip"
+    pip.unlink()
+    pip.symlink_to("pip3")
+    assert guard.run("shim", "install").returncode == 0
+    assert not pip.is_symlink() and is_shim(pip)
+    version = run_script(pip, "--version")
+    assert version.returncode == 0 and version.stdout.startswith(b"pip ")
+    assert guard.run("shim", "remove").returncode == 0
+    assert pip.is_symlink() and str(pip.readlink()) == "pip3"
+    assert not is_shim(guard.venv.path / "bin" / "pip3")
+
+
+def test_pips_own_python_option_makes_the_other_environment_the_guarded_one(
+        guard: Pipguard, tmp_path: Path) -> None:
+    other = make_venv(tmp_path / "other")
+    assert guard.run("shim", "install").returncode == 0
+    result = run_script(guard.venv.path / "bin" / "pip", "--python", other.python, "install",
+                        *guard.index_args(), "G==1.0")
+    assert result.returncode == 0, show(result)
+    assert other.versions()["g"] == "1.0" and "g" not in guard.venv.versions()
+    assert "g" in other.ledger()["roots"]
