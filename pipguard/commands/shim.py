@@ -380,6 +380,15 @@ def keep_shims(target: Target) -> None:
     ledger = target.store.load()
     if ledger is None or not ledger.shim or not ledger.shim.get("scripts"):
         return
+    try:
+        _put_shims_back(target, ledger)
+    except (UsageError, OSError) as exc:
+        # The install itself succeeded: say what is wrong with the shims, do not fail it.
+        say(f"pipguard: warning: could not check the pip shims ({exc}); run 'pipguard shim install' "
+            "again to put them back.")
+
+
+def _put_shims_back(target: Target, ledger: Ledger) -> None:
     state = dict(ledger.shim)
     spec = ShimSpec.from_dict(state)
     directory = Path(state.get("scripts_dir") or scripts_directory(target.python))
@@ -461,9 +470,18 @@ def run_shim(options: Options, args: list[str]) -> int:
                 print(f"{info['path']:<40} {info['state']}")
         return 0
     with target.store.locked():
-        if ns.action == "install":
-            return _install(options, target)
-        return _remove(target)
+        try:
+            if ns.action == "install":
+                return _install(options, target)
+            return _remove(target)
+        except OSError as exc:
+            where = exc.filename or scripts_directory(target.python)
+            raise EnvironmentError_(
+                f"cannot change {where}: {exc.strerror or exc}. The pip scripts belong to whoever "
+                "installed that Python: run 'pipguard shim' as that user (for a system Python, with "
+                "sudo), or shim a virtual environment instead. Scripts already replaced have their "
+                "originals kept: running the command again (or 'shim remove') finishes or undoes it."
+            ) from None
 
 
 def _install(options: Options, target: Target) -> int:
