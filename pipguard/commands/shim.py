@@ -158,7 +158,7 @@ class ShimSpec:
             return cls(str(data["target_python"]), tuple(str(w) for w in data.get("runner", [])),
                        data.get("ledger"), str(data["originals"]))
         except (KeyError, TypeError) as exc:
-            raise UsageError(f"the ledger's shim record is incomplete ({exc}).") from None
+            raise UsageError(f"the ledger's shim record is incomplete (no {exc})") from None
 
     @property
     def pipguard_args(self) -> list[str]:
@@ -384,8 +384,8 @@ def keep_shims(target: Target) -> None:
         _put_shims_back(target, ledger)
     except (UsageError, OSError) as exc:
         # The install itself succeeded: say what is wrong with the shims, do not fail it.
-        say(f"pipguard: warning: could not check the pip shims ({exc}); run 'pipguard shim install' "
-            "again to put them back.")
+        say(f"pipguard: warning: could not check the pip shims ({str(exc).rstrip('.')}); run "
+            "'pipguard shim install' again to put them back.")
 
 
 def _put_shims_back(target: Target, ledger: Ledger) -> None:
