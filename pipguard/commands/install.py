@@ -398,8 +398,9 @@ def _may_build_isolated(options: Sequence[str]) -> bool:
     """Could pip build a source project in an isolated environment for this install?"""
     if "--no-build-isolation" in options:
         return False
-    return not any(opt in ("--only-binary=:all:", "--only-binary=:all") for opt in options) and \
-        ":all:" not in [options[i + 1] for i, opt in enumerate(options[:-1]) if opt == "--only-binary"]
+    only_binary = [opt.split("=", 1)[1] for opt in options if opt.startswith("--only-binary=")]
+    only_binary += [options[i + 1] for i, opt in enumerate(options[:-1]) if opt == "--only-binary"]
+    return ":all:" not in only_binary
 
 
 def _is_exact_pin(req: Requirement) -> bool:
