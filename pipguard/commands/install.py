@@ -13,10 +13,12 @@ from pathlib import Path
 from packaging.requirements import Requirement
 from packaging.utils import NormalizedName, canonicalize_name
 
+from pipguard.commands.shim import keep_shims
 from pipguard.constraints import marker_applies, parse_constraints, render_constraints
 from pipguard.context import Options, Session, Target, locate, open_session
 from pipguard.errors import PipFailed, Rejected, UsageError
 from pipguard.ledger import Ledger, Root, Transaction, now
+from pipguard.locations import install_locations
 from pipguard.pip_args import InstallRequest, parse_install_args, read_requirement_file
 from pipguard.pip_config import configured_constraints
 from pipguard.pip_runner import (
@@ -170,11 +172,13 @@ class GuardedInstall:
         )
         return path
 
-    def pip_args(self, constraints: Path, report: Path, extra: Sequence[str] = ()) -> list[str]:
+    def pip_args(self, constraints: Path, report: Path, extra: Sequence[str] = (),
+                 build: Path | None = None) -> list[str]:
         args = without_options(self.request.pip.args, {"--report"})
         cmd = pip_command(self.target.python, "install", *args, *self.joint_roots, "-c", str(constraints))
         if self.build_constraints_supported:
-            cmd += ["--build-constraint", str(constraints)]
+            # build environments get the cumulative (and standing) constraints, always
+            cmd += ["--build-constraint", str(build or constraints)]
         return [*cmd, "--report", str(report), *extra]
 
     @property
@@ -237,6 +241,10 @@ class GuardedInstall:
             return 0
         constraints = self.write_constraints(protected)
         report = self.workdir / "report.json"
+        if not self.build_constraints_supported and _may_build_isolated(self.request.pip.options):
+            say(f"pipguard: note: pip {self.state.pip_version} is older than {BUILD_CONSTRAINT_PIP}, so "
+                "isolated build environments are not constrained: build requirements of source "
+                "projects are resolved apart from the ledger (pip 25.3+ fixes this).")
         if self.request.pip.dry_run:
             return self.dry_run(constraints, report)
         self.ledger, txn = begin(
@@ -250,7 +258,7 @@ class GuardedInstall:
         result = run_process(self.pip_args(constraints, report), capture=True, tee=True)
         preferred = preference.finish() if preference else None
         if result.returncode != 0:
-            if not is_resolution_impossible(result):
+            if not is_resolution_impossible(result) or _build_failed(result):
                 self.close(txn, "failed", reason=f"pip exited with {result.returncode}")
                 raise PipFailed("", result.returncode)
             return self.resolve_outside_protections(txn, protected)
@@ -285,7 +293,8 @@ class GuardedInstall:
             pins = self.workdir / "plan.txt"
             pins.write_text("".join(f"{item.name}=={item.version}\n" for item in plan))
             report = self.workdir / "report-plan.json"
-            rerun = run_process(self.pip_args(pins, report), capture=True, tee=True)
+            cumulative = self.write_constraints(protected)
+            rerun = run_process(self.pip_args(pins, report, build=cumulative), capture=True, tee=True)
             if rerun.returncode == 0:
                 installed = read_report(report)
                 self.commit(txn, installed)
@@ -357,7 +366,7 @@ class GuardedInstall:
         """The user asked for --dry-run: say what would happen; change nothing."""
         result = run_process(self.pip_args(constraints, report), capture=True, tee=True)
         if result.returncode != 0:
-            if is_resolution_impossible(result):
+            if is_resolution_impossible(result) and not _build_failed(result):
                 plain, plan = self.plain_plan()
                 if plain.returncode == 0:
                     verdict = self.judge(plan)
@@ -420,6 +429,20 @@ class GuardedInstall:
 _NOT_FAST = {"--force-reinstall", "-I", "--ignore-installed", "--target", "-t", "--prefix", "--root", "--user"}
 
 
+def _build_failed(result: ProcessResult) -> bool:
+    """Did pip fail installing a build environment (not resolving the install itself)?"""
+    return "build dependencies did not run successfully" in result.stderr + result.stdout
+
+
+def _may_build_isolated(options: Sequence[str]) -> bool:
+    """Could pip build a source project in an isolated environment for this install?"""
+    if "--no-build-isolation" in options:
+        return False
+    only_binary = [opt.split("=", 1)[1] for opt in options if opt.startswith("--only-binary=")]
+    only_binary += [options[i + 1] for i, opt in enumerate(options[:-1]) if opt == "--only-binary"]
+    return ":all:" not in only_binary
+
+
 def _is_exact_pin(req: Requirement) -> bool:
     specs = list(req.specifier)
     return len(specs) == 1 and specs[0].operator in ("==", "===") and "*" not in specs[0].version
@@ -429,13 +452,14 @@ def run_install(options: Options, args: list[str]) -> int:
     request = read_request(args)
     if not options.guard or os.environ.get("PIPGUARD_DISABLE") == "1":
         return run_unguarded(options, ["install", *args])
-    if request.pip.locations:
+    target = locate(options)
+    locations = install_locations(request.pip.options, request.pip.locations, target.prefix, os.environ)
+    if locations:
         raise UsageError(
-            f"pipguard does not guard installs with {', '.join(request.pip.locations)}: they go "
+            f"pipguard does not guard installs with {', '.join(locations)}: they go "
             "outside the environment whose ledger it keeps. Run them with --no-guard (recorded "
             "as unguarded) or plain pip."
         )
-    target = locate(options)
     with target.store.locked():
         session = open_session(target, policy=options.policy or "compatible")
         for note in session.notes:
@@ -447,7 +471,9 @@ def run_install(options: Options, args: list[str]) -> int:
             result = run_process(pip_command(target.python, "install", *args))
             return result.returncode
         policy = options.policy or session.ledger.policy
-        return GuardedInstall(target, session, request, policy).run()
+        code = GuardedInstall(target, session, request, policy).run()
+        keep_shims(target)  # shim: put pipguard's pip scripts back if pip rewrote them
+        return code
 
 
 def run_unguarded(options: Options, pip_args: list[str]) -> int:
@@ -468,5 +494,6 @@ def run_unguarded(options: Options, pip_args: list[str]) -> int:
         ledger = finish(ledger, txn, status, after=after,
                         reason="run with --no-guard: pip was not checked by pipguard")
         target.store.save(ledger)
+        keep_shims(target)  # shim: put pipguard's pip scripts back if pip rewrote them
         return result.returncode
 

@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from pipguard.commands import adopt, check, inspect, install, policy, rollback
+from pipguard.commands import (
+    adopt,
+    as_pip,
+    check,
+    inspect,
+    install,
+    policy,
+    rollback,
+    shim,
+    standing,
+    uninstall,
+)
 from pipguard.context import Options
 
 Handler = Callable[[Options, list[str]], int]
@@ -19,4 +30,8 @@ COMMANDS: dict[str, Handler] = {
     "why": inspect.run_why,
     "history": inspect.run_history,
     "export": inspect.run_export,
+    "uninstall": uninstall.run_uninstall,
+    "constraints": standing.run_constraints,
+    "shim": shim.run_shim,
+    "pip": as_pip.run_pip,
 }

@@ -1,0 +1,79 @@
+"""Standing constraints: remembered, listed, applied to later installs without -c, forgotten."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO, Pipguard, combined
+
+REAL_UPPER_CONSTRAINTS = REPO.parent / "shared" / "data" / "upper-constraints.txt"
+
+
+def upper_constraints(path: Path, *synthetic: str) -> Path:
+    """An upper-constraints-shaped file: real OpenStack lines when available, plus synthetic pins."""
+    real = []
+    if REAL_UPPER_CONSTRAINTS.exists():
+        real = REAL_UPPER_CONSTRAINTS.read_text().splitlines()[:60]
+    else:
+        real = ["voluptuous===0.16.0", "PasteDeploy===3.1.0", "oslo.limit===2.12.0",
+                "foo===1.0;python_version=='3.8'"]
+    path.write_text("\n".join([*real, *synthetic]) + "\n")
+    return path
+
+
+def test_standing_upper_constraints_apply_to_later_installs_without_c(
+        guard: Pipguard, tmp_path: Path) -> None:
+    uc = upper_constraints(tmp_path / "upper-constraints.txt", "B===1.5", "g===1.1")
+    added = guard.run("constraints", "add", str(uc))
+    assert added.returncode == 0, combined(added)
+    assert "Later installs honour them even without -c" in added.stderr
+    listed = json.loads(guard.run("constraints", "list", "--json").stdout)
+    assert {"requirement": "B===1.5", "source": str(uc.resolve()), "added_by": 2} in listed["standing"]
+
+    result = guard.install("B", "G")
+    assert result.returncode == 0, combined(result)
+    assert (guard.venv.versions()["b"], guard.venv.versions()["g"]) == ("1.5", "1.1")  # plain pip: 2.5, 1.2
+
+    rejected = guard.install("B==2.0")
+    assert rejected.returncode == 10, combined(rejected)
+    assert f"constraint {uc.resolve()} needs b===1.5" in rejected.stderr
+    assert guard.venv.versions()["b"] == "1.5"
+
+    again = guard.run("constraints", "add", str(uc))
+    assert again.returncode == 0 and "unchanged" in again.stderr
+
+    removed = guard.run("constraints", "remove", str(uc))
+    assert removed.returncode == 0, combined(removed)
+    assert json.loads(guard.run("constraints", "list", "--json").stdout)["standing"] == []
+    assert guard.install("-U", "B").returncode == 0
+    assert guard.venv.versions()["b"] == "2.5"
+
+
+def test_command_line_constraint_is_listed_and_removed_by_name(guard: Pipguard) -> None:
+    assert guard.run("constraints", "add", "B<2", "C<2").returncode == 0
+    text = guard.run("constraints", "list")
+    assert text.stdout.splitlines() == [
+        "B<2  command line (transaction 2)", "C<2  command line (transaction 2)"]
+    assert guard.install("C").returncode == 0
+    assert guard.venv.versions()["c"] == "1.0"
+    assert guard.run("constraints", "remove", "c").returncode == 0
+    listed = json.loads(guard.run("constraints", "list", "--json").stdout)
+    assert [s["requirement"] for s in listed["standing"]] == ["B<2"]
+
+
+@pytest.mark.parametrize(("item", "why"), [("B[x]<2", "cannot have extras"), ("B", "no version specifier"),
+                                           ("missing.txt", "not found")])
+def test_bad_constraints_are_refused_with_exit_2(guard: Pipguard, item: str, why: str) -> None:
+    result = guard.run("constraints", "add", item)
+    assert result.returncode == 2 and why in result.stderr
+
+
+def test_each_install_records_its_own_constraints_files(guard: Pipguard, tmp_path: Path) -> None:
+    uc = upper_constraints(tmp_path / "uc.txt", "B===1.5")
+    assert guard.install("-c", str(uc), "A").returncode == 0
+    last = guard.venv.ledger()["transactions"][-1]
+    assert last["constraints"] == [str(uc)]
+    assert guard.venv.versions()["b"] == "1.5"

@@ -1,0 +1,68 @@
+"""Who still needs what an uninstall would remove (pure)."""
+
+from __future__ import annotations
+
+import pytest
+from packaging.utils import canonicalize_name
+
+from pipguard.commands.uninstall import explain_refusal, parse_uninstall_args, removal_blockers
+from pipguard.constraints import Distribution
+from pipguard.errors import UsageError
+from pipguard.ledger import Root, StandingConstraint
+
+MARKERS = {"python_version": "3.11", "sys_platform": "linux", "platform_system": "Linux",
+           "implementation_name": "cpython", "os_name": "posix", "platform_machine": "x86_64",
+           "platform_python_implementation": "CPython", "python_full_version": "3.11.7",
+           "implementation_version": "3.11.7", "platform_release": "", "platform_version": ""}
+
+
+def dist(name: str, version: str, *requires: str) -> Distribution:
+    return Distribution(canonicalize_name(name), version, tuple(requires), name)
+
+
+def root(name: str, specifier: str = "") -> Root:
+    return Root(canonicalize_name(name), name, specifier, added_by=2)
+
+
+DISTS = {d.name: d for d in [dist("A", "1.0", "B>1.0,<2.0"), dist("B", "1.5"), dist("C", "1.0"),
+                              dist("D", "1.0", "B; python_version < '3'")]}
+ROOTS = {r.name: r for r in [root("A"), root("C")]}
+
+
+def blockers(*names: str, standing: tuple[StandingConstraint, ...] = ()) -> list[str]:
+    found = removal_blockers(DISTS, ROOTS, standing, MARKERS, {canonicalize_name(n) for n in names})
+    return [f"{v.need.required_by} needs {v.need.describe()}" for v in found]
+
+
+def test_removing_a_dependency_is_blocked_by_what_needs_it() -> None:
+    assert blockers("B") == ["A 1.0 needs b<2.0,>1.0"]
+
+
+def test_removing_a_root_is_allowed_and_so_is_removing_a_dependency_with_its_dependent() -> None:
+    assert blockers("C") == []
+    assert blockers("A", "B") == []
+
+
+def test_requirement_whose_marker_does_not_apply_does_not_block() -> None:
+    assert blockers("B") == ["A 1.0 needs b<2.0,>1.0"]  # D's marker never applies on 3.11
+
+
+def test_standing_constraints_never_require_a_package_to_stay() -> None:
+    assert blockers("C", standing=(StandingConstraint("C==1.0", "uc.txt"),)) == []
+
+
+def test_refusal_names_the_package_and_who_needs_it_and_the_override() -> None:
+    found = removal_blockers(DISTS, ROOTS, (), MARKERS, {canonicalize_name("B")})
+    text = explain_refusal({canonicalize_name("B"): "B"}, found, ["-y", "B"])
+    assert text.splitlines()[0] == "pipguard: not uninstalling B: earlier projects still need it."
+    assert "A 1.0 needs b<2.0,>1.0" in text
+    assert "Nothing was changed" in text and "pipguard uninstall --no-guard -y B" in text
+
+
+def test_uninstall_arguments_are_read_like_pip() -> None:
+    request = parse_uninstall_args(["-y", "B", "--root-user-action", "x", "-r", "r.txt", "c==1.0", "-qv"])
+    assert request.names == ["B", "c"]
+    assert request.requirement_files == ["r.txt"]
+    assert parse_uninstall_args(["--help"]).help
+    with pytest.raises(UsageError, match="not a package name"):
+        parse_uninstall_args(["-y", "not a name!"])
