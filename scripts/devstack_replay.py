@@ -187,7 +187,6 @@ def replay_env() -> dict[str, str]:
         "PIP_DISABLE_PIP_VERSION_CHECK": "1",
         "PIP_NO_INPUT": "1",
         "SETUPTOOLS_SYS_PATH_TECHNIQUE": "rewrite",  # devstack sets it
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH", "")])),
     })
     return env
 
