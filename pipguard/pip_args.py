@@ -29,6 +29,7 @@ _VALUED = {
     "--python", "--use-feature", "--use-deprecated", "--resume-retries",
     "--uploaded-prior-to", "-d", "--dest", "-w", "--wheel-dir", "--path", "--format",
 }
+VALUED_OPTIONS = frozenset(_VALUED)
 # Short options that are flags and may be bundled ("-qU", "-vv").
 _SHORT_FLAGS = set("qvUIy")
 _LOCATION_OPTIONS = {"--user", "-t", "--target", "--prefix", "--root"}

@@ -20,7 +20,7 @@ from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from pipguard.errors import EnvironmentError_, PipTooOld
-from pipguard.redaction import redact_all
+from pipguard.redaction import redact, redact_all
 
 # --dry-run and --report arrived in pip 22.2; the report format is stable
 # ("version": "1") from pip 23.0 on.
@@ -45,7 +45,7 @@ def _pump(source: IO[str], sink: IO[str] | None, store: list[str]) -> None:
     for line in iter(source.readline, ""):
         store.append(line)
         if sink is not None:
-            sink.write(line)
+            sink.write(redact(line))
             sink.flush()
     source.close()
 
