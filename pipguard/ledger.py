@@ -391,7 +391,7 @@ class LedgerStore:
                 detail = f"it is not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})"
                 if not text.strip():
                     detail = "it is empty"
-                elif exc.pos >= len(text.rstrip()):
+                elif exc.pos >= len(text.rstrip()) or exc.msg.startswith("Unterminated string"):
                     detail = f"it is not valid JSON: it ends too early (truncated?) at line {exc.lineno}"
             elif isinstance(exc, KeyError):
                 detail = f"a required key is missing ({exc})"

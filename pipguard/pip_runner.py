@@ -63,8 +63,10 @@ def run_process(
     if not capture:
         try:
             completed = subprocess.run(cmd, check=False, env=env)
-        except FileNotFoundError as exc:
-            raise EnvironmentError_(f"cannot run {cmd[0]}: {exc.strerror}.") from None
+        except OSError as exc:  # missing, not executable, not a program
+            raise EnvironmentError_(
+                f"cannot run {cmd[0]}: {exc.strerror or exc}. Check the path given with --python."
+            ) from None
         return ProcessResult(completed.returncode)
     try:
         proc = subprocess.Popen(
@@ -76,9 +78,9 @@ def run_process(
             errors="replace",
             env=env,
         )
-    except (FileNotFoundError, PermissionError) as exc:
+    except OSError as exc:  # missing, not executable, not a program
         raise EnvironmentError_(
-            f"cannot run {cmd[0]}: {exc.strerror}. Check the path given with --python."
+            f"cannot run {cmd[0]}: {exc.strerror or exc}. Check the path given with --python."
         ) from None
     out: list[str] = []
     err: list[str] = []
