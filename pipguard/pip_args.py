@@ -207,9 +207,11 @@ def read_requirement_file(path: str, seen: frozenset[str] = frozenset()) -> Requ
                 opt, value = opt[:2], opt[2:]
             if opt in ("-r", "--requirement"):
                 nested = os.path.join(base, value)
-                if nested in seen:
+                # an include cycle (however the paths are spelled) is followed once
+                here = seen | {os.path.realpath(path)}
+                if os.path.realpath(nested) in here:
                     continue
-                inner = read_requirement_file(nested, seen | {path})
+                inner = read_requirement_file(nested, here)
                 result.requirements += inner.requirements
                 result.editables += inner.editables
                 result.constraint_files += inner.constraint_files
