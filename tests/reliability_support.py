@@ -23,8 +23,12 @@ from tests.conftest import REPO, Venv, scrubbed_env
 DEADLINE = 120.0
 
 
-def wait_for(condition: Callable[[], bool], what: str, timeout: float = DEADLINE,
-             watch: subprocess.Popen[Any] | None = None) -> None:
+def wait_for(
+    condition: Callable[[], bool],
+    what: str,
+    timeout: float = DEADLINE,
+    watch: subprocess.Popen[Any] | None = None,
+) -> None:
     """Poll *condition*; fail (not hang) if it is not met, or if *watch* dies first."""
     end = time.monotonic() + timeout
     while time.monotonic() < end:
@@ -73,15 +77,24 @@ class Started:
         return self.proc.wait(timeout=timeout)
 
 
-def start_pipguard(venv: Venv, args: Sequence[str], logs: Path, env: Mapping[str, str] | None = None,
-                   python: str | None = None) -> Started:
+def start_pipguard(
+    venv: Venv,
+    args: Sequence[str],
+    logs: Path,
+    env: Mapping[str, str] | None = None,
+    python: str | None = None,
+) -> Started:
     """``python -m pipguard --python VENV ARGS`` in the background."""
     logs.mkdir(parents=True, exist_ok=True)
     stdout, stderr = logs / "stdout", logs / "stderr"
     with open(stdout, "wb") as out, open(stderr, "wb") as err:
         proc = subprocess.Popen(
             [sys.executable, "-m", "pipguard", "--python", python or venv.python, *args],
-            stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=scrubbed_env(env), cwd=logs,
+            stdout=out,
+            stderr=err,
+            stdin=subprocess.DEVNULL,
+            env=scrubbed_env(env),
+            cwd=logs,
         )
     return Started(proc, stdout, stderr)
 
@@ -147,7 +160,8 @@ def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
         f"{{DIST_INFO}}/METADATA": METADATA.encode(),
         f"{{DIST_INFO}}/WHEEL": WHEEL.encode(),
     }}
-    record = "".join(f"{{p}},{{_hash(d)}},{{len(d)}}\\n" for p, d in files.items()) + f"{{DIST_INFO}}/RECORD,,\\n"
+    record = "".join(f"{{p}},{{_hash(d)}},{{len(d)}}\\n" for p, d in files.items())
+    record += f"{{DIST_INFO}}/RECORD,,\\n"
     files[f"{{DIST_INFO}}/RECORD"] = record.encode()
     wheel = f"{{MODULE}}-{{VERSION}}-py3-none-any.whl"
     with zipfile.ZipFile(os.path.join(wheel_directory, wheel), "w") as archive:
@@ -167,7 +181,7 @@ def write_slow_project(directory: Path, name: str, version: str) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "slow_backend.py").write_text(_SLOW_BACKEND.format(name=name, version=version))
     (directory / "pyproject.toml").write_text(
-        "[build-system]\nrequires = []\nbuild-backend = \"slow_backend\"\nbackend-path = [\".\"]\n"
+        '[build-system]\nrequires = []\nbuild-backend = "slow_backend"\nbackend-path = ["."]\n'
     )
     return directory
 

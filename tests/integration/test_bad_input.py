@@ -23,11 +23,18 @@ from tests.conftest import Pipguard, Venv, combined, make_venv, scrubbed_env
 pytestmark = pytest.mark.integration
 
 
-def run_pipguard(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None,
-                 preexec_fn=None) -> subprocess.CompletedProcess[str]:  # type: ignore[no-untyped-def]
+def run_pipguard(
+    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None, preexec_fn=None
+) -> subprocess.CompletedProcess[str]:  # type: ignore[no-untyped-def]
     return subprocess.run(
-        [sys.executable, "-m", "pipguard", *args], capture_output=True, text=True, cwd=cwd,
-        env=scrubbed_env(env), check=False, timeout=300, preexec_fn=preexec_fn,
+        [sys.executable, "-m", "pipguard", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=scrubbed_env(env),
+        check=False,
+        timeout=300,
+        preexec_fn=preexec_fn,
     )
 
 
@@ -53,22 +60,62 @@ def shared(tmp_path_factory: pytest.TempPathFactory, wheelhouse: Path) -> Pipgua
 @pytest.mark.parametrize(
     ("args", "files", "code", "phrases"),
     [
-        pytest.param(["install", "A>>1"], {}, EXIT_USAGE,
-                     ["invalid requirement 'A>>1' (command line)", "PEP 508"], id="malformed requirement"),
-        pytest.param(["install", "-r", "reqs.txt"], {"reqs.txt": "G\nA>>1  # oops\n"}, EXIT_USAGE,
-                     ["invalid requirement 'A>>1' (reqs.txt, line 2)"], id="malformed line in -r file"),
-        pytest.param(["install", "-r", "missing.txt"], {}, EXIT_USAGE,
-                     ["requirements file not found: missing.txt", "-r"], id="requirements file missing"),
-        pytest.param(["install", "-r", "reqs.txt"], {"reqs.txt": "-r nested-missing.txt\n"}, EXIT_USAGE,
-                     ["requirements file not found: nested-missing.txt"], id="nested -r file missing"),
-        pytest.param(["install", "-c", "missing.txt", "G"], {}, EXIT_USAGE,
-                     ["constraints file not found: missing.txt"], id="constraints file missing"),
-        pytest.param(["--frobnicate", "install", "G"], {}, EXIT_USAGE,
-                     ["unrecognized arguments: --frobnicate", "pipguard --help"], id="unknown pipguard option"),
-        pytest.param(["--policy", "sideways", "install", "G"], {}, EXIT_USAGE,
-                     ["invalid choice: 'sideways'"], id="unknown policy"),
-        pytest.param(["install", "G", "--policy"], {}, EXIT_USAGE,
-                     ["option --policy needs a value"], id="pipguard option without its value"),
+        pytest.param(
+            ["install", "A>>1"],
+            {},
+            EXIT_USAGE,
+            ["invalid requirement 'A>>1' (command line)", "PEP 508"],
+            id="malformed requirement",
+        ),
+        pytest.param(
+            ["install", "-r", "reqs.txt"],
+            {"reqs.txt": "G\nA>>1  # oops\n"},
+            EXIT_USAGE,
+            ["invalid requirement 'A>>1' (reqs.txt, line 2)"],
+            id="malformed line in -r file",
+        ),
+        pytest.param(
+            ["install", "-r", "missing.txt"],
+            {},
+            EXIT_USAGE,
+            ["requirements file not found: missing.txt", "-r"],
+            id="requirements file missing",
+        ),
+        pytest.param(
+            ["install", "-r", "reqs.txt"],
+            {"reqs.txt": "-r nested-missing.txt\n"},
+            EXIT_USAGE,
+            ["requirements file not found: nested-missing.txt"],
+            id="nested -r file missing",
+        ),
+        pytest.param(
+            ["install", "-c", "missing.txt", "G"],
+            {},
+            EXIT_USAGE,
+            ["constraints file not found: missing.txt"],
+            id="constraints file missing",
+        ),
+        pytest.param(
+            ["--frobnicate", "install", "G"],
+            {},
+            EXIT_USAGE,
+            ["unrecognized arguments: --frobnicate", "pipguard --help"],
+            id="unknown pipguard option",
+        ),
+        pytest.param(
+            ["--policy", "sideways", "install", "G"],
+            {},
+            EXIT_USAGE,
+            ["invalid choice: 'sideways'"],
+            id="unknown policy",
+        ),
+        pytest.param(
+            ["install", "G", "--policy"],
+            {},
+            EXIT_USAGE,
+            ["option --policy needs a value"],
+            id="pipguard option without its value",
+        ),
         pytest.param([], {}, EXIT_USAGE, ["usage: pipguard"], id="no command"),
     ],
 )
@@ -143,25 +190,47 @@ LEDGERS = [
     pytest.param('["a list"]', ["the document has the wrong type (list)"], id="not an object"),
     pytest.param("{}", ["it has no schema version"], id="no schema"),
     pytest.param(_valid(schema=True), ["it has no schema version"], id="schema true"),
-    pytest.param(_valid(schema=99), ["schema version 99, newer than this pipguard understands (1)",
-                                     "upgrade pipguard"], id="newer schema"),
+    pytest.param(
+        _valid(schema=99),
+        ["schema version 99, newer than this pipguard understands (1)", "upgrade pipguard"],
+        id="newer schema",
+    ),
     pytest.param(_valid(schema=0), ["schema version 0 is not valid"], id="schema zero"),
     pytest.param(_valid(transactions={}), ["transactions has the wrong type (dict)"], id="transactions dict"),
     pytest.param(_valid(roots=[]), ["roots has the wrong type (list)"], id="roots list"),
-    pytest.param(_valid(roots={"a": {"name": 1, "display_name": "a"}}),
-                 ["roots.a.name has the wrong type (int)"], id="root name int"),
-    pytest.param(_valid(distributions={"a": 1.0}),
-                 ["distributions.a has the wrong type (float)"], id="version float"),
-    pytest.param(_valid(transactions=[{"id": "1", "command": "install", "status": "committed"}]),
-                 ["transactions[0].id has the wrong type (str)"], id="id string"),
-    pytest.param(_valid(transactions=[{"id": True, "command": "install", "status": "committed"}]),
-                 ["transactions[0].id has the wrong type (bool)"], id="id bool"),
-    pytest.param(_valid(transactions=[{"id": 1, "command": "install", "status": "exploded"}]),
-                 ["transactions[0].status is unknown ('exploded')"], id="unknown status"),
-    pytest.param(_valid(transactions=[{"id": 1, "status": "committed"}]),
-                 ["a required key is missing ('command')"], id="missing key"),
-    pytest.param(_valid(transactions=[{"id": 1, "command": "x", "status": "committed", "changes": ["a"]}]),
-                 ["unusable"], id="change not an object"),
+    pytest.param(
+        _valid(roots={"a": {"name": 1, "display_name": "a"}}),
+        ["roots.a.name has the wrong type (int)"],
+        id="root name int",
+    ),
+    pytest.param(
+        _valid(distributions={"a": 1.0}), ["distributions.a has the wrong type (float)"], id="version float"
+    ),
+    pytest.param(
+        _valid(transactions=[{"id": "1", "command": "install", "status": "committed"}]),
+        ["transactions[0].id has the wrong type (str)"],
+        id="id string",
+    ),
+    pytest.param(
+        _valid(transactions=[{"id": True, "command": "install", "status": "committed"}]),
+        ["transactions[0].id has the wrong type (bool)"],
+        id="id bool",
+    ),
+    pytest.param(
+        _valid(transactions=[{"id": 1, "command": "install", "status": "exploded"}]),
+        ["transactions[0].status is unknown ('exploded')"],
+        id="unknown status",
+    ),
+    pytest.param(
+        _valid(transactions=[{"id": 1, "status": "committed"}]),
+        ["a required key is missing ('command')"],
+        id="missing key",
+    ),
+    pytest.param(
+        _valid(transactions=[{"id": 1, "command": "x", "status": "committed", "changes": ["a"]}]),
+        ["unusable"],
+        id="change not an object",
+    ),
     pytest.param(_valid(policy="yolo"), ["policy 'yolo' is unknown"], id="unknown policy"),
 ]
 
@@ -178,13 +247,17 @@ def test_an_unusable_ledger_exits_11_and_is_left_byte_for_byte(
     else:
         ledger.write_bytes(content.encode("latin-1" if "\xff" in content else "utf-8"))
     before = ledger.read_bytes()
-    args = ["install", "--no-index", "-f", str(shared.find_links[0]), "G"] if command == "install" else ["check"]
+    args = (
+        ["install", "--no-index", "-f", str(shared.find_links[0]), "G"] if command == "install" else ["check"]
+    )
     result = run_pipguard("--python", shared.venv.python, "--ledger", str(ledger), *args)
     assert_clean_failure(result, EXIT_LEDGER, str(ledger), *phrases)
     if "cannot read" not in phrases[0]:
         assert "It was left as it is" in result.stderr and "pipguard adopt" in result.stderr
     assert ledger.read_bytes() == before
-    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith("ledger.json.")) == ["ledger.json"]
+    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith("ledger.json.")) == [
+        "ledger.json"
+    ]
     assert "g" not in shared.venv.versions()
 
 
@@ -196,7 +269,9 @@ def _grow_ledger(venv: Venv, transactions: int) -> bytes:
     data = venv.ledger()
     last = data["transactions"][-1]
     for i in range(transactions):
-        data["transactions"].append({**last, "id": last["id"] + 1 + i, "changes": [], "argv": ["install", "x"]})
+        data["transactions"].append(
+            {**last, "id": last["id"] + 1 + i, "changes": [], "argv": ["install", "x"]}
+        )
     venv.ledger_path.write_text(json.dumps(data, indent=1) + "\n")
     return venv.ledger_path.read_bytes()
 
@@ -210,10 +285,16 @@ def test_a_write_that_fails_with_efbig_leaves_the_old_ledger_and_says_so(guard: 
     def limit_file_size() -> None:
         resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
 
-    result = run_pipguard("--python", guard.venv.python, "install", *guard.index_args(), "G",
-                          preexec_fn=limit_file_size)
-    assert_clean_failure(result, EXIT_LEDGER, f"cannot write the ledger {guard.venv.ledger_path}",
-                         "File too large", "The previous ledger was left as it was")
+    result = run_pipguard(
+        "--python", guard.venv.python, "install", *guard.index_args(), "G", preexec_fn=limit_file_size
+    )
+    assert_clean_failure(
+        result,
+        EXIT_LEDGER,
+        f"cannot write the ledger {guard.venv.ledger_path}",
+        "File too large",
+        "The previous ledger was left as it was",
+    )
     assert guard.venv.ledger_path.read_bytes() == before
     assert not list(guard.venv.ledger_path.parent.glob(".ledger.json.*.tmp"))
     assert "g" not in guard.venv.versions(), "pip must not run when the pending record cannot be saved"
@@ -224,8 +305,12 @@ def small_tmpfs(path: Path, size: str) -> Iterator[Path]:
     path.mkdir()
     if os.geteuid() != 0 or not shutil.which("mount"):
         pytest.skip("mounting a tmpfs needs root and mount(8); the RLIMIT_FSIZE test covers a failing write")
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size},mode=0755", "tmpfs", str(path)],
-                             capture_output=True, text=True, check=False)
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size},mode=0755", "tmpfs", str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if mounted.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here ({mounted.stderr.strip()}); the RLIMIT_FSIZE test covers it")
     try:
@@ -248,8 +333,13 @@ def test_a_full_disk_leaves_the_old_ledger_and_says_so(guard: Pipguard, tmp_path
         finally:
             os.close(fd)
         result = guard.run("--ledger", str(ledger), "install", *guard.index_args(), "G")
-        assert_clean_failure(result, EXIT_LEDGER, f"cannot write the ledger {ledger}",
-                             "No space left on device", "The previous ledger was left as it was")
+        assert_clean_failure(
+            result,
+            EXIT_LEDGER,
+            f"cannot write the ledger {ledger}",
+            "No space left on device",
+            "The previous ledger was left as it was",
+        )
         assert ledger.read_bytes() == before
         assert not list(disk.glob(".ledger.json.*.tmp"))
         assert "g" not in guard.venv.versions()
@@ -261,11 +351,17 @@ def test_a_full_disk_leaves_the_old_ledger_and_says_so(guard: Pipguard, tmp_path
 def test_a_target_without_pip_exits_12_and_says_how_to_get_it(tmp_path: Path, wheelhouse: Path) -> None:
     from virtualenv import cli_run
 
-    cli_run([str(tmp_path / "nopip"), "--no-pip", "--no-setuptools", "--no-wheel", "--no-periodic-update", "-q"])
+    cli_run(
+        [str(tmp_path / "nopip"), "--no-pip", "--no-setuptools", "--no-wheel", "--no-periodic-update", "-q"]
+    )
     venv = Venv(tmp_path / "nopip")
     result = run_pipguard("--python", venv.python, "install", "--no-index", "-f", str(wheelhouse), "G")
-    assert_clean_failure(result, EXIT_ENVIRONMENT, "pip is not installed in the target environment",
-                         f"{venv.python} -m ensurepip")
+    assert_clean_failure(
+        result,
+        EXIT_ENVIRONMENT,
+        "pip is not installed in the target environment",
+        f"{venv.python} -m ensurepip",
+    )
     assert not venv.ledger_path.exists()
 
 
@@ -296,7 +392,9 @@ def _fake_old_pip(venv: Venv, version: str) -> None:
     (dist_info / "RECORD").write_text("")
 
 
-def test_a_pip_older_than_needed_exits_12_and_names_the_version_needed(tmp_path: Path, wheelhouse: Path) -> None:
+def test_a_pip_older_than_needed_exits_12_and_names_the_version_needed(
+    tmp_path: Path, wheelhouse: Path
+) -> None:
     wheel = _old_pip_wheel()
     if wheel is not None:  # a real old pip, installed over the venv's own
         venv = make_venv(tmp_path / "oldpip")
@@ -306,14 +404,27 @@ def test_a_pip_older_than_needed_exits_12_and_names_the_version_needed(tmp_path:
     else:
         from virtualenv import cli_run
 
-        cli_run([str(tmp_path / "oldpip"), "--no-pip", "--no-setuptools", "--no-wheel",
-                 "--no-periodic-update", "-q"])
+        cli_run(
+            [
+                str(tmp_path / "oldpip"),
+                "--no-pip",
+                "--no-setuptools",
+                "--no-wheel",
+                "--no-periodic-update",
+                "-q",
+            ]
+        )
         venv = Venv(tmp_path / "oldpip")
         old = "22.3"
         _fake_old_pip(venv, old)
     assert venv.versions()["pip"] == old
     result = run_pipguard("--python", venv.python, "install", "--no-index", "-f", str(wheelhouse), "G")
-    assert_clean_failure(result, EXIT_ENVIRONMENT, f"the target's pip is {old}",
-                         f"pipguard needs pip {MINIMUM_PIP} or newer", "--upgrade 'pip>=23.0'")
+    assert_clean_failure(
+        result,
+        EXIT_ENVIRONMENT,
+        f"the target's pip is {old}",
+        f"pipguard needs pip {MINIMUM_PIP} or newer",
+        "--upgrade 'pip>=23.0'",
+    )
     assert not venv.ledger_path.exists()
     assert "g" not in venv.versions()

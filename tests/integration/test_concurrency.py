@@ -10,6 +10,7 @@ from __future__ import annotations
 import filelock
 import pytest
 
+from pipguard.ledger import Ledger, LedgerStore, Transaction
 from tests.conftest import Pipguard, Venv, combined, make_venv
 from tests.reliability_support import changes_of, load_ledger, start_pipguard, wait_for
 
@@ -26,7 +27,9 @@ def hold_lock(venv: Venv) -> filelock.FileLock:
 
 
 def test_eight_installs_started_at_once_are_serialised_and_all_recorded(
-    guard: Pipguard, make_wheel, tmp_path  # type: ignore[no-untyped-def]
+    guard: Pipguard,
+    make_wheel,
+    tmp_path,  # type: ignore[no-untyped-def]
 ) -> None:
     names = [f"pkg{i}" for i in range(8)]
     for i, name in enumerate(names):
@@ -65,7 +68,8 @@ def test_eight_installs_started_at_once_are_serialised_and_all_recorded(
 
 
 def test_installs_into_two_environments_do_not_wait_for_each_other(
-    guard: Pipguard, tmp_path  # type: ignore[no-untyped-def]
+    guard: Pipguard,
+    tmp_path,  # type: ignore[no-untyped-def]
 ) -> None:
     other = Pipguard(make_venv(tmp_path / "venv2"), guard.find_links)
     lock = hold_lock(guard.venv)
@@ -95,7 +99,9 @@ def test_installs_into_two_environments_do_not_wait_for_each_other(
 def test_a_lock_held_too_long_gives_a_clear_message_and_exit_11(
     guard: Pipguard, where: str, extra_env: dict[str, str]
 ) -> None:
-    assert guard.install("A").returncode == 0
+    LedgerStore(guard.venv.ledger_path).save(
+        Ledger(transactions=(Transaction(1, "baseline", status="committed"),))
+    )
     before = guard.venv.ledger_path.read_bytes()
     args = ["install", *guard.index_args(), "G"]
     if where == "global option":

@@ -25,7 +25,6 @@ from tests.reliability_support import (
     Started,
     changes_of,
     kill9,
-    load_ledger,
     pid_alive,
     start_pipguard,
     statuses,
@@ -49,7 +48,9 @@ def guarded(guard: Pipguard, make_wheel) -> Pipguard:  # type: ignore[no-untyped
 def start_paused(guard: Pipguard, tmp_path: Path, step: str, *args: str) -> tuple[Started, Path]:
     marker = tmp_path / f"paused-{step}"
     started = start_pipguard(
-        guard.venv, ["install", *guard.index_args(), *args], tmp_path / f"run-{step}",
+        guard.venv,
+        ["install", *guard.index_args(), *args],
+        tmp_path / f"run-{step}",
         env={"PIPGUARD_TEST_PAUSE_AT": step, "PIPGUARD_TEST_PAUSE_MARKER": str(marker)},
     )
     wait_for(marker.exists, f"pipguard to reach step {step}", watch=started.proc)
@@ -163,10 +164,14 @@ def slow_project(tmp_path: Path) -> Path:
     return write_slow_project(tmp_path / "slow project", "slowpkg", "1.0")
 
 
-def start_slow_install(guard: Pipguard, tmp_path: Path, project: Path) -> tuple[Started, dict[str, int], Path]:
+def start_slow_install(
+    guard: Pipguard, tmp_path: Path, project: Path
+) -> tuple[Started, dict[str, int], Path]:
     marker, release = tmp_path / "build-started", tmp_path / "build-release"
     started = start_pipguard(
-        guard.venv, ["install", "-q", *guard.index_args(), str(project)], tmp_path / "run-slow",
+        guard.venv,
+        ["install", "-q", *guard.index_args(), str(project)],
+        tmp_path / "run-slow",
         env={"SLOW_BUILD_MARKER": str(marker), "SLOW_BUILD_RELEASE": str(release)},
     )
     wait_for(marker.exists, "pip to start building the slow project", watch=started.proc)
@@ -199,7 +204,7 @@ def test_kill_pip_while_it_runs_is_recorded_as_interrupted_by_pipguard(
     guarded: Pipguard, tmp_path: Path, slow_project: Path
 ) -> None:
     before_ledger = guarded.venv.ledger()
-    started, pids, release = start_slow_install(guarded, tmp_path, slow_project)
+    started, pids, _release = start_slow_install(guarded, tmp_path, slow_project)
     kill9(pids["pip"])
     try:
         code = started.finish()
@@ -248,14 +253,18 @@ def test_a_writer_killed_at_random_moments_never_leaves_a_truncated_ledger(tmp_p
     rng = random.Random(1234)
     for _ in range(12):
         proc = subprocess.Popen(
-            [sys.executable, "-c", _WRITER, str(ledger_path)], stdout=subprocess.PIPE,
+            [sys.executable, "-c", _WRITER, str(ledger_path)],
+            stdout=subprocess.PIPE,
             env=scrubbed_env({"PYTHONPATH": str(REPO)}),
         )
         assert proc.stdout is not None
         assert proc.stdout.readline() == b"ready\n"
         previous = ledger_path.stat().st_size if ledger_path.exists() else 0
-        wait_for(lambda: ledger_path.exists() and ledger_path.stat().st_size != previous,
-                 "the writer to save at least once", watch=proc)
+        wait_for(
+            lambda previous=previous: ledger_path.exists() and ledger_path.stat().st_size != previous,
+            "the writer to save at least once",
+            watch=proc,
+        )
         time.sleep(rng.uniform(0.0, 0.15))
         proc.send_signal(signal.SIGKILL)
         proc.wait()

@@ -70,8 +70,14 @@ def test_index_url_credentials_stay_out_of_a_failed_install(guard: Pipguard) -> 
 
 
 def test_extra_index_url_credentials_stay_out_of_a_committed_install(guard: Pipguard) -> None:
-    out = run(guard, "--extra-index-url", f"{DEAD}/simple", *FAST_FAIL,
-              *[arg for link in guard.find_links for arg in ("-f", str(link))], "G")
+    out = run(
+        guard,
+        "--extra-index-url",
+        f"{DEAD}/simple",
+        *FAST_FAIL,
+        *[arg for link in guard.find_links for arg in ("-f", str(link))],
+        "G",
+    )
     assert "(exit 0)" in out, out
     last = guard.venv.ledger()["transactions"][-1]
     assert last["status"] == "committed"
@@ -91,8 +97,10 @@ def test_requirement_url_credentials_stay_out_of_the_root_recorded(guard: Pipgua
     assert "(exit 0)" in out, out
     ledger = guard.venv.ledger()
     # recorded without the credentials (redacted, or as pip reports it: stripped)
-    assert ledger["roots"]["g"]["url"] in (f"http://****@{server}/g-1.0-py3-none-any.whl",
-                                           f"http://{server}/g-1.0-py3-none-any.whl")
+    assert ledger["roots"]["g"]["url"] in (
+        f"http://****@{server}/g-1.0-py3-none-any.whl",
+        f"http://{server}/g-1.0-py3-none-any.whl",
+    )
     assert guard.venv.versions()["g"] == "1.0"
     assert_no_secret_anywhere(guard, out)
 
@@ -125,6 +133,8 @@ def test_credentials_stay_out_of_a_usage_error(guard: Pipguard, tmp_path: Path) 
 def test_credentials_in_a_requirements_file_stay_out(guard: Pipguard, tmp_path: Path) -> None:
     reqs = tmp_path / "reqs.txt"
     reqs.write_text(f"--extra-index-url {DEAD}/simple\nG\n")
-    out = run(guard, *FAST_FAIL, *[a for link in guard.find_links for a in ("-f", str(link))], "-r", str(reqs))
+    out = run(
+        guard, *FAST_FAIL, *[a for link in guard.find_links for a in ("-f", str(link))], "-r", str(reqs)
+    )
     assert "(exit 0)" in out, out
     assert_no_secret_anywhere(guard, out)

@@ -16,6 +16,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -91,8 +92,11 @@ def test_as_root_a_ledger_owned_by_another_user_is_refused(
     ledger = recorded.venv.ledger_path
     target = ledger if which == "file" else ledger.parent
     os.chown(target, unprivileged_user.pw_uid, unprivileged_user.pw_gid)
-    refused(recorded, f"running as root, but its {which} {target} is owned by user id "
-                      f"{unprivileged_user.pw_uid}", f"chown root {target}")
+    refused(
+        recorded,
+        f"running as root, but its {which} {target} is owned by user id {unprivileged_user.pw_uid}",
+        f"chown root {target}",
+    )
     os.chown(target, 0, 0)
     assert recorded.install("G").returncode == 0
 
@@ -104,19 +108,26 @@ def test_as_root_a_ledger_owned_by_another_user_is_refused(
 def unprivileged_user() -> pwd.struct_passwd:
     if os.geteuid() != 0:
         return pwd.getpwuid(os.geteuid())  # already unprivileged: be ourselves
+    if not shutil.which("useradd"):
+        pytest.skip("no useradd to make an unprivileged user")
+    error = ""
+    for _attempt in range(10):  # parallel workers may race to make it (useradd locks /etc/passwd)
+        try:
+            return pwd.getpwnam(USER)
+        except KeyError:
+            pass
+        made = subprocess.run(
+            ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", USER],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        error = made.stderr.strip()
+        time.sleep(0.2)
     try:
         return pwd.getpwnam(USER)
     except KeyError:
-        pass
-    if not shutil.which("useradd"):
-        pytest.skip("no useradd to make an unprivileged user")
-    made = subprocess.run(
-        ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", USER],
-        capture_output=True, text=True, check=False,
-    )
-    if made.returncode != 0 and "already exists" not in made.stderr:
-        pytest.skip(f"cannot make an unprivileged user: {made.stderr.strip()}")
-    return pwd.getpwnam(USER)
+        pytest.skip(f"cannot make an unprivileged user: {error}")
 
 
 @dataclass
@@ -135,8 +146,15 @@ class AsUser:
 
     def run(self, *cmd: str) -> subprocess.CompletedProcess[str]:
         env = scrubbed_env({"HOME": str(self.home), "PYTHONPATH": str(self.home / "lib")})
-        return subprocess.run([*self.prefix(), *cmd], capture_output=True, text=True, env=env,
-                              cwd=self.home, check=False, timeout=300)
+        return subprocess.run(
+            [*self.prefix(), *cmd],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=self.home,
+            check=False,
+            timeout=300,
+        )
 
     def pipguard(self, venv: Venv, *args: str) -> subprocess.CompletedProcess[str]:
         return self.run(self.python, "-m", "pipguard", "--python", venv.python, *args)
@@ -176,8 +194,12 @@ def _usable_python(prefix: list[str]) -> str | None:
     for candidate in (sys.executable, "/usr/bin/python3", "/usr/local/bin/python3"):
         if not os.path.exists(candidate) or (prefix and not _world_reachable(candidate)):
             continue
-        probe = subprocess.run([*prefix, candidate, "-c", "import sys; assert sys.version_info >= (3, 9)"],
-                               capture_output=True, check=False, cwd="/")
+        probe = subprocess.run(
+            [*prefix, candidate, "-c", "import sys; assert sys.version_info >= (3, 9)"],
+            capture_output=True,
+            check=False,
+            cwd="/",
+        )
         if probe.returncode == 0:
             return candidate
     return None
@@ -218,10 +240,13 @@ def test_a_plain_user_can_guard_an_environment_it_owns(as_user: AsUser) -> None:
     assert check.returncode == 0, combined(check)
 
 
-@pytest.mark.parametrize(("which", "mode", "phrase"), [
-    ("file", 0o664, "is writable by its group"),
-    ("directory", 0o777, "is writable by others"),
-])
+@pytest.mark.parametrize(
+    ("which", "mode", "phrase"),
+    [
+        ("file", 0o664, "is writable by its group"),
+        ("directory", 0o777, "is writable by others"),
+    ],
+)
 def test_a_plain_user_is_refused_a_ledger_others_can_write(
     as_user: AsUser, which: str, mode: int, phrase: str
 ) -> None:

@@ -27,7 +27,9 @@ def pwned_files(*roots: Path) -> list[Path]:
 
 
 def test_paths_with_shell_syntax_install_by_path_and_editable_without_running_anything(
-    guard: Pipguard, make_project, tmp_path: Path  # type: ignore[no-untyped-def]
+    guard: Pipguard,
+    make_project,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
 ) -> None:
     project = make_project("Weird", "1.0", ["B>=1.0"], directory=NASTY)
     assert project.name == NASTY
@@ -56,7 +58,11 @@ def test_pipguard_never_asks_for_a_shell() -> None:
         for node in ast.walk(tree):
             if isinstance(node, ast.keyword) and node.arg == "shell":
                 offenders.append(f"{path.name}:{node.value.lineno} shell=")
-            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "os" \
-                    and node.attr in ("system", "popen", "spawnlp", "spawnvp", "execlp", "execvp"):
+            if (
+                isinstance(node, ast.Attribute)
+                and isinstance(node.value, ast.Name)
+                and node.value.id == "os"
+                and node.attr in ("system", "popen", "spawnlp", "spawnvp", "execlp", "execvp")
+            ):
                 offenders.append(f"{path.name}:{node.lineno} os.{node.attr}")
     assert offenders == []

@@ -27,27 +27,39 @@ from pipguard.constraints import (
     version_satisfies,
 )
 
-LINUX = {"python_version": "3.11", "sys_platform": "linux", "os_name": "posix",
-         "platform_system": "Linux", "implementation_name": "cpython", "python_full_version": "3.11.7",
-         "platform_machine": "x86_64", "platform_python_implementation": "CPython",
-         "implementation_version": "3.11.7", "platform_release": "", "platform_version": ""}
+LINUX = {
+    "python_version": "3.11",
+    "sys_platform": "linux",
+    "os_name": "posix",
+    "platform_system": "Linux",
+    "implementation_name": "cpython",
+    "python_full_version": "3.11.7",
+    "platform_machine": "x86_64",
+    "platform_python_implementation": "CPython",
+    "implementation_version": "3.11.7",
+    "platform_release": "",
+    "platform_version": "",
+}
 
 
 def dist(name: str, version: str, *requires: str) -> Distribution:
     return Distribution(cn(name), version, tuple(requires), display_name=name)
 
 
-@pytest.mark.parametrize(("marker", "extras", "expected"), [
-    (None, (), True),
-    ('python_version >= "3.9"', (), True),
-    ('python_version < "3"', (), False),
-    ('sys_platform == "win32"', (), False),
-    ('extra == "test"', (), False),
-    ('extra == "test"', ("test",), True),
-    ('extra == "foo-bar"', ("Foo_Bar",), True),  # extras compare normalised
-    ('extra == "test" and sys_platform == "win32"', ("test",), False),
-    ('extra == "test" or sys_platform == "linux"', (), True),
-])
+@pytest.mark.parametrize(
+    ("marker", "extras", "expected"),
+    [
+        (None, (), True),
+        ('python_version >= "3.9"', (), True),
+        ('python_version < "3"', (), False),
+        ('sys_platform == "win32"', (), False),
+        ('extra == "test"', (), False),
+        ('extra == "test"', ("test",), True),
+        ('extra == "foo-bar"', ("Foo_Bar",), True),  # extras compare normalised
+        ('extra == "test" and sys_platform == "win32"', ("test",), False),
+        ('extra == "test" or sys_platform == "linux"', (), True),
+    ],
+)
 def test_marker_applies(marker: str | None, extras: tuple[str, ...], expected: bool) -> None:
     assert marker_applies(Marker(marker) if marker else None, LINUX, extras) is expected
 
@@ -67,7 +79,9 @@ def test_extras_in_use_follow_roots_and_installed_requirements_to_a_fixed_point(
     }
     roots = [RootSpec(cn("svc"), extras=("DB",))]
     assert extras_in_use(dists, roots, LINUX) == {
-        cn("svc"): frozenset({"db"}), cn("lib"): frozenset({"fast"}), cn("speedup"): frozenset({"c"}),
+        cn("svc"): frozenset({"db"}),
+        cn("lib"): frozenset({"fast"}),
+        cn("speedup"): frozenset({"c"}),
     }
 
 
@@ -85,36 +99,45 @@ def test_root_and_standing_needs() -> None:
     ]
     needs = standing_needs(["b===1.5", "c<2; sys_platform == 'win32'", "D_E==3"], "uc.txt", LINUX)
     assert [(n.name, n.specifier, n.required_by, n.kind) for n in needs] == [
-        ("b", "===1.5", "constraint uc.txt", "standing"), ("d-e", "==3", "constraint uc.txt", "standing"),
+        ("b", "===1.5", "constraint uc.txt", "standing"),
+        ("d-e", "==3", "constraint uc.txt", "standing"),
     ]
     with pytest.raises(ValueError):
         standing_needs(["b>>1"], "uc.txt", LINUX)
 
 
-@pytest.mark.parametrize(("parts", "merged"), [
-    ([">1.0", "<2.0"], "<2.0,>1.0"),
-    ([">=1", ">=1"], ">=1"),
-    (["", ">=1"], ">=1"),
-    ([""], ""),
-    (["==1.*", "!=1.5"], "!=1.5,==1.*"),
-])
+@pytest.mark.parametrize(
+    ("parts", "merged"),
+    [
+        ([">1.0", "<2.0"], "<2.0,>1.0"),
+        ([">=1", ">=1"], ">=1"),
+        (["", ">=1"], ">=1"),
+        ([""], ""),
+        (["==1.*", "!=1.5"], "!=1.5,==1.*"),
+    ],
+)
 def test_merge_specifiers_intersects(parts: list[str], merged: str) -> None:
     needs = [Need(cn("B"), part, f"n{i}") for i, part in enumerate(parts)]
     assert merge_specifiers(needs) == {"b": SpecifierSet(merged)}
 
 
 def test_render_constraints_one_line_per_name_no_bare_names_with_header() -> None:
-    text = render_constraints({cn("b"): SpecifierSet(">1,<2"), cn("a"): SpecifierSet(""),
-                               cn("c"): SpecifierSet("==1")}, header="line one\nline two")
+    text = render_constraints(
+        {cn("b"): SpecifierSet(">1,<2"), cn("a"): SpecifierSet(""), cn("c"): SpecifierSet("==1")},
+        header="line one\nline two",
+    )
     assert text == "# line one\n# line two\nb<2,>1\nc==1\n"
     assert render_constraints({}) == ""
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("b<2\n", {"b": "<2"}),
-    ("# comment\n\nB<2  # why\nb>1\n", {"b": ">1,<2"}),
-    ("Foo.Bar==1\n", {"foo-bar": "==1"}),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("b<2\n", {"b": "<2"}),
+        ("# comment\n\nB<2  # why\nb>1\n", {"b": ">1,<2"}),
+        ("Foo.Bar==1\n", {"foo-bar": "==1"}),
+    ],
+)
 def test_parse_constraints(text: str, expected: dict[str, str]) -> None:
     assert parse_constraints(text) == {k: SpecifierSet(v) for k, v in expected.items()}
 
@@ -125,15 +148,18 @@ def test_parse_requirement_raises_value_error_with_the_reason() -> None:
         parse_requirement("a>>1")
 
 
-@pytest.mark.parametrize(("version", "spec", "ok"), [
-    ("1.5", ">1,<2", True),
-    ("2.0", ">1,<2", False),
-    ("1.5rc1", "<2", True),  # pre-releases count (pip installed them: they must be judged)
-    ("2.0rc1", "<2", False),  # PEP 440: "<2" excludes 2's own pre-releases
-    ("anything", "", True),
-    ("not-a-version", ">=1", False),
-    ("1.0+local", "==1.0", True),
-])
+@pytest.mark.parametrize(
+    ("version", "spec", "ok"),
+    [
+        ("1.5", ">1,<2", True),
+        ("2.0", ">1,<2", False),
+        ("1.5rc1", "<2", True),  # pre-releases count (pip installed them: they must be judged)
+        ("2.0rc1", "<2", False),  # PEP 440: "<2" excludes 2's own pre-releases
+        ("anything", "", True),
+        ("not-a-version", ">=1", False),
+        ("1.0+local", "==1.0", True),
+    ],
+)
 def test_version_satisfies(version: str, spec: str, ok: bool) -> None:
     assert version_satisfies(version, SpecifierSet(spec)) is ok
 
@@ -157,4 +183,6 @@ def test_value_objects_describe_themselves() -> None:
     assert dist("Foo", "1.0").label == "Foo 1.0"
     assert Distribution(cn("foo"), "1.0").label == "foo 1.0"
     assert Need(cn("b"), "", "x").describe() == "b"
-    assert NeedSet((Need(cn("b"), "<2", "x"), Need(cn("c"), "", "y"))).for_name("B") == [Need(cn("b"), "<2", "x")]
+    assert NeedSet((Need(cn("b"), "<2", "x"), Need(cn("c"), "", "y"))).for_name("B") == [
+        Need(cn("b"), "<2", "x")
+    ]

@@ -39,9 +39,18 @@ plain = text.filter(lambda s: "@" not in s)  # URL credentials are redacted on t
 names = st.from_regex(r"[a-z][a-z0-9]{0,4}(-[a-z0-9]{1,3})?", fullmatch=True).map(canonicalize_name)
 maybe = st.one_of(st.none(), plain)
 
-roots = st.builds(Root, name=names, display_name=plain, specifier=plain, extras=st.tuples(plain),
-                  editable=maybe, url=maybe, added_by=st.integers(0, 99), added_at=plain,
-                  kind=st.sampled_from(["requested", "baseline"]))
+roots = st.builds(
+    Root,
+    name=names,
+    display_name=plain,
+    specifier=plain,
+    extras=st.tuples(plain),
+    editable=maybe,
+    url=maybe,
+    added_by=st.integers(0, 99),
+    added_at=plain,
+    kind=st.sampled_from(["requested", "baseline"]),
+)
 changes = st.builds(Change, name=names, before=maybe, after=maybe)
 
 
@@ -49,10 +58,19 @@ changes = st.builds(Change, name=names, before=maybe, after=maybe)
 def transactions(draw: st.DrawFn) -> tuple[Transaction, ...]:
     count = draw(st.integers(0, 4))
     return tuple(
-        Transaction(id=i + 1, command=draw(plain), argv=tuple(draw(st.lists(plain, max_size=3))),
-                    status=draw(st.sampled_from(STATUSES)), started=draw(plain), finished=draw(maybe),
-                    pip_version=draw(maybe), policy=draw(plain), changes=tuple(draw(st.lists(changes, max_size=2))),
-                    constraints=tuple(draw(st.lists(plain, max_size=2))), reason=draw(plain))
+        Transaction(
+            id=i + 1,
+            command=draw(plain),
+            argv=tuple(draw(st.lists(plain, max_size=3))),
+            status=draw(st.sampled_from(STATUSES)),
+            started=draw(plain),
+            finished=draw(maybe),
+            pip_version=draw(maybe),
+            policy=draw(plain),
+            changes=tuple(draw(st.lists(changes, max_size=2))),
+            constraints=tuple(draw(st.lists(plain, max_size=2))),
+            reason=draw(plain),
+        )
         for i in range(count)
     )
 
@@ -64,7 +82,9 @@ def ledgers(draw: st.DrawFn) -> Ledger:
         environment=draw(st.dictionaries(plain, plain, max_size=2)),
         policy=draw(st.sampled_from(POLICIES)),
         roots={r.name: r for r in root_list},
-        standing=tuple(draw(st.lists(st.builds(StandingConstraint, plain, plain, st.integers(0, 9)), max_size=2))),
+        standing=tuple(
+            draw(st.lists(st.builds(StandingConstraint, plain, plain, st.integers(0, 9)), max_size=2))
+        ),
         distributions=draw(st.dictionaries(names, plain, max_size=3)),
         transactions=draw(transactions()),
         shim=draw(st.dictionaries(plain, st.one_of(plain, st.booleans(), st.integers()), max_size=2)),
@@ -105,36 +125,58 @@ def doc(**overrides: Any) -> dict[str, Any]:
 TXN = {"id": 1, "command": "install", "status": "committed"}
 
 
-@pytest.mark.parametrize(("data", "error", "message"), [
-    ([], ValueError, "the document has the wrong type (list)"),
-    ({}, ValueError, "it has no schema version"),
-    (doc(schema="1"), ValueError, "it has no schema version"),
-    (doc(schema=False), ValueError, "it has no schema version"),
-    (doc(schema=SCHEMA_VERSION + 1), ValueError, "newer than this pipguard understands"),
-    (doc(schema=-1), ValueError, "schema version -1 is not valid"),
-    (doc(roots=[]), ValueError, "roots has the wrong type (list)"),
-    (doc(roots={"a": "x"}), ValueError, "roots.a has the wrong type (str)"),
-    (doc(roots={"a": {"display_name": "a"}}), KeyError, "'name'"),
-    (doc(roots={"a": {"name": "a", "display_name": "a", "extras": "x"}}), ValueError,
-     "roots.a.extras has the wrong type (str)"),
-    (doc(roots={"a": {"name": "a", "display_name": "a", "added_by": 1.5}}), ValueError, "wrong type (float)"),
-    (doc(standing={}), ValueError, "standing has the wrong type (dict)"),
-    (doc(standing=[{"requirement": 1, "source": "s"}]), ValueError, "standing has the wrong type (int)"),
-    (doc(distributions=[]), ValueError, "distributions has the wrong type (list)"),
-    (doc(distributions={"a": None}), ValueError, "distributions.a has the wrong type (NoneType)"),
-    (doc(transactions={}), ValueError, "transactions has the wrong type (dict)"),
-    (doc(transactions=[1]), ValueError, "transactions[0] has the wrong type (int)"),
-    (doc(transactions=[{**TXN, "id": "1"}]), ValueError, "transactions[0].id has the wrong type (str)"),
-    (doc(transactions=[{**TXN, "id": True}]), ValueError, "transactions[0].id has the wrong type (bool)"),
-    (doc(transactions=[{**TXN, "status": "exploded"}]), ValueError, "transactions[0].status is unknown"),
-    (doc(transactions=[{**TXN, "argv": "install x"}]), ValueError, "transactions[0].argv has the wrong type"),
-    (doc(transactions=[{**TXN, "changes": {}}]), ValueError, "transactions[0].changes has the wrong type"),
-    (doc(transactions=[{**TXN, "changes": [{"name": "a", "before": 1}]}]), ValueError, "wrong type (int)"),
-    (doc(transactions=[{"id": 1, "status": "committed"}]), KeyError, "'command'"),
-    (doc(policy="yolo"), ValueError, "policy 'yolo' is unknown"),
-    (doc(environment=[]), ValueError, "environment has the wrong type (list)"),
-    (doc(shim=[]), ValueError, "shim has the wrong type (list)"),
-])
+@pytest.mark.parametrize(
+    ("data", "error", "message"),
+    [
+        ([], ValueError, "the document has the wrong type (list)"),
+        ({}, ValueError, "it has no schema version"),
+        (doc(schema="1"), ValueError, "it has no schema version"),
+        (doc(schema=False), ValueError, "it has no schema version"),
+        (doc(schema=SCHEMA_VERSION + 1), ValueError, "newer than this pipguard understands"),
+        (doc(schema=-1), ValueError, "schema version -1 is not valid"),
+        (doc(roots=[]), ValueError, "roots has the wrong type (list)"),
+        (doc(roots={"a": "x"}), ValueError, "roots.a has the wrong type (str)"),
+        (doc(roots={"a": {"display_name": "a"}}), KeyError, "'name'"),
+        (
+            doc(roots={"a": {"name": "a", "display_name": "a", "extras": "x"}}),
+            ValueError,
+            "roots.a.extras has the wrong type (str)",
+        ),
+        (
+            doc(roots={"a": {"name": "a", "display_name": "a", "added_by": 1.5}}),
+            ValueError,
+            "wrong type (float)",
+        ),
+        (doc(standing={}), ValueError, "standing has the wrong type (dict)"),
+        (doc(standing=[{"requirement": 1, "source": "s"}]), ValueError, "standing has the wrong type (int)"),
+        (doc(distributions=[]), ValueError, "distributions has the wrong type (list)"),
+        (doc(distributions={"a": None}), ValueError, "distributions.a has the wrong type (NoneType)"),
+        (doc(transactions={}), ValueError, "transactions has the wrong type (dict)"),
+        (doc(transactions=[1]), ValueError, "transactions[0] has the wrong type (int)"),
+        (doc(transactions=[{**TXN, "id": "1"}]), ValueError, "transactions[0].id has the wrong type (str)"),
+        (doc(transactions=[{**TXN, "id": True}]), ValueError, "transactions[0].id has the wrong type (bool)"),
+        (doc(transactions=[{**TXN, "status": "exploded"}]), ValueError, "transactions[0].status is unknown"),
+        (
+            doc(transactions=[{**TXN, "argv": "install x"}]),
+            ValueError,
+            "transactions[0].argv has the wrong type",
+        ),
+        (
+            doc(transactions=[{**TXN, "changes": {}}]),
+            ValueError,
+            "transactions[0].changes has the wrong type",
+        ),
+        (
+            doc(transactions=[{**TXN, "changes": [{"name": "a", "before": 1}]}]),
+            ValueError,
+            "wrong type (int)",
+        ),
+        (doc(transactions=[{"id": 1, "status": "committed"}]), KeyError, "'command'"),
+        (doc(policy="yolo"), ValueError, "policy 'yolo' is unknown"),
+        (doc(environment=[]), ValueError, "environment has the wrong type (list)"),
+        (doc(shim=[]), ValueError, "shim has the wrong type (list)"),
+    ],
+)
 def test_each_validation_error_names_what_is_wrong(data: Any, error: type, message: str) -> None:
     with pytest.raises(error) as raised:
         ledger_from_dict(data)
@@ -146,13 +188,30 @@ json_values = st.recursive(
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
     max_leaves=12,
 )
-keys = st.sampled_from(["schema", "roots", "standing", "distributions", "transactions", "policy",
-                        "environment", "shim", "name", "display_name", "id", "status", "changes"])
+keys = st.sampled_from(
+    [
+        "schema",
+        "roots",
+        "standing",
+        "distributions",
+        "transactions",
+        "policy",
+        "environment",
+        "shim",
+        "name",
+        "display_name",
+        "id",
+        "status",
+        "changes",
+    ]
+)
 
 
 @settings(max_examples=150, deadline=None)
 @given(data=st.dictionaries(keys, json_values, max_size=6) | json_values)
-def test_any_json_document_loads_or_is_refused_cleanly(data: Any, tmp_path_factory: pytest.TempPathFactory) -> None:
+def test_any_json_document_loads_or_is_refused_cleanly(
+    data: Any, tmp_path_factory: pytest.TempPathFactory
+) -> None:
     if isinstance(data, dict) and "schema" not in data:
         data["schema"] = 1
     path = tmp_path_factory.mktemp("fuzz") / "ledger.json"
@@ -194,7 +253,9 @@ def test_taking_the_lock_removes_only_this_ledgers_stale_temporaries(tmp_path: P
     assert all(other.exists() for other in others)
 
 
-def test_a_lock_held_elsewhere_times_out_with_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_lock_held_elsewhere_times_out_with_a_clear_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     store = LedgerStore(tmp_path / "ledger.json", lock_timeout=0.2)
     holder = filelock.FileLock(str(store.lock_path))
     with holder, pytest.raises(LedgerError) as raised, store.locked():
@@ -221,16 +282,19 @@ def test_an_impossible_ledger_directory_is_a_ledger_error(tmp_path: Path) -> Non
         pass
 
 
-@pytest.mark.parametrize(("which", "mode", "refused"), [
-    ("file", 0o644, False),
-    ("file", 0o600, False),
-    ("file", 0o664, True),
-    ("file", 0o606, True),
-    ("dir", 0o755, False),
-    ("dir", 0o775, True),
-    ("dir", 0o777, True),
-    ("dir", 0o1777, False),  # sticky, like /tmp
-])
+@pytest.mark.parametrize(
+    ("which", "mode", "refused"),
+    [
+        ("file", 0o644, False),
+        ("file", 0o600, False),
+        ("file", 0o664, True),
+        ("file", 0o606, True),
+        ("dir", 0o755, False),
+        ("dir", 0o775, True),
+        ("dir", 0o777, True),
+        ("dir", 0o1777, False),  # sticky, like /tmp
+    ],
+)
 def test_check_safe_modes(tmp_path: Path, which: str, mode: int, refused: bool) -> None:
     directory = tmp_path / "d"
     directory.mkdir(mode=0o755)
@@ -245,7 +309,9 @@ def test_check_safe_modes(tmp_path: Path, which: str, mode: int, refused: bool) 
         check_safe(ledger)
 
 
-@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="ownership refusal applies to root")
+@pytest.mark.skipif(
+    not hasattr(os, "geteuid") or os.geteuid() != 0, reason="ownership refusal applies to root"
+)
 @pytest.mark.parametrize("which", ["file", "dir"])
 def test_check_safe_as_root_refuses_what_another_user_owns(tmp_path: Path, which: str) -> None:
     directory = tmp_path / "d"

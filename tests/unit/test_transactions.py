@@ -15,8 +15,16 @@ def dist(name: str, version: str, *requires: str) -> Distribution:
     return Distribution(cn(name), version, tuple(requires), display_name=name)
 
 
-INSTALLED = {d.name: d for d in [dist("A", "1.0", "B<2"), dist("B", "1.5"), dist("pip", "26.3"),
-                                  dist("Win", "1", "Only; sys_platform == 'win32'"), dist("Only", "1")]}
+INSTALLED = {
+    d.name: d
+    for d in [
+        dist("A", "1.0", "B<2"),
+        dist("B", "1.5"),
+        dist("pip", "26.3"),
+        dist("Win", "1", "Only; sys_platform == 'win32'"),
+        dist("Only", "1"),
+    ]
+}
 
 
 def test_top_level_is_what_nothing_requires_less_tooling() -> None:
@@ -37,8 +45,14 @@ def test_baseline_ledger_protects_what_is_there() -> None:
 
 def test_begin_numbers_the_transaction_and_redacts_its_arguments() -> None:
     ledger = baseline_ledger({}, INSTALLED, ENV)
-    ledger, txn = begin(ledger, "install", ["install", "-i", "https://u:tok@host/simple", "G"], "26.3",
-                        "compatible", constraints=["https://u:tok@host/c.txt"])
+    ledger, txn = begin(
+        ledger,
+        "install",
+        ["install", "-i", "https://u:tok@host/simple", "G"],
+        "26.3",
+        "compatible",
+        constraints=["https://u:tok@host/c.txt"],
+    )
     assert (txn.id, txn.status) == (2, "pending")
     assert txn.argv == ("install", "-i", "https://****@host/simple", "G")
     assert txn.constraints == ("https://****@host/c.txt",)
@@ -46,7 +60,9 @@ def test_begin_numbers_the_transaction_and_redacts_its_arguments() -> None:
 
 
 def test_finish_records_changes_against_the_ledgers_state() -> None:
-    ledger, txn = begin(baseline_ledger({}, INSTALLED, ENV), "install", ["install", "G"], "26.3", "compatible")
+    ledger, txn = begin(
+        baseline_ledger({}, INSTALLED, ENV), "install", ["install", "G"], "26.3", "compatible"
+    )
     after = {**ledger.distributions, cn("g"): "1.0", cn("b"): "1.8"}
     done = finish(ledger, txn, "committed", after=after)
     closed = done.transaction(txn.id)
@@ -58,7 +74,9 @@ def test_finish_records_changes_against_the_ledgers_state() -> None:
 
 
 def test_reconcile_marks_a_dead_runs_pending_transaction_interrupted_with_real_changes() -> None:
-    ledger, txn = begin(baseline_ledger({}, INSTALLED, ENV), "install", ["install", "G"], "26.3", "compatible")
+    ledger, txn = begin(
+        baseline_ledger({}, INSTALLED, ENV), "install", ["install", "G"], "26.3", "compatible"
+    )
     really = {**ledger.distributions, cn("g"): "1.0"}
     reconciled, notes = reconcile(ledger, really)
     closed = reconciled.transaction(txn.id)
@@ -66,8 +84,10 @@ def test_reconcile_marks_a_dead_runs_pending_transaction_interrupted_with_real_c
     assert closed.changes == (Change(cn("g"), None, "1.0"),)
     assert reconciled.pending() == [] and reconciled.distributions == really
     assert [t.status for t in reconciled.transactions] == ["committed", "interrupted"]  # no drift on top
-    assert notes == [f"pipguard: transaction {txn.id} (install G) was interrupted; "
-                     "recorded what it changed (1 distributions)."]
+    assert notes == [
+        f"pipguard: transaction {txn.id} (install G) was interrupted; "
+        "recorded what it changed (1 distributions)."
+    ]
 
 
 def test_reconcile_records_changes_made_behind_pipguards_back_as_drift() -> None:
