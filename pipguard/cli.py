@@ -20,6 +20,7 @@ from pipguard.errors import (
     UsageError,
 )
 from pipguard.ledger import POLICIES
+from pipguard.redaction import redact
 
 EXIT_OK = 0
 EXIT_PROBLEMS = 1  # pipguard check found problems
@@ -77,7 +78,9 @@ def split_own_options(args: Sequence[str]) -> tuple[list[str], list[str]]:
             own.append(arg)
         elif opt in _OWN_VALUED:
             own.append(arg)
-            if "=" not in arg and i + 1 < len(args):
+            if "=" not in arg:
+                if i + 1 >= len(args):
+                    raise UsageError(f"pipguard: option {opt} needs a value. See 'pipguard --help'.")
                 own.append(args[i + 1])
                 i += 1
         else:
@@ -116,16 +119,21 @@ def _commands() -> dict[str, Callable[[Options, list[str]], int]]:
     return COMMANDS
 
 
+def exit_status(returncode: int) -> int:
+    """A process's exit status: a child killed by signal N gives 128 + N, as in a shell."""
+    return 128 - returncode if returncode < 0 else returncode
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     try:
-        return dispatch(args)
+        return exit_status(dispatch(args))
     except PipFailed as exc:
         if exc.message:
-            print(f"pipguard: {exc.message}", file=sys.stderr)
-        return exc.returncode
+            print(redact(f"pipguard: {exc.message}"), file=sys.stderr)
+        return exit_status(exc.returncode)
     except PipguardError as exc:
-        message = str(exc)
+        message = redact(str(exc))
         print(message if message.startswith("pipguard") else f"pipguard: {message}", file=sys.stderr)
         return EXIT_CODES.get(type(exc), EXIT_USAGE)
     except KeyboardInterrupt:

@@ -53,6 +53,10 @@ def resolve_python(python: str | None) -> str:
         for sub in ("bin/python", "Scripts/python.exe"):
             if (candidate / sub).exists():
                 return str(candidate / sub)
+        raise EnvironmentError_(
+            f"no Python interpreter in {python}: it is a directory without bin/python. Give "
+            "--python the path of an existing Python interpreter or virtual environment."
+        )
     if candidate.exists() or os.sep in python:
         if not candidate.exists():
             raise EnvironmentError_(

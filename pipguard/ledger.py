@@ -22,6 +22,8 @@ import filelock
 from packaging.utils import NormalizedName, canonicalize_name
 
 from pipguard.errors import LedgerError
+from pipguard.redaction import redact
+from pipguard.testhook import pause_at
 
 SCHEMA_VERSION = 1
 POLICIES = ("strict", "compatible", "replan")
@@ -116,8 +118,20 @@ class Ledger:
 # -- serialisation -------------------------------------------------------
 
 
+def _redacted(value: Any) -> Any:
+    """*value* with URL credentials removed from every string in it."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {_redacted(k): _redacted(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_redacted(item) for item in value]
+    return value
+
+
 def ledger_to_dict(ledger: Ledger) -> dict[str, Any]:
-    return {
+    """The JSON document; credentials in URLs never reach it, whatever the caller passed."""
+    document: dict[str, Any] = _redacted({
         "schema": SCHEMA_VERSION,
         "environment": dict(ledger.environment),
         "policy": ledger.policy,
@@ -126,11 +140,13 @@ def ledger_to_dict(ledger: Ledger) -> dict[str, Any]:
         "distributions": dict(sorted(ledger.distributions.items())),
         "transactions": [asdict(t) for t in ledger.transactions],
         "shim": dict(ledger.shim),
-    }
+    })
+    return document
 
 
 def _expect(value: Any, kind: type | tuple[type, ...], where: str) -> Any:
-    if not isinstance(value, kind):
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    if not isinstance(value, kind) or (isinstance(value, bool) and bool not in kinds):
         raise ValueError(f"{where} has the wrong type ({type(value).__name__})")
     return value
 
@@ -187,7 +203,7 @@ def ledger_from_dict(data: Any) -> Ledger:
     """Validate and load; raises ``ValueError`` naming what is wrong."""
     _expect(data, dict, "the document")
     schema = data.get("schema")
-    if not isinstance(schema, int):
+    if not isinstance(schema, int) or isinstance(schema, bool):
         raise ValueError("it has no schema version")
     if schema > SCHEMA_VERSION:
         raise ValueError(
@@ -237,30 +253,42 @@ def check_safe(path: Path) -> None:
     """Refuse a ledger that someone else could have written.
 
     Re-plans may build recorded paths, so a ledger others can write is a way
-    in: group- or world-writable files and directories (a sticky directory
-    such as /tmp excepted) are refused, and so, when running as root, is a
-    file owned by another user.
+    in: a group- or world-writable ledger file or directory (a sticky
+    directory such as /tmp excepted) is refused, and so, when running as
+    root, is a ledger file or directory owned by another user (its owner
+    could replace the file).
     """
+    running_as_root = hasattr(os, "geteuid") and os.geteuid() == 0
     for target in (path, path.parent):
         try:
             info = target.stat()
         except FileNotFoundError:
             continue
+        except OSError as exc:
+            raise LedgerError(
+                f"cannot inspect the ledger {path}: {exc.strerror or exc} ({target}). "
+                "Fix the permissions, or choose another place with --ledger PATH."
+            ) from None
         is_dir = stat.S_ISDIR(info.st_mode)
+        what = "directory" if is_dir else "file"
         writable_by_others = info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
         if writable_by_others and not (is_dir and info.st_mode & stat.S_ISVTX):
-            what = "directory" if is_dir else "file"
             raise LedgerError(
                 f"refusing the ledger {path}: its {what} {target} is writable by "
                 f"{'others' if info.st_mode & stat.S_IWOTH else 'its group'} "
                 f"(mode {stat.filemode(info.st_mode)}), so anyone could change what "
-                f"pipguard installs. Fix it with: chmod go-w {target}"
+                f"pipguard installs. Nothing was changed. Check it, then fix it with: chmod go-w {target}"
             )
-        if hasattr(os, "geteuid") and os.geteuid() == 0 and info.st_uid != 0 and not is_dir:
+        if running_as_root and info.st_uid != 0:
             raise LedgerError(
-                f"refusing the ledger {path}: running as root, but the file is owned by "
-                f"user id {info.st_uid}. Check it, then fix it with: chown root {path}"
+                f"refusing the ledger {path}: running as root, but its {what} {target} is "
+                f"owned by user id {info.st_uid}, who could change what pipguard installs. "
+                f"Nothing was changed. Check it, then fix it with: chown root {target}, or "
+                "run pipguard as that user."
             )
+
+
+_TEMP_SUFFIX = ".tmp"
 
 
 class LedgerStore:
@@ -276,6 +304,12 @@ class LedgerStore:
     def probe_cache(self) -> Path:
         return self.path.with_name(self.path.name + ".probe-cache")
 
+    @property
+    def _temp_prefix(self) -> str:
+        # Per ledger file, so that two ledgers sharing a directory never
+        # touch each other's temporary files.
+        return f".{self.path.name}."
+
     def exists(self) -> bool:
         return self.path.exists()
 
@@ -285,25 +319,47 @@ class LedgerStore:
         self._ensure_directory()
         lock = filelock.FileLock(str(self.lock_path))
         try:
-            lock.acquire(timeout=0.05)
-        except filelock.Timeout:
-            print(
-                f"pipguard: waiting for another pipguard run on this environment "
-                f"(lock {self.lock_path}, timeout {self.lock_timeout:g} s)...",
-                file=sys.stderr,
-            )
             try:
-                lock.acquire(timeout=self.lock_timeout)
+                lock.acquire(timeout=0.05)
             except filelock.Timeout:
-                raise LedgerError(
-                    f"timed out after {self.lock_timeout:g} s waiting for the lock "
-                    f"{self.lock_path}: another pipguard run holds it. Wait for it to "
-                    "finish, or raise the limit with --lock-timeout SECONDS."
-                ) from None
+                print(
+                    f"pipguard: waiting for another pipguard run on this environment "
+                    f"(lock {self.lock_path}, timeout {self.lock_timeout:g} s)...",
+                    file=sys.stderr,
+                )
+                try:
+                    lock.acquire(timeout=self.lock_timeout)
+                except filelock.Timeout:
+                    raise LedgerError(
+                        f"timed out after {self.lock_timeout:g} s waiting for the lock "
+                        f"{self.lock_path}: another pipguard run holds it. Nothing was changed. "
+                        "Wait for it to finish, or raise the limit with --lock-timeout SECONDS."
+                    ) from None
+        except OSError as exc:
+            raise LedgerError(
+                f"cannot take the lock {self.lock_path}: {exc.strerror or exc}. pipguard needs "
+                f"to create files in {self.path.parent} to guard this environment. Nothing was "
+                "changed. Fix the permissions, run as the environment's owner, or choose another "
+                "place with --ledger PATH."
+            ) from None
         try:
+            self._remove_stale_temporaries()
             yield
         finally:
             lock.release()
+
+    def _remove_stale_temporaries(self) -> None:
+        """Temporary files of a save that was killed (only a lock holder writes)."""
+        try:
+            leftovers = [
+                entry for entry in self.path.parent.iterdir()
+                if entry.name.startswith(self._temp_prefix) and entry.name.endswith(_TEMP_SUFFIX)
+            ]
+        except OSError:
+            return
+        for entry in leftovers:
+            with contextlib.suppress(OSError):
+                entry.unlink()
 
     def _ensure_directory(self) -> None:
         directory = self.path.parent
@@ -323,13 +379,25 @@ class LedgerStore:
         except FileNotFoundError:
             return None
         except (OSError, UnicodeDecodeError) as exc:
-            raise LedgerError(f"cannot read the ledger {self.path}: {exc}.") from None
+            raise LedgerError(
+                f"cannot read the ledger {self.path}: {exc}. It was left as it is. Fix the "
+                "permissions, or choose another ledger with --ledger PATH."
+            ) from None
         try:
             return ledger_from_dict(json.loads(text))
-        except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            detail = str(exc) or type(exc).__name__
-            if isinstance(exc, KeyError):
+        except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
+            if isinstance(exc, json.JSONDecodeError):
+                detail = f"it is not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})"
+                if not text.strip():
+                    detail = "it is empty"
+                elif exc.pos >= len(text.rstrip()) or exc.msg.startswith("Unterminated string"):
+                    detail = f"it is not valid JSON: it ends too early (truncated?) at line {exc.lineno}"
+            elif isinstance(exc, KeyError):
                 detail = f"a required key is missing ({exc})"
+            elif isinstance(exc, RecursionError):
+                detail = "it is nested too deeply to be a pipguard ledger"
+            else:
+                detail = str(exc) or type(exc).__name__
             raise LedgerError(
                 f"the ledger {self.path} is unusable: {detail}. It was left as it is. "
                 f"Restore it from a backup, or move it aside and run 'pipguard adopt' "
@@ -337,16 +405,26 @@ class LedgerStore:
             ) from None
 
     def save(self, ledger: Ledger) -> None:
-        """Write atomically: a reader sees the old or the new document, never half."""
+        """Write atomically: a reader sees the old or the new document, never half.
+
+        The text goes to a temporary file in the same directory, is flushed
+        and fsynced, and then renamed over the ledger; the directory is
+        fsynced too. A writer killed at any point leaves the old ledger (and
+        at most a temporary file, removed by the next run that takes the lock).
+        """
         self._ensure_directory()
         text = json.dumps(ledger_to_dict(ledger), indent=1, sort_keys=False) + "\n"
         directory = self.path.parent
         fd, tmp = -1, ""
         try:
-            fd, tmp = tempfile.mkstemp(prefix=".ledger-", suffix=".tmp", dir=directory)
+            fd, tmp = tempfile.mkstemp(prefix=self._temp_prefix, suffix=_TEMP_SUFFIX, dir=directory)
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
                 fd = -1
-                handle.write(text)
+                half = len(text) // 2
+                handle.write(text[:half])
+                handle.flush()
+                pause_at("ledger-write")
+                handle.write(text[half:])
                 handle.flush()
                 os.fsync(handle.fileno())
             os.chmod(tmp, 0o644)

@@ -29,6 +29,7 @@ _VALUED = {
     "--python", "--use-feature", "--use-deprecated", "--resume-retries",
     "--uploaded-prior-to", "-d", "--dest", "-w", "--wheel-dir", "--path", "--format",
 }
+VALUED_OPTIONS = frozenset(_VALUED)
 # Short options that are flags and may be bundled ("-qU", "-vv").
 _SHORT_FLAGS = set("qvUIy")
 _LOCATION_OPTIONS = {"--user", "-t", "--target", "--prefix", "--root"}
@@ -206,9 +207,11 @@ def read_requirement_file(path: str, seen: frozenset[str] = frozenset()) -> Requ
                 opt, value = opt[:2], opt[2:]
             if opt in ("-r", "--requirement"):
                 nested = os.path.join(base, value)
-                if nested in seen:
+                # an include cycle (however the paths are spelled) is followed once
+                here = seen | {os.path.realpath(path)}
+                if os.path.realpath(nested) in here:
                     continue
-                inner = read_requirement_file(nested, seen | {path})
+                inner = read_requirement_file(nested, here)
                 result.requirements += inner.requirements
                 result.editables += inner.editables
                 result.constraint_files += inner.constraint_files

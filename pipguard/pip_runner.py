@@ -20,7 +20,7 @@ from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from pipguard.errors import EnvironmentError_, PipTooOld
-from pipguard.redaction import redact_all
+from pipguard.redaction import redact, redact_all
 
 # --dry-run and --report arrived in pip 22.2; the report format is stable
 # ("version": "1") from pip 23.0 on.
@@ -45,7 +45,7 @@ def _pump(source: IO[str], sink: IO[str] | None, store: list[str]) -> None:
     for line in iter(source.readline, ""):
         store.append(line)
         if sink is not None:
-            sink.write(line)
+            sink.write(redact(line))
             sink.flush()
     source.close()
 
@@ -63,8 +63,10 @@ def run_process(
     if not capture:
         try:
             completed = subprocess.run(cmd, check=False, env=env)
-        except FileNotFoundError as exc:
-            raise EnvironmentError_(f"cannot run {cmd[0]}: {exc.strerror}.") from None
+        except OSError as exc:  # missing, not executable, not a program
+            raise EnvironmentError_(
+                f"cannot run {cmd[0]}: {exc.strerror or exc}. Check the path given with --python."
+            ) from None
         return ProcessResult(completed.returncode)
     try:
         proc = subprocess.Popen(
@@ -76,9 +78,9 @@ def run_process(
             errors="replace",
             env=env,
         )
-    except (FileNotFoundError, PermissionError) as exc:
+    except OSError as exc:  # missing, not executable, not a program
         raise EnvironmentError_(
-            f"cannot run {cmd[0]}: {exc.strerror}. Check the path given with --python."
+            f"cannot run {cmd[0]}: {exc.strerror or exc}. Check the path given with --python."
         ) from None
     out: list[str] = []
     err: list[str] = []

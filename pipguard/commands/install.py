@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import sys
 import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn
 
 from packaging.requirements import Requirement
 from packaging.utils import NormalizedName, canonicalize_name
@@ -19,6 +21,7 @@ from pipguard.context import Options, Session, Target, locate, open_session
 from pipguard.errors import PipFailed, Rejected, UsageError
 from pipguard.ledger import Ledger, Root, Transaction, now
 from pipguard.locations import install_locations
+from pipguard.pip_args import VALUED_OPTIONS as _VALUED_OPTIONS
 from pipguard.pip_args import InstallRequest, parse_install_args, read_requirement_file
 from pipguard.pip_config import configured_constraints
 from pipguard.pip_runner import (
@@ -44,6 +47,8 @@ from pipguard.planner import (
     overlay,
     protected_needs,
 )
+from pipguard.redaction import redact
+from pipguard.testhook import pause_at
 from pipguard.transactions import begin, finish
 
 
@@ -116,7 +121,7 @@ def updated_roots(
             display_name=req.name,
             specifier=str(req.specifier),
             extras=tuple(sorted(req.extras)),
-            url=req.url,
+            url=redact(req.url) if req.url else None,
             added_by=txn_id,
             added_at=stamp,
         )
@@ -252,6 +257,7 @@ class GuardedInstall:
             self.policy, constraints=self.request.pip.constraint_files,
         )
         self.target.store.save(self.ledger)
+        pause_at("pending")
         if self.policy == "replan":
             return self.install_judged_plan(txn, constraints, protected)
         preference = self.start_preference_probe()
@@ -259,10 +265,10 @@ class GuardedInstall:
         preferred = preference.finish() if preference else None
         if result.returncode != 0:
             if not is_resolution_impossible(result) or _build_failed(result):
-                self.close(txn, "failed", reason=f"pip exited with {result.returncode}")
-                raise PipFailed("", result.returncode)
+                self.close_after_pip_failure(txn, result.returncode)
             return self.resolve_outside_protections(txn, protected)
         plan = read_report(report)
+        pause_at("commit")
         self.commit(txn, plan)
         self.copy_report(report)
         if preferred is not None and preferred.returncode == 0:
@@ -280,7 +286,7 @@ class GuardedInstall:
         if dry.returncode != 0:
             if is_resolution_impossible(dry):
                 return self.resolve_outside_protections(txn, protected)
-            sys.stderr.write(dry.stderr)
+            sys.stderr.write(redact(dry.stderr))
             self.close(txn, "failed", reason=f"pip exited with {dry.returncode}")
             raise PipFailed("", dry.returncode)
         return self.install_if_judged_safe(txn, read_report(report), protected)
@@ -315,7 +321,7 @@ class GuardedInstall:
         result, plan = self.plain_plan()
         if result.returncode != 0:
             # pip cannot do this even without pipguard: its own error stands.
-            sys.stderr.write(result.stderr)
+            sys.stderr.write(redact(result.stderr))
             self.close(txn, "failed", reason="pip found no way to install the request")
             raise PipFailed("", result.returncode)
         return self.install_if_judged_safe(txn, plan, protected)
@@ -355,6 +361,25 @@ class GuardedInstall:
         self.ledger = finish(self.ledger, txn, status, reason=reason)
         self.target.store.save(self.ledger)
 
+    def close_after_pip_failure(self, txn: Transaction, returncode: int) -> NoReturn:
+        """pip failed or was killed: record what it really changed, pass its code on.
+
+        pip may have changed the environment before it stopped (a killed pip
+        can leave an upgrade half done), so the environment is read again and
+        the changes are recorded with the transaction, not left as drift.
+        """
+        if returncode < 0:
+            signame = _signal_name(-returncode)
+            status, reason = "interrupted", f"pip was killed by signal {signame}"
+            message = (f"pip was killed by signal {signame}; what it changed before it stopped "
+                       "is recorded in the ledger. Run 'pipguard check' to see the environment's state.")
+        else:
+            status, reason, message = "failed", f"pip exited with {returncode}", ""
+        after = open_session(self.target, reconcile_drift=False).state.versions
+        self.ledger = finish(self.ledger, txn, status, after=after, reason=reason)
+        self.target.store.save(self.ledger)
+        raise PipFailed(message, returncode)
+
     def copy_report(self, report: Path) -> None:
         if self.request.pip.report and report.exists():
             if self.request.pip.report == "-":
@@ -383,7 +408,7 @@ class GuardedInstall:
         if (pip.paths or self.request.editables or pip.upgrade or pip.dry_run or pip.report
                 or pip.locations or not self.request.named or self.policy == "replan"):
             return False
-        if any(opt.split("=")[0] in _NOT_FAST for opt in pip.options):
+        if not _fast_path_options_only(pip.options):
             return False
         if any(r.url for r in self.request.named):
             return False
@@ -426,7 +451,50 @@ class GuardedInstall:
         return True
 
 
-_NOT_FAST = {"--force-reinstall", "-I", "--ignore-installed", "--target", "-t", "--prefix", "--root", "--user"}
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return str(number)
+
+
+# pip install options that cannot make pip act on an already-satisfied
+# request (where to look, how to talk, how loud). Anything else, and any
+# option pip does not know (pip must be the one to reject it, with its own
+# message and exit code), means pip runs.
+_FAST_SAFE_OPTIONS = {
+    "-c", "--constraint", "--build-constraint", "-i", "--index-url", "--extra-index-url",
+    "--no-index", "-f", "--find-links", "--trusted-host", "--pre", "--prefer-binary",
+    "--only-binary", "--no-binary", "-q", "--quiet", "-v", "--verbose", "--no-input",
+    "--disable-pip-version-check", "--no-color", "--cache-dir", "--no-cache-dir", "--timeout",
+    "--retries", "--proxy", "--cert", "--client-cert", "--keyring-provider", "--exists-action",
+    "--log", "--no-build-isolation", "--no-warn-script-location", "--no-warn-conflicts",
+    "--compile", "--no-compile", "--progress-bar", "--root-user-action", "--upgrade-strategy",
+    "--no-clean", "--src", "-C", "--config-settings", "--resume-retries", "--isolated",
+}
+
+
+def _fast_path_options_only(options: Sequence[str]) -> bool:
+    """Are all of these pip options ones that leave a satisfied request alone?"""
+    expecting_value = False
+    for raw in options:
+        if expecting_value:
+            expecting_value = False
+            continue
+        if not raw.startswith("-") or raw == "-":
+            return False
+        if raw.startswith("--"):
+            name = raw.split("=", 1)[0]
+            if name not in _FAST_SAFE_OPTIONS:
+                return False
+            expecting_value = "=" not in raw and name in _VALUED_OPTIONS
+        elif raw[:2] in _VALUED_OPTIONS:
+            if raw[:2] not in _FAST_SAFE_OPTIONS:
+                return False
+            expecting_value = len(raw) == 2
+        elif not set(raw[1:]) <= {"q", "v"}:
+            return False
+    return True
 
 
 def _build_failed(result: ProcessResult) -> bool:

@@ -1,0 +1,430 @@
+"""Bad input: a one-paragraph message naming the input, the right exit code,
+never a traceback, and never a changed (or half-written) ledger."""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from pipguard.cli import EXIT_ENVIRONMENT, EXIT_LEDGER, EXIT_USAGE
+from pipguard.pip_runner import MINIMUM_PIP
+from tests.conftest import Pipguard, Venv, combined, make_venv, scrubbed_env
+
+pytestmark = pytest.mark.integration
+
+
+def run_pipguard(
+    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None, preexec_fn=None
+) -> subprocess.CompletedProcess[str]:  # type: ignore[no-untyped-def]
+    return subprocess.run(
+        [sys.executable, "-m", "pipguard", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=scrubbed_env(env),
+        check=False,
+        timeout=300,
+        preexec_fn=preexec_fn,
+    )
+
+
+def assert_clean_failure(result: subprocess.CompletedProcess[str], code: int, *phrases: str) -> None:
+    assert result.returncode == code, combined(result)
+    assert "Traceback" not in combined(result)
+    for phrase in phrases:
+        assert phrase in result.stderr, (phrase, result.stderr)
+
+
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory: pytest.TempPathFactory, wheelhouse: Path) -> Pipguard:
+    """One environment with a ledger (A installed) for the tests that change nothing."""
+    guard = Pipguard(make_venv(tmp_path_factory.mktemp("bad-input") / "venv"), [wheelhouse])
+    result = guard.install("A")
+    assert result.returncode == 0, combined(result)
+    return guard
+
+
+# -- the command line and input files -------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "files", "code", "phrases"),
+    [
+        pytest.param(
+            ["install", "A>>1"],
+            {},
+            EXIT_USAGE,
+            ["invalid requirement 'A>>1' (command line)", "PEP 508"],
+            id="malformed requirement",
+        ),
+        pytest.param(
+            ["install", "-r", "reqs.txt"],
+            {"reqs.txt": "G\nA>>1  # oops\n"},
+            EXIT_USAGE,
+            ["invalid requirement 'A>>1' (reqs.txt, line 2)"],
+            id="malformed line in -r file",
+        ),
+        pytest.param(
+            ["install", "-r", "missing.txt"],
+            {},
+            EXIT_USAGE,
+            ["requirements file not found: missing.txt", "-r"],
+            id="requirements file missing",
+        ),
+        pytest.param(
+            ["install", "-r", "reqs.txt"],
+            {"reqs.txt": "-r nested-missing.txt\n"},
+            EXIT_USAGE,
+            ["requirements file not found: nested-missing.txt"],
+            id="nested -r file missing",
+        ),
+        pytest.param(
+            ["install", "-c", "missing.txt", "G"],
+            {},
+            EXIT_USAGE,
+            ["constraints file not found: missing.txt"],
+            id="constraints file missing",
+        ),
+        pytest.param(
+            ["--frobnicate", "install", "G"],
+            {},
+            EXIT_USAGE,
+            ["unrecognized arguments: --frobnicate", "pipguard --help"],
+            id="unknown pipguard option",
+        ),
+        pytest.param(
+            ["--policy", "sideways", "install", "G"],
+            {},
+            EXIT_USAGE,
+            ["invalid choice: 'sideways'"],
+            id="unknown policy",
+        ),
+        pytest.param(
+            ["install", "G", "--policy"],
+            {},
+            EXIT_USAGE,
+            ["option --policy needs a value"],
+            id="pipguard option without its value",
+        ),
+        pytest.param([], {}, EXIT_USAGE, ["usage: pipguard"], id="no command"),
+    ],
+)
+def test_bad_command_lines_are_usage_errors_that_change_nothing(
+    shared: Pipguard, tmp_path: Path, args: list[str], files: dict[str, str], code: int, phrases: list[str]
+) -> None:
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    before = shared.venv.ledger_path.read_bytes()
+    result = run_pipguard("--python", shared.venv.python, *args, cwd=tmp_path)
+    assert_clean_failure(result, code, *phrases)
+    assert shared.venv.ledger_path.read_bytes() == before
+    assert "g" not in shared.venv.versions()
+
+
+@pytest.mark.parametrize(
+    ("python", "phrases"),
+    [
+        ("/nonexistent/bin/python", ["interpreter not found: /nonexistent/bin/python", "--python"]),
+        ("no-such-python-anywhere", ["interpreter not found: no-such-python-anywhere"]),
+        ("{tmp}", ["no Python interpreter in {tmp}", "virtual environment"]),
+        ("{tmp}/notes.txt", ["cannot run {tmp}/notes.txt", "--python"]),
+        ("{tmp}/script", ["cannot run {tmp}/script: Exec format error"]),
+        ("/bin/false", ["cannot run the interpreter /bin/false"]),
+    ],
+    ids=["missing path", "missing on PATH", "directory", "not executable", "not a program", "fails"],
+)
+def test_a_missing_or_unusable_interpreter_exits_12(tmp_path: Path, python: str, phrases: list[str]) -> None:
+    (tmp_path / "notes.txt").write_text("not python\n")
+    (tmp_path / "script").write_text("not a program\n")
+    (tmp_path / "script").chmod(0o755)
+    python = python.format(tmp=tmp_path)
+    result = run_pipguard("--python", python, "install", "G", cwd=tmp_path)
+    assert_clean_failure(result, EXIT_ENVIRONMENT, *(p.format(tmp=tmp_path) for p in phrases))
+
+
+def test_an_unknown_pip_option_gets_pips_own_error_and_exit_code(guard: Pipguard) -> None:
+    result = guard.install("--frobnicate", "A")
+    plain = guard.pip_install("--frobnicate", "A")
+    assert plain.returncode == 2
+    assert result.returncode == plain.returncode, combined(result)
+    assert "no such option: --frobnicate" in result.stderr
+    assert "Traceback" not in combined(result)
+    assert "a" not in guard.venv.versions()
+    last = guard.venv.ledger()["transactions"][-1]
+    assert (last["status"], last["reason"]) == ("failed", "pip exited with 2")
+
+
+def test_an_unknown_pip_option_is_not_hidden_by_an_already_satisfied_request(guard: Pipguard) -> None:
+    assert guard.install("A").returncode == 0
+    result = guard.install("--frobnicate", "A")  # A is installed: pip must still see the typo
+    assert result.returncode == 2, combined(result)
+    assert "no such option: --frobnicate" in result.stderr
+
+
+# -- the ledger ---------------------------------------------------------------------
+
+
+def _valid(**overrides: object) -> str:
+    document: dict[str, object] = {"schema": 1, "roots": {}, "distributions": {}, "transactions": []}
+    document.update(overrides)
+    return json.dumps(document)
+
+
+LEDGERS = [
+    pytest.param("TRUNCATE", ["ends too early (truncated?)"], id="truncated"),
+    pytest.param("", ["it is empty"], id="empty"),
+    pytest.param("this is not json\n", ["it is not valid JSON"], id="not JSON"),
+    pytest.param("\x00\x01garbage", ["it is not valid JSON"], id="binary"),
+    pytest.param(b"\xff\xfe{}".decode("latin-1"), ["cannot read the ledger"], id="not UTF-8"),
+    pytest.param("[" * 100000 + "]" * 100000, ["nested too deeply"], id="deeply nested"),
+    pytest.param('["a list"]', ["the document has the wrong type (list)"], id="not an object"),
+    pytest.param("{}", ["it has no schema version"], id="no schema"),
+    pytest.param(_valid(schema=True), ["it has no schema version"], id="schema true"),
+    pytest.param(
+        _valid(schema=99),
+        ["schema version 99, newer than this pipguard understands (1)", "upgrade pipguard"],
+        id="newer schema",
+    ),
+    pytest.param(_valid(schema=0), ["schema version 0 is not valid"], id="schema zero"),
+    pytest.param(_valid(transactions={}), ["transactions has the wrong type (dict)"], id="transactions dict"),
+    pytest.param(_valid(roots=[]), ["roots has the wrong type (list)"], id="roots list"),
+    pytest.param(
+        _valid(roots={"a": {"name": 1, "display_name": "a"}}),
+        ["roots.a.name has the wrong type (int)"],
+        id="root name int",
+    ),
+    pytest.param(
+        _valid(distributions={"a": 1.0}), ["distributions.a has the wrong type (float)"], id="version float"
+    ),
+    pytest.param(
+        _valid(transactions=[{"id": "1", "command": "install", "status": "committed"}]),
+        ["transactions[0].id has the wrong type (str)"],
+        id="id string",
+    ),
+    pytest.param(
+        _valid(transactions=[{"id": True, "command": "install", "status": "committed"}]),
+        ["transactions[0].id has the wrong type (bool)"],
+        id="id bool",
+    ),
+    pytest.param(
+        _valid(transactions=[{"id": 1, "command": "install", "status": "exploded"}]),
+        ["transactions[0].status is unknown ('exploded')"],
+        id="unknown status",
+    ),
+    pytest.param(
+        _valid(transactions=[{"id": 1, "status": "committed"}]),
+        ["a required key is missing ('command')"],
+        id="missing key",
+    ),
+    pytest.param(
+        _valid(transactions=[{"id": 1, "command": "x", "status": "committed", "changes": ["a"]}]),
+        ["unusable"],
+        id="change not an object",
+    ),
+    pytest.param(_valid(policy="yolo"), ["policy 'yolo' is unknown"], id="unknown policy"),
+]
+
+
+@pytest.mark.parametrize("command", ["install", "check"])
+@pytest.mark.parametrize(("content", "phrases"), LEDGERS)
+def test_an_unusable_ledger_exits_11_and_is_left_byte_for_byte(
+    shared: Pipguard, tmp_path: Path, command: str, content: str, phrases: list[str]
+) -> None:
+    ledger = tmp_path / "ledger.json"
+    if content == "TRUNCATE":
+        whole = shared.venv.ledger_path.read_bytes()
+        ledger.write_bytes(whole[: len(whole) // 2])
+    else:
+        ledger.write_bytes(content.encode("latin-1" if "\xff" in content else "utf-8"))
+    before = ledger.read_bytes()
+    args = (
+        ["install", "--no-index", "-f", str(shared.find_links[0]), "G"] if command == "install" else ["check"]
+    )
+    result = run_pipguard("--python", shared.venv.python, "--ledger", str(ledger), *args)
+    assert_clean_failure(result, EXIT_LEDGER, str(ledger), *phrases)
+    if "cannot read" not in phrases[0]:
+        assert "It was left as it is" in result.stderr and "pipguard adopt" in result.stderr
+    assert ledger.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith("ledger.json.")) == [
+        "ledger.json"
+    ]
+    assert "g" not in shared.venv.versions()
+
+
+# -- disk full ------------------------------------------------------------------------
+
+
+def _grow_ledger(venv: Venv, transactions: int) -> bytes:
+    """Pad the ledger with committed no-op transactions (it stays valid and consistent)."""
+    data = venv.ledger()
+    last = data["transactions"][-1]
+    for i in range(transactions):
+        data["transactions"].append(
+            {**last, "id": last["id"] + 1 + i, "changes": [], "argv": ["install", "x"]}
+        )
+    venv.ledger_path.write_text(json.dumps(data, indent=1) + "\n")
+    return venv.ledger_path.read_bytes()
+
+
+def test_a_write_that_fails_with_efbig_leaves_the_old_ledger_and_says_so(guard: Pipguard) -> None:
+    """RLIMIT_FSIZE: the kernel refuses to grow any file past the limit (EFBIG)."""
+    assert guard.install("A").returncode == 0
+    before = _grow_ledger(guard.venv, 100)
+    limit = len(before) + 64  # a pending transaction adds more than this
+
+    def limit_file_size() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    result = run_pipguard(
+        "--python", guard.venv.python, "install", *guard.index_args(), "G", preexec_fn=limit_file_size
+    )
+    assert_clean_failure(
+        result,
+        EXIT_LEDGER,
+        f"cannot write the ledger {guard.venv.ledger_path}",
+        "File too large",
+        "The previous ledger was left as it was",
+    )
+    assert guard.venv.ledger_path.read_bytes() == before
+    assert not list(guard.venv.ledger_path.parent.glob(".ledger.json.*.tmp"))
+    assert "g" not in guard.venv.versions(), "pip must not run when the pending record cannot be saved"
+
+
+@contextlib.contextmanager
+def small_tmpfs(path: Path, size: str) -> Iterator[Path]:
+    path.mkdir()
+    if os.geteuid() != 0 or not shutil.which("mount"):
+        pytest.skip("mounting a tmpfs needs root and mount(8); the RLIMIT_FSIZE test covers a failing write")
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size},mode=0755", "tmpfs", str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here ({mounted.stderr.strip()}); the RLIMIT_FSIZE test covers it")
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", "-l", str(path)], check=False)
+
+
+def test_a_full_disk_leaves_the_old_ledger_and_says_so(guard: Pipguard, tmp_path: Path) -> None:
+    with small_tmpfs(tmp_path / "small", "256k") as disk:
+        ledger = disk / "ledger.json"
+        first = guard.run("--ledger", str(ledger), "install", *guard.index_args(), "A")
+        assert first.returncode == 0, combined(first)
+        before = ledger.read_bytes()
+        fd = os.open(disk / "filler", os.O_WRONLY | os.O_CREAT)  # fill every last block
+        try:
+            with contextlib.suppress(OSError):
+                while True:
+                    os.write(fd, b"\0" * 4096)
+        finally:
+            os.close(fd)
+        result = guard.run("--ledger", str(ledger), "install", *guard.index_args(), "G")
+        assert_clean_failure(
+            result,
+            EXIT_LEDGER,
+            f"cannot write the ledger {ledger}",
+            "No space left on device",
+            "The previous ledger was left as it was",
+        )
+        assert ledger.read_bytes() == before
+        assert not list(disk.glob(".ledger.json.*.tmp"))
+        assert "g" not in guard.venv.versions()
+
+
+# -- pip missing or too old ------------------------------------------------------------
+
+
+def test_a_target_without_pip_exits_12_and_says_how_to_get_it(tmp_path: Path, wheelhouse: Path) -> None:
+    from virtualenv import cli_run
+
+    cli_run(
+        [str(tmp_path / "nopip"), "--no-pip", "--no-setuptools", "--no-wheel", "--no-periodic-update", "-q"]
+    )
+    venv = Venv(tmp_path / "nopip")
+    result = run_pipguard("--python", venv.python, "install", "--no-index", "-f", str(wheelhouse), "G")
+    assert_clean_failure(
+        result,
+        EXIT_ENVIRONMENT,
+        "pip is not installed in the target environment",
+        f"{venv.python} -m ensurepip",
+    )
+    assert not venv.ledger_path.exists()
+
+
+def _old_pip_wheel() -> Path | None:
+    """A real pip older than pipguard needs, if one is on this machine (no download)."""
+    from packaging.version import Version
+
+    patterns = [
+        os.path.join(sys.base_prefix, "lib", "python3*", "ensurepip", "_bundled", "pip-*.whl"),
+        os.path.expanduser("~/.pyenv/versions/*/lib/python3*/ensurepip/_bundled/pip-*.whl"),
+        "/usr/lib/python3*/ensurepip/_bundled/pip-*.whl",
+        "/usr/share/python-wheels/pip-*.whl",
+    ]
+    for pattern in patterns:
+        for found in sorted(glob.glob(pattern)):
+            version = Path(found).name.split("-")[1]
+            if Version(version) < MINIMUM_PIP and Version(version) >= Version("21.0"):
+                return Path(found)
+    return None
+
+
+def _fake_old_pip(venv: Venv, version: str) -> None:
+    """Fallback only: an installed-pip record claiming *version*."""
+    site = next((venv.path / "lib").glob("python3*/site-packages"))
+    dist_info = site / f"pip-{version}.dist-info"
+    dist_info.mkdir()
+    (dist_info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: pip\nVersion: {version}\n")
+    (dist_info / "RECORD").write_text("")
+
+
+def test_a_pip_older_than_needed_exits_12_and_names_the_version_needed(
+    tmp_path: Path, wheelhouse: Path
+) -> None:
+    wheel = _old_pip_wheel()
+    if wheel is not None:  # a real old pip, installed over the venv's own
+        venv = make_venv(tmp_path / "oldpip")
+        downgrade = venv.pip("install", "--no-index", str(wheel))
+        assert downgrade.returncode == 0, downgrade.stderr
+        old = wheel.name.split("-")[1]
+    else:
+        from virtualenv import cli_run
+
+        cli_run(
+            [
+                str(tmp_path / "oldpip"),
+                "--no-pip",
+                "--no-setuptools",
+                "--no-wheel",
+                "--no-periodic-update",
+                "-q",
+            ]
+        )
+        venv = Venv(tmp_path / "oldpip")
+        old = "22.3"
+        _fake_old_pip(venv, old)
+    assert venv.versions()["pip"] == old
+    result = run_pipguard("--python", venv.python, "install", "--no-index", "-f", str(wheelhouse), "G")
+    assert_clean_failure(
+        result,
+        EXIT_ENVIRONMENT,
+        f"the target's pip is {old}",
+        f"pipguard needs pip {MINIMUM_PIP} or newer",
+        "--upgrade 'pip>=23.0'",
+    )
+    assert not venv.ledger_path.exists()
+    assert "g" not in venv.versions()

@@ -1,0 +1,141 @@
+"""Concurrent runs: serialised per environment, independent across environments.
+
+The test process holds an environment's lock itself (filelock, the same
+lock file pipguard uses) to make the contention certain rather than likely,
+and every wait is for an observable event, never a duration.
+"""
+
+from __future__ import annotations
+
+import filelock
+import pytest
+
+from pipguard.ledger import Ledger, LedgerStore, Transaction
+from tests.conftest import Pipguard, Venv, combined, make_venv
+from tests.reliability_support import changes_of, load_ledger, start_pipguard, wait_for
+
+pytestmark = pytest.mark.integration
+
+WAITING = "waiting for another pipguard run on this environment"
+
+
+def hold_lock(venv: Venv) -> filelock.FileLock:
+    venv.ledger_path.parent.mkdir(mode=0o755, exist_ok=True)
+    lock = filelock.FileLock(str(venv.ledger_path) + ".lock")
+    lock.acquire(timeout=5)
+    return lock
+
+
+def test_eight_installs_started_at_once_are_serialised_and_all_recorded(
+    guard: Pipguard,
+    make_wheel,
+    tmp_path,  # type: ignore[no-untyped-def]
+) -> None:
+    names = [f"pkg{i}" for i in range(8)]
+    for i, name in enumerate(names):
+        make_wheel(name, "1.0", ["B>=1.0"] if i % 2 else [])
+    lock = hold_lock(guard.venv)
+    try:
+        runs = [
+            start_pipguard(guard.venv, ["install", *guard.index_args(), name], tmp_path / f"run-{name}")
+            for name in names
+        ]
+        for run in runs:  # all eight are blocked on the lock at the same moment
+            wait_for(lambda run=run: WAITING in run.err(), "every run to wait for the lock", watch=run.proc)
+    finally:
+        lock.release()
+    for run in runs:
+        assert run.finish() == 0, run.err()
+
+    ledger = load_ledger(guard.venv.ledger_path)
+    txns = ledger["transactions"]
+    assert [t["id"] for t in txns] == list(range(1, 10))
+    assert [t["status"] for t in txns] == ["committed"] * 9
+    assert txns[0]["command"] == "baseline"
+    # Serialised: each run saw the state the previous one left, so each
+    # package shows up in exactly one transaction's changes, and no run
+    # recorded another's install as drift.
+    for name in names:
+        owners = [t["id"] for t in txns if name in changes_of(t)]
+        assert len(owners) == 1, (name, owners)
+        assert changes_of(txns[owners[0] - 1])[name] == (None, "1.0")
+    assert sorted(name for name in ledger["roots"] if name.startswith("pkg")) == names
+    assert ledger["distributions"] == guard.venv.versions()
+    # (PYTHONPATH cleared: the fixtures put the repository on it, and a build leaves
+    # pipguard.egg-info there, which the target's pip would take as installed)
+    pip_check = guard.venv.pip("check", env={"PYTHONPATH": ""})
+    assert pip_check.returncode == 0, pip_check.stdout
+    check = guard.run("check")
+    assert check.returncode == 0, combined(check)
+
+
+def test_installs_into_two_environments_do_not_wait_for_each_other(
+    guard: Pipguard,
+    tmp_path,  # type: ignore[no-untyped-def]
+) -> None:
+    other = Pipguard(make_venv(tmp_path / "venv2"), guard.find_links)
+    lock = hold_lock(guard.venv)
+    try:
+        blocked = start_pipguard(guard.venv, ["install", *guard.index_args(), "G"], tmp_path / "run-env1")
+        wait_for(lambda: WAITING in blocked.err(), "the run on env1 to wait", watch=blocked.proc)
+        result = other.install("A")  # env2: runs to the end while env1's run waits
+        assert result.returncode == 0, combined(result)
+        assert WAITING not in result.stderr
+        assert other.venv.versions()["a"] == "1.0"
+        assert blocked.proc.poll() is None, "env1's run is still waiting"
+        assert "g" not in guard.venv.versions()
+    finally:
+        lock.release()
+    assert blocked.finish() == 0, blocked.err()
+    assert guard.venv.versions()["g"] == "1.2"
+
+
+@pytest.mark.parametrize(
+    ("where", "extra_env"),
+    [
+        ("global option", {}),
+        ("inside the install arguments", {}),
+        ("PIPGUARD_LOCK_TIMEOUT", {"PIPGUARD_LOCK_TIMEOUT": "0.3"}),
+    ],
+)
+def test_a_lock_held_too_long_gives_a_clear_message_and_exit_11(
+    guard: Pipguard, where: str, extra_env: dict[str, str]
+) -> None:
+    LedgerStore(guard.venv.ledger_path).save(
+        Ledger(transactions=(Transaction(1, "baseline", status="committed"),))
+    )
+    before = guard.venv.ledger_path.read_bytes()
+    args = ["install", *guard.index_args(), "G"]
+    if where == "global option":
+        args = ["--lock-timeout", "0.3", *args]
+    elif where == "inside the install arguments":
+        args = [*args, "--lock-timeout=0.3"]
+    lock = hold_lock(guard.venv)
+    try:
+        result = guard.run(*args, env=extra_env)
+    finally:
+        lock.release()
+    assert result.returncode == 11, combined(result)
+    assert "timed out after 0.3 s waiting for the lock" in result.stderr
+    assert str(guard.venv.ledger_path) + ".lock" in result.stderr
+    assert "--lock-timeout" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert guard.venv.ledger_path.read_bytes() == before
+    assert "g" not in guard.venv.versions()
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "message"),
+    [
+        (["--lock-timeout", "-1"], {}, "--lock-timeout must be zero or more seconds"),
+        (["--lock-timeout", "soon"], {}, "argument --lock-timeout: invalid float value: 'soon'"),
+        ([], {"PIPGUARD_LOCK_TIMEOUT": "soon"}, "PIPGUARD_LOCK_TIMEOUT must be a number of seconds"),
+    ],
+)
+def test_a_bad_lock_timeout_is_a_usage_error(
+    guard: Pipguard, args: list[str], env: dict[str, str], message: str
+) -> None:
+    result = guard.run(*args, "install", *guard.index_args(), "G", env=env)
+    assert result.returncode == 2, combined(result)
+    assert message in result.stderr
+    assert not guard.venv.ledger_path.exists()
