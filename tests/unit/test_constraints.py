@@ -10,7 +10,6 @@ from packaging.utils import canonicalize_name as cn
 from pipguard.constraints import (
     Distribution,
     Need,
-    NeedSet,
     RootSpec,
     Violation,
     active_requirements,
@@ -183,6 +182,3 @@ def test_value_objects_describe_themselves() -> None:
     assert dist("Foo", "1.0").label == "Foo 1.0"
     assert Distribution(cn("foo"), "1.0").label == "foo 1.0"
     assert Need(cn("b"), "", "x").describe() == "b"
-    assert NeedSet((Need(cn("b"), "<2", "x"), Need(cn("c"), "", "y"))).for_name("B") == [
-        Need(cn("b"), "<2", "x")
-    ]
