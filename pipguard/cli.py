@@ -8,6 +8,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from pipguard import __version__
+from pipguard.commands.options import split_options
 from pipguard.context import Options
 from pipguard.errors import (
     CheckFailed,
@@ -69,24 +70,7 @@ def add_global_options(parser: argparse.ArgumentParser) -> None:
 
 def split_own_options(args: Sequence[str]) -> tuple[list[str], list[str]]:
     """Separate pipguard's options from pip's in an install command line."""
-    own, rest = [], []
-    i = 0
-    while i < len(args):
-        arg = args[i]
-        opt = arg.split("=", 1)[0]
-        if opt in _OWN_FLAGS:
-            own.append(arg)
-        elif opt in _OWN_VALUED:
-            own.append(arg)
-            if "=" not in arg:
-                if i + 1 >= len(args):
-                    raise UsageError(f"pipguard: option {opt} needs a value. See 'pipguard --help'.")
-                own.append(args[i + 1])
-                i += 1
-        else:
-            rest.append(arg)
-        i += 1
-    return own, rest
+    return split_options(args, _OWN_FLAGS, _OWN_VALUED)
 
 
 def make_options(ns: argparse.Namespace) -> Options:

@@ -9,10 +9,9 @@ an install is refused rather than silently unguarded.
 
 from __future__ import annotations
 
-import configparser
 from collections.abc import Mapping, Sequence
 
-from pipguard.pip_config import config_files
+from pipguard.pip_config import install_settings
 
 # option -> its key in pip's configuration and environment (PIP_<KEY>)
 _KEYS = {"--user": "user", "--target": "target", "--prefix": "prefix", "--root": "root", "--python": "python"}
@@ -34,18 +33,10 @@ def configured_locations(prefix: str, environ: Mapping[str, str]) -> list[str]:
         value = environ.get(f"PIP_{key.upper()}")
         if value is not None and (key not in _FLAGS or value.strip().lower() not in _FALSE) and value.strip():
             found.append(f"PIP_{key.upper()}={value}")
-    for path in config_files(prefix, environ):
-        parser = configparser.RawConfigParser()
-        try:
-            parser.read(path)
-        except (configparser.Error, OSError, UnicodeDecodeError):
-            continue
-        for section in ("global", "install"):
-            for key in _KEYS.values():
-                if parser.has_option(section, key):
-                    value = parser.get(section, key).strip()
-                    if value and (key not in _FLAGS or value.lower() not in _FALSE):
-                        found.append(f"{key} = {value} in {path}")
+    for path, key, raw in install_settings(prefix, environ, _KEYS.values()):
+        value = raw.strip()
+        if value and (key not in _FLAGS or value.lower() not in _FALSE):
+            found.append(f"{key} = {value} in {path}")
     return found
 
 

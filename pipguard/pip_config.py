@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import configparser
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 
@@ -30,9 +30,12 @@ def config_files(prefix: str, environ: Mapping[str, str]) -> list[Path]:
     return files
 
 
-def configured_constraints(prefix: str, environ: Mapping[str, str]) -> list[str]:
-    """Constraint files from pip.conf ([global] or [install]) and PIP_CONSTRAINT."""
-    found: list[str] = []
+def install_settings(
+    prefix: str, environ: Mapping[str, str], keys: Iterable[str]
+) -> list[tuple[Path, str, str]]:
+    """(file, key, value) for each of *keys* set for ``pip install`` in pip.conf."""
+    wanted = list(keys)
+    found = []
     for path in config_files(prefix, environ):
         parser = configparser.RawConfigParser()
         try:
@@ -40,8 +43,16 @@ def configured_constraints(prefix: str, environ: Mapping[str, str]) -> list[str]
         except (configparser.Error, OSError, UnicodeDecodeError):
             continue
         for section in ("global", "install"):
-            for key in ("constraint", "constraints"):
+            for key in wanted:
                 if parser.has_option(section, key):
-                    found.extend(parser.get(section, key).split())
+                    found.append((path, key, parser.get(section, key)))
+    return found
+
+
+def configured_constraints(prefix: str, environ: Mapping[str, str]) -> list[str]:
+    """Constraint files from pip.conf ([global] or [install]) and PIP_CONSTRAINT."""
+    found: list[str] = []
+    for _path, _key, value in install_settings(prefix, environ, ("constraint", "constraints")):
+        found.extend(value.split())
     found.extend(environ.get("PIP_CONSTRAINT", "").split())
     return found

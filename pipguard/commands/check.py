@@ -16,7 +16,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from pipguard.commands.options import CommandParser, command_parser, print_json, say
+from pipguard.commands.options import CommandParser, command_parser, print_json, say, split_options
 from pipguard.conflicts import PlanResult
 from pipguard.context import Options, locate, open_session
 from pipguard.errors import UsageError
@@ -49,22 +49,7 @@ def compute_check(options: Options, since: int | None = None) -> CheckResult:
 
 def split_arguments(args: Sequence[str]) -> tuple[list[str], list[str]]:
     """pipguard check's own options, and the rest (pip's, for --plan)."""
-    own, rest = [], []
-    i = 0
-    while i < len(args):
-        arg = args[i]
-        opt = arg.split("=", 1)[0]
-        if opt in _OWN_FLAGS:
-            own.append(arg)
-        elif opt in _OWN_VALUED:
-            own.append(arg)
-            if "=" not in arg and i + 1 < len(args):
-                own.append(args[i + 1])
-                i += 1
-        else:
-            rest.append(arg)
-        i += 1
-    return own, rest
+    return split_options(args, _OWN_FLAGS, _OWN_VALUED)
 
 
 def _parser() -> CommandParser:

@@ -15,6 +15,7 @@ from typing import NoReturn
 from packaging.requirements import Requirement
 from packaging.utils import NormalizedName, canonicalize_name
 
+from pipguard.commands.options import say
 from pipguard.commands.shim import keep_shims
 from pipguard.constraints import marker_applies, parse_constraints, render_constraints
 from pipguard.context import Options, Session, Target, locate, open_session
@@ -50,10 +51,6 @@ from pipguard.planner import (
 from pipguard.redaction import redact
 from pipguard.testhook import pause_at
 from pipguard.transactions import begin, finish
-
-
-def say(message: str) -> None:
-    print(message, file=sys.stderr)
 
 
 @dataclass(frozen=True)
