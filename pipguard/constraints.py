@@ -248,7 +248,7 @@ def standing_needs(
     """Constraint lines remembered by the user (e.g. upper-constraints)."""
     needs = []
     for text in requirements:
-        req = parse_requirement(text)
+        req = _requirement(text) or parse_requirement(text)  # the latter raises, with the reason
         if not marker_applies(req.marker, environment):
             continue
         needs.append(
