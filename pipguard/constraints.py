@@ -6,6 +6,7 @@ only reaches messages through ``display_name``.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -47,10 +48,46 @@ class Need:
 
     @property
     def specifier_set(self) -> SpecifierSet:
-        return SpecifierSet(self.specifier)
+        return _specifier_set(self.specifier)
 
     def describe(self) -> str:
         return f"{self.name}{self.specifier}" if self.specifier else self.name
+
+
+def need_order(need: Need) -> tuple[str, str, str, str, str, tuple[str, ...]]:
+    """The sort key of a Need: the same order as comparing Needs, much cheaper."""
+    return (need.name, need.specifier, need.required_by, need.kind, need.source, need.extras)
+
+
+def sorted_needs(needs: Iterable[Need]) -> list[Need]:
+    return sorted(needs, key=need_order)
+
+
+# Parsing is the algebra's main cost: an environment of 575 distributions has
+# thousands of requirement strings, read several times per command (before
+# and after a plan, extras to a fixed point). Each string is parsed once per
+# process; the parsed objects are shared, so treat them as read-only.
+
+
+@functools.lru_cache(maxsize=16384)
+def _specifier_set(text: str) -> SpecifierSet:
+    return SpecifierSet(text)
+
+
+@functools.lru_cache(maxsize=16384)
+def _version(text: str) -> Version | None:
+    try:
+        return Version(text)
+    except InvalidVersion:
+        return None
+
+
+@functools.lru_cache(maxsize=16384)
+def _requirement(text: str) -> Requirement | None:
+    try:
+        return Requirement(text)
+    except InvalidRequirement:
+        return None
 
 
 @dataclass(frozen=True, order=True)
@@ -92,17 +129,39 @@ def marker_applies(marker: Marker | None, environment: MarkerEnvironment, extras
 def active_requirements(
     dist: Distribution, environment: MarkerEnvironment, extras: Iterable[str] = ()
 ) -> list[Requirement]:
-    """The distribution's requirements that apply on the target with *extras* in use."""
-    wanted = tuple(extras)
+    """The distribution's requirements that apply on the target with *extras* in use.
+
+    The Requirement objects are shared between calls: do not modify them.
+    """
+    wanted = tuple(sorted(set(extras)))
+    try:
+        return list(_active_cached(dist.requires, _environment_key(environment), wanted))
+    except TypeError:  # an unhashable marker environment: no caching
+        return list(_active(dist.requires, environment, wanted))
+
+
+def _environment_key(environment: MarkerEnvironment) -> tuple[tuple[str, str], ...]:
+    return tuple(sorted(environment.items()))
+
+
+@functools.lru_cache(maxsize=16384)
+def _active_cached(
+    requires: tuple[str, ...], environment: tuple[tuple[str, str], ...], extras: tuple[str, ...]
+) -> tuple[Requirement, ...]:
+    return _active(requires, dict(environment), extras)
+
+
+def _active(
+    requires: Iterable[str], environment: MarkerEnvironment, extras: tuple[str, ...]
+) -> tuple[Requirement, ...]:
     active = []
-    for text in dist.requires:
-        try:
-            req = Requirement(text)
-        except InvalidRequirement:
+    for text in requires:
+        req = _requirement(text)
+        if req is None:
             continue  # pip ignores unparseable metadata lines too
-        if marker_applies(req.marker, environment, wanted):
+        if marker_applies(req.marker, environment, extras):
             active.append(req)
-    return active
+    return tuple(active)
 
 
 def extras_in_use(
@@ -135,24 +194,39 @@ def dependency_needs(
     environment: MarkerEnvironment,
     extras: Mapping[NormalizedName, frozenset[str]],
 ) -> list[Need]:
-    needs = []
+    needs: list[Need] = []
     for dist in dists.values():
-        for req in active_requirements(dist, environment, extras.get(dist.name, ())):
-            needs.append(
-                Need(
-                    name=canonicalize_name(req.name),
-                    specifier=str(req.specifier),
-                    required_by=dist.label,
-                    kind="dependency",
-                    source=dist.name,
-                    extras=tuple(sorted(req.extras)),
-                )
-            )
-    return sorted(needs)
+        in_use = tuple(sorted(set(extras.get(dist.name, ()))))
+        try:
+            needs += _dist_needs(dist, _environment_key(environment), in_use)
+        except TypeError:  # an unhashable marker environment: no caching
+            needs += _needs_of(dist, active_requirements(dist, environment, in_use))
+    return sorted_needs(needs)
+
+
+@functools.lru_cache(maxsize=16384)
+def _dist_needs(
+    dist: Distribution, environment: tuple[tuple[str, str], ...], extras: tuple[str, ...]
+) -> tuple[Need, ...]:
+    return _needs_of(dist, _active_cached(dist.requires, environment, extras))
+
+
+def _needs_of(dist: Distribution, requirements: Iterable[Requirement]) -> tuple[Need, ...]:
+    return tuple(
+        Need(
+            name=canonicalize_name(req.name),
+            specifier=str(req.specifier),
+            required_by=dist.label,
+            kind="dependency",
+            source=dist.name,
+            extras=tuple(sorted(req.extras)),
+        )
+        for req in requirements
+    )
 
 
 def root_needs(roots: Iterable[RootSpec]) -> list[Need]:
-    return sorted(
+    return sorted_needs(
         Need(
             name=root.name,
             specifier=root.specifier,
@@ -171,7 +245,7 @@ def standing_needs(
     """Constraint lines remembered by the user (e.g. upper-constraints)."""
     needs = []
     for text in requirements:
-        req = parse_requirement(text)
+        req = _requirement(text) or parse_requirement(text)  # the latter raises, with the reason
         if not marker_applies(req.marker, environment):
             continue
         needs.append(
@@ -183,7 +257,7 @@ def standing_needs(
                 source=source,
             )
         )
-    return sorted(needs)
+    return sorted_needs(needs)
 
 
 def merge_specifiers(needs: Iterable[Need]) -> dict[NormalizedName, SpecifierSet]:
@@ -223,11 +297,15 @@ def parse_constraints(text: str) -> dict[NormalizedName, SpecifierSet]:
 def version_satisfies(version: str, specifier: SpecifierSet) -> bool:
     if not str(specifier):
         return True
-    try:
-        parsed = Version(version)
-    except InvalidVersion:
+    parsed = _version(version)
+    if parsed is None:
         return False
     return specifier.contains(parsed, prereleases=True)
+
+
+@functools.lru_cache(maxsize=65536)
+def _satisfies(version: str, specifier: str) -> bool:
+    return version_satisfies(version, _specifier_set(specifier))
 
 
 def find_violations(versions: Mapping[NormalizedName, str], needs: Iterable[Need]) -> list[Violation]:
@@ -238,6 +316,6 @@ def find_violations(versions: Mapping[NormalizedName, str], needs: Iterable[Need
         if installed is None:
             if need.kind != "standing":
                 found.append(Violation(need, None))
-        elif not version_satisfies(installed, need.specifier_set):
+        elif not _satisfies(installed, need.specifier):
             found.append(Violation(need, installed))
     return sorted(found)

