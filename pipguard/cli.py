@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from pipguard import __version__
 from pipguard.commands.options import split_options
@@ -97,7 +97,7 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{self.prog}: {message}. See '{self.prog} --help'.")
 
 
-def _commands() -> dict[str, Callable[[Options, list[str]], int]]:
+def _commands() -> Mapping[str, Callable[[Options, list[str]], int]]:
     from pipguard.commands.registry import COMMANDS
 
     return COMMANDS

@@ -17,9 +17,16 @@ from packaging.utils import NormalizedName, canonicalize_name
 
 from pipguard.commands.options import say
 from pipguard.commands.shim import keep_shims
-from pipguard.constraints import marker_applies, parse_constraints, render_constraints
+from pipguard.commands.standing import read_constraints_file
+from pipguard.constraints import (
+    find_violations,
+    marker_applies,
+    merge_specifiers,
+    render_constraints,
+    standing_needs,
+)
 from pipguard.context import Options, Session, Target, locate, open_session
-from pipguard.errors import PipFailed, Rejected, UsageError
+from pipguard.errors import PipFailed, PipguardError, Rejected, UsageError
 from pipguard.ledger import Ledger, Root, Transaction, now
 from pipguard.locations import install_locations
 from pipguard.pip_args import VALUED_OPTIONS as _VALUED_OPTIONS
@@ -41,6 +48,7 @@ from pipguard.planner import (
     TOOLING,
     Judgement,
     ProtectedSet,
+    all_needs,
     explain_impossible,
     explain_rejection,
     find_replans,
@@ -413,9 +421,10 @@ class GuardedInstall:
         limits = []
         for path in constraint_files:
             try:
-                limits.append(parse_constraints(Path(path).read_text()))
-            except (OSError, ValueError):
-                return False
+                lines = read_constraints_file(Path(path))
+                limits.append(merge_specifiers(standing_needs(lines, path, self.state.markers)))
+            except (PipguardError, ValueError):
+                return False  # pip reads it and says what is wrong
         versions = self.state.versions
         for req in self.request.named:
             name = canonicalize_name(req.name)
@@ -427,10 +436,12 @@ class GuardedInstall:
             for limit in limits:
                 if name in limit and not limit[name].contains(installed, prereleases=True):
                     return False
-        verdict = self.judge([])
-        if verdict.blocking or verdict.warnings or verdict.preexisting:
-            return False
+        # Nothing would change, so one look at the end state is the whole judgement:
+        # every need of it met (none new, none already broken for pip to repair).
         roots = updated_roots(self.ledger.roots, self.request, [], self.state.markers, self.ledger.next_id)
+        needs = all_needs(self.state.distributions, roots, self.ledger.standing, self.state.markers)
+        if find_violations(versions, needs):
+            return False
         if roots != dict(self.ledger.roots):
             self.ledger, txn = begin(
                 self.ledger, "install", ["install", *pip.args], self.state.pip_version, self.policy,

@@ -89,3 +89,26 @@ def test_location_options_are_refused_with_a_reason(guard: Pipguard, tmp_path: P
     result = guard.install("--target", str(tmp_path / "t"), "G")
     assert result.returncode == 2
     assert "does not guard installs with --target" in result.stderr
+
+
+def test_fast_path_reads_constraint_markers_for_the_target(guard: Pipguard, tmp_path: Path) -> None:
+    """upper-constraints pins per Python version; only the line for the target applies."""
+    assert guard.install("G").returncode == 0
+    upper = tmp_path / "upper.txt"
+    upper.write_text('G===1.2; python_version >= "3"\nG===1.0; python_version < "3"\n# a comment\n')
+    result = guard.install("-c", str(upper), "G")
+    assert result.returncode == 0, combined(result)
+    # pipguard's own answer (pip's would name the site-packages directory)
+    assert "Requirement already satisfied: G (1.2)" in result.stdout
+    assert guard.venv.versions()["g"] == "1.2"
+
+
+def test_fast_path_yields_to_pip_when_a_constraint_excludes_the_installed_version(
+    guard: Pipguard, tmp_path: Path
+) -> None:
+    assert guard.install("G").returncode == 0
+    upper = tmp_path / "upper.txt"
+    upper.write_text('G===1.1; python_version >= "3"\n')
+    result = guard.install("-c", str(upper), "G")
+    assert result.returncode == 0, combined(result)
+    assert guard.venv.versions()["g"] == "1.1"

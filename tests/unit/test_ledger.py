@@ -30,6 +30,7 @@ from pipguard.ledger import (
     default_ledger_path,
     ledger_from_dict,
     ledger_to_dict,
+    ledger_to_json,
 )
 
 # -- round trip -----------------------------------------------------------------------
@@ -108,9 +109,23 @@ def test_credentials_never_reach_the_document_whatever_field_holds_them() -> Non
         transactions=(Transaction(1, "install", argv=("-i", secret), reason=f"failed at {secret}"),),
         shim={"nested": [secret, {"k": secret}]},
     )
-    dumped = json.dumps(ledger_to_dict(ledger))
+    dumped = ledger_to_json(ledger)
     assert "hunter2" not in dumped
     assert dumped.count("https://****@example.invalid/simple") == 9
+    assert ledger_from_dict(json.loads(dumped)).roots[canonicalize_name("g")].url == (
+        "https://****@example.invalid/simple"
+    )
+
+
+@settings(max_examples=100, deadline=None)
+@given(ledgers())
+def test_the_written_text_is_the_document(ledger: Ledger) -> None:
+    assert json.loads(ledger_to_json(ledger)) == json.loads(json.dumps(ledger_to_dict(ledger)))
+
+
+def test_redacting_the_text_never_joins_two_strings() -> None:
+    ledger = Ledger(transactions=(Transaction(1, "install", argv=("a://", "b@c", 'x://"@', "y\\@z")),))
+    assert ledger_from_dict(json.loads(ledger_to_json(ledger))) == ledger
 
 
 # -- every validation error ------------------------------------------------------------
