@@ -80,14 +80,25 @@ def read_distributions() -> list:  # type: ignore[type-arg]
     return [seen[key] for key in sorted(seen)]
 
 
+def trusted(path: str) -> bool:
+    """Only a cache nobody else could have written stands in for the real state."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        return False
+    return not info.st_mode & 0o022 and (not hasattr(os, "geteuid") or info.st_uid == os.geteuid())
+
+
 def main() -> None:
     cache_path = sys.argv[1] if len(sys.argv) > 1 else ""
     signature = path_signature()
-    if cache_path:
+    markers = marker_environment()
+    if cache_path and trusted(cache_path):
         try:
             with open(cache_path) as handle:
                 cached = json.load(handle)
-            if cached.get("signature") == signature and cached.get("executable") == sys.executable:
+            if (cached.get("signature") == signature and cached.get("executable") == sys.executable
+                    and cached.get("markers") == markers):
                 sys.stdout.write(json.dumps(cached))
                 return
         except (OSError, ValueError):
@@ -97,7 +108,7 @@ def main() -> None:
         "python_version": platform.python_version(),
         "prefix": sys.prefix,
         "base_prefix": getattr(sys, "base_prefix", sys.prefix),
-        "markers": marker_environment(),
+        "markers": markers,
         "signature": signature,
         "distributions": read_distributions(),
     }
