@@ -52,6 +52,9 @@ def scrubbed_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
         for key, value in os.environ.items()
         if not key.startswith(("PIP_", "PIPGUARD_", "VIRTUAL_ENV"))
     }
+    # pip in a fresh venv compiles itself on every run when bytecode may not be
+    # written (this machine sets that): let it write, and every later run is faster.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     env["PIP_CONFIG_FILE"] = os.devnull
     env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
     env["PIP_NO_INPUT"] = "1"

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from pipguard.cli import EXIT_ENVIRONMENT, EXIT_LEDGER, EXIT_USAGE
+from pipguard.ledger import ledger_from_dict, ledger_to_json
 from pipguard.pip_runner import MINIMUM_PIP
 from tests.conftest import Pipguard, Venv, combined, make_venv, scrubbed_env
 
@@ -272,7 +273,9 @@ def _grow_ledger(venv: Venv, transactions: int) -> bytes:
         data["transactions"].append(
             {**last, "id": last["id"] + 1 + i, "changes": [], "argv": ["install", "x"]}
         )
-    venv.ledger_path.write_text(json.dumps(data, indent=1) + "\n")
+    # Written as pipguard writes it, so that a size limit just above it is
+    # exceeded by pipguard's next save (a pending transaction), not before.
+    venv.ledger_path.write_text(ledger_to_json(ledger_from_dict(data)))
     return venv.ledger_path.read_bytes()
 
 
