@@ -118,14 +118,18 @@ class CheckResult:
         return [problem.message for problem in self.findings()]
 
 
-def _closure(
-    root: NormalizedName, needs: Sequence[Need], installed: Mapping[NormalizedName, str]
-) -> set[str]:
-    """The root and every installed distribution it reaches through requirements."""
+def _dependency_graph(needs: Sequence[Need]) -> dict[str, list[NormalizedName]]:
     graph: dict[str, list[NormalizedName]] = {}
     for need in needs:
         if need.kind == "dependency":
             graph.setdefault(need.source, []).append(need.name)
+    return graph
+
+
+def _closure(
+    root: NormalizedName, graph: Mapping[str, Sequence[NormalizedName]], installed: Mapping[NormalizedName, str]
+) -> set[str]:
+    """The root and every installed distribution it reaches through requirements."""
     seen: set[str] = {root}
     queue = deque([root])
     while queue:
@@ -144,16 +148,19 @@ def root_statuses(
 ) -> tuple[RootStatus, ...]:
     """Each root, with the unmet needs of it and of everything it pulls in."""
     broken = list(violations)
+    graph = _dependency_graph(needs) if broken else {}
     result = []
     for name, root in sorted(roots.items()):
-        reach = _closure(name, needs, installed)
-        problems = tuple(
-            v.describe()
-            for v in broken
-            if (v.need.kind == "root" and v.need.source == name)
-            or (v.need.kind == "dependency" and v.need.source in reach)
-            or (v.need.kind == "standing" and v.need.name in reach)
-        )
+        problems: tuple[str, ...] = ()
+        if broken:  # a healthy environment (the usual case) needs no closures
+            reach = _closure(name, graph, installed)
+            problems = tuple(
+                v.describe()
+                for v in broken
+                if (v.need.kind == "root" and v.need.source == name)
+                or (v.need.kind == "dependency" and v.need.source in reach)
+                or (v.need.kind == "standing" and v.need.name in reach)
+            )
         result.append(RootStatus(name, root.requirement, installed.get(name), problems))
     return tuple(result)
 
