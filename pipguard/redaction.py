@@ -8,12 +8,13 @@ from collections.abc import Iterable
 # scheme://user:password@host or scheme://token@host: everything between
 # "//" and "@" in the authority is a secret, as pip's own redact_auth_from_url
 # treats it.
-_AUTH = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<auth>[^/@\s]+)@")
+# Matching from the literal "://" lets the regex engine skip ahead quickly.
+_AUTH = re.compile(r"://[^/@\s]+@")
 
 
 def redact(text: str) -> str:
     """Replace URL credentials with ``****`` (pip's spelling)."""
-    return _AUTH.sub(lambda m: f"{m.group('scheme')}****@", text)
+    return _AUTH.sub("://****@", text) if "://" in text else text
 
 
 # The same, for JSON text: the secret may not run across a string's closing
