@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import sys
@@ -251,7 +252,7 @@ class GuardedInstall:
             return 0
         constraints = self.write_constraints(protected)
         report = self.workdir / "report.json"
-        if not self.build_constraints_supported and _may_build_isolated(self.request.pip.options):
+        if not self.build_constraints_supported and _may_build_isolated(self.request):
             say(f"pipguard: note: pip {self.state.pip_version} is older than {BUILD_CONSTRAINT_PIP}, so "
                 "isolated build environments are not constrained: build requirements of source "
                 "projects are resolved apart from the ledger (pip 25.3+ fixes this).")
@@ -510,13 +511,36 @@ def _build_failed(result: ProcessResult) -> bool:
     return "build dependencies did not run successfully" in result.stderr + result.stdout
 
 
-def _may_build_isolated(options: Sequence[str]) -> bool:
-    """Could pip build a source project in an isolated environment for this install?"""
+def _may_build_isolated(request: Request) -> bool:
+    """Could pip build a source project in an isolated environment for this install?
+
+    Certainly for editables and local paths; possibly whenever an index may
+    serve an sdist; with --no-index, only if a --find-links directory holds one.
+    """
+    options = request.pip.options
     if "--no-build-isolation" in options:
         return False
     only_binary = [opt.split("=", 1)[1] for opt in options if opt.startswith("--only-binary=")]
     only_binary += [options[i + 1] for i, opt in enumerate(options[:-1]) if opt == "--only-binary"]
-    return ":all:" not in only_binary
+    if ":all:" in only_binary:
+        return False
+    if request.editables or request.pip.paths:
+        return True
+    if "--no-index" not in options:
+        return True
+    links = [opt.split("=", 1)[1] for opt in options if opt.startswith("--find-links=")]
+    links += [options[i + 1] for i, opt in enumerate(options[:-1]) if opt in ("-f", "--find-links")]
+    return any(_holds_sdists(link) for link in links)
+
+
+def _holds_sdists(link: str) -> bool:
+    try:
+        return any(not name.endswith(".whl") and _SDIST.search(name) for name in os.listdir(link))
+    except OSError:
+        return "://" in link  # a remote page may list anything
+
+
+_SDIST = re.compile(r"\.(tar\.gz|zip|tar\.bz2|tar\.xz|tgz)$")
 
 
 def _is_exact_pin(req: Requirement) -> bool:

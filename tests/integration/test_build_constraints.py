@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from wheelkit import write_source_project
 
 from tests.conftest import Pipguard, Venv, combined
 
@@ -38,7 +39,10 @@ def test_older_pip_gets_a_one_line_notice_that_builds_are_not_constrained(
     version = venv.pip("--version").stdout.split()[1]
     if tuple(int(p) for p in version.split(".")[:2]) >= (25, 3):
         pytest.skip(f"ensurepip's pip {version} already supports --build-constraint")
-    result = Pipguard(venv, [wheelhouse]).install("A")
+    quiet = Pipguard(venv, [wheelhouse]).install("A")  # wheels only, no index: nothing to build
+    assert quiet.returncode == 0 and "not constrained" not in quiet.stderr
+    project = write_source_project(tmp_path / "proj", "Proj", "1.0", ["B<2"])
+    result = Pipguard(venv, [wheelhouse]).install("-e", str(project))
     assert result.returncode == 0, combined(result)
     notices = [line for line in result.stderr.splitlines() if "not constrained" in line]
     assert notices == [
