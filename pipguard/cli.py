@@ -50,7 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="pipguard",
         description="A thin wrapper around pip that keeps earlier installs working.",
         epilog="Commands: install, uninstall, check, ledger, why, history, export, adopt, "
-        "rollback, constraints, shim; any other pip command passes straight through to pip.",
+        "rollback, policy, constraints, shim, pip (a whole pip command line, as the shim runs it); "
+        "any other pip command passes straight through to pip.",
     )
     parser.add_argument("--version", action="version", version=f"pipguard {__version__}")
     add_global_options(parser)

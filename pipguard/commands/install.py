@@ -27,6 +27,7 @@ from pipguard.constraints import (
     standing_needs,
 )
 from pipguard.context import Options, Session, Target, locate, open_session
+from pipguard.environment import resolve_python
 from pipguard.errors import PipFailed, PipguardError, Rejected, UsageError
 from pipguard.ledger import Ledger, Root, Transaction, now
 from pipguard.locations import install_locations
@@ -549,6 +550,9 @@ def _is_exact_pin(req: Requirement) -> bool:
 
 
 def run_install(options: Options, args: list[str]) -> int:
+    if "-h" in args or "--help" in args:
+        # pip's own help: nothing to guard, nothing to record.
+        return run_process(pip_command(resolve_python(options.python), "install", "--help")).returncode
     request = read_request(args)
     if not options.guard or os.environ.get("PIPGUARD_DISABLE") == "1":
         return run_unguarded(options, ["install", *args])

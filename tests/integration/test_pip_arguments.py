@@ -112,3 +112,11 @@ def test_fast_path_yields_to_pip_when_a_constraint_excludes_the_installed_versio
     result = guard.install("-c", str(upper), "G")
     assert result.returncode == 0, combined(result)
     assert guard.venv.versions()["g"] == "1.1"
+
+
+def test_install_help_is_pips_and_starts_no_ledger(guard: Pipguard) -> None:
+    result = guard.run("install", "--help")
+    plain = guard.venv.pip("install", "--help")
+    assert result.returncode == 0 == plain.returncode
+    assert result.stdout == plain.stdout
+    assert not guard.venv.ledger_path.exists()
