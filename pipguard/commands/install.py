@@ -174,8 +174,8 @@ class GuardedInstall:
             self.policy,
         )
 
-    def write_constraints(self, protected: ProtectedSet, name: str = "constraints.txt") -> Path:
-        path = self.workdir / name
+    def write_constraints(self, protected: ProtectedSet) -> Path:
+        path = self.workdir / "constraints.txt"
         path.write_text(
             render_constraints(
                 protected.merged(),
@@ -273,7 +273,7 @@ class GuardedInstall:
         if result.returncode != 0:
             if not is_resolution_impossible(result) or _build_failed(result):
                 self.close_after_pip_failure(txn, result.returncode)
-            return self.resolve_outside_protections(txn, protected)
+            return self.resolve_outside_protections(txn, constraints, protected)
         plan = read_report(report)
         pause_at("commit")
         self.commit(txn, plan)
@@ -292,13 +292,14 @@ class GuardedInstall:
         dry = run_process(self.pip_args(constraints, report, ["--dry-run", "-q"]), capture=True)
         if dry.returncode != 0:
             if is_resolution_impossible(dry):
-                return self.resolve_outside_protections(txn, protected)
+                return self.resolve_outside_protections(txn, constraints, protected)
             sys.stderr.write(redact(dry.stderr))
             self.close(txn, "failed", reason=f"pip exited with {dry.returncode}")
             raise PipFailed("", dry.returncode)
-        return self.install_if_judged_safe(txn, read_report(report), protected)
+        return self.install_if_judged_safe(txn, read_report(report), constraints, protected)
 
-    def install_if_judged_safe(self, txn: Transaction, plan: list[PlannedInstall], protected: ProtectedSet) -> int:
+    def install_if_judged_safe(self, txn: Transaction, plan: list[PlannedInstall], constraints: Path,
+                               protected: ProtectedSet) -> int:
         verdict = self.judge(plan)
         if verdict.blocking:
             message = explain_rejection(self.request.describe(), verdict.blocking, plan, self.state.markers)
@@ -306,8 +307,8 @@ class GuardedInstall:
             pins = self.workdir / "plan.txt"
             pins.write_text("".join(f"{item.name}=={item.version}\n" for item in plan))
             report = self.workdir / "report-plan.json"
-            cumulative = self.write_constraints(protected)
-            rerun = run_process(self.pip_args(pins, report, build=cumulative), capture=True, tee=True)
+            # build environments keep the cumulative constraints already written
+            rerun = run_process(self.pip_args(pins, report, build=constraints), capture=True, tee=True)
             if rerun.returncode == 0:
                 installed = read_report(report)
                 self.commit(txn, installed)
@@ -318,7 +319,7 @@ class GuardedInstall:
         self.close(txn, "rejected", reason=message)
         raise Rejected(message)
 
-    def resolve_outside_protections(self, txn: Transaction, protected: ProtectedSet) -> int:
+    def resolve_outside_protections(self, txn: Transaction, constraints: Path, protected: ProtectedSet) -> int:
         """pip found no plan inside the protections: reject, or take plain pip's plan.
 
         The protections are a little stricter than "every earlier project
@@ -331,7 +332,7 @@ class GuardedInstall:
             sys.stderr.write(redact(result.stderr))
             self.close(txn, "failed", reason="pip found no way to install the request")
             raise PipFailed("", result.returncode)
-        return self.install_if_judged_safe(txn, plan, protected)
+        return self.install_if_judged_safe(txn, plan, constraints, protected)
 
     def tell_moved_roots(self, plan: Sequence[PlannedInstall]) -> None:
         for item in plan:
