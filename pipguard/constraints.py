@@ -16,23 +16,8 @@ from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-MarkerEnvironment = Mapping[str, str]
-
-
-@dataclass(frozen=True)
-class Distribution:
-    """One installed distribution, as the probe read it."""
-
-    name: NormalizedName
-    version: str
-    requires: tuple[str, ...] = ()
-    display_name: str = ""
-    editable: str | None = None
-    url: str | None = None
-
-    @property
-    def label(self) -> str:
-        return f"{self.display_name or self.name} {self.version}"
+from pipguard.model import Distribution as Distribution
+from pipguard.model import MarkerEnvironment as MarkerEnvironment
 
 
 @dataclass(frozen=True, order=True)
@@ -42,7 +27,7 @@ class Need:
     name: NormalizedName
     specifier: str
     required_by: str
-    kind: str = "dependency"  # "dependency", "root" or "standing"
+    kind: str = "dependency"  # "dependency", "root", "standing" or "strict"
     source: str = ""  # canonical name of the distribution or root that needs it
     extras: tuple[str, ...] = ()
 

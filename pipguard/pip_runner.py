@@ -6,12 +6,14 @@ shell), so there is one place that logs command lines and one seam.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -209,3 +211,67 @@ def read_report(path: Path) -> list[PlannedInstall]:
 
 def is_resolution_impossible(result: ProcessResult) -> bool:
     return "ResolutionImpossible" in result.stderr or "ResolutionImpossible" in result.stdout
+
+
+class WatchedProcess:
+    """A process whose output lines are handed to callbacks as they come, and that
+    can be paused, resumed and stopped (the pip engine's install, judged mid-way).
+
+    *on_line(stream, line)* is called from a reader thread for every line of
+    ``"stdout"`` and ``"stderr"``; what it shows is its own business.
+    """
+
+    def __init__(self, cmd: list[str], on_line: Callable[[str, str], None]) -> None:
+        _debug(cmd)
+        self._out: list[str] = []
+        self._err: list[str] = []
+        try:
+            self._proc = subprocess.Popen(
+                cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                text=True, errors="replace",
+            )
+        except OSError as exc:
+            raise EnvironmentError_(
+                f"cannot run {cmd[0]}: {exc.strerror or exc}. Check the path given with --python."
+            ) from None
+        assert self._proc.stdout is not None and self._proc.stderr is not None
+        self._pumps = [
+            threading.Thread(target=_watch, args=(self._proc.stdout, "stdout", on_line, self._out), daemon=True),
+            threading.Thread(target=_watch, args=(self._proc.stderr, "stderr", on_line, self._err), daemon=True),
+        ]
+        for pump in self._pumps:
+            pump.start()
+
+    @property
+    def pid(self) -> int:
+        return self._proc.pid
+
+    def running(self) -> bool:
+        return self._proc.poll() is None
+
+    def pause(self) -> None:
+        with contextlib.suppress(OSError):
+            os.kill(self._proc.pid, signal.SIGSTOP)
+
+    def resume(self) -> None:
+        with contextlib.suppress(OSError):
+            os.kill(self._proc.pid, signal.SIGCONT)
+
+    def stop(self) -> None:
+        """End it before it goes on (it is paused or resolving: nothing was changed yet)."""
+        with contextlib.suppress(OSError):
+            os.kill(self._proc.pid, signal.SIGTERM)
+        self.resume()
+
+    def wait(self) -> ProcessResult:
+        returncode = self._proc.wait()
+        for pump in self._pumps:
+            pump.join()
+        return ProcessResult(returncode, "".join(self._out), "".join(self._err))
+
+
+def _watch(source: IO[str], stream: str, on_line: Callable[[str, str], None], store: list[str]) -> None:
+    for line in iter(source.readline, ""):
+        store.append(line)
+        on_line(stream, line)
+    source.close()

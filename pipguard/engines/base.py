@@ -1,0 +1,112 @@
+"""The engine port: what the decision core asks of a resolver-installer.
+
+An engine (pip, or uv's pip interface) does two things for the core: resolve
+a request without changing anything (a dry run: the plan, or why there is
+none), and install one, stopping before it changes anything if the core
+does not approve of the plan it found. The core never runs a process, never
+reads a report, never writes a file: engines do, behind this port.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+from packaging.specifiers import SpecifierSet
+from packaging.utils import NormalizedName
+
+from pipguard.model import PlannedInstall
+from pipguard.request import InstallRequest
+
+# Why an engine run found no plan or did not finish:
+# impossible  -- no versions fit together (pip's ResolutionImpossible)
+# no-match    -- no version of something matches at all ("No matching distribution")
+# build       -- building or preparing a source distribution failed
+# not-found   -- a file or page the engine needed was missing (HTTP 404, no such file)
+# killed      -- the engine was stopped by a signal
+# stopped     -- pipguard stopped it before it changed anything (the core did not approve)
+# other       -- anything else (usage errors, network, permissions...)
+FailureKind = Literal["impossible", "no-match", "build", "not-found", "killed", "stopped", "other"]
+
+Constraints = Mapping[NormalizedName, SpecifierSet]
+
+
+@dataclass(frozen=True)
+class Failure:
+    """Why an engine run ended without the plan it was asked for."""
+
+    kind: FailureKind
+    returncode: int
+    summary: str = ""  # the engine's own one-line account ("ERROR: ..."), when it gave one
+    candidate: str = ""  # for "build": the distribution it could not build ("PyYAML 5.4.1")
+    conflict: str = ""  # for "impossible": pip's "The conflict is caused by:" block
+
+    @property
+    def from_older_candidate(self) -> bool:
+        """A failure that looking for other versions can cause (and plain pip may avoid)."""
+        return self.kind in ("build", "not-found", "no-match")
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """The answer of one engine run: a plan, or a failure, and what the engine printed."""
+
+    plan: tuple[PlannedInstall, ...] = ()
+    failure: Failure | None = None
+    output: str = ""  # everything the engine printed (kept for -v and the log)
+    report: str | None = None  # the plan as pip's --report JSON, when the engine wrote one
+    backtracked: bool = False  # the engine looked at several versions of something
+
+    @property
+    def ok(self) -> bool:
+        return self.failure is None
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """One engine run: the user's request, and what pipguard adds to it."""
+
+    request: InstallRequest
+    # pipguard's constraints (earlier projects' needs, standing constraints), one
+    # specifier per name; an exact plan is a mapping of ``==version`` pins.
+    constraints: Constraints = field(default_factory=dict)
+    # constraints for isolated build environments (where the engine supports them)
+    build_constraints: Constraints = field(default_factory=dict)
+    # more requirements resolved together with the request (the replan policy's roots)
+    also: tuple[str, ...] = ()
+    # how the engine should show its output while it runs
+    show_output: bool = True
+
+
+@dataclass(frozen=True)
+class Approval:
+    """The core's answer to a plan found by ``install``: go on, or stop before any change."""
+
+    proceed: bool
+    reason: str = ""
+
+
+Approver = Callable[[Resolution], Approval]
+
+
+def approve_all(_: Resolution) -> Approval:
+    return Approval(True)
+
+
+class Engine(Protocol):
+    """What the decision core needs from pip or uv."""
+
+    name: str
+
+    def resolve(self, invocation: Invocation) -> Resolution:
+        """A dry run: the plan, changing nothing."""
+        ...
+
+    def install(self, invocation: Invocation, approve: Approver) -> Resolution:
+        """Resolve, ask *approve* about the plan, then install it (or stop, changing nothing)."""
+        ...
+
+    def supports_build_constraints(self) -> bool:
+        """Can constraints reach isolated build environments?"""
+        ...

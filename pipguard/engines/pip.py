@@ -1,0 +1,334 @@
+"""The pip engine: pip's own command line, constraints files and ``--report`` JSON.
+
+pip is run in the target interpreter (``TARGET -m pip install``) with the
+user's arguments untouched, plus pipguard's constraints (``-c``, and
+``--build-constraint`` where pip has it) and a report path. pipguard never
+imports pip.
+
+Installing is judged before anything changes, in one pip run: pip writes its
+``--report`` right after resolving and before installing, so the report path
+is a named pipe; when pip has written it, pip is paused (SIGSTOP), the core
+judges the plan, and pip either goes on (SIGCONT) or is stopped — having
+changed nothing. Where named pipes are missing (Windows), the engine falls
+back to a dry run followed by an install of exactly the planned versions.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import re
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from packaging.utils import InvalidSdistFilename, canonicalize_name, parse_sdist_filename
+from packaging.version import Version
+
+from pipguard.constraints import render_constraints
+from pipguard.engines.base import (
+    Approval,
+    Approver,
+    Constraints,
+    Failure,
+    Invocation,
+    Resolution,
+)
+from pipguard.model import PlannedInstall
+from pipguard.pip_runner import ProcessResult, WatchedProcess, pip_command
+from pipguard.redaction import redact
+
+BUILD_CONSTRAINT_PIP = Version("25.3")
+
+_BACKTRACKING = "INFO: pip is looking at multiple versions of"
+_INSTALLING = ("Installing collected packages:", "Successfully installed")
+_ARCHIVE_LINE = re.compile(r"^\s*(?:Downloading|Using cached|Processing|Obtaining|Collecting)\s+(\S+)")
+_BUILD_ERRORS = (
+    "subprocess-exited-with-error", "metadata-generation-failed", "Failed building wheel",
+    "Failed to build", "did not run successfully", "Could not build wheels",
+)
+_NOT_FOUND = ("404 Client Error", "HTTP error 404", "No such file or directory", "does not exist")
+
+
+# -- reading pip's answers ----------------------------------------------------------
+
+
+def _item(data: Mapping[str, Any]) -> PlannedInstall:
+    meta = data.get("metadata", {})
+    info = data.get("download_info") or {}
+    url = info.get("url")
+    editable = url if (info.get("dir_info") or {}).get("editable") else None
+    return PlannedInstall(
+        name=canonicalize_name(meta["name"]),
+        display_name=meta["name"],
+        version=str(meta["version"]),
+        requires=tuple(meta.get("requires_dist") or ()),
+        requested=bool(data.get("requested")),
+        requested_extras=tuple(data.get("requested_extras") or ()),
+        editable=editable,
+        url=url if data.get("is_direct") and not editable else None,
+        archive=url,
+    )
+
+
+def parse_report(text: str) -> tuple[PlannedInstall, ...]:
+    """The items of a ``pip install --report`` document (format version 1)."""
+    data = json.loads(text)
+    return tuple(_item(item) for item in data.get("install", []))
+
+
+def conflict_block(stdout: str) -> str:
+    """pip's "The conflict is caused by:" explanation, as pip printed it."""
+    lines = stdout.splitlines()
+    for index, line in enumerate(lines):
+        if line.strip() == "The conflict is caused by:":
+            block = [line]
+            for more in lines[index + 1:]:
+                if not more.strip():
+                    break
+                block.append(more)
+            return "\n".join(block)
+    return ""
+
+
+def _failed_candidate(output: str) -> str:
+    """The last source distribution pip was handling before it failed ("PyYAML 5.4.1")."""
+    found = ""
+    for line in output.splitlines():
+        match = _ARCHIVE_LINE.match(line)
+        if not match:
+            continue
+        filename = match.group(1).rsplit("/", 1)[-1].split("#", 1)[0]
+        try:
+            name, version = parse_sdist_filename(filename)
+        except InvalidSdistFilename:
+            continue
+        display = filename[: len(filename) - len(filename.lstrip("-_.").split("-")[-1])].rstrip("-")
+        found = f"{display or name} {version}"
+    return found
+
+
+def classify_failure(result: ProcessResult) -> Failure:
+    """Why pip ended without a plan (read from its exit code and words)."""
+    text = result.stdout + result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("ERROR:")]
+    summary = redact(errors[-1]) if errors else ""
+    if result.returncode < 0:
+        return Failure("killed", result.returncode, summary)
+    if "ResolutionImpossible" in text:
+        return Failure("impossible", result.returncode, summary, conflict=conflict_block(result.stdout))
+    if any(marker in text for marker in _BUILD_ERRORS):
+        return Failure("build", result.returncode, summary, candidate=_failed_candidate(text))
+    if "No matching distribution found" in text:
+        return Failure("no-match", result.returncode, summary)
+    if any(marker in text for marker in _NOT_FOUND):
+        return Failure("not-found", result.returncode, summary)
+    return Failure("other", result.returncode, summary)
+
+
+# -- showing pip's output as the user asked -----------------------------------------------
+
+
+@dataclass
+class _Output:
+    """Watches a pip run's lines: shows them as pip would have, notes what the core must know."""
+
+    show: bool
+    quiet: int  # the user's net quietness (pip runs at verbosity 0 so that pipguard sees INFO lines)
+    backtracked: bool = False
+    installing: bool = False
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __call__(self, stream: str, line: str) -> None:
+        if line.startswith(_BACKTRACKING):
+            self.backtracked = True
+        if line.startswith(_INSTALLING):
+            self.installing = True
+        if not self.show or self._hidden(stream, line):
+            return
+        with self._lock:
+            sink = _stdout() if stream == "stdout" else _stderr()
+            sink.write(redact(line))
+            sink.flush()
+
+    def _hidden(self, stream: str, line: str) -> bool:
+        if self.quiet >= 1 and stream == "stdout":
+            return True  # -q: pip shows warnings and errors only
+        return self.quiet >= 2 and not line.startswith("ERROR")
+
+
+def _stdout() -> Any:
+    import sys
+
+    return sys.stdout
+
+
+def _stderr() -> Any:
+    import sys
+
+    return sys.stderr
+
+
+# -- the engine ---------------------------------------------------------------------------
+
+# pip's options that pipguard sets itself on every run (the user's are taken out).
+_OWN_OPTIONS = ("report", "dry-run")
+
+
+class PipEngine:
+    """Runs the target's pip for the decision core."""
+
+    name = "pip"
+
+    def __init__(self, python: str, pip_version: str | None, workdir: Path) -> None:
+        self.python = python
+        self.pip_version = pip_version
+        self.workdir = workdir
+        self._count = itertools.count(1)
+
+    def supports_build_constraints(self) -> bool:
+        try:
+            return self.pip_version is not None and Version(self.pip_version) >= BUILD_CONSTRAINT_PIP
+        except ValueError:
+            return False
+
+    # -- command lines ----------------------------------------------------------
+
+    def _file(self, stem: str, constraints: Constraints) -> Path:
+        path = self.workdir / f"{stem}-{next(self._count)}.txt"
+        path.write_text(render_constraints(constraints, header="written by pipguard (do not edit)"))
+        return path
+
+    def command(self, invocation: Invocation, report: Path, dry_run: bool) -> list[str]:
+        request = invocation.request
+        extra: list[str] = []
+        if invocation.constraints:
+            extra += ["-c", str(self._file("constraints", invocation.constraints))]
+        if invocation.build_constraints and self.supports_build_constraints():
+            extra += ["--build-constraint", str(self._file("build-constraints", invocation.build_constraints))]
+        extra += ["--report", str(report)]
+        if dry_run:
+            extra.append("--dry-run")
+        # pip runs at verbosity 0 or more, so that its INFO lines (backtracking, what it
+        # installs) reach pipguard; pipguard itself hides what -q would have hidden.
+        net = request.count("verbose") - request.count("quiet")
+        extra += ["-v"] * max(0, -net)
+        args = request.pip_args(drop=_OWN_OPTIONS, add=[*invocation.also, *extra])
+        return pip_command(self.python, "install", *args)
+
+    def _quiet(self, invocation: Invocation) -> int:
+        request = invocation.request
+        return max(0, request.count("quiet") - request.count("verbose"))
+
+    # -- the port -----------------------------------------------------------------
+
+    def resolve(self, invocation: Invocation) -> Resolution:
+        report = self.workdir / f"report-{next(self._count)}.json"
+        watch = _Output(show=False, quiet=self._quiet(invocation))
+        process = WatchedProcess(self.command(invocation, report, dry_run=True), watch)
+        result = process.wait()
+        return self._answer(result, report.read_text() if report.exists() else None, watch)
+
+    def install(self, invocation: Invocation, approve: Approver) -> Resolution:
+        if not hasattr(os, "mkfifo"):
+            return self._install_in_two_runs(invocation, approve)
+        fifo = self.workdir / f"report-{next(self._count)}.fifo"
+        os.mkfifo(fifo, 0o600)
+        watch = _Output(show=invocation.show_output, quiet=self._quiet(invocation))
+        process = WatchedProcess(self.command(invocation, fifo, dry_run=False), watch)
+        reader = _ReportReader(fifo, process)
+        reader.start()
+        approval: Approval | None = None
+        while process.running() or reader.ready.is_set():
+            if reader.ready.wait(0.05):
+                reader.ready.clear()
+                planned = self._answer(ProcessResult(0), reader.text, watch)
+                approval = approve(planned)
+                if approval.proceed or watch.installing:
+                    process.resume()
+                else:
+                    process.stop()
+                break
+        result = process.wait()
+        reader.finish()
+        if approval is not None and not approval.proceed and not watch.installing:
+            return Resolution(
+                plan=parse_report(reader.text) if reader.text else (),
+                failure=Failure("stopped", result.returncode, approval.reason),
+                output=result.stdout + result.stderr, report=reader.text, backtracked=watch.backtracked,
+            )
+        return self._answer(result, reader.text, watch)
+
+    def _install_in_two_runs(self, invocation: Invocation, approve: Approver) -> Resolution:
+        planned = self.resolve(invocation)
+        if not planned.ok:
+            return planned
+        approval = approve(planned)
+        if not approval.proceed:
+            return Resolution(planned.plan, Failure("stopped", 0, approval.reason), planned.output,
+                              planned.report, planned.backtracked)
+        pins = {item.name: _pin(item.version) for item in planned.plan if not (item.editable or item.url)}
+        exact = Invocation(invocation.request, pins, invocation.build_constraints or invocation.constraints,
+                           invocation.also, invocation.show_output)
+        report = self.workdir / f"report-{next(self._count)}.json"
+        watch = _Output(show=invocation.show_output, quiet=self._quiet(invocation))
+        result = WatchedProcess(self.command(exact, report, dry_run=False), watch).wait()
+        return self._answer(result, report.read_text() if report.exists() else None, watch)
+
+    def _answer(self, result: ProcessResult, report: str | None, watch: _Output) -> Resolution:
+        output = result.stdout + result.stderr
+        if result.returncode != 0:
+            return Resolution(failure=classify_failure(result), output=output, report=report,
+                              backtracked=watch.backtracked)
+        plan = parse_report(report) if report else ()
+        return Resolution(plan, None, output, report, watch.backtracked)
+
+
+def _pin(version: str) -> Any:
+    from packaging.specifiers import SpecifierSet
+
+    try:
+        Version(version)
+        return SpecifierSet(f"=={version}")
+    except ValueError:
+        return SpecifierSet(f"==={version}")
+
+
+class _ReportReader(threading.Thread):
+    """Reads pip's report from a named pipe and pauses pip the moment it is complete."""
+
+    def __init__(self, fifo: Path, process: WatchedProcess) -> None:
+        super().__init__(daemon=True)
+        self.fifo = fifo
+        self.process = process
+        self.text: str | None = None
+        self.ready = threading.Event()
+
+    def run(self) -> None:
+        with open(self.fifo, "rb") as pipe:  # blocks until pip opens it (or finish() does)
+            data = pipe.read()
+        if data and self.process.running():
+            self.process.pause()
+        if data:
+            self.text = data.decode("utf-8")
+            self.ready.set()
+
+    def finish(self) -> None:
+        """pip ended: if it never opened the pipe, open it ourselves so the reader ends."""
+        if self.is_alive():
+            try:
+                fd = os.open(self.fifo, os.O_WRONLY | os.O_NONBLOCK)
+            except OSError:
+                fd = -1
+            if fd >= 0:
+                os.close(fd)
+        self.join(timeout=5)
+
+
+def pins_for(plan: Sequence[PlannedInstall]) -> Constraints:
+    """Constraints that make the engine install exactly *plan* (by version; URLs and
+    editables are fixed by the request itself)."""
+    return {item.name: _pin(item.version) for item in plan if not (item.editable or item.url)}
