@@ -41,7 +41,7 @@ EXIT_CODES: dict[type[PipguardError], int] = {
 
 # Options pipguard takes for itself inside an install/uninstall command line
 # (pip has none of these names).
-_OWN_FLAGS = {"--no-guard"}
+_OWN_FLAGS = {"--no-guard", "--allow-older-major"}
 _OWN_VALUED = {"--policy", "--ledger", "--lock-timeout"}
 
 
@@ -67,6 +67,9 @@ def add_global_options(parser: argparse.ArgumentParser) -> None:
                         help="how long to wait for another run's lock (default 600)")
     parser.add_argument("--policy", choices=POLICIES, help="strict, compatible (default) or replan")
     parser.add_argument("--no-guard", action="store_true", help="run plain pip; record it as unguarded")
+    parser.add_argument("--allow-older-major", action="store_true",
+                        help="let a re-plan take an older major version of what you asked for than plain pip "
+                             "would install (refused by default)")
 
 
 def split_own_options(args: Sequence[str]) -> tuple[list[str], list[str]]:
@@ -90,6 +93,7 @@ def make_options(ns: argparse.Namespace) -> Options:
         lock_timeout=timeout,
         policy=ns.policy,
         guard=not ns.no_guard and os.environ.get("PIPGUARD_DISABLE") != "1",
+        allow_older_major=ns.allow_older_major,
     )
 
 

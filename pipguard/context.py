@@ -23,6 +23,7 @@ class Options:
     lock_timeout: float = 600.0
     policy: str | None = None
     guard: bool = True
+    allow_older_major: bool = False
 
 
 @dataclass(frozen=True)

@@ -385,7 +385,8 @@ class Outcome:
     plan: tuple[PlannedInstall, ...] = ()
     reason: str = ""  # recorded with the transaction
     engine_output: str = ""  # everything the engine printed (for -v and the log)
-    show_engine_output: bool = False  # the engine's own failure is passed on: show its words once
+    held_output: str = ""  # what the engine printed and was not shown yet
+    show_engine_output: bool = False  # the engine's own words are passed on: show held_output once
     report: str | None = None  # the installed plan as pip's --report JSON
     began: bool = False  # a transaction was begun (the engine was asked to install)
 
@@ -451,8 +452,21 @@ def may_have_replanned(s: Situation, protection: Protection, found: Resolution) 
     if any(protection.binding(name) for name in request.names):
         return True
     installed = s.versions
-    return any(protection.binding(item.name) for item in found.plan
-               if item.name in installed and installed[item.name] != item.version)
+    if any(protection.binding(item.name) for item in found.plan
+           if item.name in installed and installed[item.name] != item.version):
+        return True
+    chosen = {**installed, **{item.name: item.version for item in found.plan}}
+    return any(_newer(version, chosen.get(name)) for name, version in found.considered)
+
+
+def _newer(version: str, than: str | None) -> bool:
+    """Is *version* newer than *than* (a candidate the engine turned down)?"""
+    if than is None:
+        return False
+    try:
+        return Version(version) > Version(than)
+    except InvalidVersion:
+        return False
 
 
 @dataclass
@@ -495,7 +509,7 @@ class _Run:
                                                self.engine)
             return Approval(False, self.stop_reason)
         for difference in found_differences:
-            if difference.held_back:
+            if difference.held_back and difference.requested:
                 self.notes.append(held_back_message(self.explainer, difference, plain_verdict.blocking,
                                                     plain.plan))
             elif difference.requested:
@@ -566,7 +580,8 @@ def _installed(run: _Run, found: Resolution, notes: list[str]) -> Outcome:
     messages += run.explainer.moved_roots(found.plan)
     messages += shadow_notes(s.distributions, found.plan)
     return Outcome("installed", 0, tuple(messages), roots=roots_after(s, found.plan), plan=found.plan,
-                   engine_output=found.output, report=found.report, began=True)
+                   engine_output=found.output, held_output=found.held, show_engine_output=True,
+                   report=found.report, began=True)
 
 
 def _failed(found: Resolution, notes: list[str], began: bool = True) -> Outcome:
@@ -574,7 +589,7 @@ def _failed(found: Resolution, notes: list[str], began: bool = True) -> Outcome:
     assert failure is not None
     code = failure.returncode if failure.returncode > 0 else (128 - failure.returncode if failure.returncode < 0 else 1)
     return Outcome("failed", code, tuple(notes), reason=failure.summary or f"pip exited with {failure.returncode}",
-                   engine_output=found.output, show_engine_output=True, began=began)
+                   engine_output=found.output, held_output=found.held, show_engine_output=True, began=began)
 
 
 def _outside_protections(run: _Run, guarded: Resolution, notes: list[str]) -> Outcome:

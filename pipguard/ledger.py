@@ -23,6 +23,9 @@ import filelock
 from packaging.utils import NormalizedName, canonicalize_name
 
 from pipguard.errors import LedgerError
+from pipguard.model import Change as Change
+from pipguard.model import Root as Root
+from pipguard.model import StandingConstraint as StandingConstraint
 from pipguard.redaction import redact_json
 from pipguard.testhook import pause_at
 
@@ -33,36 +36,6 @@ STATUSES = ("pending", "committed", "failed", "rejected", "unguarded", "interrup
 
 def now() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-@dataclass(frozen=True)
-class Root:
-    """A project the user asked for, and how."""
-
-    name: NormalizedName
-    display_name: str
-    specifier: str = ""
-    extras: tuple[str, ...] = ()
-    editable: str | None = None
-    url: str | None = None
-    added_by: int = 0
-    added_at: str = ""
-    kind: str = "requested"  # or "baseline": there before pipguard
-
-    @property
-    def requirement(self) -> str:
-        extras = f"[{','.join(self.extras)}]" if self.extras else ""
-        return f"{self.display_name}{extras}{self.specifier}"
-
-
-@dataclass(frozen=True)
-class Change:
-    name: NormalizedName
-    before: str | None
-    after: str | None
-
-    def describe(self) -> str:
-        return f"{self.name}: {self.before or '(none)'} -> {self.after or '(removed)'}"
 
 
 @dataclass(frozen=True)
@@ -78,13 +51,6 @@ class Transaction:
     changes: tuple[Change, ...] = ()
     constraints: tuple[str, ...] = ()
     reason: str = ""
-
-
-@dataclass(frozen=True)
-class StandingConstraint:
-    requirement: str
-    source: str
-    added_by: int = 0
 
 
 @dataclass(frozen=True)

@@ -7,18 +7,18 @@ shell), so there is one place that logs command lines and one seam.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
-from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from pipguard.errors import EnvironmentError_, PipTooOld
@@ -27,8 +27,6 @@ from pipguard.redaction import redact, redact_all
 # --dry-run and --report arrived in pip 22.2; the report format is stable
 # ("version": "1") from pip 23.0 on.
 MINIMUM_PIP = Version("23.0")
-# --build-constraint (constraints for isolated build environments).
-BUILD_CONSTRAINT_PIP = Version("25.3")
 
 
 @dataclass(frozen=True)
@@ -161,56 +159,14 @@ def check_pip_version(version: str | None, python: str) -> Version:
     return parsed
 
 
-@dataclass(frozen=True)
-class PlannedInstall:
-    """One item of pip's installation report."""
-
-    name: NormalizedName
-    display_name: str
-    version: str
-    requires: tuple[str, ...]
-    requested: bool
-    requested_extras: tuple[str, ...]
-    editable: str | None
-    url: str | None
-
-
-def _item_from_report(item: Mapping[str, Any]) -> PlannedInstall:
-    meta = item.get("metadata", {})
-    info = item.get("download_info", {}) or {}
-    url = info.get("url")
-    editable = url if (info.get("dir_info") or {}).get("editable") else None
-    is_direct = bool(item.get("is_direct"))
-    return PlannedInstall(
-        name=canonicalize_name(meta["name"]),
-        display_name=meta["name"],
-        version=str(meta["version"]),
-        requires=tuple(meta.get("requires_dist", []) or ()),
-        requested=bool(item.get("requested")),
-        requested_extras=tuple(item.get("requested_extras", []) or ()),
-        editable=editable,
-        url=url if is_direct and not editable else None,
-    )
-
-
-def parse_report(text: str) -> list[PlannedInstall]:
-    """Items of a ``pip install --report`` JSON document (format version 1)."""
-    data = json.loads(text)
-    return [_item_from_report(item) for item in data.get("install", [])]
-
-
-def read_report(path: Path) -> list[PlannedInstall]:
+@contextlib.contextmanager
+def work_directory(purpose: str) -> Iterator[Path]:
+    """A private temporary directory for one run, removed on every way out."""
+    path = Path(tempfile.mkdtemp(prefix=f"pipguard-{purpose}-"))
     try:
-        text = path.read_text()
-    except FileNotFoundError:
-        return []
-    if not text.strip():
-        return []
-    return parse_report(text)
-
-
-def is_resolution_impossible(result: ProcessResult) -> bool:
-    return "ResolutionImpossible" in result.stderr or "ResolutionImpossible" in result.stdout
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 class WatchedProcess:
@@ -245,6 +201,9 @@ class WatchedProcess:
     @property
     def pid(self) -> int:
         return self._proc.pid
+
+    def stdout_so_far(self) -> str:
+        return "".join(list(self._out))
 
     def running(self) -> bool:
         return self._proc.poll() is None

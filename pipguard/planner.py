@@ -32,7 +32,7 @@ from pipguard.constraints import (
     version_satisfies,
 )
 from pipguard.ledger import Change, Root, StandingConstraint
-from pipguard.pip_runner import PlannedInstall
+from pipguard.model import PlannedInstall
 
 # Tools pip itself manages; pipguard does not treat them as a user's projects.
 TOOLING = frozenset({"pip", "setuptools", "wheel", "distribute"})

@@ -590,31 +590,46 @@ class PipRequest:
 
     # -- rendering back for pip ---------------------------------------------------
 
-    def pip_args(self, drop: Collection[str] = (), add: Sequence[str] = ()) -> list[str]:
-        """The user's arguments for pip, less the options keyed in *drop*, plus *add*."""
-        dropped = set(drop)
+    def _option_groups(self) -> dict[int, list[ParsedOption]]:
+        """Options by the position of their first argument (a bundle such as -qU is one group)."""
         groups: dict[int, list[ParsedOption]] = {}
         for option in self.options:
             groups.setdefault(option.position, []).append(option)
+        return groups
+
+    @staticmethod
+    def _render(group: Sequence[ParsedOption], dropped: Collection[str]) -> list[str]:
+        if not any(o.spec is not None and o.spec.key in dropped for o in group):
+            return list(group[0].written)
+        words: list[str] = []
+        for option in group:
+            if not (option.spec is not None and option.spec.key in dropped):
+                words.extend(option.respelled())
+        return words
+
+    def pip_options(self, drop: Collection[str] = ()) -> list[str]:
+        """The user's options alone (no requirements), less the options keyed in *drop*."""
+        dropped = set(drop)
+        groups = self._option_groups()
+        return [word for position in sorted(groups) for word in self._render(groups[position], dropped)]
+
+    def pip_args(self, drop: Collection[str] = (), add: Sequence[str] = ()) -> list[str]:
+        """The user's arguments for pip, less the options keyed in *drop*, plus *add*."""
+        dropped = set(drop)
+        groups = self._option_groups()
         kept: list[str] = []
         i = 0
         while i < len(self.args):
             group = groups.get(i)
-            if group is None or self.args[i] == "--":
-                if group is None and self.args[i] != "--":
-                    kept.append(self.args[i])
-                    i += 1
-                    continue
-                kept.extend(self.args[i:])  # after "--" everything is a requirement
-                break
-            written = group[0].written
-            if any(o.spec is not None and o.spec.key in dropped for o in group):
-                for option in group:
-                    if not (option.spec is not None and option.spec.key in dropped):
-                        kept.extend(option.respelled())
-            else:
-                kept.extend(written)
-            i += len(written)
+            if group is None:
+                if self.args[i] == "--":
+                    kept.extend(self.args[i:])  # after "--" everything is a requirement
+                    break
+                kept.append(self.args[i])
+                i += 1
+                continue
+            kept.extend(self._render(group, dropped))
+            i += len(group[0].written)
         return [*kept, *add]
 
 

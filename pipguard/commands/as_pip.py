@@ -20,8 +20,8 @@ from pipguard.cli import add_global_options, make_options, split_own_options
 from pipguard.context import Options, locate
 from pipguard.environment import resolve_python
 from pipguard.errors import UsageError
-from pipguard.pip_args import parse_install_args
 from pipguard.pip_runner import pip_command, run_process
+from pipguard.request import read_install
 
 GUARDED = ("install", "uninstall")
 
@@ -105,6 +105,7 @@ def with_own_options(options: Options, own: Sequence[str], python: str | None) -
         lock_timeout=parsed.lock_timeout if ns.lock_timeout is not None else options.lock_timeout,
         policy=ns.policy or options.policy,
         guard=options.guard and parsed.guard,
+        allow_older_major=options.allow_older_major or parsed.allow_older_major,
     )
 
 
@@ -127,8 +128,8 @@ def asks_for_something(command: str, args: list[str]) -> bool:
     """Does this install/uninstall name anything? (If not, pip gives its own usage error.)"""
     try:
         if command == "install":
-            request = parse_install_args(args)
-            return request.has_requests or bool(request.requirement_files)
+            # read without pip's configuration: only the command line says whether it asks for anything
+            return read_install(args, "", {"PIP_CONFIG_FILE": "/dev/null"}, read_files=False).has_requests
         from pipguard.commands.uninstall import parse_uninstall_args
 
         found = parse_uninstall_args(args)

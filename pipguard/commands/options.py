@@ -30,6 +30,9 @@ def split_options(
     i = 0
     while i < len(args):
         arg = args[i]
+        if arg == "--":
+            rest.extend(args[i:])  # after "--" everything is pip's (a requirement), never pipguard's
+            break
         opt = arg.split("=", 1)[0]
         if opt in flags:
             own.append(arg)

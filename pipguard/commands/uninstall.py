@@ -10,84 +10,21 @@ unguarded).
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 
-from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import NormalizedName, canonicalize_name
 
-from pipguard.constraints import Distribution, MarkerEnvironment, Violation
+from pipguard.commands.options import say
+from pipguard.constraints import Violation
 from pipguard.context import Options, locate, open_session
-from pipguard.errors import Rejected, UsageError
-from pipguard.ledger import Root, StandingConstraint
-from pipguard.pip_args import _split_option, read_requirement_file
+from pipguard.decide import removal_blockers
+from pipguard.errors import Rejected
 from pipguard.pip_runner import pip_command, run_process
-from pipguard.planner import judge
+from pipguard.request import read_uninstall
 from pipguard.transactions import begin, finish
 
-
-def say(message: str) -> None:
-    print(message, file=sys.stderr)
-
-
-@dataclass
-class UninstallRequest:
-    """A pip uninstall command line, read."""
-
-    args: list[str]
-    names: list[str] = field(default_factory=list)  # as the user spelled them
-    requirement_files: list[str] = field(default_factory=list)
-    help: bool = False
-
-
-def parse_uninstall_args(args: Sequence[str]) -> UninstallRequest:
-    request = UninstallRequest(list(args))
-    i = 0
-    while i < len(args):
-        arg = args[i]
-        if arg == "--":
-            request.names += [_name(a) for a in args[i + 1 :]]
-            break
-        if not arg.startswith("-") or arg == "-":
-            request.names.append(_name(arg))
-            i += 1
-            continue
-        opt, value, i = _split_option(list(args), i)
-        if opt in ("-r", "--requirement") and value is not None:
-            request.requirement_files.append(value)
-        elif opt in ("-h", "--help"):
-            request.help = True
-    return request
-
-
-def _name(arg: str) -> str:
-    try:
-        return Requirement(arg).name
-    except InvalidRequirement:
-        raise UsageError(
-            f"cannot uninstall {arg!r}: it is not a package name. Give the names pip list shows."
-        ) from None
-
-
-def names_to_remove(request: UninstallRequest) -> list[str]:
-    names = list(request.names)
-    for path in request.requirement_files:
-        names += [req.name for req in read_requirement_file(path).requirements]
-    return names
-
-
-def removal_blockers(
-    dists: Mapping[NormalizedName, Distribution],
-    roots: Mapping[NormalizedName, Root],
-    standing: Sequence[StandingConstraint],
-    markers: MarkerEnvironment,
-    removed: set[NormalizedName],
-) -> tuple[Violation, ...]:
-    """What would lose something it needs if *removed* were uninstalled (pure)."""
-    after = {name: dist for name, dist in dists.items() if name not in removed}
-    roots_after = {name: root for name, root in roots.items() if name not in removed}
-    return judge(dists, after, roots, roots_after, standing, markers).blocking
+# What pipguard itself runs on: removing it leaves pipguard unable to install or roll back.
+SELF_PROTECTED = frozenset({canonicalize_name("pip")})
 
 
 def explain_refusal(spelled: Mapping[NormalizedName, str], blockers: Sequence[Violation],
@@ -103,15 +40,24 @@ def explain_refusal(spelled: Mapping[NormalizedName, str], blockers: Sequence[Vi
     return "\n".join(lines)
 
 
+def refuse_own_tooling(removing: set[NormalizedName], spelled: Mapping[NormalizedName, str],
+                       args: Sequence[str]) -> None:
+    tooling = sorted(removing & SELF_PROTECTED)
+    if tooling:
+        raise Rejected(
+            f"pipguard: not uninstalling {', '.join(spelled.get(n, n) for n in tooling)}: pipguard runs pip "
+            "in this environment to install, check and roll back; without it none of that works.\n"
+            f"Nothing was changed. Remove it anyway with: pipguard uninstall --no-guard {' '.join(args)}"
+        )
+
+
 def run_uninstall(options: Options, args: list[str]) -> int:
-    request = parse_uninstall_args(args)
-    if request.help:
-        return run_process(pip_command(locate(options).python, "uninstall", *args)).returncode
-    names = names_to_remove(request)
     target = locate(options)
-    if not names:
-        # pip explains what is missing (and exits with its usage error).
+    request = read_uninstall(args, target.prefix)
+    if request.wants_help() or not request.names:
+        # pip answers --help itself, and explains what is missing (with its usage error).
         return run_process(pip_command(target.python, "uninstall", *args)).returncode
+    names = list(request.names)
     with target.store.locked():
         session = open_session(target)
         for note in session.notes:
@@ -123,13 +69,16 @@ def run_uninstall(options: Options, args: list[str]) -> int:
         removing = {name for name in spelled if name in state.distributions}
         policy = ledger.policy if options.guard else "none"
         if options.guard and removing:
-            blockers = removal_blockers(state.distributions, ledger.roots, ledger.standing,
-                                        state.markers, removing)
-            if blockers:
-                message = explain_refusal(spelled, blockers, args)
+            try:
+                refuse_own_tooling(removing, spelled, args)
+                blockers = removal_blockers(state.distributions, ledger.roots, ledger.standing,
+                                            state.markers, removing)
+                if blockers:
+                    raise Rejected(explain_refusal(spelled, blockers, args))
+            except Rejected as refusal:
                 ledger, txn = begin(ledger, "uninstall", ["uninstall", *args], state.pip_version, policy)
-                target.store.save(finish(ledger, txn, "rejected", reason=message))
-                raise Rejected(message)
+                target.store.save(finish(ledger, txn, "rejected", reason=str(refusal)))
+                raise
         ledger, txn = begin(ledger, "uninstall", ["uninstall", *args], state.pip_version, policy)
         target.store.save(ledger)
         result = run_process(pip_command(target.python, "uninstall", *args))

@@ -57,6 +57,9 @@ class Resolution:
     output: str = ""  # everything the engine printed (kept for -v and the log)
     report: str | None = None  # the plan as pip's --report JSON, when the engine wrote one
     backtracked: bool = False  # the engine looked at several versions of something
+    held: str = ""  # what the engine printed that was not shown yet (warnings, errors)
+    # distributions the engine looked at while resolving, as (name, version)
+    considered: tuple[tuple[NormalizedName, str], ...] = ()
 
     @property
     def ok(self) -> bool:

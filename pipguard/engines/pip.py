@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from packaging.utils import InvalidSdistFilename, canonicalize_name, parse_sdist_filename
+from packaging.utils import InvalidSdistFilename, NormalizedName, canonicalize_name, parse_sdist_filename
 from packaging.version import Version
 
 from pipguard.constraints import render_constraints
@@ -46,6 +46,7 @@ BUILD_CONSTRAINT_PIP = Version("25.3")
 _BACKTRACKING = "INFO: pip is looking at multiple versions of"
 _INSTALLING = ("Installing collected packages:", "Successfully installed")
 _ARCHIVE_LINE = re.compile(r"^\s*(?:Downloading|Using cached|Processing|Obtaining|Collecting)\s+(\S+)")
+_WHEEL_NAME = re.compile(r"^(?P<name>[^-]+)-(?P<version>[^-]+)(-\d[^-]*)?-[^-]+-[^-]+-[^-]+\.whl$")
 _BUILD_ERRORS = (
     "subprocess-exited-with-error", "metadata-generation-failed", "Failed building wheel",
     "Failed to build", "did not run successfully", "Could not build wheels",
@@ -111,6 +112,30 @@ def _failed_candidate(output: str) -> str:
     return found
 
 
+def considered_versions(output: str) -> tuple[tuple[NormalizedName, str], ...]:
+    """The distribution files pip looked at ("Processing c-2.0-py3-none-any.whl"), as (name, version).
+
+    A version newer than the one pip chose means it examined and turned down
+    a candidate: a sign that pipguard's constraints may have made the choice.
+    """
+    found: list[tuple[NormalizedName, str]] = []
+    for line in output.splitlines():
+        match = _ARCHIVE_LINE.match(line)
+        if not match:
+            continue
+        filename = match.group(1).rsplit("/", 1)[-1].split("#", 1)[0].removesuffix(".metadata")
+        wheel = _WHEEL_NAME.match(filename)
+        if wheel:
+            found.append((canonicalize_name(wheel.group("name")), wheel.group("version")))
+            continue
+        try:
+            name, version = parse_sdist_filename(filename)
+        except InvalidSdistFilename:
+            continue
+        found.append((name, str(version)))
+    return tuple(dict.fromkeys(found))
+
+
 def classify_failure(result: ProcessResult) -> Failure:
     """Why pip ended without a plan (read from its exit code and words)."""
     text = result.stdout + result.stderr
@@ -134,25 +159,43 @@ def classify_failure(result: ProcessResult) -> Failure:
 
 @dataclass
 class _Output:
-    """Watches a pip run's lines: shows them as pip would have, notes what the core must know."""
+    """Watches a pip run's lines: shows what pip would have shown, holds back the rest.
+
+    pip's progress (stdout) is shown as it comes, as pip would show it (pip
+    runs at verbosity 0 or more so that pipguard sees its INFO lines; what
+    the user's -q would have hidden stays hidden). Lines about pipguard's
+    constraints (pip looking at several versions, a conflict's explanation)
+    and pip's warnings and errors (stderr) are held: the core decides whether
+    pip's failure is passed on (then they are shown once) or handled (then
+    pipguard's verdict comes first, and pip's words go to the log).
+    """
 
     show: bool
-    quiet: int  # the user's net quietness (pip runs at verbosity 0 so that pipguard sees INFO lines)
+    quiet: int
     backtracked: bool = False
     installing: bool = False
+    held: list[str] = field(default_factory=list)
+    _in_conflict: bool = False
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __call__(self, stream: str, line: str) -> None:
-        if line.startswith(_BACKTRACKING):
-            self.backtracked = True
-        if line.startswith(_INSTALLING):
-            self.installing = True
-        if not self.show or self._hidden(stream, line):
-            return
         with self._lock:
-            sink = _stdout() if stream == "stdout" else _stderr()
-            sink.write(redact(line))
-            sink.flush()
+            if line.startswith(_BACKTRACKING):
+                self.backtracked = True
+            if line.startswith(_INSTALLING):
+                self.installing = True
+            if stream == "stdout" and line.strip() == "The conflict is caused by:":
+                self._in_conflict = True
+            if line.startswith(("INFO: pip is looking", "INFO: pip is still looking", "INFO: This is taking")):
+                return  # pipguard's constraints made pip look: it says what came of it itself
+            if not self.show or stream == "stderr" or self._in_conflict:
+                if not self._hidden(stream, line):
+                    self.held.append(line)
+                return
+            if not self._hidden(stream, line):
+                sink = _stdout()
+                sink.write(redact(line))
+                sink.flush()
 
     def _hidden(self, stream: str, line: str) -> bool:
         if self.quiet >= 1 and stream == "stdout":
@@ -245,7 +288,7 @@ class PipEngine:
         while process.running() or reader.ready.is_set():
             if reader.ready.wait(0.05):
                 reader.ready.clear()
-                planned = self._answer(ProcessResult(0), reader.text, watch)
+                planned = self._answer(ProcessResult(0, process.stdout_so_far()), reader.text, watch)
                 approval = approve(planned)
                 if approval.proceed or watch.installing:
                     process.resume()
@@ -259,6 +302,7 @@ class PipEngine:
                 plan=parse_report(reader.text) if reader.text else (),
                 failure=Failure("stopped", result.returncode, approval.reason),
                 output=result.stdout + result.stderr, report=reader.text, backtracked=watch.backtracked,
+                held="".join(watch.held),
             )
         return self._answer(result, reader.text, watch)
 
@@ -280,11 +324,13 @@ class PipEngine:
 
     def _answer(self, result: ProcessResult, report: str | None, watch: _Output) -> Resolution:
         output = result.stdout + result.stderr
+        held = "".join(watch.held)
+        considered = considered_versions(result.stdout)
         if result.returncode != 0:
             return Resolution(failure=classify_failure(result), output=output, report=report,
-                              backtracked=watch.backtracked)
+                              backtracked=watch.backtracked, held=held, considered=considered)
         plan = parse_report(report) if report else ()
-        return Resolution(plan, None, output, report, watch.backtracked)
+        return Resolution(plan, None, output, report, watch.backtracked, held, considered)
 
 
 def _pin(version: str) -> Any:

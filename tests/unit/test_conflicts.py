@@ -14,7 +14,7 @@ from pipguard.conflicts import (
     pip_summary,
 )
 from pipguard.constraints import Need, Violation
-from pipguard.pip_runner import PlannedInstall
+from pipguard.model import PlannedInstall
 
 # What pip 26.3 printed for 'pip install --dry-run -r a.txt -r b.txt' (A needs B>1.0,<2.0; E needs B>=2.0).
 STDOUT = """Looking in links: wh

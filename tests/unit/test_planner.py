@@ -8,7 +8,7 @@ from packaging.utils import canonicalize_name as cn
 
 from pipguard.constraints import Distribution
 from pipguard.ledger import Change, Root, StandingConstraint
-from pipguard.pip_runner import PlannedInstall
+from pipguard.model import PlannedInstall
 from pipguard.planner import (
     Replan,
     all_needs,
