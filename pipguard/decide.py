@@ -207,13 +207,19 @@ def protect(s: Situation) -> Protection:
     ]
     if s.policy == "replan":
         kept = [need for need in kept if need.kind in ("root", "standing")]
-    if s.policy == "strict":
-        kept += [
-            Need(name, f"=={dist.version}" if _is_version(dist.version) else f"==={dist.version}",
-                 "the strict policy", kind="strict", source=name)
-            for name, dist in guarded_distributions(s.distributions, s.outside).items()
-        ]
+    kept += strict_needs(s)
     return Protection(tuple(sorted_needs(kept)), tuple(broken))
+
+
+def strict_needs(s: Situation) -> list[Need]:
+    """Under ``strict``, every installed version stays as it is."""
+    if s.policy != "strict":
+        return []
+    return [
+        Need(name, f"=={dist.version}" if _is_version(dist.version) else f"==={dist.version}",
+             "the strict policy", kind="strict", source=name)
+        for name, dist in guarded_distributions(s.distributions, s.outside).items()
+    ]
 
 
 def _is_version(text: str) -> bool:
@@ -254,9 +260,11 @@ def judge_states(
     standing: Sequence[StandingConstraint],
     markers: MarkerEnvironment,
     outside: OutsidePolicy = "ignore",
+    pinned: Sequence[Need] = (),
 ) -> Judgement:
+    """*pinned*: needs that hold before by definition (the strict policy's pins)."""
     old = find_violations(_versions(before), all_needs(before, roots_before, standing, markers, outside))
-    new = find_violations(_versions(after), all_needs(after, roots_after, standing, markers, outside))
+    new = find_violations(_versions(after), [*all_needs(after, roots_after, standing, markers, outside), *pinned])
     old_keys = {_key(v) for v in old}
     changed = {name for name in after if before.get(name) != after.get(name)}
     blocking, warnings = [], []
@@ -278,7 +286,7 @@ def _versions(dists: Mapping[NormalizedName, Distribution]) -> dict[NormalizedNa
 def judge(s: Situation, plan: Sequence[PlannedInstall]) -> Judgement:
     """Would installing *plan* here break an earlier project?"""
     return judge_states(s.distributions, overlay(s.distributions, plan), s.roots,
-                        roots_after(s, plan), s.standing, s.markers, s.outside)
+                        roots_after(s, plan), s.standing, s.markers, s.outside, strict_needs(s))
 
 
 # -- roots ------------------------------------------------------------------------------

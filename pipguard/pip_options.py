@@ -119,10 +119,11 @@ class OptionTable:
         names = self.by_name
         if given in names:
             return names[given]
+        # optparse counts spellings, not options: "--no-d" is ambiguous between
+        # --no-deps and --no-dependencies although both are one option.
         candidates = sorted(n for n in names if n.startswith("--") and n.startswith(given))
-        specs = {names[n] for n in candidates}
-        if len(specs) == 1:
-            return specs.pop()
+        if len(candidates) == 1:
+            return names[candidates[0]]
         return candidates or None
 
 

@@ -21,7 +21,7 @@ from pipguard.context import Options, locate
 from pipguard.environment import resolve_python
 from pipguard.errors import UsageError
 from pipguard.pip_runner import pip_command, run_process
-from pipguard.request import read_install
+from pipguard.request import read_install, read_uninstall
 
 GUARDED = ("install", "uninstall")
 
@@ -130,9 +130,7 @@ def asks_for_something(command: str, args: list[str]) -> bool:
         if command == "install":
             # read without pip's configuration: only the command line says whether it asks for anything
             return read_install(args, "", {"PIP_CONFIG_FILE": "/dev/null"}, read_files=False).has_requests
-        from pipguard.commands.uninstall import parse_uninstall_args
-
-        found = parse_uninstall_args(args)
+        found = read_uninstall(args, "", {"PIP_CONFIG_FILE": "/dev/null"})
         return bool(found.names or found.requirement_files)
     except UsageError:
         return True  # the guarded command explains what is wrong

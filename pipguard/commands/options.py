@@ -26,7 +26,8 @@ def split_options(
     For command lines that mix pipguard's options with pip's, which are
     passed on untouched.
     """
-    own, rest = [], []
+    own: list[str] = []
+    rest: list[str] = []
     i = 0
     while i < len(args):
         arg = args[i]

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import pytest
 from packaging.utils import canonicalize_name
 
-from pipguard.commands.uninstall import explain_refusal, parse_uninstall_args, removal_blockers
+from pipguard.commands.uninstall import explain_refusal, removal_blockers
 from pipguard.constraints import Distribution
-from pipguard.errors import UsageError
 from pipguard.ledger import Root, StandingConstraint
 
 MARKERS = {"python_version": "3.11", "sys_platform": "linux", "platform_system": "Linux",
@@ -59,10 +57,3 @@ def test_refusal_names_the_package_and_who_needs_it_and_the_override() -> None:
     assert "Nothing was changed" in text and "pipguard uninstall --no-guard -y B" in text
 
 
-def test_uninstall_arguments_are_read_like_pip() -> None:
-    request = parse_uninstall_args(["-y", "B", "--root-user-action", "x", "-r", "r.txt", "c==1.0", "-qv"])
-    assert request.names == ["B", "c"]
-    assert request.requirement_files == ["r.txt"]
-    assert parse_uninstall_args(["--help"]).help
-    with pytest.raises(UsageError, match="not a package name"):
-        parse_uninstall_args(["-y", "not a name!"])
