@@ -37,16 +37,13 @@ from packaging.version import InvalidVersion, Version
 
 from pipguard.constraints import (
     Need,
-    RootSpec,
     Violation,
-    dependency_needs,
-    extras_in_use,
+    all_needs,
     find_violations,
+    guarded_distributions,
     marker_applies,
     merge_specifiers,
-    root_needs,
     sorted_needs,
-    standing_needs,
     version_satisfies,
 )
 from pipguard.engines.base import (
@@ -122,46 +119,6 @@ class Situation:
 
 
 # -- what must keep holding ------------------------------------------------------------
-
-
-def root_specs(roots: Mapping[NormalizedName, Root]) -> list[RootSpec]:
-    return [
-        RootSpec(
-            name=root.name,
-            specifier=root.specifier,
-            extras=root.extras,
-            label=f"{root.display_name} (root, transaction {root.added_by})"
-            if root.added_by
-            else f"{root.display_name} (root)",
-        )
-        for root in roots.values()
-    ]
-
-
-def guarded_distributions(
-    dists: Mapping[NormalizedName, Distribution], outside: OutsidePolicy
-) -> dict[NormalizedName, Distribution]:
-    """The distributions whose requirements are protected (outside ones only when asked)."""
-    if outside == "protect":
-        return dict(dists)
-    return {name: dist for name, dist in dists.items() if not dist.outside}
-
-
-def all_needs(
-    dists: Mapping[NormalizedName, Distribution],
-    roots: Mapping[NormalizedName, Root],
-    standing: Sequence[StandingConstraint],
-    markers: MarkerEnvironment,
-    outside: OutsidePolicy = "protect",
-) -> list[Need]:
-    """Everything that must hold in an environment with *dists* installed."""
-    guarded = guarded_distributions(dists, outside)
-    specs = root_specs(roots)
-    extras = extras_in_use(guarded, specs, markers)
-    needs = root_needs(specs) + dependency_needs(guarded, markers, extras)
-    for item in standing:
-        needs += standing_needs([item.requirement], item.source, markers)
-    return sorted_needs(needs)
 
 
 def _key(violation: Violation) -> tuple[str, str, str, str]:

@@ -34,7 +34,7 @@ STORY_WHEELS: list[tuple[str, str, list[str], dict[str, list[str]]]] = [
     ("B", "2.0", [], {}),
     ("B", "2.5", [], {}),
     ("C", "1.0", ["B>=1.0"], {}),
-    ("C", "2.0", ["B>=2.0"], {}),
+    ("C", "1.1", ["B>=2.0"], {}),  # the newest C: a re-plan to C 1.0 stays in its major version
     ("E", "1.0", ["B>=2.0"], {}),  # no version of E fits beside A
     ("D", "1.0", [], {"x": ["B<1.8"]}),  # an extra that narrows B
     ("F", "1.0", ["B<2.0; python_version < '3'"], {}),  # marker that never applies
@@ -42,6 +42,8 @@ STORY_WHEELS: list[tuple[str, str, list[str], dict[str, list[str]]]] = [
     ("G", "1.1", ["B>=1.0"], {}),
     ("G", "1.2", ["B>=1.0"], {}),
     ("H", "1.0", ["B>=2.5"], {}),
+    ("M", "1.0", ["B>=1.0"], {}),
+    ("M", "2.0", ["B>=2.0"], {}),  # a re-plan to M 1.0 would cross a major version
 ]
 
 

@@ -16,7 +16,7 @@ from pipguard.commands.shim import keep_shims
 from pipguard.constraints import Distribution
 from pipguard.context import Options, Session, Target, locate, open_session
 from pipguard.decide import Outcome, Situation, decide_install, overlay
-from pipguard.engines.pip import PipEngine
+from pipguard.engines.pip import BUILD_CONSTRAINT_PIP, PipEngine
 from pipguard.environment import resolve_python
 from pipguard.errors import UsageError
 from pipguard.ledger import Ledger, Root, Transaction, now
@@ -116,6 +116,12 @@ class InstallEffects:
             Path(destination).write_text(report, encoding="utf-8")
 
 
+def build_constraints_note(pip_version: str | None) -> str:
+    return (f"pipguard: note: pip {pip_version} is older than {BUILD_CONSTRAINT_PIP}, so isolated build "
+            "environments are not constrained: build requirements of source projects are resolved apart "
+            "from the ledger (pip 25.3+ fixes this).")
+
+
 def _versions(dists: Mapping[NormalizedName, Distribution]) -> dict[NormalizedName, str]:
     return {name: dist.version for name, dist in dists.items()}
 
@@ -143,6 +149,8 @@ def run_install(options: Options, args: list[str]) -> int:
         workdir = Path(tempfile.mkdtemp(prefix="pipguard-"))
         try:
             engine = PipEngine(target.python, session.state.pip_version, workdir)
+            if not engine.supports_build_constraints() and request.build_possible():
+                say(build_constraints_note(session.state.pip_version))
             outcome = decide_install(
                 situation(request, session, policy, options.allow_older_major, session.ledger.next_id),
                 engine, effects.begin,

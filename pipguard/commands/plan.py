@@ -40,9 +40,9 @@ from pipguard.engines.pip import PipEngine
 from pipguard.environment import probe_environment
 from pipguard.errors import PipFailed, UsageError
 from pipguard.pip_runner import check_pip_version, work_directory
-from pipguard.planner import changes_between
 from pipguard.redaction import redact
 from pipguard.request import COMMAND_LINE, InstallRequest, read_install
+from pipguard.transactions import changes_between
 
 # Options pipguard sets itself on its dry runs: the user's are dropped.
 _OWN = {"report", "dry-run", "quiet", "verbose", "ignore-installed", "requirement", "editable"}
