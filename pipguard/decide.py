@@ -517,8 +517,8 @@ def decide_install(s: Situation, engine: Engine, begin: Callable[[Mapping[Normal
     failure = found.failure
     assert failure is not None
     if failure.kind == "stopped":
-        return Outcome("rejected", EXIT_REJECTED, (*notes, run.stop_reason), reason=run.stop_reason,
-                       engine_output=found.output, began=True)
+        # pip was stopped by pipguard before it changed anything: it has no failure of its own to tell
+        return Outcome("rejected", EXIT_REJECTED, (*notes, run.stop_reason), reason=run.stop_reason, began=True)
     if failure.kind in ("impossible", "no-match") or failure.from_older_candidate:
         return _outside_protections(run, found, notes)
     return _failed(found, notes)

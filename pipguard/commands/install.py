@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import sys
@@ -81,6 +82,8 @@ class InstallEffects:
             sys.stderr.write(redact(outcome.held_output))
         for message in outcome.messages:
             say(message)
+        if outcome.kind == "rejected" and outcome.engine_output:
+            self.keep_engine_output(outcome.engine_output)
         self.copy_report(outcome.report)
         if outcome.kind == "satisfied" and outcome.roots is not None:
             self.ledger, txn = begin(self.ledger, "install", ["install", *self.request.args],
@@ -106,6 +109,17 @@ class InstallEffects:
         self.target.store.save(self.ledger)
         return outcome.returncode
 
+    def keep_engine_output(self, text: str) -> None:
+        """pip's own words about a failure pipguard handled: shown with -v, else kept in a log."""
+        if self.request.verbose:
+            say("pipguard: pip's own output follows.")
+            sys.stderr.write(redact(text))
+            return
+        name = f"install-{self.txn.id if self.txn else 'dry-run'}.log"
+        path = write_log(self.target.store.path.parent / "logs", name, redact(text))
+        if path is not None:
+            say(f"pipguard: pip's own output is in {path} (or run again with -v to see it).")
+
     def copy_report(self, report: str | None) -> None:
         destination = self.request.report
         if not destination or report is None:
@@ -114,6 +128,34 @@ class InstallEffects:
             sys.stdout.write(report)
         else:
             Path(destination).write_text(report, encoding="utf-8")
+
+
+LOGS_KEPT = 20
+
+
+def write_log(directory: Path, name: str, text: str) -> Path | None:
+    """Write a log no one else can have prepared (no symlinks followed, never an existing file).
+
+    The newest LOGS_KEPT logs are kept. A log that cannot be written is not
+    worth failing the command for: None is returned and nothing is said.
+    """
+    try:
+        directory.mkdir(mode=0o700, exist_ok=True)
+        if directory.is_symlink() or not directory.is_dir():
+            return None
+        path = directory / name
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace") as handle:
+            handle.write(text)
+        logs = sorted(directory.glob("*.log"), key=lambda p: p.stat().st_mtime)
+        for old in logs[:-LOGS_KEPT]:
+            with contextlib.suppress(OSError):
+                old.unlink()
+        return path
+    except OSError:
+        return None
 
 
 def build_constraints_note(pip_version: str | None) -> str:
