@@ -16,23 +16,10 @@ from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+# Re-exported: the data model lives in pipguard.model.
+from pipguard.model import Distribution as Distribution
+
 MarkerEnvironment = Mapping[str, str]
-
-
-@dataclass(frozen=True)
-class Distribution:
-    """One installed distribution, as the probe read it."""
-
-    name: NormalizedName
-    version: str
-    requires: tuple[str, ...] = ()
-    display_name: str = ""
-    editable: str | None = None
-    url: str | None = None
-
-    @property
-    def label(self) -> str:
-        return f"{self.display_name or self.name} {self.version}"
 
 
 @dataclass(frozen=True, order=True)

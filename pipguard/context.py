@@ -7,10 +7,9 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipguard.environment import EnvironmentState, probe_environment, resolve_python
+from pipguard.environment import EnvironmentState, probe_environment, resolve_python, run_in_target
 from pipguard.errors import EnvironmentError_
 from pipguard.ledger import Ledger, LedgerStore, default_ledger_path
-from pipguard.pip_runner import run_process
 from pipguard.transactions import baseline_ledger, reconcile
 
 
@@ -39,10 +38,7 @@ def _prefixes(python: str) -> tuple[str, str]:
     venv = Path(os.path.abspath(python)).parent.parent
     if (venv / "pyvenv.cfg").is_file():
         return str(venv), ""
-    result = run_process(
-        [python, "-I", "-c", "import sys; print(sys.prefix); print(sys.base_prefix)"],
-        capture=True,
-    )
+    result = run_in_target([python, "-I", "-c", "import sys; print(sys.prefix); print(sys.base_prefix)"])
     lines = result.stdout.splitlines()
     if result.returncode != 0 or len(lines) < 2:
         raise EnvironmentError_(

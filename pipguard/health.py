@@ -15,8 +15,9 @@ from typing import Any
 
 from packaging.utils import NormalizedName
 
-from pipguard.constraints import Distribution, MarkerEnvironment, Need, Violation, find_violations
+from pipguard.constraints import MarkerEnvironment, Need, Violation, find_violations
 from pipguard.ledger import Change, Ledger, Root, Transaction
+from pipguard.model import Distribution
 from pipguard.planner import all_needs, changes_between
 from pipguard.redaction import redact_all
 

@@ -7,7 +7,6 @@ import re
 import shutil
 import signal
 import sys
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,6 +57,7 @@ from pipguard.planner import (
     overlay,
     protected_needs,
 )
+from pipguard.process import Interrupted, work_directory
 from pipguard.redaction import redact
 from pipguard.testhook import pause_at
 from pipguard.transactions import begin, finish
@@ -160,7 +160,7 @@ class GuardedInstall:
         self.request = request
         self.policy = policy
         self.state = session.state
-        self.workdir = Path(tempfile.mkdtemp(prefix="pipguard-"))
+        self.workdir = Path()  # made by run()
 
     # -- pieces ------------------------------------------------------------
 
@@ -240,10 +240,8 @@ class GuardedInstall:
     # -- the run -------------------------------------------------------------
 
     def run(self) -> int:
-        try:
+        with work_directory() as self.workdir:
             return self._run()
-        finally:
-            shutil.rmtree(self.workdir, ignore_errors=True)
 
     def _run(self) -> int:
         protected = self.protected()
@@ -268,7 +266,9 @@ class GuardedInstall:
         if self.policy == "replan":
             return self.install_judged_plan(txn, constraints, protected)
         preference = self.start_preference_probe()
-        result = run_process(self.pip_args(constraints, report), capture=True, tee=True)
+        result = run_process(self.pip_args(constraints, report), capture=True, tee=True, return_on_signal=True)
+        if result.interrupted:
+            self.close_after_pip_failure(txn, result.returncode, result.signal)
         preferred = preference.finish() if preference else None
         if result.returncode != 0:
             if not is_resolution_impossible(result) or _build_failed(result):
@@ -308,7 +308,10 @@ class GuardedInstall:
             pins.write_text("".join(f"{item.name}=={item.version}\n" for item in plan))
             report = self.workdir / "report-plan.json"
             # build environments keep the cumulative constraints already written
-            rerun = run_process(self.pip_args(pins, report, build=constraints), capture=True, tee=True)
+            rerun = run_process(self.pip_args(pins, report, build=constraints), capture=True, tee=True,
+                                return_on_signal=True)
+            if rerun.interrupted:
+                self.close_after_pip_failure(txn, rerun.returncode, rerun.signal)
             if rerun.returncode == 0:
                 installed = read_report(report)
                 self.commit(txn, installed)
@@ -369,14 +372,19 @@ class GuardedInstall:
         self.ledger = finish(self.ledger, txn, status, reason=reason)
         self.target.store.save(self.ledger)
 
-    def close_after_pip_failure(self, txn: Transaction, returncode: int) -> NoReturn:
+    def close_after_pip_failure(self, txn: Transaction, returncode: int, signum: int | None = None) -> NoReturn:
         """pip failed or was killed: record what it really changed, pass its code on.
 
         pip may have changed the environment before it stopped (a killed pip
         can leave an upgrade half done), so the environment is read again and
         the changes are recorded with the transaction, not left as drift.
+        *signum*: pipguard itself was told to stop while pip ran (the signal
+        was passed on to pip, and pip has ended): recorded, then exit 128 + N.
         """
-        if returncode < 0:
+        if signum is not None:
+            status = "interrupted"
+            reason = f"pipguard received {_signal_name(signum)} while pip ran; {_pip_outcome(returncode)}"
+        elif returncode < 0:
             signame = _signal_name(-returncode)
             status, reason = "interrupted", f"pip was killed by signal {signame}"
             message = (f"pip was killed by signal {signame}; what it changed before it stopped "
@@ -386,6 +394,8 @@ class GuardedInstall:
         after = open_session(self.target, reconcile_drift=False).state.versions
         self.ledger = finish(self.ledger, txn, status, after=after, reason=reason)
         self.target.store.save(self.ledger)
+        if signum is not None:
+            raise Interrupted(signum)
         raise PipFailed(message, returncode)
 
     def copy_report(self, report: Path) -> None:
@@ -467,6 +477,12 @@ def _signal_name(number: int) -> str:
         return signal.Signals(number).name
     except ValueError:
         return str(number)
+
+
+def _pip_outcome(returncode: int) -> str:
+    if returncode < 0:
+        return f"pip was stopped by signal {_signal_name(-returncode)}"
+    return f"pip exited with {returncode}"
 
 
 # pip install options that cannot make pip act on an already-satisfied
@@ -593,12 +609,17 @@ def run_unguarded(options: Options, pip_args: list[str]) -> int:
             target.store.save(ledger)
         ledger, txn = begin(ledger, pip_args[0], pip_args, session.state.pip_version, "none")
         target.store.save(ledger)
-        result = run_process(pip_command(target.python, *pip_args))
+        result = run_process(pip_command(target.python, *pip_args), return_on_signal=True)
         after = open_session(target, reconcile_drift=False).state.versions
         status = "unguarded" if result.returncode == 0 else "failed"
-        ledger = finish(ledger, txn, status, after=after,
-                        reason="run with --no-guard: pip was not checked by pipguard")
+        reason = "run with --no-guard: pip was not checked by pipguard"
+        if result.signal is not None:
+            status = "interrupted"
+            reason += f"; pipguard received {_signal_name(result.signal)} while pip ran"
+        ledger = finish(ledger, txn, status, after=after, reason=reason)
         target.store.save(ledger)
+        if result.signal is not None:
+            raise Interrupted(result.signal)
         keep_shims(target)  # shim: put pipguard's pip scripts back if pip rewrote them
         return result.returncode
 

@@ -18,8 +18,6 @@ the file or argument it comes from.
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -54,6 +52,8 @@ from pipguard.pip_runner import (
     run_process,
 )
 from pipguard.planner import Judgement, changes_between, judge, overlay, protected_needs
+from pipguard.process import work_directory
+from pipguard.redaction import redact
 
 # Options pipguard sets itself on its dry runs: the user's are dropped.
 _OWN = {"--report", "--dry-run", "-q", "--quiet", "-v", "--verbose", "--ignore-installed", "-I"}
@@ -61,21 +61,26 @@ _VALUED_OWN = {"--report"}
 
 
 def sources_of(request: InstallRequest) -> list[Source]:
-    """One source per requirements file, editable, requirement and path, in that order."""
+    """One source per requirements file, editable, requirement and path, in that order.
+
+    Labels and requirements are what every output shows (text, --json,
+    --junit): credentials in their URLs are redacted here, at the source;
+    only the arguments given to pip keep them.
+    """
     sources = []
     for path in request.requirement_files:
         content = read_requirement_file(path)
         sources.append(Source(
-            path, ("-r", path),
+            redact(path), ("-r", path),
             tuple(dict.fromkeys(canonicalize_name(r.name) for r in content.requirements)),
-            tuple(str(r) for r in content.requirements),
+            tuple(redact(str(r)) for r in content.requirements),
         ))
     for editable in request.editables:
-        sources.append(Source(f"-e {editable}", ("-e", editable)))
+        sources.append(Source(redact(f"-e {editable}"), ("-e", editable)))
     for req in request.requirements:
-        sources.append(Source(str(req), (str(req),), (canonicalize_name(req.name),), (str(req),)))
+        sources.append(Source(redact(str(req)), (str(req),), (canonicalize_name(req.name),), (redact(str(req)),)))
     for path in request.paths:
-        sources.append(Source(path, (path,)))
+        sources.append(Source(redact(path), (path,)))
     return sources
 
 
@@ -239,8 +244,7 @@ def plan(options: Options, pip_args: list[str], *, with_ledger: bool) -> PlanRes
     else:
         state = probe_environment(target.python)
     check_pip_version(state.pip_version, target.python)
-    workdir = Path(tempfile.mkdtemp(prefix="pipguard-plan-"))
-    try:
+    with work_directory() as workdir:
         planner = Planner(target.python, common_options(request), workdir)
         base = PlanResult(
             with_ledger=with_ledger, sources=tuple(sources),
@@ -252,8 +256,6 @@ def plan(options: Options, pip_args: list[str], *, with_ledger: bool) -> PlanRes
             return _plan_empty(planner, base, joint, request)
         policy = options.policy or ledger.policy
         return _plan_here(planner, base, joint, request, state, ledger, policy)
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def _plan_empty(planner: Planner, base: PlanResult, joint: list[str], request: InstallRequest) -> PlanResult:

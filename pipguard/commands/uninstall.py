@@ -17,10 +17,11 @@ from dataclasses import dataclass, field
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import NormalizedName, canonicalize_name
 
-from pipguard.constraints import Distribution, MarkerEnvironment, Violation
+from pipguard.constraints import MarkerEnvironment, Violation
 from pipguard.context import Options, locate, open_session
 from pipguard.errors import Rejected, UsageError
 from pipguard.ledger import Root, StandingConstraint
+from pipguard.model import Distribution
 from pipguard.pip_args import _split_option, read_requirement_file
 from pipguard.pip_runner import pip_command, run_process
 from pipguard.planner import judge
