@@ -14,8 +14,8 @@ distributions are hidden behind the one imports see.
 argv[1], when given, is the signature of a state pipguard has cached: a
 digest of sys.path, the marker environment and, for every sys.path entry,
 its *.dist-info / *.egg-info names with their metadata files' stat. When
-it matches, the probe answers ``{"signature": ..., "unchanged": true}``
-and reads no metadata at all.
+it matches, the probe answers with the interpreter's description and
+``"unchanged": true``, and reads no metadata at all.
 """
 
 import sys
@@ -285,7 +285,8 @@ def main() -> None:
     }
     signature = digest([header, path_signature(list(sys.path))])
     if cached_signature and cached_signature == signature:
-        sys.stdout.write(json.dumps({"signature": signature, "unchanged": True}))
+        # The header too, so that pipguard can tell the cache describes this interpreter.
+        sys.stdout.write(json.dumps({**header, "signature": signature, "unchanged": True}))
         return
     visible, shadowed, hidden = sort_out(read_distributions(own_locations(site_dirs)))
     state = dict(header)

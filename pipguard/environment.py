@@ -308,13 +308,18 @@ def _run_probe(python: str, signature: str) -> dict[str, Any]:
     return data
 
 
+def _describes(cached: Mapping[str, Any], answer: Mapping[str, Any]) -> bool:
+    """The cache is of this interpreter as it is now: same signature, same description."""
+    return all(cached.get(key) == value for key, value in answer.items() if key != "unchanged")
+
+
 def probe_environment(python: str, cache: Path | None = None) -> EnvironmentState:
     """Run the probe in *python* and read its answer (from *cache* when nothing changed)."""
     cached = read_cache(cache) if cache is not None else None
     data = _run_probe(python, cached["signature"] if cached else "")
     if data.get("unchanged"):
         try:
-            if cached is not None and data.get("signature") == cached["signature"]:
+            if cached is not None and _describes(cached, data):
                 return state_from_dict(cached)
         except (ValueError, KeyError, TypeError, AttributeError):
             pass  # a cache of another shape: read the environment itself
