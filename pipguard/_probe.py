@@ -26,12 +26,22 @@ import sys
 if __name__ == "__main__" and sys.path and sys.path[0] == "":
     del sys.path[0]
 
-import hashlib
 import json
 import os
 import platform
 import stat
-from typing import Any
+
+TYPE_CHECKING = False  # typing is not imported at run time: the probe runs on every command
+if TYPE_CHECKING:
+    from typing import Any
+
+try:  # the built-in module: hashlib would load OpenSSL, a cost paid on every probe
+    from _sha2 import sha256  # type: ignore[import-not-found]  # Python 3.12+
+except ImportError:
+    try:
+        from _sha256 import sha256  # type: ignore[import-not-found]  # Python 3.9-3.11
+    except ImportError:
+        from hashlib import sha256
 
 _META_SUFFIXES = (".dist-info", ".egg-info")
 
@@ -149,7 +159,7 @@ def _metadata_stat(path: str) -> list[int]:
     return []
 
 
-def path_signature(paths: list[str]) -> list[list[Any]]:
+def path_signature(paths: list[str]) -> "list[list[Any]]":
     """What the installed set depends on, for every sys.path entry.
 
     A directory's own stat (mtime can be set back by tar, rsync -a, cp -a;
@@ -177,7 +187,7 @@ def path_signature(paths: list[str]) -> list[list[Any]]:
 
 
 def digest(value: object) -> str:
-    return hashlib.sha256(json.dumps(value, sort_keys=True).encode("utf-8", "surrogateescape")).hexdigest()
+    return str(sha256(json.dumps(value, sort_keys=True).encode("utf-8", "surrogateescape")).hexdigest())
 
 
 # -- the distributions ------------------------------------------------------------
@@ -191,8 +201,8 @@ def canonical(name: str) -> str:
 
 
 def sort_out(
-    found: list[dict[str, Any]],
-) -> tuple[dict[str, dict[str, Any]], dict[str, str], dict[str, dict[str, Any]]]:
+    found: "list[dict[str, Any]]",
+) -> "tuple[dict[str, dict[str, Any]], dict[str, str], dict[str, dict[str, Any]]]":
     """Split distributions (in sys.path order) into what imports see and what is hidden.
 
     Each item is a dict with "key" and "outside". The first of a name is the
@@ -219,7 +229,7 @@ def sort_out(
     return visible, shadowed, hidden
 
 
-def _direct_url(dist: Any) -> tuple[Any, Any]:
+def _direct_url(dist: "Any") -> "tuple[Any, Any]":
     editable = url = None
     try:
         direct = dist.read_text("direct_url.json")
@@ -237,7 +247,7 @@ def _direct_url(dist: Any) -> tuple[Any, Any]:
     return editable, url
 
 
-def read_distributions(own: set[str]) -> list[dict[str, Any]]:
+def read_distributions(own: set[str]) -> "list[dict[str, Any]]":
     """Every distribution on sys.path, in sys.path order, each marked own or outside."""
     from importlib import metadata
 
@@ -267,7 +277,7 @@ def read_distributions(own: set[str]) -> list[dict[str, Any]]:
     return found
 
 
-def public(item: dict[str, Any]) -> dict[str, Any]:
+def public(item: "dict[str, Any]") -> "dict[str, Any]":
     return {key: value for key, value in item.items() if key != "key"}
 
 

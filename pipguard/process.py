@@ -229,24 +229,28 @@ def _cannot_run(cmd: list[str], exc: OSError) -> EnvironmentError_:
     )
 
 
-def _stop_tree(popen: subprocess.Popen[Any], own_group: bool) -> None:
-    """SIGTERM, a moment's grace, then SIGKILL, to the process and (in its own session) its children."""
+def _stop_tree(popen: subprocess.Popen[Any], own_group: bool, ended: threading.Event,
+               expired: threading.Event) -> None:
+    """SIGTERM, a moment's grace, then SIGKILL, to the process and (in its own session) its children.
+
+    Runs in a timer thread while the main thread waits for the process;
+    *ended* is set when that wait is over.
+    """
+    expired.set()
 
     def kill(signum: int) -> None:
+        if ended.is_set() and not own_group:
+            return  # reaped: its pid may be someone else's now
         with contextlib.suppress(OSError):
             if own_group:
                 os.killpg(popen.pid, signum)
             else:
-                popen.send_signal(signum)
+                os.kill(popen.pid, signum)
 
     kill(signal.SIGTERM)
-    try:
-        popen.wait(timeout=_GRACE)
-    except subprocess.TimeoutExpired:
-        pass
+    ended.wait(_GRACE)
     # Even when the leader went, what it started may linger in its group.
     kill(signal.SIGKILL if _POSIX else signal.SIGTERM)
-    popen.wait()
 
 
 class _Child:
@@ -296,16 +300,27 @@ class _Child:
         )
 
     def wait(self, timeout: float | None) -> tuple[int, bool]:
-        timed_out = False
+        # A timer stops the process when the time is up, while this thread
+        # waits blocked (Popen.wait(timeout) would poll, up to 50 ms late).
+        ended, expired = threading.Event(), threading.Event()
+        timer: threading.Timer | None = None
+        if timeout is not None:
+            timer = threading.Timer(timeout, _stop_tree, (self.popen, self.watch.own_group, ended, expired))
+            timer.daemon = True
         with _waiting_for_child():
+            if timer is not None:
+                timer.start()
             try:
-                returncode = self.popen.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                _stop_tree(self.popen, self.watch.own_group)
-                returncode, timed_out = self.popen.wait(), True
+                returncode = self.popen.wait()
+            finally:
+                ended.set()
+                if timer is not None:
+                    timer.cancel()
+            if timer is not None and expired.is_set():
+                timer.join()  # the group's SIGKILL, sent once the leader has gone
             for thread in self.threads:
                 thread.join(_DRAIN)
-        return returncode, timed_out
+        return returncode, expired.is_set()
 
     def result(self, returncode: int, timed_out: bool, return_on_signal: bool) -> ProcessResult:
         _end_watch(self.watch)
