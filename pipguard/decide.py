@@ -354,6 +354,7 @@ class Outcome:
     show_engine_output: bool = False  # the engine's own words are passed on: show held_output once
     report: str | None = None  # the installed plan as pip's --report JSON
     began: bool = False  # a transaction was begun (the engine was asked to install)
+    signal: int | None = None  # pipguard was told to stop (SIGINT, SIGTERM) while the engine ran
 
 
 # -- choosing ----------------------------------------------------------------------------
@@ -554,7 +555,8 @@ def _failed(found: Resolution, notes: list[str], began: bool = True) -> Outcome:
     assert failure is not None
     code = failure.returncode if failure.returncode > 0 else (128 - failure.returncode if failure.returncode < 0 else 1)
     return Outcome("failed", code, tuple(notes), reason=failure.summary or f"pip exited with {failure.returncode}",
-                   engine_output=found.output, held_output=found.held, show_engine_output=True, began=began)
+                   engine_output=found.output, held_output=found.held, show_engine_output=True, began=began,
+                   signal=failure.signal)
 
 
 def _outside_protections(run: _Run, guarded: Resolution, notes: list[str]) -> Outcome:

@@ -7,9 +7,9 @@ from dataclasses import replace
 
 from packaging.utils import NormalizedName, canonicalize_name
 
-from pipguard.constraints import Distribution, MarkerEnvironment, active_requirements
+from pipguard.constraints import MarkerEnvironment, active_requirements
 from pipguard.ledger import Ledger, Root, Transaction, now
-from pipguard.model import TOOLING, Change
+from pipguard.model import TOOLING, Change, Distribution
 from pipguard.redaction import redact_all
 
 

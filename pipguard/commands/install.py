@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import sys
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -22,6 +20,7 @@ from pipguard.environment import resolve_python
 from pipguard.errors import UsageError
 from pipguard.ledger import Ledger, Root, Transaction, now
 from pipguard.pip_runner import check_pip_version, pip_command, run_process
+from pipguard.process import Interrupted, signal_name, work_directory
 from pipguard.redaction import redact
 from pipguard.request import InstallRequest, read_install
 from pipguard.testhook import pause_at
@@ -89,7 +88,7 @@ class InstallEffects:
             self.ledger, txn = begin(self.ledger, "install", ["install", *self.request.args],
                                      self.session.state.pip_version, self.policy,
                                      constraints=list(self.request.constraint_files))
-            self.ledger = finish(self.ledger, txn, "committed", after=self.session.state.versions,
+            self.ledger = finish(self.ledger, txn, "committed", after=self.session.state.own_versions,
                                  roots=outcome.roots)
             self.target.store.save(self.ledger)
         elif outcome.kind == "satisfied" and (self.session.created or self.session.notes):
@@ -98,15 +97,22 @@ class InstallEffects:
             return outcome.returncode
         pause_at("commit")
         status = _STATUS[outcome.kind]
+        reason = outcome.reason
         after: Mapping[NormalizedName, str] | None = None
         if outcome.kind == "installed":
-            after = _versions(overlay(self.session.state.distributions, outcome.plan))
+            after = _versions(overlay(self.session.state.own, outcome.plan))
         elif outcome.kind == "failed":
             # pip may have changed something before it stopped: read the environment again.
-            after = open_session(self.target, reconcile_drift=False).state.versions
-        self.ledger = finish(self.ledger, self.txn, status, after=after, reason=outcome.reason,
+            after = open_session(self.target, reconcile_drift=False).state.own_versions
+        if outcome.signal is not None:
+            status = "interrupted"
+            reason = (f"pipguard received {signal_name(outcome.signal)} while pip ran; what pip changed "
+                      "before it stopped is recorded")
+        self.ledger = finish(self.ledger, self.txn, status, after=after, reason=reason,
                              roots=outcome.roots if outcome.kind == "installed" else None)
         self.target.store.save(self.ledger)
+        if outcome.signal is not None:
+            raise Interrupted(outcome.signal)
         return outcome.returncode
 
     def keep_engine_output(self, text: str) -> None:
@@ -188,8 +194,7 @@ def run_install(options: Options, args: list[str]) -> int:
             return run_process(pip_command(target.python, "install", *args)).returncode
         policy = options.policy or session.ledger.policy
         effects = InstallEffects(target, session, request, policy)
-        workdir = Path(tempfile.mkdtemp(prefix="pipguard-"))
-        try:
+        with work_directory() as workdir:
             engine = PipEngine(target.python, session.state.pip_version, workdir)
             if not engine.supports_build_constraints() and request.build_possible():
                 say(build_constraints_note(session.state.pip_version))
@@ -198,8 +203,6 @@ def run_install(options: Options, args: list[str]) -> int:
                 engine, effects.begin,
             )
             code = effects.carry_out(outcome)
-        finally:
-            shutil.rmtree(workdir, ignore_errors=True)
         keep_shims(target)  # shim: put pipguard's pip scripts back if pip rewrote them
         return code
 
@@ -216,11 +219,16 @@ def run_unguarded(options: Options, pip_args: list[str]) -> int:
             target.store.save(ledger)
         ledger, txn = begin(ledger, pip_args[0], pip_args, session.state.pip_version, "none")
         target.store.save(ledger)
-        result = run_process(pip_command(target.python, *pip_args))
-        after = open_session(target, reconcile_drift=False).state.versions
+        result = run_process(pip_command(target.python, *pip_args), return_on_signal=True)
+        after = open_session(target, reconcile_drift=False).state.own_versions
         status = "unguarded" if result.returncode == 0 else "failed"
-        ledger = finish(ledger, txn, status, after=after,
-                        reason="run with --no-guard: pip was not checked by pipguard")
+        reason = "run with --no-guard: pip was not checked by pipguard"
+        if result.signal is not None:
+            status = "interrupted"
+            reason += f"; pipguard received {signal_name(result.signal)} while pip ran"
+        ledger = finish(ledger, txn, status, after=after, reason=reason)
         target.store.save(ledger)
+        if result.signal is not None:
+            raise Interrupted(result.signal)
         keep_shims(target)  # shim: put pipguard's pip scripts back if pip rewrote them
         return result.returncode
