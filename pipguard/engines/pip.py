@@ -41,6 +41,7 @@ from pipguard.model import PlannedInstall
 from pipguard.pip_runner import pip_command
 from pipguard.process import ProcessResult, WatchedProcess
 from pipguard.redaction import redact
+from pipguard.request import InstallRequest
 
 BUILD_CONSTRAINT_PIP = Version("25.3")
 
@@ -232,6 +233,15 @@ class PipEngine:
         self.pip_version = pip_version
         self.workdir = workdir
         self._count = itertools.count(1)
+        self._request: InstallRequest | None = None
+
+    def release_dates(self, name: str) -> Mapping[str, str]:
+        """When each version of *name* was released, where the index says (for re-plan messages)."""
+        if self._request is None:
+            return {}
+        from pipguard.index import release_dates
+
+        return release_dates(self._request, name)
 
     def supports_build_constraints(self) -> bool:
         try:
@@ -247,7 +257,7 @@ class PipEngine:
         return path
 
     def command(self, invocation: Invocation, report: Path, dry_run: bool) -> list[str]:
-        request = invocation.request
+        request = self._request = invocation.request
         extra: list[str] = []
         if invocation.constraints:
             extra += ["-c", str(self._file("constraints", invocation.constraints))]
