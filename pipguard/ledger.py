@@ -31,6 +31,7 @@ from pipguard.testhook import pause_at
 
 SCHEMA_VERSION = 1
 POLICIES = ("strict", "compatible", "replan")
+ENGINES = ("pip", "uv", "auto")
 STATUSES = ("pending", "committed", "failed", "rejected", "unguarded", "interrupted", "drift")
 
 
@@ -57,6 +58,7 @@ class Transaction:
 class Ledger:
     environment: Mapping[str, str] = field(default_factory=dict)
     policy: str = "compatible"
+    engine: str = "pip"
     roots: Mapping[NormalizedName, Root] = field(default_factory=dict)
     standing: tuple[StandingConstraint, ...] = ()
     distributions: Mapping[NormalizedName, str] = field(default_factory=dict)
@@ -91,6 +93,7 @@ def ledger_to_dict(ledger: Ledger) -> dict[str, Any]:
         "schema": SCHEMA_VERSION,
         "environment": dict(ledger.environment),
         "policy": ledger.policy,
+        "engine": ledger.engine,
         "roots": {name: _record(root) for name, root in sorted(ledger.roots.items())},
         "standing": [_record(s) for s in ledger.standing],
         "distributions": dict(sorted(ledger.distributions.items())),
@@ -262,9 +265,13 @@ def ledger_from_dict(data: Any) -> Ledger:
     policy = _expect(data.get("policy", "compatible"), str, "policy")
     if policy not in POLICIES:
         raise ValueError(f"policy {policy!r} is unknown")
+    engine = _expect(data.get("engine", "pip"), str, "engine")
+    if engine not in ENGINES:
+        raise ValueError(f"engine {engine!r} is unknown")
     return Ledger(
         environment={k: str(v) for k, v in _expect(data.get("environment", {}), dict, "environment").items()},
         policy=policy,
+        engine=engine,
         roots=roots,
         standing=standing,
         distributions=dists,

@@ -16,7 +16,7 @@ from pipguard.commands.shim import keep_shims
 from pipguard.constraints import Distribution
 from pipguard.context import Options, Session, Target, locate, open_session
 from pipguard.decide import Outcome, Situation, decide_install, overlay
-from pipguard.engines.pip import PipEngine
+from pipguard.engines import make_engine
 from pipguard.environment import resolve_python
 from pipguard.errors import UsageError
 from pipguard.ledger import Ledger, Root, Transaction, now
@@ -133,7 +133,9 @@ def run_install(options: Options, args: list[str]) -> int:
         session = open_session(target, policy=options.policy or "compatible")
         for note in session.notes:
             say(note)
-        check_pip_version(session.state.pip_version, target.python)
+        engine_name = options.engine or session.ledger.engine
+        if engine_name == "pip":
+            check_pip_version(session.state.pip_version, target.python)
         if session.created:
             target.store.save(session.ledger)
         if not request.has_requests:
@@ -142,7 +144,9 @@ def run_install(options: Options, args: list[str]) -> int:
         effects = InstallEffects(target, session, request, policy)
         workdir = Path(tempfile.mkdtemp(prefix="pipguard-"))
         try:
-            engine = PipEngine(target.python, session.state.pip_version, workdir)
+            engine = make_engine(engine_name, target.python, session.state.pip_version, workdir, request)
+            if engine.name == "pip" and engine_name != "pip":
+                check_pip_version(session.state.pip_version, target.python)
             outcome = decide_install(
                 situation(request, session, policy, options.allow_older_major, session.ledger.next_id),
                 engine, effects.begin,
