@@ -9,6 +9,7 @@ the ``uv`` package importable by pipguard's own interpreter (what
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 import os
 import shutil
@@ -26,10 +27,8 @@ def find_uv() -> list[str] | None:
     """The command that runs uv: the uv package's binary, ``python -m uv``, or uv on PATH."""
     if importlib.util.find_spec("uv") is not None:
         try:
-            from uv import find_uv_bin
-
-            return [os.fspath(find_uv_bin())]
-        except (ImportError, FileNotFoundError, OSError):
+            return [os.fspath(importlib.import_module("uv").find_uv_bin())]
+        except (ImportError, AttributeError, FileNotFoundError, OSError):
             return [sys.executable, "-m", "uv"]
     found = shutil.which("uv")
     return [found] if found else None

@@ -36,6 +36,7 @@ import sys
 import urllib.parse
 import urllib.request
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from packaging.requirements import InvalidRequirement, Requirement
@@ -60,6 +61,7 @@ from pipguard.engines.uv_output import (
     classify_failure,
     direct_references,
     installed,
+    pip_style_conflict,
     read_changes,
     read_selections,
     split_output,
@@ -156,7 +158,7 @@ class UvEngine:
         _, held, output = split_output(result.stderr)
         selections = read_selections(result.stderr)
         if result.returncode != 0:
-            return Resolution(failure=classify_failure(result), output=output, held=held,
+            return Resolution(failure=_failure(result, invocation), output=output, held=held,
                               backtracked=selections.backtracked, considered=selections.considered)
         changes = installed(read_changes(result.stdout, version))
         urls = direct_references(result.stderr)
@@ -235,6 +237,20 @@ class UvEngine:
             return Resolution(failure=classify_failure(result), output=output, held=held)
         found.update(from_target(scratch))
         return found
+
+
+def _failure(result: ProcessResult, invocation: Invocation) -> Failure:
+    """Why uv found no plan; for a conflict, told as pip tells it (the core reads pip's account)."""
+    failure = classify_failure(result)
+    if failure.kind != "impossible":
+        return failure
+    request = invocation.request
+    requested = [(item.name, str(item.requirement)) for item in request.requested
+                 if item.name is not None and item.requirement is not None]
+    requested += [(name, text) for text in invocation.also for name in _names([text])]
+    constraints = [(name, f"{name}{spec}") for name, spec in sorted(invocation.constraints.items())]
+    constraints += [(line.name, str(line.requirement)) for line in request.constraints]
+    return replace(failure, conflict=pip_style_conflict(result.stderr, requested, constraints))
 
 
 def _quiet(request: InstallRequest) -> int:

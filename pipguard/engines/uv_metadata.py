@@ -21,8 +21,8 @@ Reading files only; the engine runs uv.
 from __future__ import annotations
 
 import email.parser
+import importlib
 import os
-import sys
 import urllib.parse
 import urllib.request
 import zipfile
@@ -90,15 +90,16 @@ def find_wheel(filename: str, find_links: Iterable[str]) -> Path | None:
 
 
 def _toml(path: Path) -> Mapping[str, Any] | None:
-    if sys.version_info < (3, 11):
-        return None  # no tomllib: uv is asked instead
-    import tomllib
-
+    try:
+        tomllib = importlib.import_module("tomllib")
+    except ImportError:
+        return None  # Python < 3.11: uv is asked instead
     try:
         with open(path, "rb") as handle:
-            return tomllib.load(handle)
+            data = tomllib.load(handle)
     except (OSError, ValueError):
         return None
+    return data if isinstance(data, dict) else None
 
 
 def _with_extra(requirement: str, extra: str) -> str | None:

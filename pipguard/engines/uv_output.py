@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -182,17 +182,20 @@ def _is_log(line: str) -> bool:
 def split_output(stderr: str) -> tuple[str, str, str]:
     """uv's stderr as (progress to show, warnings and errors to hold, everything but the debug log).
 
-    An ``error:`` or ``warning:`` line and the indented lines after it are
-    held; a ``DEBUG`` line and the indented lines after it are dropped.
+    A ``warning:`` line and the indented lines after it are held, and so is
+    everything from an ``error:`` line on; a ``DEBUG`` line and the indented
+    lines after it are dropped.
     """
     parts: dict[str, list[str]] = {"shown": [], "held": [], "kept": []}
     mode = "shown"
+    failed = False  # uv's error comes last: all of it (hints, unindented examples) is held
     for line in stderr.splitlines(keepends=True):
         indented = line[:1] in (" ", "\t") and not line.startswith((" + ", " - ", " ~ "))
         if not indented:
+            failed = failed or line.startswith("error:")
             if _is_log(line):
                 mode = "dropped"
-            elif line.startswith(("error:", "warning:", "hint:")):
+            elif failed or line.startswith(("warning:", "hint:")):
                 mode = "held"
             else:
                 mode = "shown"
@@ -223,6 +226,39 @@ def _candidate(text: str) -> str:
     return f"{name} {version}" if sep else redact(what)
 
 
+_DEPENDS_ON = re.compile(
+    r"(?:all versions of |only )?(?P<who>[a-z0-9][a-z0-9._-]*)(?:\[[^\]]*\])?(?:==(?P<version>[^\s,]+))?"
+    r" depends? on (?P<req>[a-z0-9][^\s,]*(?:,[<>=!~][^\s,]*)*)")
+
+
+def _mentions(text: str, name: str) -> bool:
+    return re.search(rf"(?<![\w.-]){re.escape(name)}(?![\w-])", text) is not None
+
+
+def pip_style_conflict(stderr: str, requested: Sequence[tuple[NormalizedName, str]],
+                       constraints: Sequence[tuple[NormalizedName, str]]) -> str:
+    """uv's "No solution found" account, told as pip's "The conflict is caused by:" block.
+
+    uv tells requirements and constraints alike ("you require b==2.0 and
+    b==1.5"); pipguard, which passed both, names each side as pip does: the
+    request's requirements and the constraints on the packages uv mentions,
+    and the dependencies uv says led there. *requested* and *constraints* are
+    (name, requirement) pairs.
+    """
+    if "No solution found when resolving" not in stderr:
+        return ""
+    causes = stderr.split("No solution found when resolving", 1)[1]
+    lines = []
+    for match in _DEPENDS_ON.finditer(causes):
+        version = f" {match.group('version')}" if match.group("version") else ""
+        lines.append(f"    {match.group('who')}{version} depends on {match.group('req')}")
+    lines += [f"    The user requested {text}" for name, text in requested if _mentions(causes, name)]
+    lines += [f"    The user requested (constraint) {text}" for name, text in constraints if _mentions(causes, name)]
+    if not lines:
+        return ""
+    return "\n".join(["The conflict is caused by:", *dict.fromkeys(lines)])
+
+
 def classify_failure(result: ProcessResult) -> Failure:
     """Why uv ended without a plan, in the port's kinds; uv's own words stay in *summary*."""
     text = result.stdout + result.stderr
@@ -233,7 +269,9 @@ def classify_failure(result: ProcessResult) -> Failure:
         return Failure("build", result.returncode, summary, candidate=_candidate(text))
     if "No solution found when resolving" in text:
         causes = text.split("No solution found when resolving", 1)[1]
-        if any(marker in causes for marker in _NO_MATCH) and " depend" not in causes:
+        # nothing matches at all (pip's "No matching distribution"), as opposed to
+        # versions that exist but do not fit together (pip's ResolutionImpossible)
+        if any(marker in causes for marker in _NO_MATCH) and not re.search(r" depends? on ", causes):
             return Failure("no-match", result.returncode, summary)
         return Failure("impossible", result.returncode, summary)
     if any(marker in text for marker in _NOT_FOUND):
