@@ -89,17 +89,19 @@ class Ledger:
 
 def ledger_to_dict(ledger: Ledger) -> dict[str, Any]:
     """The document as plain data (not yet redacted: ``ledger_to_json`` is what is written)."""
-    return {
+    document: dict[str, Any] = {
         "schema": SCHEMA_VERSION,
         "environment": dict(ledger.environment),
         "policy": ledger.policy,
-        "engine": ledger.engine,
         "roots": {name: _record(root) for name, root in sorted(ledger.roots.items())},
         "standing": [_record(s) for s in ledger.standing],
         "distributions": dict(sorted(ledger.distributions.items())),
         "transactions": [_transaction_record(t) for t in ledger.transactions],
         "shim": dict(ledger.shim),
     }
+    if ledger.engine != "pip":  # written when chosen (pipguard engine), like any other choice
+        document["engine"] = ledger.engine
+    return document
 
 
 _COMPACT = json.JSONEncoder(separators=(",", ":"))
