@@ -6,6 +6,7 @@ import sys
 from dataclasses import replace
 
 from pipguard.context import Options, locate, open_session
+from pipguard.engines import find_uv
 from pipguard.errors import UsageError
 from pipguard.ledger import ENGINES
 
@@ -28,4 +29,7 @@ def run_engine(options: Options, args: list[str]) -> int:
         target.store.save(replace(session.ledger, engine=args[0]))
     print(f"pipguard: installs into {session.state.prefix} now use {_WHAT[args[0]]} "
           "(override per call with --engine).", file=sys.stderr)
+    if args[0] == "uv" and find_uv() is None:
+        print("pipguard: note: no uv is found yet (neither the uv package for this pipguard nor uv on PATH): "
+              "installs will fail until it is (pip install 'pipguard[uv]').", file=sys.stderr)
     return 0

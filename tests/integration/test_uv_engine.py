@@ -88,3 +88,29 @@ def test_users_uv_configuration_does_not_change_what_is_allowed(uv_guard: Pipgua
                                         "UV_RESOLUTION": "lowest"})
     assert result.returncode == 0, combined(result)
     assert uv_guard.venv.versions()["b"] == "1.8"  # as pip would: the newest B that fits A
+
+
+def simple_index(directory: Path, wheels: Path) -> str:
+    """A PEP 503 index on disk (file://) serving *wheels*: uv does not say where its files are."""
+    projects: dict[str, list[Path]] = {}
+    for wheel in sorted(wheels.glob("*.whl")):
+        projects.setdefault(wheel.name.split("-")[0].replace("_", "-").lower(), []).append(wheel)
+    for project, files in projects.items():
+        page = directory / project
+        page.mkdir(parents=True)
+        links = "".join(f'<a href="{w.as_uri()}">{w.name}</a>\n' for w in files)
+        (page / "index.html").write_text(f"<!DOCTYPE html><html><body>\n{links}</body></html>\n")
+    return directory.as_uri()
+
+
+def test_requirements_come_from_uv_when_no_local_file_holds_them(uv_guard: Pipguard, wheelhouse: Path,
+                                                                  tmp_path: Path) -> None:
+    """From an index (not --find-links), the metadata is read from uv's scratch install: the guard holds."""
+    index = simple_index(tmp_path / "simple", wheelhouse)
+    first = uv_guard.run("install", "--index-url", index, "A")
+    assert first.returncode == 0, combined(first)
+    assert uv_guard.venv.versions()["b"] == "1.8"
+    rejected = uv_guard.run("install", "--index-url", index, "E")  # E 1.0 needs B>=2.0
+    assert rejected.returncode == 10, combined(rejected)
+    assert "E 1.0 needs B>=2.0" in rejected.stderr  # E's Requires-Dist, as uv's scratch install read it
+    assert "e" not in uv_guard.venv.versions()
