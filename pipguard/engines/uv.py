@@ -180,7 +180,8 @@ class UvEngine:
         pins = {item.name: _pin(item.version) for item in planned.plan if not (item.editable or item.url)}
         exact = {**invocation.constraints, **pins}
         quiet = _quiet(invocation.request)
-        cmd = self.command(arguments, self._own(invocation, exact), "--output-format", "json", *(["-q"] * quiet))
+        # never -q here: uv's -qq also silences its JSON; pipguard hides what -q would hide itself
+        cmd = self.command(arguments, self._own(invocation, exact), "--output-format", "json")
         result = self._run(cmd, arguments)
         shown, held, output = split_output(result.stderr)
         if invocation.show_output and shown and not quiet:
@@ -189,12 +190,7 @@ class UvEngine:
         if result.returncode != 0:
             return Resolution(failure=classify_failure(result), output=planned.output + output,
                               held=planned.held + held)
-        done = {(c.name, c.version) for c in installed(read_changes(result.stdout, self._version))}
-        unplanned = [f"{name} {version}" for name, version in sorted(done, key=str)
-                     if version is not None and (name, version) not in {(i.name, i.version) for i in planned.plan}]
-        if unplanned:
-            held += (f"pipguard: warning: uv installed {', '.join(unplanned)}, which the plan it was given "
-                     "did not hold (the index changed between the dry run and the install?).\n")
+        held += _unplanned(result.stdout, planned.plan, self._version)
         return Resolution(planned.plan, None, planned.output + output, None, planned.backtracked,
                           planned.held + held, planned.considered)
 
@@ -237,6 +233,24 @@ class UvEngine:
             return Resolution(failure=classify_failure(result), output=output, held=held)
         found.update(from_target(scratch))
         return found
+
+
+def _unplanned(stdout: str, plan: Sequence[PlannedInstall], uv: str) -> str:
+    """A warning when uv's account of the install differs from the approved plan (or is unreadable).
+
+    The install has happened by then: its account is checked, never a reason to fail.
+    """
+    try:
+        done = {(c.name, c.version) for c in installed(read_changes(stdout, uv))}
+    except UvUnreadable as exc:
+        return f"pipguard: warning: {exc}\n"
+    planned = {(item.name, item.version) for item in plan}
+    unplanned = sorted(f"{name} {version}" for name, version in done if version is not None
+                       and (name, version) not in planned)
+    if not unplanned:
+        return ""
+    return (f"pipguard: warning: uv installed {', '.join(unplanned)}, which the approved plan did not hold "
+            "(did the index change between the dry run and the install?).\n")
 
 
 def _failure(result: ProcessResult, invocation: Invocation) -> Failure:

@@ -114,3 +114,12 @@ def test_requirements_come_from_uv_when_no_local_file_holds_them(uv_guard: Pipgu
     assert rejected.returncode == 10, combined(rejected)
     assert "E 1.0 needs B>=2.0" in rejected.stderr  # E's Requires-Dist, as uv's scratch install read it
     assert "e" not in uv_guard.venv.versions()
+
+
+def test_quiet_installs_are_quiet_and_still_checked(uv_guard: Pipguard) -> None:
+    """-qq silences uv's JSON too: pipguard never passes it to uv, and hides uv's progress itself."""
+    result = uv_guard.install("-qq", "A")
+    assert result.returncode == 0, combined(result)
+    assert result.stderr == "" and result.stdout == ""
+    assert uv_guard.venv.ledger()["transactions"][-1]["status"] == "committed"
+    assert uv_guard.venv.versions()["a"] == "1.0"
