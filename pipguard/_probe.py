@@ -2,18 +2,51 @@
 
 Standard library only, Python 3.9+: the target may not have packaging (or
 pipguard) installed. ``environment.probe_environment`` sends this file's
-source to the interpreter on stdin. An optional cache file (argv[1]) is
-reused when no directory on sys.path changed since it was written, so an
-unchanged environment of hundreds of distributions is not re-read.
+source to the interpreter on stdin, without -I: the probe sees what pip in
+that interpreter sees (user site, PYTHONPATH), less the current directory.
+
+For every distribution it says whether it is the environment's own (in
+its own site-packages, or a directory a .pth file there adds) or seen only
+from outside (a --system-site-packages venv's base interpreter, the user
+site, PYTHONPATH, anything else on sys.path), and which same-named
+distributions are hidden behind the one imports see.
+
+argv[1], when given, is the signature of a state pipguard has cached: a
+digest of sys.path, the marker environment and, for every sys.path entry,
+its *.dist-info / *.egg-info names with their metadata files' stat. When
+it matches, the probe answers with the interpreter's description and
+``"unchanged": true``, and reads no metadata at all.
 """
+
+import sys
+
+# "python -" puts the current directory first on sys.path: a json.py or a
+# *.egg-info there is not the environment's (pip's own view aside). Drop
+# it before anything else is imported.
+if __name__ == "__main__" and sys.path and sys.path[0] == "":
+    del sys.path[0]
 
 import json
 import os
 import platform
-import sys
+import stat
+
+TYPE_CHECKING = False  # typing is not imported at run time: the probe runs on every command
+if TYPE_CHECKING:
+    from typing import Any
+
+try:  # the built-in module: hashlib would load OpenSSL, a cost paid on every probe
+    from _sha2 import sha256  # type: ignore[import-not-found]  # Python 3.12+
+except ImportError:
+    try:
+        from _sha256 import sha256  # type: ignore[import-not-found]  # Python 3.9-3.11
+    except ImportError:
+        from hashlib import sha256
+
+_META_SUFFIXES = (".dist-info", ".egg-info")
 
 
-def marker_environment() -> dict:  # type: ignore[type-arg]
+def marker_environment() -> dict[str, str]:
     impl = sys.implementation
     version = f"{impl.version.major}.{impl.version.minor}.{impl.version.micro}"
     if impl.version.releaselevel != "final":
@@ -33,95 +66,248 @@ def marker_environment() -> dict:  # type: ignore[type-arg]
     }
 
 
-def path_signature() -> list:  # type: ignore[type-arg]
-    signature = []
-    for entry in sys.path:
+def same_path(path: str) -> str:
+    """A path in the form two spellings of one place share."""
+    return os.path.normcase(os.path.realpath(path))
+
+
+def is_within(path: str, directory: str) -> bool:
+    return path == directory or path.startswith(directory.rstrip(os.sep) + os.sep)
+
+
+# -- what is the environment's own ------------------------------------------------
+
+
+def own_site_packages() -> list[str]:
+    """The site-packages this environment installs into (as given, not resolved).
+
+    A virtual environment: its purelib and platlib, under its own prefix
+    (never the base interpreter's, which a --system-site-packages venv also
+    sees). A system interpreter: its own site-packages directories.
+    """
+    import site
+    import sysconfig
+
+    paths = sysconfig.get_paths()
+    found = [paths.get("purelib", ""), paths.get("platlib", "")]
+    base_prefix = getattr(sys, "base_prefix", sys.prefix)
+    in_venv = same_path(sys.prefix) != same_path(base_prefix)
+    getsitepackages = getattr(site, "getsitepackages", None)  # absent in old virtualenv's site.py
+    if getsitepackages is not None:
         try:
-            signature.append([entry, os.stat(entry).st_mtime_ns])
+            found += getsitepackages([sys.prefix]) if in_venv else getsitepackages()
+        except Exception:
+            pass
+    if in_venv:
+        prefix = same_path(sys.prefix)
+        found = [path for path in found if path and is_within(same_path(path), prefix)]
+    return list(dict.fromkeys(path for path in found if path))
+
+
+def pth_directories(site_dir: str) -> list[str]:
+    """Directories a site directory's .pth files add to sys.path (as site.addpackage reads them)."""
+    try:
+        names = sorted(name for name in os.listdir(site_dir) if name.endswith(".pth") and not name.startswith("."))
+    except OSError:
+        return []
+    found = []
+    for name in names:
+        try:
+            with open(os.path.join(site_dir, name), "rb") as handle:
+                raw = handle.read()
         except OSError:
-            signature.append([entry, None])
+            continue
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            text = raw.decode("latin-1")
+        for line in text.splitlines():
+            line = line.strip()
+            if not line or line.startswith("#") or line.startswith(("import ", "import\t")):
+                continue
+            path = os.path.abspath(os.path.join(site_dir, line))
+            if os.path.exists(path):
+                found.append(path)
+    return found
+
+
+def own_locations(site_dirs: list[str]) -> set[str]:
+    """Every place whose distributions are the environment's own, resolved."""
+    own = set()
+    for site_dir in site_dirs:
+        own.add(same_path(site_dir))
+        own.update(same_path(path) for path in pth_directories(site_dir))
+    return own
+
+
+# -- the cache key ----------------------------------------------------------------
+
+
+def _metadata_stat(path: str) -> list[int]:
+    """stat of a distribution's metadata file: a change of content changes it (ctime cannot be set back)."""
+    candidates = [path]
+    if path.endswith(".dist-info"):
+        candidates = [os.path.join(path, "METADATA")]
+    elif os.path.isdir(path):
+        candidates = [os.path.join(path, "PKG-INFO")]
+    for candidate in candidates:
+        try:
+            info = os.stat(candidate)
+        except OSError:
+            continue
+        return [info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns]
+    return []
+
+
+def path_signature(paths: list[str]) -> "list[list[Any]]":
+    """What the installed set depends on, for every sys.path entry.
+
+    A directory's own stat (mtime can be set back by tar, rsync -a, cp -a;
+    ctime cannot), and the name and metadata stat of every *.dist-info and
+    *.egg-info in it: installing, removing or upgrading a distribution
+    changes it whatever happened to the mtimes.
+    """
+    signature: list[list[Any]] = []
+    for entry in paths:
+        try:
+            info = os.stat(entry)
+        except OSError:
+            signature.append([entry])
+            continue
+        item: list[Any] = [entry, info.st_dev, info.st_ino, info.st_mtime_ns, info.st_ctime_ns]
+        if stat.S_ISDIR(info.st_mode):
+            try:
+                names = sorted(name for name in os.listdir(entry) if name.endswith(_META_SUFFIXES))
+            except OSError:
+                names = []
+            for name in names:
+                item.append([name, *_metadata_stat(os.path.join(entry, name))])
+        signature.append(item)
     return signature
 
 
-def read_distributions() -> list:  # type: ignore[type-arg]
+def digest(value: object) -> str:
+    return str(sha256(json.dumps(value, sort_keys=True).encode("utf-8", "surrogateescape")).hexdigest())
+
+
+# -- the distributions ------------------------------------------------------------
+
+
+def canonical(name: str) -> str:
+    key = name.lower().replace("_", "-").replace(".", "-")
+    while "--" in key:
+        key = key.replace("--", "-")
+    return key
+
+
+def sort_out(
+    found: "list[dict[str, Any]]",
+) -> "tuple[dict[str, dict[str, Any]], dict[str, str], dict[str, dict[str, Any]]]":
+    """Split distributions (in sys.path order) into what imports see and what is hidden.
+
+    Each item is a dict with "key" and "outside". The first of a name is the
+    one imports see. A later one on the other side is recorded as hidden:
+    an outside distribution behind an own one is *shadowed* (name ->
+    version); an own one behind an outside one is *hidden* (the whole
+    record: it is still installed in the environment). Later ones on the
+    same side are duplicates nobody sees, as for imports.
+    """
+    visible: dict[str, dict[str, Any]] = {}
+    shadowed: dict[str, str] = {}
+    hidden: dict[str, dict[str, Any]] = {}
+    for item in found:
+        key = item["key"]
+        first = visible.get(key)
+        if first is None:
+            visible[key] = item
+        elif first["outside"] == item["outside"]:
+            continue
+        elif item["outside"]:
+            shadowed.setdefault(key, item["version"])
+        else:
+            hidden.setdefault(key, item)
+    return visible, shadowed, hidden
+
+
+def _direct_url(dist: "Any") -> "tuple[Any, Any]":
+    editable = url = None
+    try:
+        direct = dist.read_text("direct_url.json")
+    except Exception:
+        direct = None
+    if direct:
+        try:
+            info = json.loads(direct)
+            if info.get("dir_info", {}).get("editable"):
+                editable = info.get("url")
+            else:
+                url = info.get("url")
+        except (ValueError, AttributeError):
+            pass
+    return editable, url
+
+
+def read_distributions(own: set[str]) -> "list[dict[str, Any]]":
+    """Every distribution on sys.path, in sys.path order, each marked own or outside."""
     from importlib import metadata
 
-    seen = {}
+    found = []
+    resolved: dict[str, str] = {}
     for dist in metadata.distributions():
         name = dist.metadata["Name"]
         if not name:
             continue
-        key = name.lower().replace("_", "-").replace(".", "-")
-        while "--" in key:
-            key = key.replace("--", "-")
-        if key in seen:
-            continue  # the first on sys.path wins, as for imports
-        editable = url = None
         try:
-            direct = dist.read_text("direct_url.json")
+            location = str(dist.locate_file(""))
         except Exception:
-            direct = None
-        if direct:
-            try:
-                info = json.loads(direct)
-                if info.get("dir_info", {}).get("editable"):
-                    editable = info.get("url")
-                else:
-                    url = info.get("url")
-            except ValueError:
-                pass
-        seen[key] = {
+            location = ""
+        if location not in resolved:
+            resolved[location] = same_path(location) if location else ""
+        editable, url = _direct_url(dist)
+        found.append({
+            "key": canonical(name),
             "name": name,
             "version": dist.version,
             "requires": list(dist.requires or []),
             "editable": editable,
             "url": url,
-        }
-    return [seen[key] for key in sorted(seen)]
+            "location": location,
+            "outside": resolved[location] not in own,
+        })
+    return found
 
 
-def trusted(path: str) -> bool:
-    """Only a cache nobody else could have written stands in for the real state."""
-    try:
-        info = os.stat(path)
-    except OSError:
-        return False
-    return not info.st_mode & 0o022 and (not hasattr(os, "geteuid") or info.st_uid == os.geteuid())
+def public(item: "dict[str, Any]") -> "dict[str, Any]":
+    return {key: value for key, value in item.items() if key != "key"}
 
 
 def main() -> None:
-    cache_path = sys.argv[1] if len(sys.argv) > 1 else ""
-    signature = path_signature()
-    markers = marker_environment()
-    if cache_path and trusted(cache_path):
-        try:
-            with open(cache_path) as handle:
-                cached = json.load(handle)
-            if (cached.get("signature") == signature and cached.get("executable") == sys.executable
-                    and cached.get("markers") == markers):
-                sys.stdout.write(json.dumps(cached))
-                return
-        except (OSError, ValueError):
-            pass
-    state = {
+    cached_signature = sys.argv[1] if len(sys.argv) > 1 else ""
+    site_dirs = own_site_packages()
+    header = {
         "executable": sys.executable,
         "python_version": platform.python_version(),
         "prefix": sys.prefix,
         "base_prefix": getattr(sys, "base_prefix", sys.prefix),
-        "markers": markers,
-        "signature": signature,
-        "distributions": read_distributions(),
+        "markers": marker_environment(),
+        "own_paths": site_dirs,
+        "path": list(sys.path),
     }
-    text = json.dumps(state)
-    if cache_path:
-        try:
-            tmp = f"{cache_path}.tmp{os.getpid()}"
-            with open(tmp, "w") as handle:
-                handle.write(text)
-            os.replace(tmp, cache_path)
-        except OSError:
-            pass
-    sys.stdout.write(text)
+    signature = digest([header, path_signature(list(sys.path))])
+    if cached_signature and cached_signature == signature:
+        # The header too, so that pipguard can tell the cache describes this interpreter.
+        sys.stdout.write(json.dumps({**header, "signature": signature, "unchanged": True}))
+        return
+    visible, shadowed, hidden = sort_out(read_distributions(own_locations(site_dirs)))
+    state = dict(header)
+    state.update({
+        "signature": signature,
+        "distributions": [public(visible[key]) for key in sorted(visible)],
+        "shadowed": {key: shadowed[key] for key in sorted(shadowed)},
+        "hidden": [public(hidden[key]) for key in sorted(hidden)],
+    })
+    sys.stdout.write(json.dumps(state))
 
 
-main()
+if __name__ == "__main__":
+    main()

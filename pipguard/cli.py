@@ -2,26 +2,37 @@
 
 from __future__ import annotations
 
-import argparse
-import os
 import sys
-from collections.abc import Callable, Mapping, Sequence
 
-from pipguard import __version__
-from pipguard.commands.options import split_options
-from pipguard.context import Options
-from pipguard.errors import (
-    CheckFailed,
-    EnvironmentError_,
-    LedgerError,
-    PipFailed,
-    PipguardError,
-    PipTooOld,
-    Rejected,
-    UsageError,
-)
-from pipguard.ledger import ENGINES, POLICIES
-from pipguard.redaction import redact
+# A Ctrl-C while pipguard's modules load (every entry point imports this
+# module first: the console script, python -m pipguard, the shims) is one
+# line and exit 130, never a traceback.
+try:
+    import argparse
+    import os
+    from collections.abc import Callable, Mapping, Sequence
+    from typing import TYPE_CHECKING
+
+    from pipguard import __version__
+    from pipguard.commands.options import split_options
+    from pipguard.errors import (
+        CheckFailed,
+        EnvironmentError_,
+        LedgerError,
+        PipFailed,
+        PipguardError,
+        PipTooOld,
+        Rejected,
+        UsageError,
+    )
+    from pipguard.model import ENGINES, POLICIES
+    from pipguard.redaction import redact
+except KeyboardInterrupt:
+    sys.stderr.write("pipguard: interrupted.\n")
+    raise SystemExit(130) from None
+
+if TYPE_CHECKING:
+    from pipguard.context import Options
 
 EXIT_OK = 0
 EXIT_PROBLEMS = 1  # pipguard check found problems
@@ -80,6 +91,8 @@ def split_own_options(args: Sequence[str]) -> tuple[list[str], list[str]]:
 
 
 def make_options(ns: argparse.Namespace) -> Options:
+    from pipguard.context import Options
+
     timeout = ns.lock_timeout
     if timeout is None:
         env = os.environ.get("PIPGUARD_LOCK_TIMEOUT")
@@ -119,7 +132,11 @@ def exit_status(returncode: int) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     try:
-        return exit_status(dispatch(args))
+        from pipguard.process import terminate_as_interrupt
+
+        # SIGTERM unwinds like Ctrl-C: the lock is released, work directories go.
+        with terminate_as_interrupt():
+            return exit_status(dispatch(args))
     except PipFailed as exc:
         if exc.message:
             print(redact(f"pipguard: {exc.message}"), file=sys.stderr)
@@ -128,9 +145,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         message = redact(str(exc))
         print(message if message.startswith("pipguard") else f"pipguard: {message}", file=sys.stderr)
         return EXIT_CODES.get(type(exc), EXIT_USAGE)
-    except KeyboardInterrupt:
-        print("pipguard: interrupted.", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        return interrupted(exc)
+
+
+def interrupted(exc: KeyboardInterrupt) -> int:
+    """Exit status 128 + N for signal N (130 for Ctrl-C), as a shell reports it."""
+    import signal
+
+    signum = getattr(exc, "signum", signal.SIGINT)
+    name = "" if signum == signal.SIGINT else f" by {signal.Signals(signum).name}"
+    print(f"pipguard: interrupted{name}.", file=sys.stderr)
+    return 128 + int(signum)
 
 
 def dispatch(args: list[str]) -> int:

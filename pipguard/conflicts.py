@@ -19,10 +19,11 @@ from typing import Any
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import NormalizedName, canonicalize_name
 
-from pipguard.constraints import Distribution, MarkerEnvironment, Violation, active_requirements
+from pipguard.constraints import MarkerEnvironment, Violation, active_requirements
 from pipguard.health import Problem
 from pipguard.ledger import Change
-from pipguard.model import PlannedInstall
+from pipguard.model import Distribution, PlannedInstall
+from pipguard.redaction import redact
 
 _DEPENDS = re.compile(r"^(?P<name>[^\s\[]+)(?:\[[^\]]*\])? (?P<version>\S+) depends on (?P<req>.+)$")
 _CONSTRAINT = "The user requested (constraint) "
@@ -67,7 +68,7 @@ def _pip_requirement(text: str) -> tuple[NormalizedName, str]:
     except InvalidRequirement:
         match = re.match(r"[A-Za-z0-9._-]+", head)
         name = match.group(0) if match else head
-        return canonicalize_name(name), head[len(name):].strip()
+        return canonicalize_name(name), redact(head[len(name):].strip())
     return canonicalize_name(req.name), str(req.specifier)
 
 
@@ -103,7 +104,7 @@ def parse_conflict(stdout: str) -> list[Cause]:
 def pip_summary(stderr: str) -> str:
     """pip's own one-line account ("Cannot install X and Y because ..."), if it gave one."""
     match = _CANNOT.search(stderr)
-    return match.group(0) + "." if match else ""
+    return redact(match.group(0)) + "." if match else ""
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ only reaches messages through ``display_name``.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from packaging.markers import Marker
@@ -18,6 +18,7 @@ from packaging.version import InvalidVersion, Version
 
 from pipguard.model import Distribution as Distribution
 from pipguard.model import MarkerEnvironment as MarkerEnvironment
+from pipguard.model import OutsidePolicy, Root, StandingConstraint
 
 
 @dataclass(frozen=True, order=True)
@@ -304,3 +305,46 @@ def find_violations(versions: Mapping[NormalizedName, str], needs: Iterable[Need
         elif not _satisfies(installed, need.specifier):
             found.append(Violation(need, installed))
     return sorted(found)
+
+
+# -- what must hold in an environment -------------------------------------------------
+
+
+def root_specs(roots: Mapping[NormalizedName, Root]) -> list[RootSpec]:
+    return [
+        RootSpec(
+            name=root.name,
+            specifier=root.specifier,
+            extras=root.extras,
+            label=f"{root.display_name} (root, transaction {root.added_by})"
+            if root.added_by
+            else f"{root.display_name} (root)",
+        )
+        for root in roots.values()
+    ]
+
+
+def guarded_distributions(
+    dists: Mapping[NormalizedName, Distribution], outside: OutsidePolicy
+) -> dict[NormalizedName, Distribution]:
+    """The distributions whose requirements are protected (outside ones only when asked)."""
+    if outside == "protect":
+        return dict(dists)
+    return {name: dist for name, dist in dists.items() if not dist.outside}
+
+
+def all_needs(
+    dists: Mapping[NormalizedName, Distribution],
+    roots: Mapping[NormalizedName, Root],
+    standing: Sequence[StandingConstraint],
+    markers: MarkerEnvironment,
+    outside: OutsidePolicy = "protect",
+) -> list[Need]:
+    """Everything that must hold in an environment with *dists* installed."""
+    guarded = guarded_distributions(dists, outside)
+    specs = root_specs(roots)
+    extras = extras_in_use(guarded, specs, markers)
+    needs = root_needs(specs) + dependency_needs(guarded, markers, extras)
+    for item in standing:
+        needs += standing_needs([item.requirement], item.source, markers)
+    return sorted_needs(needs)

@@ -7,10 +7,9 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipguard.environment import EnvironmentState, probe_environment, resolve_python
+from pipguard.environment import EnvironmentState, probe_environment, resolve_python, run_in_target
 from pipguard.errors import EnvironmentError_
 from pipguard.ledger import Ledger, LedgerStore, default_ledger_path
-from pipguard.pip_runner import run_process
 from pipguard.transactions import baseline_ledger, reconcile
 
 
@@ -41,10 +40,7 @@ def _prefixes(python: str) -> tuple[str, str]:
     venv = Path(os.path.abspath(python)).parent.parent
     if (venv / "pyvenv.cfg").is_file():
         return str(venv), ""
-    result = run_process(
-        [python, "-I", "-c", "import sys; print(sys.prefix); print(sys.base_prefix)"],
-        capture=True,
-    )
+    result = run_in_target([python, "-I", "-c", "import sys; print(sys.prefix); print(sys.base_prefix)"])
     lines = result.stdout.splitlines()
     if result.returncode != 0 or len(lines) < 2:
         raise EnvironmentError_(
@@ -80,9 +76,9 @@ def open_session(target: Target, *, reconcile_drift: bool = True, policy: str = 
     cache = target.store.probe_cache if target.store.path.parent.is_dir() else None
     state = probe_environment(target.python, cache)
     if ledger is None:
-        ledger = baseline_ledger(environment_record(state), state.distributions, state.markers, policy)
+        ledger = baseline_ledger(environment_record(state), state.own, state.markers, policy)
         return Session(state, ledger, created=True)
     if not reconcile_drift:
         return Session(state, ledger, created=False)
-    ledger, notes = reconcile(ledger, state.versions)
+    ledger, notes = reconcile(ledger, state.own_versions)
     return Session(state, ledger, created=False, notes=tuple(notes))

@@ -37,16 +37,13 @@ from packaging.version import InvalidVersion, Version
 
 from pipguard.constraints import (
     Need,
-    RootSpec,
     Violation,
-    dependency_needs,
-    extras_in_use,
+    all_needs,
     find_violations,
+    guarded_distributions,
     marker_applies,
     merge_specifiers,
-    root_needs,
     sorted_needs,
-    standing_needs,
     version_satisfies,
 )
 from pipguard.engines.base import (
@@ -122,46 +119,6 @@ class Situation:
 
 
 # -- what must keep holding ------------------------------------------------------------
-
-
-def root_specs(roots: Mapping[NormalizedName, Root]) -> list[RootSpec]:
-    return [
-        RootSpec(
-            name=root.name,
-            specifier=root.specifier,
-            extras=root.extras,
-            label=f"{root.display_name} (root, transaction {root.added_by})"
-            if root.added_by
-            else f"{root.display_name} (root)",
-        )
-        for root in roots.values()
-    ]
-
-
-def guarded_distributions(
-    dists: Mapping[NormalizedName, Distribution], outside: OutsidePolicy
-) -> dict[NormalizedName, Distribution]:
-    """The distributions whose requirements are protected (outside ones only when asked)."""
-    if outside == "protect":
-        return dict(dists)
-    return {name: dist for name, dist in dists.items() if not dist.outside}
-
-
-def all_needs(
-    dists: Mapping[NormalizedName, Distribution],
-    roots: Mapping[NormalizedName, Root],
-    standing: Sequence[StandingConstraint],
-    markers: MarkerEnvironment,
-    outside: OutsidePolicy = "protect",
-) -> list[Need]:
-    """Everything that must hold in an environment with *dists* installed."""
-    guarded = guarded_distributions(dists, outside)
-    specs = root_specs(roots)
-    extras = extras_in_use(guarded, specs, markers)
-    needs = root_needs(specs) + dependency_needs(guarded, markers, extras)
-    for item in standing:
-        needs += standing_needs([item.requirement], item.source, markers)
-    return sorted_needs(needs)
 
 
 def _key(violation: Violation) -> tuple[str, str, str, str]:
@@ -397,6 +354,7 @@ class Outcome:
     show_engine_output: bool = False  # the engine's own words are passed on: show held_output once
     report: str | None = None  # the installed plan as pip's --report JSON
     began: bool = False  # a transaction was begun (the engine was asked to install)
+    signal: int | None = None  # pipguard was told to stop (SIGINT, SIGTERM) while the engine ran
 
 
 # -- choosing ----------------------------------------------------------------------------
@@ -560,8 +518,8 @@ def decide_install(s: Situation, engine: Engine, begin: Callable[[Mapping[Normal
     failure = found.failure
     assert failure is not None
     if failure.kind == "stopped":
-        return Outcome("rejected", EXIT_REJECTED, (*notes, run.stop_reason), reason=run.stop_reason,
-                       engine_output=found.output, began=True)
+        # pip was stopped by pipguard before it changed anything: it has no failure of its own to tell
+        return Outcome("rejected", EXIT_REJECTED, (*notes, run.stop_reason), reason=run.stop_reason, began=True)
     if failure.kind in ("impossible", "no-match") or failure.from_older_candidate:
         return _outside_protections(run, found, notes)
     return _failed(found, notes)
@@ -597,7 +555,8 @@ def _failed(found: Resolution, notes: list[str], began: bool = True) -> Outcome:
     assert failure is not None
     code = failure.returncode if failure.returncode > 0 else (128 - failure.returncode if failure.returncode < 0 else 1)
     return Outcome("failed", code, tuple(notes), reason=failure.summary or f"pip exited with {failure.returncode}",
-                   engine_output=found.output, held_output=found.held, show_engine_output=True, began=began)
+                   engine_output=found.output, held_output=found.held, show_engine_output=True, began=began,
+                   signal=failure.signal)
 
 
 def _outside_protections(run: _Run, guarded: Resolution, notes: list[str]) -> Outcome:

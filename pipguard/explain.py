@@ -24,14 +24,17 @@ from pipguard.constraints import (
     MarkerEnvironment,
     Need,
     active_requirements,
+    all_needs,
     dependency_needs,
     extras_in_use,
     merge_specifiers,
+    root_specs,
     version_satisfies,
 )
 from pipguard.ledger import Change, Ledger, Root, StandingConstraint, Transaction
-from pipguard.planner import TOOLING, all_needs, changes_between, root_specs
+from pipguard.model import TOOLING
 from pipguard.redaction import redact
+from pipguard.transactions import changes_between
 
 _PROJECT_NAME = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$", re.IGNORECASE)
 

@@ -15,10 +15,10 @@ from typing import Any
 
 from packaging.utils import NormalizedName
 
-from pipguard.constraints import Distribution, MarkerEnvironment, Need, Violation, find_violations
+from pipguard.constraints import Distribution, MarkerEnvironment, Need, Violation, all_needs, find_violations
 from pipguard.ledger import Change, Ledger, Root, Transaction
-from pipguard.planner import all_needs, changes_between
 from pipguard.redaction import redact_all
+from pipguard.transactions import changes_between
 
 # Statuses ``check --since`` reports as problems.
 FAILED_STATUSES = ("rejected", "failed", "interrupted")

@@ -7,10 +7,22 @@ from dataclasses import replace
 
 from packaging.utils import NormalizedName, canonicalize_name
 
-from pipguard.constraints import Distribution, MarkerEnvironment, active_requirements
+from pipguard.constraints import MarkerEnvironment, active_requirements
 from pipguard.ledger import Ledger, Root, Transaction, now
-from pipguard.planner import TOOLING, changes_between
+from pipguard.model import TOOLING, Change, Distribution
 from pipguard.redaction import redact_all
+
+
+def changes_between(
+    before: Mapping[NormalizedName, str], after: Mapping[NormalizedName, str]
+) -> tuple[Change, ...]:
+    """Every distribution whose version differs between *before* and *after*, by name."""
+    names = sorted(set(before) | set(after))
+    return tuple(
+        Change(name, before.get(name), after.get(name))
+        for name in names
+        if before.get(name) != after.get(name)
+    )
 
 
 def top_level(dists: Mapping[NormalizedName, Distribution], markers: MarkerEnvironment) -> list[NormalizedName]:

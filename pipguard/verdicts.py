@@ -135,6 +135,20 @@ class Explainer:
         verb = "allows only" if need.kind == "standing" else "needs"
         return f"{self.who(violation)} {verb} {wanted}; this install would {brought}{because}"
 
+    def clash(self, violation: Violation, plan: Sequence[PlannedInstall]) -> str:
+        """"X needs R, but P needs N": what plain pip's plan asks for, against the earlier need."""
+        need = violation.need
+        wanted = f"{need.name}{need.specifier}" if need.specifier else need.name
+        verb = "allows only" if need.kind == "standing" else "needs"
+        earlier = f"{self.who(violation)} {verb} {wanted}"
+        if need.kind == "strict":
+            return f"the strict policy keeps installed versions ({need.name} stays as it is)"
+        why = self.brings(need.name, plan)
+        if not why:
+            moved = f"take {need.name} {violation.installed}" if violation.installed else f"remove {need.name}"
+            return f"plain pip would {moved}, but {earlier}"
+        return f"{why[0]}, but {earlier}"
+
     def own_requirements_note(self, blocking: Sequence[Violation]) -> list[str]:
         if not self.pipguard_here or not any(canonicalize_name(v.need.source) == "pipguard" for v in blocking):
             return []
@@ -232,18 +246,17 @@ def _dates(source: object, name: str, *versions: str) -> str:
     return f"; released {', '.join(known)}" if known else ""
 
 
-def _reasons(explainer: Explainer, name: NormalizedName, plain_blocking: Sequence[Violation],
-             plain_plan: Sequence[PlannedInstall]) -> list[str]:
-    """The earlier requirements that exclude plain pip's choice for *name*."""
-    related = [v for v in plain_blocking
-               if v.need.name == name or any(item.name == name for item in plain_plan
-                                             if _requires(item, v.need.name, explainer.markers))]
-    return [explainer.describe(v, plain_plan) for v in (related or plain_blocking)]
-
-
 def _requires(item: PlannedInstall, name: NormalizedName, markers: MarkerEnvironment) -> bool:
     return any(canonicalize_name(req.name) == name
                for req in active_requirements(item.as_distribution(), markers, item.requested_extras))
+
+
+def _clashes(explainer: Explainer, name: NormalizedName, plain_blocking: Sequence[Violation],
+             plain_plan: Sequence[PlannedInstall]) -> list[str]:
+    related = [v for v in plain_blocking
+               if v.need.name == name or any(item.name == name for item in plain_plan
+                                             if _requires(item, v.need.name, explainer.markers))]
+    return [explainer.clash(v, plain_plan) for v in (related or plain_blocking)]
 
 
 def replan_message(explainer: Explainer, difference: Difference, plain_blocking: Sequence[Violation],
@@ -251,18 +264,26 @@ def replan_message(explainer: Explainer, difference: Difference, plain_blocking:
     chosen = difference.chosen or ""
     far = _how_far(chosen, difference.plain)
     when = _dates(source, difference.display_name, difference.plain, chosen)
-    reasons = _reasons(explainer, difference.name, plain_blocking, plain_plan)
-    return (f"pipguard: installed {difference.display_name} {chosen} instead of {difference.plain}, which "
-            f"plain pip would install here and which would break an earlier project"
-            f" ({far}{when}): " + "; ".join(reasons) + ".")
+    reasons = _clashes(explainer, difference.name, plain_blocking, plain_plan)
+    return (f"pipguard: installed {difference.display_name} {chosen} instead of {difference.plain}, plain pip's "
+            f"choice here ({far}{when}): " + "; ".join(reasons) + ".")
+
+
+def _holds(explainer: Explainer, violation: Violation) -> str:
+    need = violation.need
+    if need.kind == "strict":
+        return "the strict policy keeps installed versions"
+    verb = "allows only" if need.kind == "standing" else "needs"
+    return f"{explainer.who(violation)} {verb} {need.name}{need.specifier}"
 
 
 def held_back_message(explainer: Explainer, difference: Difference, plain_blocking: Sequence[Violation],
                       plain_plan: Sequence[PlannedInstall]) -> str:
-    reasons = _reasons(explainer, difference.name, plain_blocking, plain_plan)
+    reasons = [_holds(explainer, v) for v in plain_blocking if v.need.name == difference.name] or \
+        _clashes(explainer, difference.name, plain_blocking, plain_plan)
     kept = difference.installed or "as it is"
-    return (f"pipguard: kept {difference.display_name} at {kept}; plain pip would move it to "
-            f"{difference.plain}, which would break an earlier project: " + "; ".join(reasons) + ".")
+    return (f"pipguard: kept {difference.display_name} at {kept} instead of upgrading to {difference.plain}: "
+            + "; ".join(reasons) + ".")
 
 
 def major_rejection(explainer: Explainer, majors: Sequence[Difference], plain_blocking: Sequence[Violation],
@@ -275,7 +296,7 @@ def major_rejection(explainer: Explainer, majors: Sequence[Difference], plain_bl
         lines.append(f"  {difference.display_name} {chosen} would fit, where plain pip would install "
                      f"{difference.plain} ({_how_far(chosen, difference.plain)}{when}); another major version "
                      "may have another API.")
-        for reason in _reasons(explainer, difference.name, plain_blocking, plain_plan):
+        for reason in _clashes(explainer, difference.name, plain_blocking, plain_plan):
             lines.append(f"  {reason}.")
     pins = " ".join(f"'{d.display_name}=={d.chosen}'" for d in majors)
     lines.append(f"Nothing was changed. To take it anyway, run the same command with {ALLOW_OLDER_MAJOR}, "

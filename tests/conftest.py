@@ -34,7 +34,7 @@ STORY_WHEELS: list[tuple[str, str, list[str], dict[str, list[str]]]] = [
     ("B", "2.0", [], {}),
     ("B", "2.5", [], {}),
     ("C", "1.0", ["B>=1.0"], {}),
-    ("C", "2.0", ["B>=2.0"], {}),
+    ("C", "1.1", ["B>=2.0"], {}),  # the newest C: a re-plan to C 1.0 stays in its major version
     ("E", "1.0", ["B>=2.0"], {}),  # no version of E fits beside A
     ("D", "1.0", [], {"x": ["B<1.8"]}),  # an extra that narrows B
     ("F", "1.0", ["B<2.0; python_version < '3'"], {}),  # marker that never applies
@@ -42,6 +42,8 @@ STORY_WHEELS: list[tuple[str, str, list[str], dict[str, list[str]]]] = [
     ("G", "1.1", ["B>=1.0"], {}),
     ("G", "1.2", ["B>=1.0"], {}),
     ("H", "1.0", ["B>=2.5"], {}),
+    ("M", "1.0", ["B>=1.0"], {}),
+    ("M", "2.0", ["B>=2.0"], {}),  # a re-plan to M 1.0 would cross a major version
 ]
 
 
@@ -123,6 +125,102 @@ def make_venv(path: Path) -> Venv:
 def venv(tmp_path: Path) -> Venv:
     """A fresh virtual environment with pip (virtualenv's bundled, recent pip)."""
     return make_venv(tmp_path / "venv")
+
+
+# -- a base interpreter of our own, for --system-site-packages venvs ------------------
+
+
+@dataclass
+class BasePython:
+    """A copy of the running Python's installation with a site-packages of its own.
+
+    The binary is hard-linked (copied across file systems), the standard
+    library is a directory of symlinks to the real one, and site-packages is
+    a real, empty directory: what is installed there is the base's own, and
+    the machine's Python is never touched.
+    """
+
+    prefix: Path
+    python: str
+    site_packages: Path
+
+    def install(self, wheels: Path, *requirements: str) -> None:
+        """Real pip, into the base's site-packages (it has no pip of its own)."""
+        done = subprocess.run(
+            [sys.executable, "-m", "pip", "install", "--no-index", "--find-links", str(wheels), "--no-deps",
+             "--target", str(self.site_packages), "--python-version",
+             ".".join(map(str, sys.version_info[:2])), "--only-binary=:all:", *requirements],
+            capture_output=True, text=True, env=scrubbed_env(), check=False,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+
+    def versions(self) -> dict[str, str]:
+        return Venv(self.prefix).versions()
+
+
+def make_base_python(path: Path) -> BasePython:
+    """A base interpreter of our own under *path* (see ``BasePython``)."""
+    import sysconfig
+
+    real_python = Path(os.path.realpath(getattr(sys, "_base_executable", sys.executable)))
+    stdlib = Path(sysconfig.get_paths()["stdlib"])
+    short = f"python{sys.version_info[0]}.{sys.version_info[1]}"
+    (path / "bin").mkdir(parents=True)
+    binary = path / "bin" / short
+    try:
+        os.link(real_python, binary)
+    except OSError:
+        shutil.copy2(real_python, binary)
+    for alias in ("python", f"python{sys.version_info[0]}"):
+        (path / "bin" / alias).symlink_to(short)
+    lib = path / "lib" / short
+    lib.mkdir(parents=True)
+    for entry in stdlib.iterdir():
+        if entry.name not in ("site-packages", "dist-packages"):
+            (lib / entry.name).symlink_to(entry)
+    for shared in stdlib.parent.glob("libpython*"):  # a shared build finds its library beside its prefix too
+        (path / "lib" / shared.name).symlink_to(shared)
+    where = subprocess.run(
+        [str(binary), "-I", "-c", "import sys, sysconfig; print(sys.prefix); print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True, text=True, check=True, env=scrubbed_env(),
+    )
+    prefix, purelib = where.stdout.splitlines()
+    assert os.path.realpath(prefix) == os.path.realpath(path), f"the copy's prefix is {prefix}, not {path}"
+    site_packages = Path(purelib)
+    assert os.path.realpath(site_packages).startswith(os.path.realpath(path)), purelib
+    site_packages.mkdir(parents=True, exist_ok=True)
+    return BasePython(path, str(binary), site_packages)
+
+
+def make_system_site_venv(base: BasePython, path: Path) -> Venv:
+    """``python -m venv --system-site-packages`` from *base*, as devstack makes its venv."""
+    made = subprocess.run([base.python, "-m", "venv", "--system-site-packages", str(path)],
+                          capture_output=True, text=True, env=scrubbed_env(), check=False)
+    assert made.returncode == 0, made.stdout + made.stderr
+    return Venv(path)
+
+
+# The base_python fixture's own distributions: C 2.0 needs B>=2.0, so the
+# base holds requirements that clash with A (B>1.0,<2.0) in the venv.
+BASE_DISTRIBUTIONS = ("B==2.5", "C==2.0")
+
+
+@pytest.fixture(scope="session")
+def base_python(tmp_path_factory: pytest.TempPathFactory, wheelhouse: Path) -> BasePython:
+    """A base interpreter holding B 2.5 and C 2.0 (``BASE_DISTRIBUTIONS``), shared by the session.
+
+    Treat it as read-only: a test that changes a base's distributions makes
+    its own with ``make_base_python``.
+    """
+    base = make_base_python(tmp_path_factory.mktemp("base-python") / "python")
+    base.install(wheelhouse, *BASE_DISTRIBUTIONS)
+    return base
+
+
+@pytest.fixture
+def system_site_venv(base_python: BasePython, tmp_path: Path) -> Venv:
+    """A fresh ``--system-site-packages`` venv over ``base_python`` (with pip, from ensurepip)."""
+    return make_system_site_venv(base_python, tmp_path / "venv")
 
 
 @dataclass

@@ -83,8 +83,13 @@ def start_pipguard(
     logs: Path,
     env: Mapping[str, str] | None = None,
     python: str | None = None,
+    new_session: bool = False,
 ) -> Started:
-    """``python -m pipguard --python VENV ARGS`` in the background."""
+    """``python -m pipguard --python VENV ARGS`` in the background.
+
+    *new_session*: without a controlling terminal, as a service runs it (a
+    SIGINT sent with ``kill`` is then never taken for a Ctrl-C at a terminal).
+    """
     logs.mkdir(parents=True, exist_ok=True)
     stdout, stderr = logs / "stdout", logs / "stderr"
     with open(stdout, "wb") as out, open(stderr, "wb") as err:
@@ -95,6 +100,7 @@ def start_pipguard(
             stdin=subprocess.DEVNULL,
             env=scrubbed_env(env),
             cwd=logs,
+            start_new_session=new_session,
         )
     return Started(proc, stdout, stderr)
 

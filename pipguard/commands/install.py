@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
-import shutil
 import sys
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -17,10 +16,12 @@ from pipguard.constraints import Distribution
 from pipguard.context import Options, Session, Target, locate, open_session
 from pipguard.decide import Outcome, Situation, decide_install, overlay
 from pipguard.engines import make_engine
+from pipguard.engines.pip import BUILD_CONSTRAINT_PIP
 from pipguard.environment import resolve_python
 from pipguard.errors import UsageError
 from pipguard.ledger import Ledger, Root, Transaction, now
 from pipguard.pip_runner import check_pip_version, pip_command, run_process
+from pipguard.process import Interrupted, signal_name, work_directory
 from pipguard.redaction import redact
 from pipguard.request import InstallRequest, read_install
 from pipguard.testhook import pause_at
@@ -81,12 +82,14 @@ class InstallEffects:
             sys.stderr.write(redact(outcome.held_output))
         for message in outcome.messages:
             say(message)
+        if outcome.kind == "rejected" and outcome.engine_output:
+            self.keep_engine_output(outcome.engine_output)
         self.copy_report(outcome.report)
         if outcome.kind == "satisfied" and outcome.roots is not None:
             self.ledger, txn = begin(self.ledger, "install", ["install", *self.request.args],
                                      self.session.state.pip_version, self.policy,
                                      constraints=list(self.request.constraint_files))
-            self.ledger = finish(self.ledger, txn, "committed", after=self.session.state.versions,
+            self.ledger = finish(self.ledger, txn, "committed", after=self.session.state.own_versions,
                                  roots=outcome.roots)
             self.target.store.save(self.ledger)
         elif outcome.kind == "satisfied" and (self.session.created or self.session.notes):
@@ -95,16 +98,34 @@ class InstallEffects:
             return outcome.returncode
         pause_at("commit")
         status = _STATUS[outcome.kind]
+        reason = outcome.reason
         after: Mapping[NormalizedName, str] | None = None
         if outcome.kind == "installed":
-            after = _versions(overlay(self.session.state.distributions, outcome.plan))
+            after = _versions(overlay(self.session.state.own, outcome.plan))
         elif outcome.kind == "failed":
             # pip may have changed something before it stopped: read the environment again.
-            after = open_session(self.target, reconcile_drift=False).state.versions
-        self.ledger = finish(self.ledger, self.txn, status, after=after, reason=outcome.reason,
+            after = open_session(self.target, reconcile_drift=False).state.own_versions
+        if outcome.signal is not None:
+            status = "interrupted"
+            reason = (f"pipguard received {signal_name(outcome.signal)} while pip ran; what pip changed "
+                      "before it stopped is recorded")
+        self.ledger = finish(self.ledger, self.txn, status, after=after, reason=reason,
                              roots=outcome.roots if outcome.kind == "installed" else None)
         self.target.store.save(self.ledger)
+        if outcome.signal is not None:
+            raise Interrupted(outcome.signal)
         return outcome.returncode
+
+    def keep_engine_output(self, text: str) -> None:
+        """pip's own words about a failure pipguard handled: shown with -v, else kept in a log."""
+        if self.request.verbose:
+            say("pipguard: pip's own output follows.")
+            sys.stderr.write(redact(text))
+            return
+        name = f"install-{self.txn.id if self.txn else 'dry-run'}.log"
+        path = write_log(self.target.store.path.parent / "logs", name, redact(text))
+        if path is not None:
+            say(f"pipguard: pip's own output is in {path} (or run again with -v to see it).")
 
     def copy_report(self, report: str | None) -> None:
         destination = self.request.report
@@ -114,6 +135,40 @@ class InstallEffects:
             sys.stdout.write(report)
         else:
             Path(destination).write_text(report, encoding="utf-8")
+
+
+LOGS_KEPT = 20
+
+
+def write_log(directory: Path, name: str, text: str) -> Path | None:
+    """Write a log no one else can have prepared (no symlinks followed, never an existing file).
+
+    The newest LOGS_KEPT logs are kept. A log that cannot be written is not
+    worth failing the command for: None is returned and nothing is said.
+    """
+    try:
+        directory.mkdir(mode=0o700, exist_ok=True)
+        if directory.is_symlink() or not directory.is_dir():
+            return None
+        path = directory / name
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace") as handle:
+            handle.write(text)
+        logs = sorted(directory.glob("*.log"), key=lambda p: p.stat().st_mtime)
+        for old in logs[:-LOGS_KEPT]:
+            with contextlib.suppress(OSError):
+                old.unlink()
+        return path
+    except OSError:
+        return None
+
+
+def build_constraints_note(pip_version: str | None) -> str:
+    return (f"pipguard: note: pip {pip_version} is older than {BUILD_CONSTRAINT_PIP}, so isolated build "
+            "environments are not constrained: build requirements of source projects are resolved apart "
+            "from the ledger (pip 25.3+ fixes this).")
 
 
 def _versions(dists: Mapping[NormalizedName, Distribution]) -> dict[NormalizedName, str]:
@@ -142,18 +197,17 @@ def run_install(options: Options, args: list[str]) -> int:
             return run_process(pip_command(target.python, "install", *args)).returncode
         policy = options.policy or session.ledger.policy
         effects = InstallEffects(target, session, request, policy)
-        workdir = Path(tempfile.mkdtemp(prefix="pipguard-"))
-        try:
+        with work_directory() as workdir:
             engine = make_engine(engine_name, target.python, session.state.pip_version, workdir, request)
             if engine.name == "pip" and engine_name != "pip":
                 check_pip_version(session.state.pip_version, target.python)
+            if not engine.supports_build_constraints() and request.build_possible():
+                say(build_constraints_note(session.state.pip_version))
             outcome = decide_install(
                 situation(request, session, policy, options.allow_older_major, session.ledger.next_id),
                 engine, effects.begin,
             )
             code = effects.carry_out(outcome)
-        finally:
-            shutil.rmtree(workdir, ignore_errors=True)
         keep_shims(target)  # shim: put pipguard's pip scripts back if pip rewrote them
         return code
 
@@ -170,11 +224,16 @@ def run_unguarded(options: Options, pip_args: list[str]) -> int:
             target.store.save(ledger)
         ledger, txn = begin(ledger, pip_args[0], pip_args, session.state.pip_version, "none")
         target.store.save(ledger)
-        result = run_process(pip_command(target.python, *pip_args))
-        after = open_session(target, reconcile_drift=False).state.versions
+        result = run_process(pip_command(target.python, *pip_args), return_on_signal=True)
+        after = open_session(target, reconcile_drift=False).state.own_versions
         status = "unguarded" if result.returncode == 0 else "failed"
-        ledger = finish(ledger, txn, status, after=after,
-                        reason="run with --no-guard: pip was not checked by pipguard")
+        reason = "run with --no-guard: pip was not checked by pipguard"
+        if result.signal is not None:
+            status = "interrupted"
+            reason += f"; pipguard received {signal_name(result.signal)} while pip ran"
+        ledger = finish(ledger, txn, status, after=after, reason=reason)
         target.store.save(ledger)
+        if result.signal is not None:
+            raise Interrupted(result.signal)
         keep_shims(target)  # shim: put pipguard's pip scripts back if pip rewrote them
         return result.returncode

@@ -39,17 +39,23 @@ from pipguard.engines.base import Engine, Invocation, Resolution
 from pipguard.engines.pip import PipEngine
 from pipguard.environment import probe_environment
 from pipguard.errors import PipFailed, UsageError
-from pipguard.pip_runner import check_pip_version, work_directory
-from pipguard.planner import changes_between
+from pipguard.pip_runner import check_pip_version
+from pipguard.process import work_directory
 from pipguard.redaction import redact
 from pipguard.request import COMMAND_LINE, InstallRequest, read_install
+from pipguard.transactions import changes_between
 
 # Options pipguard sets itself on its dry runs: the user's are dropped.
 _OWN = {"report", "dry-run", "quiet", "verbose", "ignore-installed", "requirement", "editable"}
 
 
 def sources_of(request: InstallRequest) -> list[Source]:
-    """One source per requirements file, editable, requirement and path, in that order."""
+    """One source per requirements file, editable, requirement and path, in that order.
+
+    Labels and requirements are what every output shows (text, --json,
+    --junit): credentials in their URLs are redacted here, at the source;
+    only the arguments given to pip keep them.
+    """
     sources = []
     for path in request.values("requirement"):
         items = [r for r in request.requested if r.origin == path and r.requirement is not None]
@@ -167,7 +173,7 @@ def plan(options: Options, pip_args: list[str], *, with_ledger: bool) -> PlanRes
     else:
         state, ledger, has_ledger = probe_environment(target.python), None, False
     check_pip_version(state.pip_version, target.python)
-    with work_directory("plan") as workdir:
+    with work_directory() as workdir:
         runs = DryRuns(PipEngine(target.python, state.pip_version, Path(workdir)), request, target.prefix)
         base = PlanResult(
             with_ledger=with_ledger, sources=tuple(sources),

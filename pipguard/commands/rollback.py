@@ -12,8 +12,7 @@ from pipguard.context import Options, locate, open_session
 from pipguard.errors import PipFailed, UsageError
 from pipguard.ledger import Ledger
 from pipguard.pip_runner import check_pip_version, pip_command, run_process
-from pipguard.planner import changes_between
-from pipguard.transactions import begin, finish
+from pipguard.transactions import begin, changes_between, finish
 
 
 def state_after(ledger: Ledger, txn_id: int) -> dict[NormalizedName, str]:

@@ -41,6 +41,7 @@ class Failure:
     summary: str = ""  # the engine's own one-line account ("ERROR: ..."), when it gave one
     candidate: str = ""  # for "build": the distribution it could not build ("PyYAML 5.4.1")
     conflict: str = ""  # for "impossible": pip's "The conflict is caused by:" block
+    signal: int | None = None  # for "killed": the signal pipguard received and passed on
 
     @property
     def from_older_candidate(self) -> bool:

@@ -38,7 +38,8 @@ from pipguard.engines.base import (
     Resolution,
 )
 from pipguard.model import PlannedInstall
-from pipguard.pip_runner import ProcessResult, WatchedProcess, pip_command
+from pipguard.pip_runner import pip_command
+from pipguard.process import ProcessResult, WatchedProcess
 from pipguard.redaction import redact
 
 BUILD_CONSTRAINT_PIP = Version("25.3")
@@ -271,8 +272,8 @@ class PipEngine:
     def resolve(self, invocation: Invocation) -> Resolution:
         report = self.workdir / f"report-{next(self._count)}.json"
         watch = _Output(show=False, quiet=self._quiet(invocation))
-        process = WatchedProcess(self.command(invocation, report, dry_run=True), watch)
-        result = process.wait()
+        with WatchedProcess(self.command(invocation, report, dry_run=True), watch) as process:
+            result = process.wait()
         return self._answer(result, report.read_text() if report.exists() else None, watch)
 
     def install(self, invocation: Invocation, approve: Approver) -> Resolution:
@@ -281,23 +282,24 @@ class PipEngine:
         fifo = self.workdir / f"report-{next(self._count)}.fifo"
         os.mkfifo(fifo, 0o600)
         watch = _Output(show=invocation.show_output, quiet=self._quiet(invocation))
-        process = WatchedProcess(self.command(invocation, fifo, dry_run=False), watch)
-        reader = _ReportReader(fifo, process)
-        reader.start()
         approval: Approval | None = None
-        while process.running() or reader.ready.is_set():
-            if reader.ready.wait(0.05):
+        with WatchedProcess(self.command(invocation, fifo, dry_run=False), watch) as process:
+            reader = _ReportReader(fifo, process)
+            reader.start()
+            while process.running() or reader.ready.is_set():
+                if not reader.ready.wait(0.05):
+                    continue
                 reader.ready.clear()
                 planned = self._answer(ProcessResult(0, process.stdout_so_far()), reader.text, watch)
-                approval = approve(planned)
-                if approval.proceed or watch.installing:
+                approval = Approval(False, "") if process.signalled else approve(planned)
+                if (approval.proceed or watch.installing) and not process.signalled:
                     process.resume()
                 else:
                     process.stop()
                 break
-        result = process.wait()
-        reader.finish()
-        if approval is not None and not approval.proceed and not watch.installing:
+            result = process.wait()
+            reader.finish()
+        if result.signal is None and approval is not None and not approval.proceed and not watch.installing:
             return Resolution(
                 plan=parse_report(reader.text) if reader.text else (),
                 failure=Failure("stopped", result.returncode, approval.reason),
@@ -319,13 +321,17 @@ class PipEngine:
                            invocation.also, invocation.show_output)
         report = self.workdir / f"report-{next(self._count)}.json"
         watch = _Output(show=invocation.show_output, quiet=self._quiet(invocation))
-        result = WatchedProcess(self.command(exact, report, dry_run=False), watch).wait()
+        with WatchedProcess(self.command(exact, report, dry_run=False), watch) as process:
+            result = process.wait()
         return self._answer(result, report.read_text() if report.exists() else None, watch)
 
     def _answer(self, result: ProcessResult, report: str | None, watch: _Output) -> Resolution:
         output = result.stdout + result.stderr
         held = "".join(watch.held)
         considered = considered_versions(result.stdout)
+        if result.signal is not None:
+            return Resolution(failure=Failure("killed", result.returncode, signal=result.signal), output=output,
+                              report=report, backtracked=watch.backtracked, held=held, considered=considered)
         if result.returncode != 0:
             return Resolution(failure=classify_failure(result), output=output, report=report,
                               backtracked=watch.backtracked, held=held, considered=considered)

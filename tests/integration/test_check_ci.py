@@ -150,13 +150,13 @@ def test_plan_that_fits_says_what_pip_would_install(guard: Pipguard, files: dict
 def test_plan_over_the_ledger_names_the_earlier_project_it_would_break(guard: Pipguard) -> None:
     assert guard.install("A").returncode == 0
     ledger_before = guard.venv.ledger_path.read_bytes()
-    clash = guard.run("check", "--plan", *guard.index_args(), "C==2.0")
+    clash = guard.run("check", "--plan", *guard.index_args(), "C==1.1")
     assert clash.returncode == 1, combined(clash)
-    assert ("C==2.0 would break an earlier project (b): A 1.0, already installed, needs b<2.0,>1.0; "
-            "C 2.0 (from C==2.0) needs b>=2.0." in clash.stdout)
+    assert ("C==1.1 would break an earlier project (b): A 1.0, already installed, needs b<2.0,>1.0; "
+            "C 1.1 (from C==1.1) needs b>=2.0." in clash.stdout)
     fits = guard.run("check", "--plan", *guard.index_args(), "C")
     assert fits.returncode == 0 and "would change c: (none) -> 1.0" in fits.stdout
-    alone = guard.run("check", "--plan", "--no-ledger", *guard.index_args(), "C==2.0")
+    alone = guard.run("check", "--plan", "--no-ledger", *guard.index_args(), "C==1.1")
     assert alone.returncode == 0, combined(alone)  # fine in an empty environment
     assert guard.venv.versions().keys() == {"pip", "a", "b"}
     assert guard.venv.ledger_path.read_bytes() == ledger_before
@@ -194,7 +194,7 @@ def test_ci_guard_builds_a_venv_installs_and_passes(tmp_path: Path, wheelhouse: 
     result = ci_guard(tmp_path, wheelhouse, "--venv", "ci-venv", "--export", "known-good.txt", "A", "C")
     assert result.returncode == 0, combined(result)
     assert "OK: every step installed" in result.stderr
-    assert "installed C 1.0 instead of C 2.0" in result.stderr  # re-planned, not broken
+    assert "installed C 1.0 instead of 1.1" in result.stderr  # re-planned, not broken
     assert cases_of(tmp_path / "pipguard-junit.xml") == [("pipguard.roots", "A", None),
                                                          ("pipguard.roots", "C", None)]
     exported = (tmp_path / "known-good.txt").read_text().splitlines()

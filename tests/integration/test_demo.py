@@ -16,7 +16,8 @@ def test_demo_shows_plain_pip_breaking_and_pipguard_replanning_and_rejecting() -
     out = result.stdout
     assert result.returncode == 0, out + result.stderr
     assert "a 1.0 has requirement B<2.0,>1.0, but you have b 2.0" in out  # the control broke
-    assert "installed C 1.0 instead of C 2.0" in out
+    assert "installed C 1.0 instead of 1.1" in out
+    assert "--allow-older-major" in out
     assert "not installing E: it would break earlier projects" in out
     assert "pipguard check: OK" in out
     assert "Plain pip broke A; pipguard kept A working" in out

@@ -16,7 +16,7 @@ from tests.conftest import Pipguard, Venv, combined
     [
         (["--user"], "--user"),
         (["--target", "{tmp}/t"], "--target"),
-        (["-t", "{tmp}/t"], "-t"),
+        (["-t", "{tmp}/t"], "--target"),
         (["--prefix={tmp}/p"], "--prefix"),
         (["--root", "{tmp}/r"], "--root"),
         (["--python", "{python}"], "--python"),
@@ -35,11 +35,11 @@ def test_location_options_are_refused_with_exit_2_and_nothing_installed(
 
 def test_location_from_the_environment_or_pip_config_is_refused_too(guard: Pipguard, tmp_path: Path) -> None:
     result = guard.install("B", env={"PIP_TARGET": str(tmp_path / "t")})
-    assert result.returncode == 2 and f"PIP_TARGET={tmp_path / 't'}" in result.stderr
+    assert result.returncode == 2 and f"--target {tmp_path / 't'} (PIP_TARGET)" in result.stderr
     conf = tmp_path / "pip.conf"
     conf.write_text("[install]\nprefix = /somewhere\n")
     result = guard.install("B", env={"PIP_CONFIG_FILE": str(conf)})
-    assert result.returncode == 2 and f"prefix = /somewhere in {conf}" in result.stderr
+    assert result.returncode == 2 and f"--prefix /somewhere ({conf} [install])" in result.stderr
     assert "b" not in guard.venv.versions()
 
 

@@ -74,7 +74,7 @@ def test_editable_with_extras(guard: Pipguard, make_project) -> None:  # type: i
     assert root["extras"] == ["db"] and root["editable"]
     rejected = guard.install("B==2.0")
     assert rejected.returncode == 10, combined(rejected)
-    assert "Svc 1.0 needs b<1.8" in rejected.stderr
+    assert "Svc 1.0 (root, transaction 2) needs b<1.8" in rejected.stderr
 
 
 def test_local_path_install_is_recorded_with_its_url(guard: Pipguard, make_project) -> None:  # type: ignore[no-untyped-def]

@@ -6,7 +6,6 @@ import pytest
 from packaging.markers import Marker
 from packaging.utils import NormalizedName, canonicalize_name
 
-from pipguard.constraints import Distribution
 from pipguard.explain import (
     export_pins,
     history_view,
@@ -17,6 +16,7 @@ from pipguard.explain import (
     why,
 )
 from pipguard.ledger import Change, Ledger, Root, StandingConstraint, Transaction
+from pipguard.model import Distribution
 
 MARKERS = {
     "python_version": "3.11", "python_full_version": "3.11.7", "sys_platform": "linux",

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from packaging.utils import NormalizedName, canonicalize_name
 
-from pipguard.constraints import Distribution
 from pipguard.health import CheckResult, assess
 from pipguard.ledger import Ledger, Root, Transaction
+from pipguard.model import Distribution
 
 MARKERS = {"python_version": "3.11", "sys_platform": "linux", "os_name": "posix"}
 

@@ -7,10 +7,10 @@ import xml.etree.ElementTree as ET
 
 from packaging.utils import NormalizedName, canonicalize_name
 
-from pipguard.constraints import Distribution
 from pipguard.explain import history_view, ledger_view, why
 from pipguard.health import assess
 from pipguard.ledger import Change, Ledger, Root, Transaction
+from pipguard.model import Distribution
 from pipguard.render import (
     JSON_SCHEMA,
     Case,

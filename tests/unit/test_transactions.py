@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from packaging.utils import canonicalize_name as cn
 
-from pipguard.constraints import Distribution
 from pipguard.ledger import Change, Ledger, Transaction
+from pipguard.model import Distribution
 from pipguard.transactions import baseline_ledger, begin, finish, reconcile, top_level
 
 ENV = {"python_version": "3.11", "sys_platform": "linux"}
