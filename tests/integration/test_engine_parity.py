@@ -38,8 +38,9 @@ SCENARIOS: dict[str, tuple[list[list[str]], list[str]]] = {
 }
 
 
-def pipguard_words(result: Any) -> list[str]:
-    """pipguard's own lines (its messages on stderr, its 'Would install' and 'already satisfied')."""
+def pipguard_words(result: Any, venv: Path) -> list[str]:
+    """pipguard's own lines (its messages on stderr, its 'Would install' and 'already satisfied'),
+    with the environment's path (each engine has its own venv here) written <venv>."""
     lines: list[str] = []
     inside = False
     for line in result.stderr.splitlines():
@@ -48,7 +49,7 @@ def pipguard_words(result: Any) -> list[str]:
         elif not (inside and (line.startswith("  ") or line.startswith("Nothing was changed"))):
             inside = False
         if inside:
-            lines.append(line)
+            lines.append(line.replace(str(venv), "<venv>"))
     # pipguard's own fast-path answer is "Requirement already satisfied: NAME (VERSION)"; pip's
     # (a line of the pip engine's own output) names the site-packages directory it looked in
     lines += [line for line in result.stdout.splitlines()
@@ -86,7 +87,7 @@ def test_same_verdict_messages_and_ledger_under_both_engines(
         result = guard.install(*judged)
         seen[engine] = {
             "returncode": result.returncode,
-            "words": pipguard_words(result),
+            "words": pipguard_words(result, guard.venv.path),
             "versions": guard.venv.versions(),
             "ledger": ledger_view(guard),
             "output": combined(result),
