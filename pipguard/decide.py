@@ -355,6 +355,7 @@ class Outcome:
     report: str | None = None  # the installed plan as pip's --report JSON
     began: bool = False  # a transaction was begun (the engine was asked to install)
     signal: int | None = None  # pipguard was told to stop (SIGINT, SIGTERM) while the engine ran
+    killed: bool = False  # the engine was killed by someone else
 
 
 # -- choosing ----------------------------------------------------------------------------
@@ -554,9 +555,24 @@ def _failed(found: Resolution, notes: list[str], began: bool = True) -> Outcome:
     failure = found.failure
     assert failure is not None
     code = failure.returncode if failure.returncode > 0 else (128 - failure.returncode if failure.returncode < 0 else 1)
-    return Outcome("failed", code, tuple(notes), reason=failure.summary or f"pip exited with {failure.returncode}",
-                   engine_output=found.output, held_output=found.held, show_engine_output=True, began=began,
-                   signal=failure.signal)
+    reason = failure.summary or f"pip exited with {failure.returncode}"
+    killed = failure.kind == "killed" and failure.signal is None and failure.returncode < 0
+    if killed:
+        reason = f"pip was killed by signal {_signal_name(-failure.returncode)}"
+        notes = [*notes, f"pipguard: {reason}; what it changed before it stopped is recorded in the ledger. "
+                 "Run 'pipguard check' to see the environment's state."]
+    return Outcome("failed", code, tuple(notes), reason=reason, engine_output=found.output,
+                   held_output=found.held, show_engine_output=True, began=began, signal=failure.signal,
+                   killed=killed)
+
+
+def _signal_name(number: int) -> str:
+    import signal
+
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return str(number)
 
 
 def _outside_protections(run: _Run, guarded: Resolution, notes: list[str]) -> Outcome:

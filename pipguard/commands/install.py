@@ -105,6 +105,8 @@ class InstallEffects:
         elif outcome.kind == "failed":
             # pip may have changed something before it stopped: read the environment again.
             after = open_session(self.target, reconcile_drift=False).state.own_versions
+        if outcome.killed:
+            status = "interrupted"
         if outcome.signal is not None:
             status = "interrupted"
             reason = (f"pipguard received {signal_name(outcome.signal)} while pip ran; what pip changed "

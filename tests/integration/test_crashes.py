@@ -195,9 +195,10 @@ def test_kill_pipguard_while_pip_runs_then_pip_finishes_and_the_next_run_records
     assert status == "pending"
     assert_check_reports_interrupted(guarded, txn_id)
     txn = assert_next_run_reconciles(guarded, txn_id, before)
-    # Whatever the orphaned pip managed is what is recorded: here, with -q,
-    # nothing it printed hit the closed pipe, so it finished the install.
-    assert changes_of(txn) == {"slowpkg": (None, "1.0")}
+    # Whatever the orphaned pip managed is what is recorded: it may finish the
+    # install, or stop at its first line into the pipe its dead parent left.
+    finished = "slowpkg" in installed(guarded)
+    assert changes_of(txn) == ({"slowpkg": (None, "1.0")} if finished else {})
 
 
 def test_kill_pip_while_it_runs_is_recorded_as_interrupted_by_pipguard(
