@@ -25,7 +25,7 @@ try:
         Rejected,
         UsageError,
     )
-    from pipguard.model import POLICIES
+    from pipguard.model import ENGINES, POLICIES
     from pipguard.redaction import redact
 except KeyboardInterrupt:
     sys.stderr.write("pipguard: interrupted.\n")
@@ -53,7 +53,7 @@ EXIT_CODES: dict[type[PipguardError], int] = {
 # Options pipguard takes for itself inside an install/uninstall command line
 # (pip has none of these names).
 _OWN_FLAGS = {"--no-guard", "--allow-older-major"}
-_OWN_VALUED = {"--policy", "--ledger", "--lock-timeout"}
+_OWN_VALUED = {"--policy", "--engine", "--ledger", "--lock-timeout"}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -61,7 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="pipguard",
         description="A thin wrapper around pip that keeps earlier installs working.",
         epilog="Commands: install, uninstall, check, ledger, why, history, export, adopt, "
-        "rollback, policy, constraints, shim, pip (a whole pip command line, as the shim runs it); "
+        "rollback, policy, engine, constraints, shim, pip (a whole pip command line, as the shim runs it); "
         "any other pip command passes straight through to pip.",
     )
     parser.add_argument("--version", action="version", version=f"pipguard {__version__}")
@@ -77,6 +77,8 @@ def add_global_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lock-timeout", type=float, metavar="SECONDS", default=None,
                         help="how long to wait for another run's lock (default 600)")
     parser.add_argument("--policy", choices=POLICIES, help="strict, compatible (default) or replan")
+    parser.add_argument("--engine", choices=ENGINES,
+                        help="who resolves and installs: pip (default), uv, or auto (uv where found)")
     parser.add_argument("--no-guard", action="store_true", help="run plain pip; record it as unguarded")
     parser.add_argument("--allow-older-major", action="store_true",
                         help="let a re-plan take an older major version of what you asked for than plain pip "
@@ -105,6 +107,7 @@ def make_options(ns: argparse.Namespace) -> Options:
         ledger=ns.ledger,
         lock_timeout=timeout,
         policy=ns.policy,
+        engine=ns.engine,
         guard=not ns.no_guard and os.environ.get("PIPGUARD_DISABLE") != "1",
         allow_older_major=ns.allow_older_major,
     )

@@ -21,6 +21,7 @@ class Options:
     ledger: str | None = None
     lock_timeout: float = 600.0
     policy: str | None = None
+    engine: str | None = None  # pip, uv or auto; None: the ledger's choice
     guard: bool = True
     allow_older_major: bool = False
 

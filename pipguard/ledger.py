@@ -31,6 +31,7 @@ from pipguard.testhook import pause_at
 
 SCHEMA_VERSION = 1
 POLICIES = ("strict", "compatible", "replan")
+ENGINES = ("pip", "uv", "auto")
 STATUSES = ("pending", "committed", "failed", "rejected", "unguarded", "interrupted", "drift")
 
 
@@ -57,6 +58,7 @@ class Transaction:
 class Ledger:
     environment: Mapping[str, str] = field(default_factory=dict)
     policy: str = "compatible"
+    engine: str = "pip"
     roots: Mapping[NormalizedName, Root] = field(default_factory=dict)
     standing: tuple[StandingConstraint, ...] = ()
     distributions: Mapping[NormalizedName, str] = field(default_factory=dict)
@@ -87,7 +89,7 @@ class Ledger:
 
 def ledger_to_dict(ledger: Ledger) -> dict[str, Any]:
     """The document as plain data (not yet redacted: ``ledger_to_json`` is what is written)."""
-    return {
+    document: dict[str, Any] = {
         "schema": SCHEMA_VERSION,
         "environment": dict(ledger.environment),
         "policy": ledger.policy,
@@ -97,6 +99,9 @@ def ledger_to_dict(ledger: Ledger) -> dict[str, Any]:
         "transactions": [_transaction_record(t) for t in ledger.transactions],
         "shim": dict(ledger.shim),
     }
+    if ledger.engine != "pip":  # written when chosen (pipguard engine), like any other choice
+        document["engine"] = ledger.engine
+    return document
 
 
 _COMPACT = json.JSONEncoder(separators=(",", ":"))
@@ -262,9 +267,13 @@ def ledger_from_dict(data: Any) -> Ledger:
     policy = _expect(data.get("policy", "compatible"), str, "policy")
     if policy not in POLICIES:
         raise ValueError(f"policy {policy!r} is unknown")
+    engine = _expect(data.get("engine", "pip"), str, "engine")
+    if engine not in ENGINES:
+        raise ValueError(f"engine {engine!r} is unknown")
     return Ledger(
         environment={k: str(v) for k, v in _expect(data.get("environment", {}), dict, "environment").items()},
         policy=policy,
+        engine=engine,
         roots=roots,
         standing=standing,
         distributions=dists,

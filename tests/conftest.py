@@ -230,10 +230,12 @@ class Pipguard:
     venv: Venv
     find_links: list[Path] = field(default_factory=list)
     env: dict[str, str] = field(default_factory=dict)
+    engine: str | None = None  # --engine for every run (None: pipguard's default)
 
     def run(self, *args: str, env: Mapping[str, str] | None = None, timeout: float = 300,
             input: str | None = None) -> subprocess.CompletedProcess[str]:
-        cmd = [sys.executable, "-m", "pipguard", "--python", self.venv.python, *args]
+        chosen = ["--engine", self.engine] if self.engine else []
+        cmd = [sys.executable, "-m", "pipguard", "--python", self.venv.python, *chosen, *args]
         # cwd=REPO: "python -m pipguard" finds this checkout even outside tox,
         # without a PYTHONPATH that would leak into the target's pip.
         return subprocess.run(
@@ -287,6 +289,50 @@ def make_project(tmp_path: Path):  # type: ignore[no-untyped-def]
 @pytest.fixture
 def guard(venv: Venv, wheelhouse: Path, extra_wheels: Path) -> Pipguard:
     return Pipguard(venv, [wheelhouse, extra_wheels])
+
+
+@pytest.fixture(scope="session")
+def uv_ready() -> str:
+    """uv, as pipguard finds it: the uv package of this interpreter (tox installs it), once per session.
+
+    Outside CI a machine without uv skips the uv half of the engine tests;
+    in CI a missing uv fails them.
+    """
+    result = subprocess.run([sys.executable, "-m", "uv", "--version"], capture_output=True, text=True,
+                            check=False)
+    if result.returncode != 0:
+        message = f"uv is not installed for {sys.executable} (tox installs it: see tox.ini)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return result.stdout.strip()
+
+
+@pytest.fixture(params=["pip", "uv"])
+def engine(request: pytest.FixtureRequest) -> str:
+    """The engine behind the guard, for tests whose outcome must not depend on it."""
+    name: str = request.param
+    if name == "uv":
+        request.getfixturevalue("uv_ready")
+    return name
+
+
+@pytest.fixture
+def pip_guard(venv: Venv, wheelhouse: Path, extra_wheels: Path) -> Pipguard:
+    """``guard`` with pip's engine, for the tests of modules that run under both engines where the
+    engine plays no part (refusals before any engine runs, plain pip, --no-guard)."""
+    return Pipguard(venv, [wheelhouse, extra_wheels])
+
+
+@pytest.fixture
+def engine_guard(venv: Venv, wheelhouse: Path, extra_wheels: Path, engine: str) -> Pipguard:
+    """``guard``, run once with each engine (modules opt in by overriding ``guard`` with it)."""
+    return Pipguard(venv, [wheelhouse, extra_wheels], engine=engine)
+
+
+def engine_words(engine: str, pip: str, uv: str) -> str:
+    """The engine's own words for the same thing (pip's and uv's differ; pipguard's do not)."""
+    return pip if engine == "pip" else uv
 
 
 def combined(result: subprocess.CompletedProcess[str]) -> str:

@@ -104,6 +104,7 @@ def with_own_options(options: Options, own: Sequence[str], python: str | None) -
         ledger=ns.ledger or options.ledger,
         lock_timeout=parsed.lock_timeout if ns.lock_timeout is not None else options.lock_timeout,
         policy=ns.policy or options.policy,
+        engine=ns.engine or options.engine,
         guard=options.guard and parsed.guard,
         allow_older_major=options.allow_older_major or parsed.allow_older_major,
     )

@@ -15,7 +15,8 @@ from pipguard.commands.shim import keep_shims
 from pipguard.constraints import Distribution
 from pipguard.context import Options, Session, Target, locate, open_session
 from pipguard.decide import Outcome, Situation, decide_install, overlay
-from pipguard.engines.pip import BUILD_CONSTRAINT_PIP, PipEngine
+from pipguard.engines import make_engine
+from pipguard.engines.pip import BUILD_CONSTRAINT_PIP
 from pipguard.environment import resolve_python
 from pipguard.errors import UsageError
 from pipguard.ledger import Ledger, Root, Transaction, now
@@ -189,7 +190,9 @@ def run_install(options: Options, args: list[str]) -> int:
         session = open_session(target, policy=options.policy or "compatible")
         for note in session.notes:
             say(note)
-        check_pip_version(session.state.pip_version, target.python)
+        engine_name = options.engine or session.ledger.engine
+        if engine_name == "pip":
+            check_pip_version(session.state.pip_version, target.python)
         if session.created:
             target.store.save(session.ledger)
         if not request.has_requests:
@@ -197,7 +200,9 @@ def run_install(options: Options, args: list[str]) -> int:
         policy = options.policy or session.ledger.policy
         effects = InstallEffects(target, session, request, policy)
         with work_directory() as workdir:
-            engine = PipEngine(target.python, session.state.pip_version, workdir)
+            engine = make_engine(engine_name, target.python, session.state.pip_version, workdir, request)
+            if engine.name == "pip" and engine_name != "pip":
+                check_pip_version(session.state.pip_version, target.python)
             if not engine.supports_build_constraints() and request.build_possible():
                 say(build_constraints_note(session.state.pip_version))
             outcome = decide_install(

@@ -21,6 +21,7 @@ _TABLE: dict[str, tuple[str, str]] = {
     "adopt": ("adopt", "run_adopt"),
     "rollback": ("rollback", "run_rollback"),
     "policy": ("policy", "run_policy"),
+    "engine": ("engine", "run_engine"),
     "ledger": ("inspect", "run_ledger"),
     "why": ("inspect", "run_why"),
     "history": ("inspect", "run_history"),

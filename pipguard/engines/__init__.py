@@ -1,0 +1,65 @@
+"""The engines behind the guard (pip, uv), and choosing one.
+
+``--engine pip|uv|auto`` (or the ledger's remembered choice, ``pipguard
+engine``): pip is the default; ``uv`` needs a uv binary; ``auto`` takes uv
+where one is found, and pip otherwise. uv is looked for first as
+the ``uv`` package importable by pipguard's own interpreter (what
+``pipguard[uv]`` installs), then on PATH.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import os
+import shutil
+import sys
+from pathlib import Path
+
+from pipguard.engines.base import Engine
+from pipguard.errors import EnvironmentError_, UsageError
+from pipguard.request import InstallRequest
+
+ENGINE_NAMES = ("pip", "uv", "auto")
+
+
+def find_uv() -> list[str] | None:
+    """The command that runs uv: the uv package's binary, ``python -m uv``, or uv on PATH."""
+    if importlib.util.find_spec("uv") is not None:
+        try:
+            return [os.fspath(importlib.import_module("uv").find_uv_bin())]
+        except (ImportError, AttributeError, FileNotFoundError, OSError):
+            return [sys.executable, "-m", "uv"]
+    found = shutil.which("uv")
+    return [found] if found else None
+
+
+def make_engine(name: str, python: str, pip_version: str | None, workdir: Path,
+                request: InstallRequest | None = None) -> Engine:
+    """The engine called *name* for the environment of *python*.
+
+    Given the *request*, uv refuses here, before anything is recorded, what
+    it cannot do as pip would.
+    """
+    if name not in ENGINE_NAMES:
+        raise UsageError(f"unknown engine {name!r}: use {', '.join(ENGINE_NAMES)}.")
+    if name in ("uv", "auto"):
+        from pipguard.engines.uv import UvEngine
+
+        command = find_uv()
+        if command is None and name == "uv":
+            raise EnvironmentError_(
+                "the uv engine was chosen, but no uv was found (neither the uv package for "
+                f"{sys.executable} nor uv on PATH). Install it (pip install 'pipguard[uv]'), "
+                "or use --engine pip."
+            )
+        if command is not None:
+            if request is not None:
+                from pipguard.engines.uv_options import translate
+
+                translate(request)
+            # uv's version is checked when it first runs (the fast path never runs it)
+            return UvEngine(python, command, workdir)
+    from pipguard.engines.pip import PipEngine
+
+    return PipEngine(python, pip_version, workdir)

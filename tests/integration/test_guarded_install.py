@@ -5,7 +5,15 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from tests.conftest import Pipguard, combined
+import pytest
+
+from tests.conftest import Pipguard, combined, engine_words
+
+
+@pytest.fixture
+def guard(engine_guard: Pipguard) -> Pipguard:
+    """Every test here runs under both engines: the verdicts, messages and ledger are the same."""
+    return engine_guard
 
 
 def statuses(guard: Pipguard) -> list[tuple[str, str]]:
@@ -60,14 +68,14 @@ def test_install_replans_to_older_version_that_keeps_earlier_root(guard: Pipguar
     assert guard.venv.pip_check().returncode == 0
 
 
-def test_plain_pip_breaks_the_earlier_project_control(guard: Pipguard) -> None:
+def test_plain_pip_breaks_the_earlier_project_control(pip_guard: Pipguard) -> None:
     """The control: pip alone upgrades B under A and exits 0."""
-    assert guard.pip_install("A").returncode == 0
-    result = guard.pip_install("C")
+    assert pip_guard.pip_install("A").returncode == 0
+    result = pip_guard.pip_install("C")
     assert result.returncode == 0
-    assert guard.venv.versions()["c"] == "1.1"
-    assert guard.venv.versions()["b"].startswith("2.")
-    broken = guard.venv.pip_check()
+    assert pip_guard.venv.versions()["c"] == "1.1"
+    assert pip_guard.venv.versions()["b"].startswith("2.")
+    broken = pip_guard.venv.pip_check()
     assert broken.returncode == 1 and "a 1.0 has requirement" in broken.stdout.lower()
 
 
@@ -133,22 +141,22 @@ def test_upgrading_a_root_within_its_own_specifier_is_allowed(guard: Pipguard) -
     assert guard.venv.ledger()["roots"]["g"]["specifier"] == ">=1.0"
 
 
-def test_no_guard_runs_plain_pip_and_records_it_unguarded(guard: Pipguard) -> None:
-    guard.install("A")
-    result = guard.run("--no-guard", "install", *guard.index_args(), "C==1.1")
+def test_no_guard_runs_plain_pip_and_records_it_unguarded(pip_guard: Pipguard) -> None:
+    pip_guard.install("A")
+    result = pip_guard.run("--no-guard", "install", *pip_guard.index_args(), "C==1.1")
     assert result.returncode == 0, combined(result)
-    assert guard.venv.versions()["c"] == "1.1"
-    last = guard.venv.ledger()["transactions"][-1]
+    assert pip_guard.venv.versions()["c"] == "1.1"
+    last = pip_guard.venv.ledger()["transactions"][-1]
     assert last["status"] == "unguarded"
     assert {"name": "c", "before": None, "after": "1.1"} in last["changes"]
-    assert guard.run("check").returncode == 1  # A is broken now, and check says so
+    assert pip_guard.run("check").returncode == 1  # A is broken now, and check says so
 
 
-def test_pipguard_disable_variable_runs_plain_pip(guard: Pipguard) -> None:
-    guard.install("A")
-    result = guard.install("C==1.1", env={"PIPGUARD_DISABLE": "1"})
+def test_pipguard_disable_variable_runs_plain_pip(pip_guard: Pipguard) -> None:
+    pip_guard.install("A")
+    result = pip_guard.install("C==1.1", env={"PIPGUARD_DISABLE": "1"})
     assert result.returncode == 0, combined(result)
-    assert guard.venv.ledger()["transactions"][-1]["status"] == "unguarded"
+    assert pip_guard.venv.ledger()["transactions"][-1]["status"] == "unguarded"
 
 
 def test_environment_broken_before_pipguard_is_not_blocking(guard: Pipguard) -> None:
@@ -170,26 +178,26 @@ def test_baseline_packages_are_protected_from_then_on(guard: Pipguard) -> None:
     assert "A 1.0 (root, there before pipguard) needs b<2.0,>1.0" in result.stderr
 
 
-def test_malformed_requirement_is_a_clear_error_and_ledger_untouched(guard: Pipguard) -> None:
-    guard.install("A")
-    before = guard.venv.ledger_path.read_bytes()
-    result = guard.install("A>>1")
+def test_malformed_requirement_is_a_clear_error_and_ledger_untouched(pip_guard: Pipguard) -> None:
+    pip_guard.install("A")
+    before = pip_guard.venv.ledger_path.read_bytes()
+    result = pip_guard.install("A>>1")
     assert result.returncode == 2
     assert "invalid requirement 'A>>1'" in result.stderr
     assert "Traceback" not in combined(result)
-    assert guard.venv.ledger_path.read_bytes() == before
+    assert pip_guard.venv.ledger_path.read_bytes() == before
 
 
-def test_corrupt_ledger_exits_11_and_is_left_as_it_was(guard: Pipguard) -> None:
-    guard.install("A")
-    guard.venv.ledger_path.write_text('{"schema": 1, "roots": ')
-    digest = hashlib.sha256(guard.venv.ledger_path.read_bytes()).hexdigest()
-    result = guard.install("G")
+def test_corrupt_ledger_exits_11_and_is_left_as_it_was(pip_guard: Pipguard) -> None:
+    pip_guard.install("A")
+    pip_guard.venv.ledger_path.write_text('{"schema": 1, "roots": ')
+    digest = hashlib.sha256(pip_guard.venv.ledger_path.read_bytes()).hexdigest()
+    result = pip_guard.install("G")
     assert result.returncode == 11, combined(result)
-    assert str(guard.venv.ledger_path) in result.stderr and "unusable" in result.stderr
+    assert str(pip_guard.venv.ledger_path) in result.stderr and "unusable" in result.stderr
     assert "Traceback" not in combined(result)
-    assert hashlib.sha256(guard.venv.ledger_path.read_bytes()).hexdigest() == digest
-    assert "g" not in guard.venv.versions()
+    assert hashlib.sha256(pip_guard.venv.ledger_path.read_bytes()).hexdigest() == digest
+    assert "g" not in pip_guard.venv.versions()
 
 
 def test_check_reports_every_unsatisfied_requirement(guard: Pipguard) -> None:
@@ -223,17 +231,18 @@ def test_dry_run_changes_nothing_and_still_rejects(guard: Pipguard) -> None:
     assert guard.venv.ledger_path.read_bytes() == before
 
 
-def test_user_report_file_is_written(guard: Pipguard, tmp_path: Path) -> None:
+def test_user_report_file_is_written(pip_guard: Pipguard, tmp_path: Path) -> None:
+    """pip's report (the uv engine refuses --report: tests/integration/test_uv_engine.py)."""
     report = tmp_path / "report.json"
-    result = guard.install("--report", str(report), "A")
+    result = pip_guard.install("--report", str(report), "A")
     assert result.returncode == 0, combined(result)
     assert '"install"' in report.read_text()
 
 
-def test_pip_failure_passes_pips_exit_code(guard: Pipguard) -> None:
+def test_pip_failure_passes_pips_exit_code(guard: Pipguard, engine: str) -> None:
     result = guard.install("no-such-project")
     assert result.returncode == 1
-    assert "No matching distribution" in result.stderr
+    assert engine_words(engine, "No matching distribution", "no-such-project was not found") in result.stderr
     assert guard.venv.ledger()["transactions"][-1]["status"] == "failed"
 
 

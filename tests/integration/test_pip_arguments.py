@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import Pipguard, combined
+
+
+@pytest.fixture
+def guard(engine_guard: Pipguard) -> Pipguard:
+    """Every test here runs under both engines: the verdicts, messages and ledger are the same."""
+    return engine_guard
 
 
 def test_find_links_from_environment_variable(guard: Pipguard, wheelhouse: Path) -> None:
@@ -78,15 +86,15 @@ def test_local_path_install_is_recorded_with_its_url(guard: Pipguard, make_proje
     assert guard.install("H").returncode == 10
 
 
-def test_requirements_file_missing_is_a_clear_error(guard: Pipguard, tmp_path: Path) -> None:
-    result = guard.install("-r", str(tmp_path / "nope.txt"))
+def test_requirements_file_missing_is_a_clear_error(pip_guard: Pipguard, tmp_path: Path) -> None:
+    result = pip_guard.install("-r", str(tmp_path / "nope.txt"))
     assert result.returncode == 2
     assert "requirements file not found" in result.stderr and "nope.txt" in result.stderr
-    assert not guard.venv.ledger_path.exists()
+    assert not pip_guard.venv.ledger_path.exists()
 
 
-def test_location_options_are_refused_with_a_reason(guard: Pipguard, tmp_path: Path) -> None:
-    result = guard.install("--target", str(tmp_path / "t"), "G")
+def test_location_options_are_refused_with_a_reason(pip_guard: Pipguard, tmp_path: Path) -> None:
+    result = pip_guard.install("--target", str(tmp_path / "t"), "G")
     assert result.returncode == 2
     assert "does not guard installs with --target" in result.stderr
 
@@ -114,9 +122,9 @@ def test_fast_path_yields_to_pip_when_a_constraint_excludes_the_installed_versio
     assert guard.venv.versions()["g"] == "1.1"
 
 
-def test_install_help_is_pips_and_starts_no_ledger(guard: Pipguard) -> None:
-    result = guard.run("install", "--help")
-    plain = guard.venv.pip("install", "--help")
+def test_install_help_is_pips_and_starts_no_ledger(pip_guard: Pipguard) -> None:
+    result = pip_guard.run("install", "--help")
+    plain = pip_guard.venv.pip("install", "--help")
     assert result.returncode == 0 == plain.returncode
     assert result.stdout == plain.stdout
-    assert not guard.venv.ledger_path.exists()
+    assert not pip_guard.venv.ledger_path.exists()

@@ -2,7 +2,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import Pipguard, combined
+
+
+@pytest.fixture
+def guard(engine_guard: Pipguard) -> Pipguard:
+    """Every test here runs under both engines: the verdicts, messages and ledger are the same."""
+    return engine_guard
 
 
 def test_replan_policy_resolves_earlier_roots_jointly(guard: Pipguard, make_wheel, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -9,6 +9,13 @@ import pytest
 
 from tests.conftest import REPO, Pipguard, combined
 
+
+@pytest.fixture
+def guard(engine_guard: Pipguard) -> Pipguard:
+    """Every test here runs under both engines: the verdicts, messages and ledger are the same."""
+    return engine_guard
+
+
 REAL_UPPER_CONSTRAINTS = REPO.parent / "shared" / "data" / "upper-constraints.txt"
 
 
@@ -67,8 +74,8 @@ def test_command_line_constraint_is_listed_and_removed_by_name(guard: Pipguard) 
 
 @pytest.mark.parametrize(("item", "why"), [("B[x]<2", "cannot have extras"), ("B", "no version specifier"),
                                            ("missing.txt", "not found")])
-def test_bad_constraints_are_refused_with_exit_2(guard: Pipguard, item: str, why: str) -> None:
-    result = guard.run("constraints", "add", item)
+def test_bad_constraints_are_refused_with_exit_2(pip_guard: Pipguard, item: str, why: str) -> None:
+    result = pip_guard.run("constraints", "add", item)
     assert result.returncode == 2 and why in result.stderr
 
 

@@ -17,6 +17,7 @@ from packaging.utils import canonicalize_name
 
 from pipguard.errors import LedgerError
 from pipguard.ledger import (
+    ENGINES,
     POLICIES,
     SCHEMA_VERSION,
     STATUSES,
@@ -82,6 +83,7 @@ def ledgers(draw: st.DrawFn) -> Ledger:
     return Ledger(
         environment=draw(st.dictionaries(plain, plain, max_size=2)),
         policy=draw(st.sampled_from(POLICIES)),
+        engine=draw(st.sampled_from(ENGINES)),
         roots={r.name: r for r in root_list},
         standing=tuple(
             draw(st.lists(st.builds(StandingConstraint, plain, plain, st.integers(0, 9)), max_size=2))
@@ -188,6 +190,8 @@ TXN = {"id": 1, "command": "install", "status": "committed"}
         ),
         (doc(transactions=[{"id": 1, "status": "committed"}]), KeyError, "'command'"),
         (doc(policy="yolo"), ValueError, "policy 'yolo' is unknown"),
+        (doc(engine="conda"), ValueError, "engine 'conda' is unknown"),
+        (doc(engine=1), ValueError, "engine has the wrong type (int)"),
         (doc(environment=[]), ValueError, "environment has the wrong type (list)"),
         (doc(shim=[]), ValueError, "shim has the wrong type (list)"),
     ],
@@ -211,6 +215,7 @@ keys = st.sampled_from(
         "distributions",
         "transactions",
         "policy",
+        "engine",
         "environment",
         "shim",
         "name",
