@@ -66,6 +66,7 @@ class InstallEffects:
         self.request = request
         self.policy = policy
         self.txn: Transaction | None = None
+        self.engine_name = "pip"
 
     def begin(self, roots: Mapping[NormalizedName, Root]) -> None:
         self.ledger, self.txn = begin(
@@ -121,13 +122,13 @@ class InstallEffects:
     def keep_engine_output(self, text: str) -> None:
         """pip's own words about a failure pipguard handled: shown with -v, else kept in a log."""
         if self.request.verbose:
-            say("pipguard: pip's own output follows.")
+            say(f"pipguard: {self.engine_name}'s own output follows.")
             sys.stderr.write(redact(text))
             return
         name = f"install-{self.txn.id if self.txn else 'dry-run'}.log"
         path = write_log(self.target.store.path.parent / "logs", name, redact(text))
         if path is not None:
-            say(f"pipguard: pip's own output is in {path} (or run again with -v to see it).")
+            say(f"pipguard: {self.engine_name}'s own output is in {path} (or run again with -v to see it).")
 
     def copy_report(self, report: str | None) -> None:
         destination = self.request.report
@@ -203,6 +204,7 @@ def run_install(options: Options, args: list[str]) -> int:
             engine = make_engine(engine_name, target.python, session.state.pip_version, workdir, request)
             if engine.name == "pip" and engine_name != "pip":
                 check_pip_version(session.state.pip_version, target.python)
+            effects.engine_name = engine.name
             if not engine.supports_build_constraints() and request.build_possible():
                 say(build_constraints_note(session.state.pip_version))
             outcome = decide_install(
