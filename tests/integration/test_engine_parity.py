@@ -49,6 +49,8 @@ def pipguard_words(result: Any, venv: Path) -> list[str]:
         elif not (inside and (line.startswith("  ") or line.startswith("Nothing was changed"))):
             inside = False
         if inside:
+            # the one line that names the engine: whose own output the log keeps
+            line = re.sub(r"^pipguard: (pip|uv)'s own output", "pipguard: <engine>'s own output", line)
             lines.append(line.replace(str(venv), "<venv>"))
     # pipguard's own fast-path answer is "Requirement already satisfied: NAME (VERSION)"; pip's
     # (a line of the pip engine's own output) names the site-packages directory it looked in
