@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
@@ -20,7 +21,7 @@ from pipguard.errors import (
     Rejected,
     UsageError,
 )
-from pipguard.ledger import POLICIES
+from pipguard.model import POLICIES
 from pipguard.redaction import redact
 
 EXIT_OK = 0
@@ -74,16 +75,24 @@ def split_own_options(args: Sequence[str]) -> tuple[list[str], list[str]]:
     return split_options(args, _OWN_FLAGS, _OWN_VALUED)
 
 
-def make_options(ns: argparse.Namespace) -> Options:
-    timeout = ns.lock_timeout
+def lock_timeout(given: float | None, environ: Mapping[str, str]) -> float:
+    """--lock-timeout, else PIPGUARD_LOCK_TIMEOUT, else 600: a finite number of seconds, 0 or more
+    (nan, inf and negative numbers are usage errors: a wait must end)."""
+    source, timeout = "--lock-timeout", given
     if timeout is None:
-        env = os.environ.get("PIPGUARD_LOCK_TIMEOUT")
+        env = environ.get("PIPGUARD_LOCK_TIMEOUT")
+        source = "PIPGUARD_LOCK_TIMEOUT"
         try:
             timeout = float(env) if env else 600.0
         except ValueError:
             raise UsageError(f"PIPGUARD_LOCK_TIMEOUT must be a number of seconds, not {env!r}.") from None
-    if timeout < 0:
-        raise UsageError("--lock-timeout must be zero or more seconds.")
+    if not math.isfinite(timeout) or timeout < 0:
+        raise UsageError(f"{source} must be zero or more seconds, a finite number (not {timeout!r}).")
+    return timeout
+
+
+def make_options(ns: argparse.Namespace) -> Options:
+    timeout = lock_timeout(ns.lock_timeout, os.environ)
     return Options(
         python=ns.python,
         ledger=ns.ledger,

@@ -21,7 +21,7 @@ from packaging.utils import NormalizedName, canonicalize_name
 
 from pipguard.constraints import Distribution, MarkerEnvironment, Violation, active_requirements
 from pipguard.health import Problem
-from pipguard.ledger import Change
+from pipguard.model import Change
 from pipguard.pip_runner import PlannedInstall
 
 _DEPENDS = re.compile(r"^(?P<name>[^\s\[]+)(?:\[[^\]]*\])? (?P<version>\S+) depends on (?P<req>.+)$")

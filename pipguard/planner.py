@@ -31,7 +31,7 @@ from pipguard.constraints import (
     standing_needs,
     version_satisfies,
 )
-from pipguard.ledger import Change, Root, StandingConstraint
+from pipguard.model import Change, Root, StandingConstraint
 from pipguard.pip_runner import PlannedInstall
 
 # Tools pip itself manages; pipguard does not treat them as a user's projects.

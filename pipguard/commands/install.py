@@ -26,11 +26,12 @@ from pipguard.constraints import (
     render_constraints,
     standing_needs,
 )
-from pipguard.context import Options, Session, Target, locate, open_session
+from pipguard.context import Options, Session, Target, locate, open_session, probe
 from pipguard.environment import resolve_python
 from pipguard.errors import PipFailed, PipguardError, Rejected, UsageError
-from pipguard.ledger import Ledger, Root, Transaction, now
+from pipguard.ledger import now
 from pipguard.locations import install_locations
+from pipguard.model import LedgerState, Root, Status, Transaction
 from pipguard.pip_args import VALUED_OPTIONS as _VALUED_OPTIONS
 from pipguard.pip_args import InstallRequest, parse_install_args, read_requirement_file
 from pipguard.pip_config import configured_constraints
@@ -60,7 +61,8 @@ from pipguard.planner import (
 )
 from pipguard.redaction import redact
 from pipguard.testhook import pause_at
-from pipguard.transactions import begin, finish
+from pipguard.transactions import close as close_transaction
+from pipguard.transactions import root_changes, start
 
 
 @dataclass(frozen=True)
@@ -156,7 +158,7 @@ class GuardedInstall:
     def __init__(self, target: Target, session: Session, request: Request, policy: str) -> None:
         self.target = target
         self.session = session
-        self.ledger: Ledger = session.ledger
+        self.ledger: LedgerState = session.ledger
         self.request = request
         self.policy = policy
         self.state = session.state
@@ -168,7 +170,7 @@ class GuardedInstall:
         return protected_needs(
             self.state.distributions,
             self.ledger.roots,
-            self.ledger.standing,
+            self.session.standing,
             self.state.markers,
             self.request.names,
             self.policy,
@@ -259,11 +261,15 @@ class GuardedInstall:
                 "projects are resolved apart from the ledger (pip 25.3+ fixes this).")
         if self.request.pip.dry_run:
             return self.dry_run(constraints, report)
-        self.ledger, txn = begin(
+        # The roots this run means to add or change, kept with the pending record: a run
+        # killed before its commit is reconciled with what the user asked for.
+        intended = root_changes(self.ledger.roots, updated_roots(
+            self.ledger.roots, self.request, [], self.state.markers, self.ledger.next_id))
+        txn = start(
             self.ledger, "install", ["install", *self.request.pip.args], self.state.pip_version,
-            self.policy, constraints=self.request.pip.constraint_files,
+            self.policy, now, constraints=self.request.pip.constraint_files, roots=intended,
         )
-        self.target.store.save(self.ledger)
+        self.ledger = self.target.store.begin(self.ledger, txn)
         pause_at("pending")
         if self.policy == "replan":
             return self.install_judged_plan(txn, constraints, protected)
@@ -348,7 +354,7 @@ class GuardedInstall:
         roots_after = updated_roots(self.ledger.roots, self.request, plan, self.state.markers, 0)
         return judge(
             self.state.distributions, after, self.ledger.roots, roots_after,
-            self.ledger.standing, self.state.markers,
+            self.session.standing, self.state.markers,
         )
 
     def commit(self, txn: Transaction, plan: Sequence[PlannedInstall]) -> None:
@@ -359,15 +365,15 @@ class GuardedInstall:
         for violation in verdict.warnings:
             say(f"pipguard: warning: {violation.describe()} (installed with unmet requirements).")
         roots = updated_roots(self.ledger.roots, self.request, plan, self.state.markers, txn.id)
-        self.ledger = finish(
-            self.ledger, txn, "committed",
+        done = close_transaction(
+            self.ledger, txn, "committed", now,
             after={name: dist.version for name, dist in after.items()}, roots=roots,
         )
-        self.target.store.save(self.ledger)
+        self.ledger = self.target.store.finish(self.ledger, done)
 
-    def close(self, txn: Transaction, status: str, reason: str) -> None:
-        self.ledger = finish(self.ledger, txn, status, reason=reason)
-        self.target.store.save(self.ledger)
+    def close(self, txn: Transaction, status: Status, reason: str) -> None:
+        self.ledger = self.target.store.finish(self.ledger, close_transaction(self.ledger, txn, status, now,
+                                                                              reason=reason))
 
     def close_after_pip_failure(self, txn: Transaction, returncode: int) -> NoReturn:
         """pip failed or was killed: record what it really changed, pass its code on.
@@ -376,6 +382,7 @@ class GuardedInstall:
         can leave an upgrade half done), so the environment is read again and
         the changes are recorded with the transaction, not left as drift.
         """
+        status: Status
         if returncode < 0:
             signame = _signal_name(-returncode)
             status, reason = "interrupted", f"pip was killed by signal {signame}"
@@ -383,9 +390,9 @@ class GuardedInstall:
                        "is recorded in the ledger. Run 'pipguard check' to see the environment's state.")
         else:
             status, reason, message = "failed", f"pip exited with {returncode}", ""
-        after = open_session(self.target, reconcile_drift=False).state.versions
-        self.ledger = finish(self.ledger, txn, status, after=after, reason=reason)
-        self.target.store.save(self.ledger)
+        after = probe(self.target).versions
+        done = close_transaction(self.ledger, txn, status, now, after=after, reason=reason)
+        self.ledger = self.target.store.finish(self.ledger, done)
         raise PipFailed(message, returncode)
 
     def copy_report(self, report: Path) -> None:
@@ -442,18 +449,16 @@ class GuardedInstall:
         # Nothing would change, so one look at the end state is the whole judgement:
         # every need of it met (none new, none already broken for pip to repair).
         roots = updated_roots(self.ledger.roots, self.request, [], self.state.markers, self.ledger.next_id)
-        needs = all_needs(self.state.distributions, roots, self.ledger.standing, self.state.markers)
+        needs = all_needs(self.state.distributions, roots, self.session.standing, self.state.markers)
         if find_violations(versions, needs):
             return False
         if roots != dict(self.ledger.roots):
-            self.ledger, txn = begin(
-                self.ledger, "install", ["install", *pip.args], self.state.pip_version, self.policy,
-                constraints=pip.constraint_files,
+            txn = start(
+                self.ledger, "install", ["install", *pip.args], self.state.pip_version, self.policy, now,
+                constraints=pip.constraint_files, status="committed",
             )
-            self.ledger = finish(self.ledger, txn, "committed", after=versions, roots=roots)
-            self.target.store.save(self.ledger)
-        elif self.session.created or self.session.notes:
-            self.target.store.save(self.ledger)
+            done = close_transaction(self.ledger, txn, "committed", now, after=versions, roots=roots)
+            self.ledger = self.target.store.finish(self.ledger, done)
         if not pip.quiet:
             for req in self.request.named:
                 name = canonicalize_name(req.name)
@@ -570,8 +575,6 @@ def run_install(options: Options, args: list[str]) -> int:
         for note in session.notes:
             say(note)
         check_pip_version(session.state.pip_version, target.python)
-        if session.created:
-            target.store.save(session.ledger)
         if not request.pip.has_requests and not request.pip.requirement_files:
             result = run_process(pip_command(target.python, "install", *args))
             return result.returncode
@@ -584,21 +587,18 @@ def run_install(options: Options, args: list[str]) -> int:
 def run_unguarded(options: Options, pip_args: list[str]) -> int:
     """Plain pip, and a record of what it changed, marked unguarded."""
     target = locate(options)
-    with target.store.locked():
+    store = target.store
+    with store.locked():
         session = open_session(target)
         for note in session.notes:
             say(note)
         ledger = session.ledger
-        if session.created:
-            target.store.save(ledger)
-        ledger, txn = begin(ledger, pip_args[0], pip_args, session.state.pip_version, "none")
-        target.store.save(ledger)
+        txn = start(ledger, pip_args[0], pip_args, session.state.pip_version, "none", now)
+        ledger = store.begin(ledger, txn)
         result = run_process(pip_command(target.python, *pip_args))
-        after = open_session(target, reconcile_drift=False).state.versions
-        status = "unguarded" if result.returncode == 0 else "failed"
-        ledger = finish(ledger, txn, status, after=after,
-                        reason="run with --no-guard: pip was not checked by pipguard")
-        target.store.save(ledger)
+        after = probe(target).versions
+        status: Status = "unguarded" if result.returncode == 0 else "failed"
+        store.finish(ledger, close_transaction(ledger, txn, status, now, after=after,
+                                               reason="run with --no-guard: pip was not checked by pipguard"))
         keep_shims(target)  # shim: put pipguard's pip scripts back if pip rewrote them
         return result.returncode
-

@@ -40,7 +40,7 @@ from pipguard.constraints import parse_constraints, render_constraints
 from pipguard.context import Options, locate, open_session
 from pipguard.environment import EnvironmentState, probe_environment
 from pipguard.errors import PipFailed, UsageError
-from pipguard.ledger import Ledger
+from pipguard.model import LedgerState, StandingConstraint
 from pipguard.pip_args import InstallRequest, parse_install_args, read_requirement_file
 from pipguard.pip_config import configured_constraints
 from pipguard.pip_runner import (
@@ -230,12 +230,14 @@ def plan(options: Options, pip_args: list[str], *, with_ledger: bool) -> PlanRes
         if not path.startswith(("http://", "https://")) and not os.path.exists(path):
             raise UsageError(f"constraints file not found: {path}. Check the path given to -c.")
     target = locate(options)
-    ledger: Ledger | None = None
+    ledger: LedgerState | None = None
+    standing: tuple[StandingConstraint, ...] = ()
     has_ledger = False
     if with_ledger:
-        with target.store.locked():
+        with target.store.locked(shared=True):
             session = open_session(target, reconcile_drift=False)
         state, ledger, has_ledger = session.state, session.ledger, not session.created
+        standing = session.standing
     else:
         state = probe_environment(target.python)
     check_pip_version(state.pip_version, target.python)
@@ -251,7 +253,7 @@ def plan(options: Options, pip_args: list[str], *, with_ledger: bool) -> PlanRes
         if ledger is None:
             return _plan_empty(planner, base, joint, request)
         policy = options.policy or ledger.policy
-        return _plan_here(planner, base, joint, request, state, ledger, policy)
+        return _plan_here(planner, base, joint, request, state, ledger, standing, policy)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
@@ -269,11 +271,12 @@ def _plan_empty(planner: Planner, base: PlanResult, joint: list[str], request: I
 
 
 def _plan_here(planner: Planner, base: PlanResult, joint: list[str], request: InstallRequest,
-               state: EnvironmentState, ledger: Ledger, policy: str) -> PlanResult:
+               state: EnvironmentState, ledger: LedgerState, standing: Sequence[StandingConstraint],
+               policy: str) -> PlanResult:
     """Laid over this environment: what a guarded install of everything at once would meet."""
     named = [r for path in request.requirement_files for r in read_requirement_file(path).requirements]
     wanted = Request(request, (*named, *request.requirements), tuple(request.editables))
-    protected = protected_needs(state.distributions, ledger.roots, ledger.standing, state.markers,
+    protected = protected_needs(state.distributions, ledger.roots, standing, state.markers,
                                 wanted.names, policy)
     constraints = planner.workdir / "protections.txt"
     constraints.write_text(render_constraints(protected.merged(), header="written by pipguard check --plan"))
@@ -281,7 +284,7 @@ def _plan_here(planner: Planner, base: PlanResult, joint: list[str], request: In
     def judged(items: Sequence[PlannedInstall]) -> Judgement:
         after = overlay(state.distributions, items)
         roots_after = updated_roots(ledger.roots, wanted, items, state.markers, 0)
-        return judge(state.distributions, after, ledger.roots, roots_after, ledger.standing, state.markers)
+        return judge(state.distributions, after, ledger.roots, roots_after, standing, state.markers)
 
     def planned(items: Sequence[PlannedInstall], verdict: Judgement | None) -> PlanResult:
         after = overlay(state.distributions, items)

@@ -18,13 +18,14 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import NormalizedName, canonicalize_name
 
 from pipguard.constraints import Distribution, MarkerEnvironment, Violation
-from pipguard.context import Options, locate, open_session
+from pipguard.context import Options, locate, open_session, probe
 from pipguard.errors import Rejected, UsageError
-from pipguard.ledger import Root, StandingConstraint
+from pipguard.ledger import now
+from pipguard.model import Root, StandingConstraint, Status
 from pipguard.pip_args import _split_option, read_requirement_file
 from pipguard.pip_runner import pip_command, run_process
 from pipguard.planner import judge
-from pipguard.transactions import begin, finish
+from pipguard.transactions import close, start
 
 
 def say(message: str) -> None:
@@ -112,37 +113,38 @@ def run_uninstall(options: Options, args: list[str]) -> int:
     if not names:
         # pip explains what is missing (and exits with its usage error).
         return run_process(pip_command(target.python, "uninstall", *args)).returncode
-    with target.store.locked():
+    store = target.store
+    with store.locked():
         session = open_session(target)
         for note in session.notes:
             say(note)
         state, ledger = session.state, session.ledger
-        if session.created:
-            target.store.save(ledger)
         spelled = {canonicalize_name(n): n for n in names}
         removing = {name for name in spelled if name in state.distributions}
         policy = ledger.policy if options.guard else "none"
         if options.guard and removing:
-            blockers = removal_blockers(state.distributions, ledger.roots, ledger.standing,
+            blockers = removal_blockers(state.distributions, ledger.roots, session.standing,
                                         state.markers, removing)
             if blockers:
                 message = explain_refusal(spelled, blockers, args)
-                ledger, txn = begin(ledger, "uninstall", ["uninstall", *args], state.pip_version, policy)
-                target.store.save(finish(ledger, txn, "rejected", reason=message))
+                txn = start(ledger, "uninstall", ["uninstall", *args], state.pip_version, policy, now,
+                            status="rejected")
+                store.finish(ledger, close(ledger, txn, "rejected", now, reason=message))
                 raise Rejected(message)
-        ledger, txn = begin(ledger, "uninstall", ["uninstall", *args], state.pip_version, policy)
-        target.store.save(ledger)
+        txn = start(ledger, "uninstall", ["uninstall", *args], state.pip_version, policy, now)
+        ledger = store.begin(ledger, txn)
         result = run_process(pip_command(target.python, "uninstall", *args))
-        after = open_session(target, reconcile_drift=False).state.versions
+        after = probe(target).versions
         gone = {name for name in state.versions if name not in after}
         roots = {name: root for name, root in ledger.roots.items() if name not in gone}
+        status: Status
         if result.returncode != 0:
             status, reason = "failed", f"pip exited with {result.returncode}"
         elif options.guard:
             status, reason = "committed", ""
         else:
             status, reason = "unguarded", "run with --no-guard: not checked by pipguard"
-        target.store.save(finish(ledger, txn, status, after=after, roots=roots, reason=reason))
+        store.finish(ledger, close(ledger, txn, status, now, after=after, roots=roots, reason=reason))
         for name in sorted(set(ledger.roots) - set(roots)):
             say(f"pipguard: {ledger.roots[name].display_name} is no longer a root in the ledger.")
         return result.returncode

@@ -161,7 +161,7 @@ def test_an_unknown_pip_option_gets_pips_own_error_and_exit_code(guard: Pipguard
     assert "no such option: --frobnicate" in result.stderr
     assert "Traceback" not in combined(result)
     assert "a" not in guard.venv.versions()
-    last = guard.venv.ledger()["transactions"][-1]
+    last = guard.venv.transactions()[-1]
     assert (last["status"], last["reason"]) == ("failed", "pip exited with 2")
 
 

@@ -9,7 +9,7 @@ from tests.conftest import Pipguard, combined
 
 
 def statuses(guard: Pipguard) -> list[tuple[str, str]]:
-    return [(t["command"], t["status"]) for t in guard.venv.ledger()["transactions"]]
+    return [(t["command"], t["status"]) for t in guard.venv.transactions()]
 
 
 def test_first_install_records_root_and_transaction(guard: Pipguard) -> None:
@@ -37,7 +37,7 @@ def test_install_that_breaks_earlier_root_is_rejected(guard: Pipguard) -> None:
     assert "Nothing was changed." in message
     assert guard.venv.versions() == before
     assert statuses(guard)[-1] == ("install", "rejected")
-    assert "A 1.0" in guard.venv.ledger()["transactions"][-1]["reason"]
+    assert "A 1.0" in guard.venv.transactions()[-1]["reason"]
 
 
 def test_pinned_request_that_breaks_earlier_root_is_rejected(guard: Pipguard) -> None:
@@ -90,7 +90,7 @@ def test_user_constraints_combine_with_the_ledger(guard: Pipguard, tmp_path: Pat
     result = guard.install("-c", str(constraints), "G")
     assert result.returncode == 0, combined(result)
     assert guard.venv.versions()["g"] == "1.1"
-    assert guard.venv.ledger()["transactions"][-1]["constraints"] == [str(constraints)]
+    assert guard.venv.transactions()[-1]["constraints"] == [str(constraints)]
     # The user's constraint and the ledger's together leave no B for H (B>=2.5).
     rejected = guard.install("-c", str(constraints), "H")
     assert rejected.returncode != 0
@@ -138,7 +138,7 @@ def test_no_guard_runs_plain_pip_and_records_it_unguarded(guard: Pipguard) -> No
     result = guard.run("--no-guard", "install", *guard.index_args(), "C==2.0")
     assert result.returncode == 0, combined(result)
     assert guard.venv.versions()["c"] == "2.0"
-    last = guard.venv.ledger()["transactions"][-1]
+    last = guard.venv.transactions()[-1]
     assert last["status"] == "unguarded"
     assert {"name": "c", "before": None, "after": "2.0"} in last["changes"]
     assert guard.run("check").returncode == 1  # A is broken now, and check says so
@@ -148,7 +148,7 @@ def test_pipguard_disable_variable_runs_plain_pip(guard: Pipguard) -> None:
     guard.install("A")
     result = guard.install("C==2.0", env={"PIPGUARD_DISABLE": "1"})
     assert result.returncode == 0, combined(result)
-    assert guard.venv.ledger()["transactions"][-1]["status"] == "unguarded"
+    assert guard.venv.transactions()[-1]["status"] == "unguarded"
 
 
 def test_environment_broken_before_pipguard_is_not_blocking(guard: Pipguard) -> None:
@@ -206,11 +206,11 @@ def test_check_reports_every_unsatisfied_requirement(guard: Pipguard) -> None:
 
 def test_already_satisfied_install_changes_nothing(guard: Pipguard) -> None:
     guard.install("A")
-    count = len(guard.venv.ledger()["transactions"])
+    count = len(guard.venv.transactions())
     result = guard.install("A")
     assert result.returncode == 0, combined(result)
     assert "already satisfied" in result.stdout.lower()
-    assert len(guard.venv.ledger()["transactions"]) == count
+    assert len(guard.venv.transactions()) == count
 
 
 def test_dry_run_changes_nothing_and_still_rejects(guard: Pipguard) -> None:
@@ -234,7 +234,7 @@ def test_pip_failure_passes_pips_exit_code(guard: Pipguard) -> None:
     result = guard.install("no-such-project")
     assert result.returncode == 1
     assert "No matching distribution" in result.stderr
-    assert guard.venv.ledger()["transactions"][-1]["status"] == "failed"
+    assert guard.venv.transactions()[-1]["status"] == "failed"
 
 
 def test_strict_policy_only_adds_new_distributions(guard: Pipguard) -> None:

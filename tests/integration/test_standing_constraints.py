@@ -74,6 +74,6 @@ def test_bad_constraints_are_refused_with_exit_2(guard: Pipguard, item: str, why
 def test_each_install_records_its_own_constraints_files(guard: Pipguard, tmp_path: Path) -> None:
     uc = upper_constraints(tmp_path / "uc.txt", "B===1.5")
     assert guard.install("-c", str(uc), "A").returncode == 0
-    last = guard.venv.ledger()["transactions"][-1]
+    last = guard.venv.transactions()[-1]
     assert last["constraints"] == [str(uc)]
     assert guard.venv.versions()["b"] == "1.5"

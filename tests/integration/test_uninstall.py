@@ -8,7 +8,7 @@ from tests.conftest import Pipguard, combined
 
 
 def transactions(guard: Pipguard) -> list[dict]:  # type: ignore[type-arg]
-    return list(guard.venv.ledger()["transactions"])
+    return list(guard.venv.transactions())
 
 
 def test_uninstalling_what_an_earlier_project_needs_is_refused_and_changes_nothing(guard: Pipguard) -> None:

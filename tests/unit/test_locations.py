@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pipguard.ledger import default_ledger_path
+from pipguard.ledger.paths import default_ledger_path
 from pipguard.locations import configured_locations, install_locations
 
 

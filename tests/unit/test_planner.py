@@ -7,7 +7,7 @@ from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name as cn
 
 from pipguard.constraints import Distribution
-from pipguard.ledger import Change, Root, StandingConstraint
+from pipguard.model import Change, Root, StandingConstraint
 from pipguard.pip_runner import PlannedInstall
 from pipguard.planner import (
     Replan,

@@ -8,7 +8,7 @@ from packaging.utils import canonicalize_name
 from pipguard.commands.uninstall import explain_refusal, parse_uninstall_args, removal_blockers
 from pipguard.constraints import Distribution
 from pipguard.errors import UsageError
-from pipguard.ledger import Root, StandingConstraint
+from pipguard.model import Root, StandingConstraint
 
 MARKERS = {"python_version": "3.11", "sys_platform": "linux", "platform_system": "Linux",
            "implementation_name": "cpython", "os_name": "posix", "platform_machine": "x86_64",
