@@ -12,7 +12,7 @@ from pipguard.environment import EnvironmentState, probe_environment, resolve_py
 from pipguard.errors import EnvironmentError_, LedgerError
 from pipguard.ledger import LedgerStore, default_ledger_path, now
 from pipguard.model import LedgerState, StandingConstraint
-from pipguard.pip_runner import run_process
+from pipguard.pip_runner import check_pip_version, run_process
 from pipguard.transactions import apply, baseline, reconcile
 
 
@@ -114,7 +114,7 @@ def probe(target: Target) -> EnvironmentState:
 
 
 def open_session(target: Target, *, reconcile_drift: bool = True, policy: str = "compatible",
-                 moved: bool = False) -> Session:
+                 moved: bool = False, require_pip: bool = False) -> Session:
     """Probe the target and read (or start) its ledger. Call with the store's lock held.
 
     Holding the exclusive lock (``store.locked()``) records what must be: a
@@ -122,11 +122,14 @@ def open_session(target: Target, *, reconcile_drift: bool = True, policy: str = 
     and changes made behind pipguard's back. Holding the shared lock
     (``store.locked(shared=True)``) only reads. *moved*: the ledger's
     environment was moved here (``adopt --moved``): its recorded prefix is
-    not checked.
+    not checked. *require_pip*: refuse (exit 12) an environment whose pip is missing
+    or too old before anything is recorded.
     """
     store = target.store
     ledger = store.load()
     state = probe_environment(target.python, _probe_cache(store))
+    if require_pip:
+        check_pip_version(state.pip_version, target.python)
     if ledger is None:
         empty, txn = baseline(environment_record(state), state.distributions, state.markers, now,
                               policy)  # type: ignore[arg-type]  # checked by the command line

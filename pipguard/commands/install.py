@@ -571,10 +571,9 @@ def run_install(options: Options, args: list[str]) -> int:
             "as unguarded) or plain pip."
         )
     with target.store.locked():
-        session = open_session(target, policy=options.policy or "compatible")
+        session = open_session(target, policy=options.policy or "compatible", require_pip=True)
         for note in session.notes:
             say(note)
-        check_pip_version(session.state.pip_version, target.python)
         if not request.pip.has_requests and not request.pip.requirement_files:
             result = run_process(pip_command(target.python, "install", *args))
             return result.returncode

@@ -447,12 +447,19 @@ class Journal:
         created = not self.path.exists()
         fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | _NOFOLLOW | _CLOEXEC, 0o644)
         try:
-            half = len(data) // 2
-            write_all(fd, data[:half])
-            pause_at("journal-append")
-            write_all(fd, data[half:])
-            if sync:
-                os.fsync(fd)
+            size = os.fstat(fd).st_size
+            try:
+                half = len(data) // 2
+                write_all(fd, data[:half])
+                pause_at("journal-append")
+                write_all(fd, data[half:])
+                if sync:
+                    os.fsync(fd)
+            except OSError:
+                # A failed write (disk full, file too large) leaves no part of a line behind.
+                with contextlib.suppress(OSError):
+                    os.ftruncate(fd, size)
+                raise
         finally:
             os.close(fd)
         if created:

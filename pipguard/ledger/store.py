@@ -607,30 +607,22 @@ class LedgerStore:
         except ValueError as exc:
             raise LedgerError(f"refusing to write the ledger {self.path}: {exc}. Nothing was written.") from None
 
-    def _prepare(self) -> tuple[int, str]:
-        """A temporary file for the next state, made first: a directory that cannot
-        be written fails here, before anything else is written."""
-        self._ensure_directory()
-        files = self.files
-        try:
-            return tempfile.mkstemp(prefix=files.temp_prefix(files.state), suffix=TEMP_SUFFIX,
-                                    dir=files.directory)
-        except OSError as exc:
-            raise self._write_error(exc) from None
-
     def _write_error(self, exc: OSError) -> LedgerError:
         return LedgerError(
             f"cannot write the ledger {self.path}: {exc.strerror or exc}. The previous "
             "ledger was left as it was; free space or fix permissions and run again."
         )
 
-    def _write_state(self, text: str, prepared: tuple[int, str]) -> None:
-        """Write atomically: a reader sees the old or the new document, never half."""
+    def _stage(self, text: str) -> str:
+        """Write the next state to a temporary file in the ledger's directory (mkstemp),
+        flushed and fsynced, not yet in place: a directory that cannot be written or
+        a full disk fails here (``OSError``), before anything else is written."""
+        self._ensure_directory()
         files = self.files
-        fd, tmp = prepared
+        fd, tmp = tempfile.mkstemp(prefix=files.temp_prefix(files.state), suffix=TEMP_SUFFIX,
+                                   dir=files.directory)
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                fd = -1
                 half = len(text) // 2
                 handle.write(text[:half])
                 handle.flush()
@@ -639,73 +631,87 @@ class LedgerStore:
                 handle.flush()
                 os.fsync(handle.fileno())
             os.chmod(tmp, 0o644)
-            os.replace(tmp, files.state)  # the real path: a symlinked ledger stays a link
-            tmp = ""
-            fsync_directory(files.directory)
-        finally:
-            if fd >= 0:
-                os.close(fd)
-            if tmp:
-                with contextlib.suppress(OSError):
-                    os.unlink(tmp)
+        except BaseException:
+            self._discard(tmp)
+            raise
+        return tmp
+
+    def _put_in_place(self, tmp: str) -> None:
+        """Rename the staged state over the state (at its real path: a symlinked ledger
+        stays a link): a reader sees the old document or the new one, never half."""
+        files = self.files
+        try:
+            os.replace(tmp, files.state)
+        except OSError:
+            self._discard(tmp)
+            raise
+        fsync_directory(files.directory)
 
     def save(self, state: LedgerState) -> None:
         """Write the state document atomically (no journal record: settings, shim)."""
         text = self._encode(state)
-        prepared = self._prepare()
         try:
-            self._write_state(text, prepared)
+            self._put_in_place(self._stage(text))
         except OSError as exc:
             raise self._write_error(exc) from None
 
     def begin(self, state: LedgerState, txn: Transaction) -> LedgerState:
-        """Record *txn* as pending: its journal line, then the state saying so."""
+        """Record *txn* as pending: the state staged, its journal line, the state in place."""
         if txn.status != "pending" or txn.id <= state.last_id or state.pending is not None:
             raise ValueError(f"transaction {txn.id} cannot begin after {state.last_id}")
         after = apply(state, txn)
         text = self._encode(after)
-        prepared = self._prepare()
+        try:
+            tmp = self._stage(text)
+        except OSError as exc:
+            raise self._write_error(exc) from None
         try:
             self._append(txn)
         except OSError as exc:
-            self._discard(prepared)
+            self._discard(tmp)
             raise LedgerError(
-                f"cannot write the ledger's journal {self.files.journal}: {exc.strerror or exc}. Nothing "
-                "was recorded and nothing was changed; free space or fix permissions and run again."
+                f"cannot write the ledger {self.path} (its journal {self.files.journal}): "
+                f"{exc.strerror or exc}. The previous ledger was left as it was: nothing was recorded and "
+                "nothing was changed; free space or fix permissions and run again."
             ) from None
+        except BaseException:
+            self._discard(tmp)
+            raise
         try:
-            self._write_state(text, prepared)
+            self._put_in_place(tmp)
         except OSError as exc:
             raise self._write_error(exc) from None
         return after
 
     def finish(self, state: LedgerState, txn: Transaction) -> LedgerState:
         """Record *txn*'s outcome (of a transaction begun, or one recorded at once):
-        its journal line, then the state with it applied."""
+        the state staged with it applied, its journal line, the state in place."""
         began = state.pending is not None and state.pending.id == txn.id
         if txn.status == "pending" or (not began and txn.id <= state.last_id):
             raise ValueError(f"transaction {txn.id} cannot be recorded after {state.last_id}")
         after = apply(state, txn)
         text = self._encode(after)
         try:
-            prepared = self._prepare()
-        except LedgerError as exc:
-            if began:
-                raise self._commit_error(txn, exc) from None
-            raise
+            tmp = self._stage(text)
+        except OSError as exc:
+            raise (self._commit_error(txn, exc) if began else self._write_error(exc)) from None
         try:
             self._append(txn)
-            self._write_state(text, prepared)
         except OSError as exc:
-            self._discard(prepared)
+            self._discard(tmp)
             raise (self._commit_error(txn, exc) if began else self._write_error(exc)) from None
+        except BaseException:
+            self._discard(tmp)
+            raise
+        try:
+            self._put_in_place(tmp)
+        except OSError as exc:
+            raise self._write_error(exc) from None  # the journal has it: the next run catches up
         return after
 
-    def _commit_error(self, txn: Transaction, exc: BaseException) -> LedgerError:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        reason = reason.split(". The previous")[0]
+    def _commit_error(self, txn: Transaction, exc: OSError) -> LedgerError:
         return LedgerError(
-            f"cannot record transaction {txn.id} in the ledger {self.path}: {reason}. pip has already "
+            f"cannot record transaction {txn.id} in the ledger {self.path}: {exc.strerror or exc}. pip has already "
             "done its part: what it installed or removed is in the environment now, while the ledger "
             f"still shows transaction {txn.id} as pending. Nothing is lost: once the ledger can be "
             "written again (free space, fix permissions), the next pipguard run records what changed. "
@@ -720,10 +726,7 @@ class LedgerStore:
                               "Nothing was written.") from None
 
     @staticmethod
-    def _discard(prepared: tuple[int, str]) -> None:
-        fd, tmp = prepared
-        with contextlib.suppress(OSError):
-            os.close(fd)
+    def _discard(tmp: str) -> None:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
 
@@ -736,12 +739,15 @@ class LedgerStore:
                 raise ValueError(f"transaction {txn.id} cannot be recorded after {after.last_id}")
             after = apply(after, txn)
         text = self._encode(after)
-        prepared = self._prepare()
+        try:
+            tmp = self._stage(text)
+        except OSError as exc:
+            raise self._write_error(exc) from None
         try:
             Journal(self.files.journal).append(records)
-            self._write_state(text, prepared)
+            self._put_in_place(tmp)
         except OSError as exc:
-            self._discard(prepared)
+            self._discard(tmp)
             raise self._write_error(exc) from None
         return after
 

@@ -39,7 +39,7 @@ def test_rollback_returns_to_the_state_after_a_transaction(guard: Pipguard) -> N
     assert "c" not in versions
     ledger = guard.venv.ledger()
     assert "c" not in ledger["roots"]
-    assert ledger["transactions"][-1]["command"] == "rollback"
+    assert guard.venv.transactions()[-1]["command"] == "rollback"
     assert guard.run("check").returncode == 0
 
 

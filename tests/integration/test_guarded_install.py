@@ -18,9 +18,9 @@ def test_first_install_records_root_and_transaction(guard: Pipguard) -> None:
     assert guard.venv.versions()["a"] == "1.0"
     assert guard.venv.versions()["b"] == "1.8"
     ledger = guard.venv.ledger()
-    assert ledger["schema"] == 1
+    assert ledger["schema"] == 2 and ledger["last_id"] == 2 and ledger["pending"] is None
     assert ledger["roots"]["a"]["display_name"] == "A"
-    last = ledger["transactions"][-1]
+    last = guard.venv.transactions()[-1]
     assert last["status"] == "committed"
     assert {"name": "b", "before": None, "after": "1.8"} in last["changes"]
     assert last["argv"][:1] == ["install"]
@@ -159,7 +159,7 @@ def test_environment_broken_before_pipguard_is_not_blocking(guard: Pipguard) -> 
     assert "already broken before this install" in result.stderr
     assert guard.venv.versions()["g"] == "1.2"
     ledger = guard.venv.ledger()
-    assert ledger["transactions"][0]["command"] == "baseline"
+    assert guard.venv.transactions()[0]["command"] == "baseline"
     assert "a" in ledger["roots"] and ledger["roots"]["a"]["kind"] == "baseline"
 
 

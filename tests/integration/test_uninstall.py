@@ -31,7 +31,7 @@ def test_uninstalling_a_root_removes_it_from_the_ledger_and_records_the_change(g
     ledger = guard.venv.ledger()
     assert "g" not in ledger["roots"] and "a" in ledger["roots"]
     assert "g" not in ledger["distributions"]
-    last = ledger["transactions"][-1]
+    last = guard.venv.transactions()[-1]
     assert last["status"] == "committed"
     assert last["changes"] == [{"name": "g", "before": "1.0", "after": None}]
     assert guard.run("check").returncode == 0
