@@ -44,19 +44,15 @@ import errno
 import json
 import os
 import sys
-import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-import filelock
-
 from pipguard.errors import LedgerError, UsageError
 from pipguard.ledger import journal as journal_module
 from pipguard.ledger.journal import Journal, JournalLineError, Summary, Trimmed, fsync_directory, lines_backwards
-from pipguard.ledger.legacy import from_schema1
 from pipguard.ledger.paths import TEMP_SUFFIX, LedgerFiles
 from pipguard.ledger.safety import check_safe, lock_refusal, real_location
 from pipguard.ledger.state import LegacyDocument, decode_state, encode_state
@@ -184,6 +180,8 @@ class LedgerStore:
             with self._shared_lock():
                 yield
             return
+        import filelock  # only writers need it: reads start faster without it
+
         files = self.files
         self._ensure_directory()
         lock = filelock.FileLock(str(files.lock))
@@ -506,6 +504,8 @@ class LedgerStore:
     # -- migration ----------------------------------------------------------------------------
 
     def _migrate(self, data: Any) -> LedgerState:
+        from pipguard.ledger.legacy import from_schema1
+
         files = self.files
 
         def follows(path: str) -> bool:
@@ -571,6 +571,8 @@ class LedgerStore:
     ) -> None:
         """Write a whole journal: *entries*, then (for compaction) the bytes of the
         current journal from ``tail[0]`` to ``tail[1]``; atomically replaces it."""
+        import tempfile
+
         files = self.files
         fd, tmp = tempfile.mkstemp(prefix=files.temp_prefix(files.journal), suffix=TEMP_SUFFIX,
                                    dir=files.directory)
@@ -617,6 +619,8 @@ class LedgerStore:
         """Write the next state to a temporary file in the ledger's directory (mkstemp),
         flushed and fsynced, not yet in place: a directory that cannot be written or
         a full disk fails here (``OSError``), before anything else is written."""
+        import tempfile
+
         self._ensure_directory()
         files = self.files
         fd, tmp = tempfile.mkstemp(prefix=files.temp_prefix(files.state), suffix=TEMP_SUFFIX,
