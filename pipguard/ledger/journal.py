@@ -374,9 +374,9 @@ class Journal:
                 break
             if found and found[-1].id == entry.id:
                 continue  # the pending record of an outcome already taken
-            if len(found) >= count:
-                break
             found.append(entry)
+            if len(found) >= count:
+                break  # not one line more than needed
         found.reverse()
         return found
 

@@ -436,6 +436,8 @@ class LedgerStore:
         anchor: Transaction | Summary | None = None
         with self.reading_journal():
             for _offset, entry in Journal(self.files.journal).backwards():
+                if anchor is not None:
+                    break  # the line before the anchor was read to check their order (ids [1, 3, 2])
                 if isinstance(entry, Transaction) and (
                     entry.id > state.last_id
                     or (entry.id == state.last_id and state.pending is not None and entry.status != "pending")
@@ -443,7 +445,6 @@ class LedgerStore:
                     later.append(entry)
                     continue
                 anchor = entry
-                break
         later.reverse()
         return later, anchor
 

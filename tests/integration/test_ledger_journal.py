@@ -196,3 +196,22 @@ def test_an_argument_that_is_not_utf8_is_recorded_as_text_and_history_prints(gua
         shown = guard.run(*args, env={"PYTHONIOENCODING": "utf-8:strict", "LC_ALL": "C.UTF-8"})
         assert shown.returncode == 0 and "Traceback" not in shown.stderr, combined(shown)
     assert "caf\\xe9.txt" in guard.run("history", "2").stdout
+
+
+def test_a_corrupt_line_in_the_middle_of_the_journal_is_named_by_what_reads_it(guard: Pipguard) -> None:
+    for args in (["A"], ["G==1.0"], ["-U", "G"]):
+        assert guard.install(*args).returncode == 0
+    lines = guard.venv.journal_path.read_text().splitlines()
+    lines[2] = lines[2][: len(lines[2]) // 2]  # a damaged line, not the last one
+    guard.venv.journal_path.write_text("\n".join(lines) + "\n")
+    before = guard.venv.journal_path.read_bytes()
+    for args in (["history"], ["history", "--since", "1"], ["rollback", "2", *guard.index_args()]):
+        result = guard.run(*args)
+        assert result.returncode == EXIT_LEDGER, combined(result)
+        assert f"the ledger's journal {guard.venv.journal_path} is unusable: line 3:" in result.stderr
+        assert "Traceback" not in result.stderr
+    assert guard.venv.journal_path.read_bytes() == before
+    # What needs only the state (and the journal's last lines) still works.
+    for args in (["check"], ["ledger"], ["history", "--last", "2"]):
+        assert guard.run(*args).returncode == 0
+    assert guard.install("C").returncode == 0

@@ -465,3 +465,18 @@ def test_default_ledger_paths(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(os, "geteuid", lambda: 1000)
     monkeypatch.setenv("XDG_STATE_HOME", "/state")
     assert default_ledger_path("/opt/py", False) == Path("/state/pipguard/opt_py/ledger.json")
+
+
+def test_ids_out_of_order_at_the_end_of_the_journal_are_refused_before_anything_is_appended(
+        store: LedgerStore) -> None:
+    with store.locked():
+        history(store, 1)
+    lines = store.files.journal.read_text().splitlines()
+    record = json.loads(lines[-1])
+    lines.insert(-1, json.dumps({**record, "id": 3}))  # ids ... 3, 2
+    store.files.journal.write_text("\n".join(lines) + "\n")
+    before = files_of(store)
+    for shared in (True, False):
+        with store.locked(shared=shared), pytest.raises(LedgerError, match=r"line \d+: transaction ids are not"):
+            store.load()
+    assert files_of(store) == before
