@@ -251,6 +251,12 @@ class LedgerStore:
     def _open_lock_to_read(self) -> int | None:
         lock = self.files.lock
         for flags in (os.O_RDONLY, os.O_RDONLY | os.O_CREAT):
+            if flags & os.O_CREAT and not self._owns_directory():
+                # Not ours to create: in a directory others share, a lock file this
+                # reader made would look planted to the ledger's owner.
+                _say(f"pipguard: note: there is no lock {lock} and its directory is not yours: reading the "
+                     "ledger without it, so a run changing it at this moment may be missed.")
+                return None
             try:
                 return os.open(lock, flags | _NOFOLLOW | _CLOEXEC, 0o644)
             except FileNotFoundError:
@@ -267,6 +273,12 @@ class LedgerStore:
                 raise LedgerError(f"cannot take the lock {lock}: {exc.strerror or exc}. Nothing was "
                                   "changed.") from None
         return None
+
+    def _owns_directory(self) -> bool:
+        try:
+            return not hasattr(os, "geteuid") or self.files.directory.stat().st_uid == os.geteuid()
+        except OSError:
+            return False
 
     def _flock_shared(self, fd: int) -> None:
         assert fcntl is not None
