@@ -9,10 +9,17 @@
     with store.locked(shared=True):         # ledger, why, history, export, check
         state = store.load()
         store.journal.last(20)              # history reads the journal from its end
+        store.journal.get(7), store.journal.since(7)   # by bisection on ids
+    store.save(state)                       # the state alone (policy, shim record)
+    store.record_many(state, records)       # many finished records, one fsync (tools)
+    store.compact(state, first_kept, now)   # history --compact
 
-Every write is a journal line first (appended, fsynced), then the state
-(temporary file in the same directory via mkstemp, fsync, rename, fsync
-of the directory). The state says which journal record it reflects
+Every record is written in one order: the new state is staged in a
+temporary file in the ledger's directory (mkstemp, fsync), the journal
+line is appended (fsync; a failed append is cut back off), then the
+staged state is renamed into place (fsync of the directory). A full disk
+or a read-only directory thus fails before anything is recorded. The
+state says which journal record it reflects
 (``last_id``, ``pending``): ``load`` reads the journal's last lines (never
 the rest) and, when a run stopped between the two writes, brings the
 state up to date from them. Holding the exclusive lock it writes the
