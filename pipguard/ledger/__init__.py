@@ -5,8 +5,10 @@
   the end or by bisection, appended and fsynced;
 * ``codec``   the records both files are made of, strictly validated (pure);
 * ``legacy``  the schema-1 single-document ledger, for migration (pure);
-* ``store``   ``LedgerStore``: the lock, loading (with repair and migration),
-  begin/finish of transactions, compaction;
+* ``store``   ``LedgerStore``: loading (with repair and migration), begin and
+  finish of transactions, compaction; the API is in its docstring;
+* ``lock``    the lock: exclusive for writers, shared for readers;
+* ``compaction`` the summary that stands for the journal's oldest records;
 * ``safety``  ownership and permission checks;
 * ``paths``   where the files are.
 

@@ -51,26 +51,22 @@ import errno
 import json
 import os
 import sys
-import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from pipguard.errors import LedgerError, UsageError
+from pipguard.errors import LedgerError
 from pipguard.ledger import journal as journal_module
-from pipguard.ledger.journal import Journal, JournalLineError, Summary, Trimmed, fsync_directory, lines_backwards
+from pipguard.ledger.compaction import summarise
+from pipguard.ledger.journal import Journal, JournalLineError, Summary, Trimmed, fsync_directory
+from pipguard.ledger.lock import LedgerLock
 from pipguard.ledger.paths import TEMP_SUFFIX, LedgerFiles
-from pipguard.ledger.safety import check_safe, lock_refusal, real_location
+from pipguard.ledger.safety import check_safe, real_location
 from pipguard.ledger.state import LegacyDocument, decode_state, encode_state
-from pipguard.model import LedgerState, StandingConstraint, StandingFile, Transaction
+from pipguard.model import LedgerState, Transaction
 from pipguard.testhook import pause_at
-from pipguard.transactions import Clock, apply, replay, rewind
-
-try:
-    import fcntl
-except ImportError:  # pragma: no cover - Windows: readers take the exclusive lock
-    fcntl = None  # type: ignore[assignment]
+from pipguard.transactions import Clock, apply, replay
 
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
@@ -178,134 +174,26 @@ class LedgerStore:
 
     @contextlib.contextmanager
     def locked(self, shared: bool = False) -> Iterator[None]:
-        """Hold the environment's lock: exclusive to write, shared to read.
-
-        Says so when waiting for another run; a shared lock that cannot be
-        had because the location is read-only is read without (said in one line).
-        """
-        if shared and fcntl is not None:
-            with self._shared_lock():
-                yield
-            return
-        import filelock  # only writers need it: reads start faster without it
-
-        files = self.files
-        self._ensure_directory()
-        lock = filelock.FileLock(str(files.lock))
-        try:
-            try:
-                lock.acquire(timeout=0.05)
-            except filelock.Timeout:
-                _say(self._waiting_message())
+        """Hold the environment's lock: exclusive to write, shared to read
+        (``pipguard.ledger.lock``); a writer first removes the temporary files
+        of a write that was killed."""
+        lock = LedgerLock(self.path, self.files, self.lock_timeout)
+        if shared:
+            with lock.shared() as mode:
+                self._mode = mode
                 try:
-                    lock.acquire(timeout=self.lock_timeout)
-                except filelock.Timeout:
-                    raise self._timeout_error() from None
-        except OSError as exc:
-            raise lock_refusal(self.path, files.lock, exc) or LedgerError(
-                f"cannot take the lock {files.lock}: {exc.strerror or exc}. pipguard needs "
-                f"to create files in {files.directory} to guard this environment. Nothing was "
-                "changed. Fix the permissions, run as the environment's owner, or choose another "
-                "place with --ledger PATH."
-            ) from None
-        self._mode = "exclusive"
-        try:
-            self._remove_stale_temporaries()
-            yield
-        finally:
-            self._mode = None
-            lock.release()
-
-    def _waiting_message(self) -> str:
-        return (f"pipguard: waiting for another pipguard run on this environment "
-                f"(lock {self.files.lock}, timeout {self.lock_timeout:g} s)...")
-
-    def _timeout_error(self) -> LedgerError:
-        return LedgerError(
-            f"timed out after {self.lock_timeout:g} s waiting for the lock "
-            f"{self.files.lock}: another pipguard run holds it. Nothing was changed. "
-            "Wait for it to finish, or raise the limit with --lock-timeout SECONDS."
-        )
-
-    @contextlib.contextmanager
-    def _shared_lock(self) -> Iterator[None]:
-        """A shared flock on filelock's own lock file: it excludes filelock's exclusive
-        holders (writers) and admits other readers. (filelock has no shared mode that
-        works with its exclusive lock in every version pipguard supports.)"""
-        assert fcntl is not None
-        files = self.files
-        fd: int | None = None
-        if files.directory.is_dir():
-            fd = self._open_lock_to_read()
-        if fd is None:
-            self._mode = "none"
-            try:
-                yield
-            finally:
-                self._mode = None
+                    yield
+                finally:
+                    self._mode = None
             return
-        try:
-            self._flock_shared(fd)
-            self._mode = "shared"
+        self._ensure_directory()
+        with lock.exclusive():
+            self._mode = "exclusive"
             try:
+                self._remove_stale_temporaries()
                 yield
             finally:
                 self._mode = None
-                fcntl.flock(fd, fcntl.LOCK_UN)
-        finally:
-            os.close(fd)
-
-    def _open_lock_to_read(self) -> int | None:
-        lock = self.files.lock
-        for flags in (os.O_RDONLY, os.O_RDONLY | os.O_CREAT):
-            if flags & os.O_CREAT and not self._owns_directory():
-                # Not ours to create: in a directory others share, a lock file this
-                # reader made would look planted to the ledger's owner.
-                _say(f"pipguard: note: there is no lock {lock} and its directory is not yours: reading the "
-                     "ledger without it, so a run changing it at this moment may be missed.")
-                return None
-            try:
-                return os.open(lock, flags | _NOFOLLOW | _CLOEXEC, 0o644)
-            except FileNotFoundError:
-                continue
-            except OSError as exc:
-                if exc.errno == errno.ELOOP:
-                    raise lock_refusal(self.path, lock, exc) or LedgerError(
-                        f"refusing the lock {lock}: {exc.strerror}.") from None
-                if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-                    _say(f"pipguard: note: cannot use the lock {lock} ({exc.strerror}; a read-only "
-                         "location?): reading the ledger without it, so a run changing it at this "
-                         "moment may be missed.")
-                    return None
-                raise LedgerError(f"cannot take the lock {lock}: {exc.strerror or exc}. Nothing was "
-                                  "changed.") from None
-        return None
-
-    def _owns_directory(self) -> bool:
-        try:
-            return not hasattr(os, "geteuid") or self.files.directory.stat().st_uid == os.geteuid()
-        except OSError:
-            return False
-
-    def _flock_shared(self, fd: int) -> None:
-        assert fcntl is not None
-        deadline, told = time.monotonic() + self.lock_timeout, False
-        grace = time.monotonic() + 0.05
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-                return
-            except OSError as exc:
-                if exc.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
-                    raise LedgerError(f"cannot take the lock {self.files.lock}: {exc.strerror or exc}. "
-                                      "Nothing was changed.") from None
-            now = time.monotonic()
-            if not told and now >= grace:
-                _say(self._waiting_message())
-                told = True
-            if now >= deadline:
-                raise self._timeout_error()
-            time.sleep(0.02)
 
     def _remove_stale_temporaries(self) -> None:
         """Temporary files of a write that was killed (only a lock holder writes)."""
@@ -779,67 +667,21 @@ class LedgerStore:
 
     def compact(self, state: LedgerState, first_kept: int, now: Clock) -> Compaction:
         """Replace the journal's transactions before *first_kept* by a summary of the
-        state after ``first_kept - 1``; rollback to it and later still works."""
+        state after ``first_kept - 1`` (``compaction.summarise``); rollback to it and
+        later still works. The new journal is written aside and renamed over the old."""
         files = self.files
         journal = Journal(files.journal)
-        upto = first_kept - 1
+        size_before = files.journal.stat().st_size if files.journal.exists() else 0
         with self.reading_journal():
-            size_before = journal.path.stat().st_size if journal.exists() else 0
-            current = journal.summary()
-            if upto < 1 or (current is not None and upto <= current.id):
-                return Compaction(None, size_before, size_before)
-            if upto >= state.last_id or (state.pending is not None and state.pending.id <= upto):
-                newest = state.pending.id - 1 if state.pending else state.last_id - 1
-                raise UsageError(
-                    f"pipguard history --compact: cannot trim up to transaction {upto}: the journal must "
-                    f"keep at least its newest transaction{' and the pending one' if state.pending else ''} "
-                    f"(give --compact {newest + 1} at most)."
-                )
-            cut = journal.offset_of(first_kept)
-            later = list(journal.since(upto))
-            point = rewind(state, later)
-            standing, standing_files = self._standing_at(journal, cut, state, later, current)
-            first = current.first if current is not None else (journal.first_id() or 1)
-        summary = Summary(id=upto, first=first, count=upto - first + 1, compacted_at=now(),
-                          distributions=point.distributions, roots=point.roots,
-                          standing=standing, standing_files=standing_files)
-        end = journal_module.complete_end(files.journal)
+            found = summarise(journal, state, first_kept, now)
+        if found is None:
+            return Compaction(None, size_before, size_before)
+        summary, cut = found
         try:
-            self._write_journal_afresh([summary], tail=(cut, end))
+            self._write_journal_afresh([summary], tail=(cut, journal_module.complete_end(files.journal)))
         except OSError as exc:
             raise LedgerError(
                 f"cannot compact the journal {files.journal}: {exc.strerror or exc}. It was left as it "
                 "was; free space and run again."
             ) from None
         return Compaction(summary, size_before, files.journal.stat().st_size)
-
-    @staticmethod
-    def _standing_at(
-        journal: Journal, cut: int, state: LedgerState, later: Sequence[Transaction], current: Summary | None
-    ) -> tuple[tuple[StandingConstraint, ...], tuple[StandingFile, ...]]:
-        """The standing constraints at the cut: the latest set at or before it."""
-        standing: tuple[StandingConstraint, ...] | None = None
-        files: tuple[StandingFile, ...] | None = None
-        if not any(t.standing is not None for t in later):
-            standing = state.standing
-        if not any(t.standing_files is not None for t in later):
-            files = state.standing_files
-        if standing is None or files is None:
-            with open(journal.path, "rb") as handle:
-                for offset, line in lines_backwards(handle, cut):
-                    if b'"standing":null' in line and b'"standing_files":null' in line:
-                        continue  # sets neither: no need to parse it
-                    entry = journal_module.decode_line(line, offset)
-                    if isinstance(entry, Summary):
-                        break
-                    if standing is None and entry.standing is not None:
-                        standing = entry.standing
-                    if files is None and entry.standing_files is not None:
-                        files = entry.standing_files
-                    if standing is not None and files is not None:
-                        break
-        if standing is None:
-            standing = current.standing if current else ()
-        if files is None:
-            files = current.standing_files if current else ()
-        return standing, files
