@@ -199,46 +199,51 @@ def run_history(options: Options, args: list[str]) -> int:
     since = _count(ns.since, "--since") if ns.since is not None else None
     if sum(x is not None for x in (number, last, since)) > 1:
         raise UsageError("pipguard history: give N (one transaction), --last K or --since N, not more than one.")
-    with reading(options) as (target, session):
-        has_ledger = not session.created
-        if number is not None and not has_ledger:
-            raise UsageError(
-                f"pipguard history: there is no transaction {number}: there is no ledger yet at "
-                f"{target.store.path} (nothing has been installed through pipguard here)."
-            )
-        store = target.store
-        with store.reading_journal():
-            journal = store.journal
-            summary = journal.summary() if has_ledger else None
-            first_id = (journal.first_id() or 0) if has_ledger else 0
-            note_compacted = summary is not None and number is None and last is None and (
-                since is None or since < summary.id)
-            shown: Iterable[Transaction]
-            if not has_ledger:
-                shown = ()
-            elif number is not None:
-                try:
-                    found = journal.get(number)
-                except Trimmed as exc:
-                    raise UsageError(_trimmed_message(exc, target)) from None
-                if found is None:
-                    raise UsageError(
-                        f"pipguard history: there is no transaction {number} in the ledger {store.path} "
-                        f"(it has transactions {transaction_range(first_id, session.ledger.last_id)})."
-                    )
-                shown = (found,)
-            elif last is not None:
-                shown = journal.last(last)
-            elif since is not None:
-                if summary is not None and since < summary.id:
-                    since = summary.id  # the note below says what was compacted
-                shown = journal.since(since)
-            else:
-                shown = iter(journal)
-            pending: list[int] = []
-            view = history_view(_noting_pending(shown, pending), session.ledger, session.state.versions,
-                                str(store.path), has_ledger, detail=number is not None, first_id=first_id,
-                                compacted=_compacted(summary))
+    with contextlib.ExitStack() as stack:
+        # The lock is held while the journal is opened and the selection found; what is
+        # printed afterwards comes from that open file (a snapshot), so a long history
+        # read into a pager never keeps another run waiting.
+        with reading(options) as (target, session):
+            has_ledger = not session.created
+            if number is not None and not has_ledger:
+                raise UsageError(
+                    f"pipguard history: there is no transaction {number}: there is no ledger yet at "
+                    f"{target.store.path} (nothing has been installed through pipguard here)."
+                )
+            store = target.store
+            with store.reading_journal():
+                journal = stack.enter_context(store.journal.snapshot())
+                summary = journal.summary() if has_ledger else None
+                first_id = (journal.first_id() or 0) if has_ledger else 0
+                note_compacted = summary is not None and number is None and last is None and (
+                    since is None or since < summary.id)
+                shown: Iterable[Transaction]
+                if not has_ledger:
+                    shown = ()
+                elif number is not None:
+                    try:
+                        found = journal.get(number)
+                    except Trimmed as exc:
+                        raise UsageError(_trimmed_message(exc, target)) from None
+                    if found is None:
+                        raise UsageError(
+                            f"pipguard history: there is no transaction {number} in the ledger {store.path} "
+                            f"(it has transactions {transaction_range(first_id, session.ledger.last_id)})."
+                        )
+                    shown = (found,)
+                elif last is not None:
+                    shown = journal.last(last)
+                elif since is not None:
+                    if summary is not None and since < summary.id:
+                        since = summary.id  # the note below says what was compacted
+                    shown = journal.since(since)
+                else:
+                    shown = iter(journal)
+        pending: list[int] = []
+        view = history_view(_noting_pending(shown, pending), session.ledger, session.state.versions,
+                            str(store.path), has_ledger, detail=number is not None, first_id=first_id,
+                            compacted=_compacted(summary))
+        with store.reading_journal():  # a bad line met while streaming is exit 11 too
             if ns.json:
                 for chunk in history_json_chunks(view):
                     sys.stdout.write(chunk)

@@ -235,8 +235,9 @@ class Journal:
     """One journal file. Reading needs no lock beyond the store's; appending needs
     the store's exclusive lock (and a journal without a torn last line)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, _fixed: tuple[BinaryIO, int] | None = None) -> None:
         self.path = path
+        self._fixed = _fixed  # a snapshot: an open file and the end of what it shows
 
     def __repr__(self) -> str:
         return f"Journal({str(self.path)!r})"
@@ -254,8 +255,23 @@ class Journal:
         return os.fdopen(fd, "rb")
 
     @contextlib.contextmanager
+    def snapshot(self) -> Iterator[Journal]:
+        """The journal as it is now, readable after the lock is released: the file
+        stays open, and only bytes up to its current end are read (the journal is
+        only ever appended to, and compaction replaces it by a rename)."""
+        handle = self._open()
+        if handle is None:
+            yield self
+            return
+        with handle:
+            yield Journal(self.path, _fixed=(handle, _complete_end(handle)))
+
+    @contextlib.contextmanager
     def _reading(self) -> Iterator[tuple[BinaryIO | None, int]]:
         """The open file (None if there is none) and the end of its last complete line."""
+        if self._fixed is not None:
+            yield self._fixed
+            return
         handle = self._open()
         if handle is None:
             yield None, 0

@@ -86,6 +86,7 @@ class JournalReader(Protocol):
     def __iter__(self) -> Iterator[Transaction]: ...
     def summary(self) -> Summary | None: ...
     def first_id(self) -> int | None: ...
+    def snapshot(self) -> contextlib.AbstractContextManager[JournalReader]: ...
 
 
 class MemoryJournal:
@@ -111,6 +112,9 @@ class MemoryJournal:
 
     def first_id(self) -> int | None:
         return self._transactions[0].id if self._transactions else None
+
+    def snapshot(self) -> contextlib.AbstractContextManager[JournalReader]:
+        return contextlib.nullcontext(self)
 
 
 @dataclass(frozen=True)

@@ -163,3 +163,42 @@ def test_a_read_waits_for_a_writer_and_readers_do_not_wait_for_each_other(
             shared = guard.run("--lock-timeout", "0", *args)
             assert shared.returncode == 0, combined(shared)
             assert WAITING not in shared.stderr
+
+
+def test_a_long_history_read_into_a_pager_never_keeps_an_install_waiting(guard: Pipguard) -> None:
+    import contextlib
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from tests.conftest import REPO, scrubbed_env
+
+    assert guard.install("A").returncode == 0
+    store = LedgerStore(guard.venv.ledger_path)
+    with store.locked():
+        state = store.load()
+        assert state is not None
+        padding = [Transaction(state.last_id + 1 + i, "install", ("install", "x" * 200), "failed")
+                   for i in range(3000)]  # far more than a pipe holds
+        state = store.record_many(state, padding)
+    reader = subprocess.Popen(  # stdout a pipe nobody reads yet: a pager the user left open
+        [sys.executable, "-m", "pipguard", "--python", guard.venv.python, "history"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=scrubbed_env(), cwd=REPO,
+    )
+    def reading_the_journal() -> bool:
+        fds = Path(f"/proc/{reader.pid}/fd")
+        with contextlib.suppress(OSError):
+            return any(os.readlink(fd) == str(guard.venv.journal_path) for fd in fds.iterdir())
+        return False
+
+    try:
+        wait_for(reading_the_journal, "the reader to open the journal", watch=reader)
+        result = guard.run("--lock-timeout", "20", "install", *guard.index_args(), "G")
+        assert result.returncode == 0, combined(result)
+        assert reader.poll() is None, "the reader was still blocked on its output"
+    finally:
+        out, err = reader.communicate(timeout=120)
+    assert reader.returncode == 0, err.decode()
+    ids = [int(line.split()[0]) for line in out.decode().splitlines()[1:] if line[:1].isdigit()]
+    assert ids[-1] == state.last_id, "it shows the journal as it was when it was opened"

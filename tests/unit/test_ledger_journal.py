@@ -157,3 +157,12 @@ def test_an_empty_or_missing_journal_reads_as_nothing(tmp_path: Path) -> None:
     missing = Journal(tmp_path / "none.jsonl")
     assert list(missing) == [] and missing.last(3) == [] and missing.get(1) is None
     assert missing.head() is None and missing.torn() is None and missing.first_id() is None
+
+
+def test_a_snapshot_reads_the_journal_as_it_was_when_opened(tmp_path: Path) -> None:
+    journal = journal_of(tmp_path, txn(1), txn(2))
+    with journal.snapshot() as snapshot:
+        journal.append([txn(3)])
+        assert [t.id for t in snapshot] == [1, 2] and [t.id for t in snapshot.last(5)] == [1, 2]
+        assert snapshot.get(3) is None
+    assert [t.id for t in journal] == [1, 2, 3]
