@@ -9,6 +9,7 @@ import sys
 # line and exit 130, never a traceback.
 try:
     import argparse
+    import math
     import os
     from collections.abc import Callable, Mapping, Sequence
     from typing import TYPE_CHECKING
@@ -61,7 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="pipguard",
         description="A thin wrapper around pip that keeps earlier installs working.",
         epilog="Commands: install, uninstall, check, ledger, why, history, export, adopt, "
-        "rollback, policy, engine, constraints, shim, pip (a whole pip command line, as the shim runs it); "
+        "rollback, policy, engine, outside, constraints, shim, pip (a whole pip command line, as the shim runs it); "
         "any other pip command passes straight through to pip.",
     )
     parser.add_argument("--version", action="version", version=f"pipguard {__version__}")
@@ -90,18 +91,26 @@ def split_own_options(args: Sequence[str]) -> tuple[list[str], list[str]]:
     return split_options(args, _OWN_FLAGS, _OWN_VALUED)
 
 
-def make_options(ns: argparse.Namespace) -> Options:
-    from pipguard.context import Options
-
-    timeout = ns.lock_timeout
+def lock_timeout(given: float | None, environ: Mapping[str, str]) -> float:
+    """--lock-timeout, else PIPGUARD_LOCK_TIMEOUT, else 600: a finite number of seconds, 0 or more
+    (nan, inf and negative numbers are usage errors: a wait must end)."""
+    source, timeout = "--lock-timeout", given
     if timeout is None:
-        env = os.environ.get("PIPGUARD_LOCK_TIMEOUT")
+        env = environ.get("PIPGUARD_LOCK_TIMEOUT")
+        source = "PIPGUARD_LOCK_TIMEOUT"
         try:
             timeout = float(env) if env else 600.0
         except ValueError:
             raise UsageError(f"PIPGUARD_LOCK_TIMEOUT must be a number of seconds, not {env!r}.") from None
-    if timeout < 0:
-        raise UsageError("--lock-timeout must be zero or more seconds.")
+    if not math.isfinite(timeout) or timeout < 0:
+        raise UsageError(f"{source} must be zero or more seconds, a finite number (not {timeout!r}).")
+    return timeout
+
+
+def make_options(ns: argparse.Namespace) -> Options:
+    from pipguard.context import Options
+
+    timeout = lock_timeout(ns.lock_timeout, os.environ)
     return Options(
         python=ns.python,
         ledger=ns.ledger,

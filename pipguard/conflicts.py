@@ -21,8 +21,7 @@ from packaging.utils import NormalizedName, canonicalize_name
 
 from pipguard.constraints import MarkerEnvironment, Violation, active_requirements
 from pipguard.health import Problem
-from pipguard.ledger import Change
-from pipguard.model import Distribution, PlannedInstall
+from pipguard.model import Change, Distribution, PlannedInstall
 from pipguard.redaction import redact
 
 _DEPENDS = re.compile(r"^(?P<name>[^\s\[]+)(?:\[[^\]]*\])? (?P<version>\S+) depends on (?P<req>.+)$")

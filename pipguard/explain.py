@@ -31,8 +31,7 @@ from pipguard.constraints import (
     root_specs,
     version_satisfies,
 )
-from pipguard.ledger import Change, Ledger, Root, StandingConstraint, Transaction
-from pipguard.model import TOOLING
+from pipguard.model import TOOLING, Change, LedgerState, Root, StandingConstraint, Transaction
 from pipguard.redaction import redact
 from pipguard.transactions import changes_between
 
@@ -85,16 +84,21 @@ class LedgerView:
 
 
 def ledger_view(
-    ledger: Ledger, installed: Mapping[NormalizedName, str], ledger_path: str, has_ledger: bool
+    ledger: LedgerState,
+    installed: Mapping[NormalizedName, str],
+    ledger_path: str,
+    has_ledger: bool,
+    standing: Sequence[StandingConstraint] = (),
 ) -> LedgerView:
-    """The roots, sorted by name; none when there is no ledger yet."""
+    """The roots, sorted by name, and the standing constraints in force (*standing*);
+    none when there is no ledger yet."""
     if not has_ledger:
         return LedgerView(ledger_path, False, ledger.policy, (), ())
     rows = tuple(
         RootRow(root, installed.get(name), ledger.distributions.get(name))
         for name, root in sorted(ledger.roots.items())
     )
-    return LedgerView(ledger_path, True, ledger.policy, rows, tuple(ledger.standing))
+    return LedgerView(ledger_path, True, ledger.policy, rows, tuple(standing))
 
 
 # -- why -------------------------------------------------------------------------
@@ -219,14 +223,16 @@ def _walk_back(
 def why(
     name: str,
     dists: Mapping[NormalizedName, Distribution],
-    ledger: Ledger,
+    roots: Mapping[NormalizedName, Root],
+    standing: Sequence[StandingConstraint],
     markers: MarkerEnvironment,
 ) -> WhyResult:
-    """Everything that needs *name*, how each root reaches it, and whether it holds."""
+    """Everything that needs *name* (roots, installed distributions, the standing
+    constraints in force), how each root reaches it, and whether it holds."""
     key = canonicalize_name(name)
     installed = dists.get(key)
     version = installed.version if installed else None
-    needs = [n for n in all_needs(dists, ledger.roots, ledger.standing, markers) if n.name == key]
+    needs = [n for n in all_needs(dists, roots, standing, markers) if n.name == key]
     order = {"root": 0, "dependency": 1, "standing": 2}
     requirers = tuple(
         Requirer(
@@ -240,14 +246,14 @@ def why(
         for need in sorted(needs, key=lambda n: (order.get(n.kind, 3), n.source, n.specifier))
     )
     merged = merge_specifiers(needs).get(key)
-    graph = _graph(dists, ledger.roots, markers)
+    graph = _graph(dists, roots, markers)
     chains = []
-    for _, each in sorted(ledger.roots.items()):
+    for _, each in sorted(roots.items()):
         chain = _chain(each, key, graph, dists)
         if chain is not None:
             chains.append(chain)
     display = installed.display_name if installed and installed.display_name else name
-    root = ledger.roots.get(key)
+    root = roots.get(key)
     if root is not None:
         display = root.display_name
     return WhyResult(key, display, version, root, requirers, str(merged or ""), tuple(chains))
@@ -257,53 +263,54 @@ def why(
 
 
 @dataclass(frozen=True)
+class Compacted:
+    """Transactions ``first``..``last`` were replaced by a summary on ``at``."""
+
+    first: int
+    last: int
+    at: str
+
+
+@dataclass(frozen=True)
 class HistoryView:
     ledger_path: str
     has_ledger: bool
-    transactions: tuple[Transaction, ...]  # the ones shown, oldest first
-    total: int
+    # The ones shown, oldest first; streamed (read once) when every transaction is shown.
+    transactions: Iterable[Transaction]
+    total: int  # transactions in the journal (ids first_id..last_id)
     detail: bool  # one transaction asked for by id: show everything
     unrecorded: tuple[Change, ...]  # changed since the last recorded state, not yet in the ledger
     last_id: int = 0  # the ledger's newest transaction (0: none)
+    first_id: int = 0  # the journal's oldest transaction (0: none)
+    compacted: Compacted | None = None
 
 
 def history_view(
-    ledger: Ledger,
+    transactions: Iterable[Transaction],
+    ledger: LedgerState,
     installed: Mapping[NormalizedName, str],
     ledger_path: str,
     has_ledger: bool,
-    transaction: int | None = None,
-    last: int | None = None,
+    *,
+    detail: bool = False,
+    first_id: int = 0,
+    compacted: Compacted | None = None,
 ) -> HistoryView:
-    """Every transaction, transaction *transaction* alone, or the *last* few.
-
-    Raises ``LookupError`` when *transaction* is not in the ledger.
-    """
+    """The transactions read from the journal (all, one in *detail*, or the last few),
+    with what changed since the ledger's last record."""
     if not has_ledger:
-        return HistoryView(ledger_path, False, (), 0, transaction is not None, ())
-    shown: tuple[Transaction, ...] = ledger.transactions
-    if transaction is not None:
-        found = ledger.transaction(transaction)
-        if found is None:
-            raise LookupError(transaction)
-        shown = (found,)
-    elif last is not None:
-        shown = shown[-last:] if last else ()
+        return HistoryView(ledger_path, False, (), 0, detail, ())
+    last_id = ledger.last_id
+    total = last_id - first_id + 1 if first_id else 0
     unrecorded = changes_between(ledger.distributions, installed)
-    last_id = ledger.transactions[-1].id if ledger.transactions else 0
-    return HistoryView(
-        ledger_path, True, shown, len(ledger.transactions), transaction is not None, unrecorded, last_id
-    )
+    return HistoryView(ledger_path, True, transactions, total, detail, unrecorded, last_id, first_id, compacted)
 
 
-def transaction_range(ledger: Ledger) -> str:
-    """'1-7' (or '1, 3, 4' when some are missing) for messages."""
-    ids = [t.id for t in ledger.transactions]
-    if not ids:
+def transaction_range(first_id: int, last_id: int) -> str:
+    """'1-7' (or '7', or 'none') for messages."""
+    if not first_id or not last_id:
         return "none"
-    if ids == list(range(ids[0], ids[-1] + 1)):
-        return f"{ids[0]}-{ids[-1]}" if len(ids) > 1 else str(ids[0])
-    return ", ".join(str(i) for i in ids)
+    return f"{first_id}-{last_id}" if last_id > first_id else str(last_id)
 
 
 # -- export ------------------------------------------------------------------------

@@ -16,8 +16,8 @@ from typing import Any
 from packaging.utils import NormalizedName
 
 from pipguard.constraints import Distribution, MarkerEnvironment, Need, Violation, all_needs, find_violations
-from pipguard.ledger import Change, Ledger, Root, Transaction
-from pipguard.redaction import redact_all
+from pipguard.model import Change, LedgerState, Root, StandingConstraint, Transaction
+from pipguard.redaction import redact, redact_all
 from pipguard.transactions import changes_between
 
 # Statuses ``check --since`` reports as problems.
@@ -39,11 +39,11 @@ class Problem:
     def to_dict(self) -> dict[str, Any]:
         return {
             "kind": self.kind,
-            "subject": self.subject,
-            "message": self.message,
+            "subject": redact(self.subject),
+            "message": redact(self.message),
             "name": self.name,
             "transaction": self.transaction,
-            "detail": self.detail,
+            "detail": redact(self.detail),
         }
 
 
@@ -167,31 +167,37 @@ def root_statuses(
 
 def assess(
     dists: Mapping[NormalizedName, Distribution],
-    ledger: Ledger,
+    ledger: LedgerState,
     markers: MarkerEnvironment,
     *,
     ledger_path: str,
     has_ledger: bool,
+    standing: Sequence[StandingConstraint] = (),
     since: int | None = None,
+    later: Iterable[Transaction] = (),
 ) -> CheckResult:
-    """Everything ``pipguard check`` reports, for this state and ledger."""
+    """Everything ``pipguard check`` reports, for this state and ledger.
+
+    *standing*: the standing constraints in force. *later*: with *since*,
+    the transactions after it (read from the journal by the command).
+    """
     installed = {name: dist.version for name, dist in dists.items()}
     roots = ledger.roots if has_ledger else {}
-    needs = all_needs(dists, roots, ledger.standing, markers)
+    needs = all_needs(dists, roots, standing, markers)
     violations = tuple(find_violations(installed, needs))
     drift = changes_between(ledger.distributions, installed) if has_ledger else ()
     failed: tuple[Transaction, ...] = ()
     if since is not None and has_ledger:
-        failed = tuple(t for t in ledger.transactions if t.id > since and t.status in FAILED_STATUSES)
+        failed = tuple(t for t in later if t.id > since and t.status in FAILED_STATUSES)
+    pending = (ledger.pending,) if has_ledger and ledger.pending is not None else ()
     return CheckResult(
         ledger_path=ledger_path,
         has_ledger=has_ledger,
         roots=tuple(sorted(roots)),
         violations=violations,
         drift=drift,
-        interrupted=tuple(ledger.pending()) if has_ledger else (),
+        interrupted=pending,
         root_status=root_statuses(roots, needs, violations, installed),
         failed=failed,
         since=since,
     )
-

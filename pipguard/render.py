@@ -8,18 +8,19 @@ the keys are documented in docs/inspection.md and docs/ci.md.
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 import xml.etree.ElementTree as ET
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from pipguard.conflicts import Clash, PlanResult
-from pipguard.explain import HistoryView, LedgerView, Pin, WhyResult
+from pipguard.explain import Compacted, HistoryView, LedgerView, Pin, WhyResult
 from pipguard.health import CheckResult, Problem
-from pipguard.ledger import Change, Root, Transaction
-from pipguard.redaction import redact, redact_all
+from pipguard.model import STATUSES, Change, Root, RootChange, Transaction
+from pipguard.redaction import printable, redact, redact_all
 
 # Version of every --json document pipguard prints (not the ledger file's own schema).
 JSON_SCHEMA = 1
@@ -49,8 +50,8 @@ def _without_prefix(text: str) -> str:
 
 
 def command_text(txn: Transaction) -> str:
-    """The command a transaction ran, credentials redacted, quoted for a shell."""
-    return shlex.join(redact_all(txn.argv)) if txn.argv else txn.command
+    """The command a transaction ran, credentials redacted, quoted for a shell, printable."""
+    return printable(shlex.join(redact_all(txn.argv)) if txn.argv else txn.command)
 
 
 # -- ledger ---------------------------------------------------------------------
@@ -198,7 +199,16 @@ def change_dict(change: Change) -> dict[str, Any]:
     return {"name": change.name, "before": change.before, "after": change.after}
 
 
+def root_change_dict(change: RootChange) -> dict[str, Any]:
+    return {
+        "name": change.name,
+        "before": root_dict(change.before) if change.before else None,
+        "after": root_dict(change.after) if change.after else None,
+    }
+
+
 def transaction_dict(txn: Transaction) -> dict[str, Any]:
+    """A transaction's full record (as the journal keeps it), credentials redacted."""
     return {
         "id": txn.id,
         "status": txn.status,
@@ -208,55 +218,108 @@ def transaction_dict(txn: Transaction) -> dict[str, Any]:
         "finished": txn.finished,
         "pip_version": txn.pip_version,
         "policy": txn.policy,
+        "engine": txn.engine,
         "changes": [change_dict(c) for c in txn.changes],
         "constraints": redact_all(txn.constraints),
         "reason": redact(txn.reason),
+        "roots": [root_change_dict(c) for c in txn.roots],
+        "standing": None if txn.standing is None else [
+            {"requirement": redact(s.requirement), "source": redact(s.source), "added_by": s.added_by}
+            for s in txn.standing
+        ],
+        "standing_files": None if txn.standing_files is None else [
+            {"path": redact(f.path), "added_by": f.added_by} for f in txn.standing_files
+        ],
     }
 
 
-def history_json(view: HistoryView) -> dict[str, Any]:
+def compacted_dict(compacted: Compacted | None) -> dict[str, Any] | None:
+    if compacted is None:
+        return None
+    return {"first": compacted.first, "last": compacted.last, "at": compacted.at}
+
+
+def history_head(view: HistoryView) -> dict[str, Any]:
+    """The history document without its transactions (``history_json`` adds them)."""
     return {
         "schema": JSON_SCHEMA,
         "kind": "history",
         "ledger_path": view.ledger_path,
         "has_ledger": view.has_ledger,
         "total": view.total,
+        "first_id": view.first_id,
         "last_id": view.last_id,
+        "compacted": compacted_dict(view.compacted),
+    }
+
+
+def history_json(view: HistoryView) -> dict[str, Any]:
+    return {
+        **history_head(view),
         "transactions": [transaction_dict(t) for t in view.transactions],
         "unrecorded": [change_dict(c) for c in view.unrecorded],
     }
+
+
+def history_json_chunks(view: HistoryView) -> Iterator[str]:
+    """``history_json`` as text, streamed: one transaction at a time (a long journal
+    is never held in memory). The same document as ``json.dumps(history_json(view))``."""
+    head = json.dumps(history_head(view), indent=2)
+    yield head[:-2] + ',\n  "transactions": ['
+    for number, txn in enumerate(view.transactions):
+        text = json.dumps(transaction_dict(txn), indent=2).replace("\n", "\n    ")
+        yield ("," if number else "") + "\n    " + text
+    unrecorded = json.dumps([change_dict(c) for c in view.unrecorded], indent=2).replace("\n", "\n  ")
+    yield f'\n  ],\n  "unrecorded": {unrecorded}\n}}\n'
 
 
 def _shows_reason(txn: Transaction) -> bool:
     return txn.status in ("rejected", "failed", "interrupted", "unguarded") and bool(txn.reason)
 
 
-def history_text(view: HistoryView) -> str:
+# Columns of the history list: fixed widths, so that a journal of any length is
+# printed as it is read (the id column fits the newest id; ISO times; the longest status).
+_STARTED_WIDTH = 20
+_STATUS_WIDTH = max(len(status) for status in (*STATUSES, "unrecorded"))
+
+
+def _history_row(cells: Sequence[str], id_width: int) -> str:
+    widths = (id_width, _STARTED_WIDTH, _STATUS_WIDTH)
+    padded = [cell.ljust(width) for cell, width in zip(cells, widths)]
+    return "  ".join([*padded, *cells[len(widths):]]).rstrip()
+
+
+def history_lines(view: HistoryView) -> Iterator[str]:
+    """The history list (or one transaction in full), line by line, as it is read."""
     if view.detail:
-        return "".join(transaction_detail(t) for t in view.transactions)
-    lines = []
-    header = ["ID", "STARTED", "STATUS", "COMMAND"]
-    rows = [[str(t.id), t.started, t.status, command_text(t)] for t in view.transactions]
-    if view.unrecorded:
-        rows.append(["-", "now", "unrecorded", "changed outside pipguard, not yet in the ledger"])
-    if not rows:
-        return ""
-    widths = table(header, rows)
-    lines.append(widths[0])
+        for txn in view.transactions:
+            yield from transaction_detail(txn).splitlines()
+        return
+    id_width = max(len("ID"), len(str(view.last_id)))
     indent = " " * 6
-    for line, txn in zip(widths[1:], view.transactions):
-        lines.append(line)
+    header = False
+    for txn in view.transactions:
+        if not header:
+            yield _history_row(["ID", "STARTED", "STATUS", "COMMAND"], id_width)
+            header = True
+        yield _history_row([str(txn.id), txn.started, txn.status, command_text(txn)], id_width)
         for change in txn.changes[:CHANGES_SHOWN]:
-            lines.append(indent + change.describe())
+            yield indent + change.describe()
         if len(txn.changes) > CHANGES_SHOWN:
-            lines.append(f"{indent}... and {len(txn.changes) - CHANGES_SHOWN} more "
-                         f"('pipguard history {txn.id}' lists them all)")
+            yield (f"{indent}... and {len(txn.changes) - CHANGES_SHOWN} more "
+                   f"('pipguard history {txn.id}' lists them all)")
         if _shows_reason(txn):
-            lines += _indent(_without_prefix(redact(txn.reason)), indent)
+            yield from _indent(_without_prefix(redact(txn.reason)), indent)
     if view.unrecorded:
-        lines.append(widths[-1])
-        lines += [indent + change.describe() for change in view.unrecorded]
-    return "\n".join(lines) + "\n"
+        if not header:
+            yield _history_row(["ID", "STARTED", "STATUS", "COMMAND"], id_width)
+        yield _history_row(["-", "now", "unrecorded", "changed outside pipguard, not yet in the ledger"], id_width)
+        yield from (indent + change.describe() for change in view.unrecorded)
+
+
+def history_text(view: HistoryView) -> str:
+    lines = [printable(line) for line in history_lines(view)]
+    return "\n".join(lines) + ("\n" if lines else "")
 
 
 def transaction_detail(txn: Transaction) -> str:
@@ -268,16 +331,35 @@ def transaction_detail(txn: Transaction) -> str:
         ["pip:", txn.pip_version or "(unknown)"],
         ["policy:", txn.policy],
     ]
+    if txn.engine != "pip":
+        rows.append(["engine:", txn.engine])
     if txn.constraints:
         rows.append(["constraints:", ", ".join(redact_all(txn.constraints))])
     lines = [f"transaction {txn.id}"]
     lines += ["  " + line for line in table(["", ""], rows)[1:]]
     lines.append("  changes:" if txn.changes else "  changes:   (none)")
     lines += ["    " + change.describe() for change in txn.changes]
+    if txn.roots:
+        lines.append("  roots:")
+        lines += ["    " + _describe_root_change(change) for change in txn.roots]
     if txn.reason:
         lines.append("  reason:")
         lines += _indent(_without_prefix(redact(txn.reason)), "    ")
     return "\n".join(lines) + "\n"
+
+
+def _describe_root_change(change: RootChange) -> str:
+    def spell(root: Root | None) -> str:
+        if root is None:
+            return "(none)"
+        source = f" (editable {root.editable})" if root.editable else (f" ({root.url})" if root.url else "")
+        return redact(root.requirement + source)
+
+    if change.before is None:
+        return f"added {spell(change.after)}"
+    if change.after is None:
+        return f"removed {spell(change.before)}"
+    return f"{spell(change.before)} -> {spell(change.after)}"
 
 
 # -- export ---------------------------------------------------------------------

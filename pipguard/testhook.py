@@ -6,7 +6,8 @@ reaches that step and then sleeps (``PIPGUARD_TEST_PAUSE_SECONDS``, default
 60) before going on. The crash tests wait for the marker and SIGKILL the
 process, which is how they prove that no step leaves a broken ledger.
 ``<step>#N`` stops at the N-th time the step is reached (``ledger-write#2``:
-the second ledger save of the run). The steps are listed in ``STEPS`` and in
+the second save of the state in the run; ``journal-append#2``: the second
+journal line). The steps are listed in ``STEPS`` and in
 docs/reliability.md. Without the variable the hook does nothing.
 """
 
@@ -23,7 +24,8 @@ SECONDS_ENV = "PIPGUARD_TEST_PAUSE_SECONDS"
 STEPS = {
     "pending": "a guarded install has saved its pending transaction; pip has not started",
     "commit": "pip has finished; the transaction is not yet committed",
-    "ledger-write": "inside a ledger save: half the new text is in the temporary file",
+    "ledger-write": "inside a save of the state: half the new text is in the temporary file",
+    "journal-append": "inside a journal append: half the new line is in the journal, without its newline",
 }
 
 _reached: Counter[str] = Counter()

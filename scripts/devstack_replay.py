@@ -259,8 +259,19 @@ def installed(box: Box) -> dict[str, str]:
 
 
 def ledger(box: Box) -> dict[str, Any]:
+    """The ledger's current state (the state document)."""
     data: dict[str, Any] = json.loads((box.venv / ".pipguard" / "ledger.json").read_text())
     return data
+
+
+def transactions(box: Box) -> list[dict[str, Any]]:
+    """The journal's transactions, oldest first (an outcome replaces its pending record)."""
+    found: dict[int, dict[str, Any]] = {}
+    for line in (box.venv / ".pipguard" / "ledger.journal.jsonl").read_text().splitlines():
+        record = json.loads(line)
+        if record.get("kind") == "transaction":
+            found[record["id"]] = record
+    return [found[key] for key in sorted(found)]
 
 
 def pip_scripts(box: Box) -> dict[str, str]:
@@ -324,8 +335,8 @@ def snapshot(box: Box) -> dict[str, Any]:
     data = ledger(box)
     roots = {name: {k: v for k, v in root.items() if k not in ("added_by", "added_at")}
              for name, root in data["roots"].items()}
-    return {"installed": installed(box), "roots": roots, "standing": data["standing"],
-            "last": data["transactions"][-1]["id"]}
+    return {"installed": installed(box), "roots": roots,
+            "standing": [data["standing"], data["standing_files"]], "last": data["last_id"]}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -368,7 +379,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         second = run_stack(box, calls, log, args.verbose)
         check_end_state(box, second, checks, "re-stack")
         after = snapshot(box)
-        changed = [t for t in ledger(box)["transactions"] if t["id"] > before["last"] and t["changes"]]
+        changed = [t for t in transactions(box) if t["id"] > before["last"] and t["changes"]]
         same = all(before[key] == after[key] for key in ("installed", "roots", "standing"))
         checks.add("re-stack is a no-op", same and not changed,
                    f"{after['last'] - before['last']} transactions, "

@@ -78,6 +78,19 @@ def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return directory
 
 
+def journal_transactions(path: Path) -> list[dict[str, Any]]:
+    """The transactions of a journal file (one JSON line per record), oldest first."""
+    records: dict[int, dict[str, Any]] = {}
+    if not path.exists():
+        return []
+    for line in path.read_text().splitlines():
+        data = json.loads(line)
+        if data.get("kind") == "transaction":
+            records.pop(data["id"], None)  # the outcome replaces the pending record
+            records[data["id"]] = data
+    return sorted(records.values(), key=lambda record: int(record["id"]))
+
+
 @dataclass
 class Venv:
     path: Path
@@ -90,9 +103,18 @@ class Venv:
     def ledger_path(self) -> Path:
         return self.path / ".pipguard" / "ledger.json"
 
+    @property
+    def journal_path(self) -> Path:
+        return self.path / ".pipguard" / "ledger.journal.jsonl"
+
     def ledger(self) -> dict[str, Any]:
+        """The ledger's current state (the state document)."""
         data: dict[str, Any] = json.loads(self.ledger_path.read_text())
         return data
+
+    def transactions(self) -> list[dict[str, Any]]:
+        """Every transaction in the journal, oldest first: its outcome, or its pending record."""
+        return journal_transactions(self.journal_path)
 
     def pip(self, *args: str, env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess[str]:
         return subprocess.run(

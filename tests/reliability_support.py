@@ -117,8 +117,8 @@ def load_ledger(path: Path) -> dict[str, Any]:
     return data
 
 
-def statuses(ledger: Mapping[str, Any]) -> list[tuple[int, str]]:
-    return [(t["id"], t["status"]) for t in ledger["transactions"]]
+def statuses(transactions: Sequence[Mapping[str, Any]]) -> list[tuple[int, str]]:
+    return [(t["id"], t["status"]) for t in transactions]
 
 
 def changes_of(txn: Mapping[str, Any]) -> dict[str, tuple[str | None, str | None]]:

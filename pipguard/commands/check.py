@@ -22,6 +22,8 @@ from pipguard.context import Options, locate, open_session
 from pipguard.errors import UsageError
 from pipguard.health import CheckResult, assess
 from pipguard.ledger import now
+from pipguard.ledger.journal import Trimmed
+from pipguard.model import Transaction
 from pipguard.render import (
     check_cases,
     check_json,
@@ -38,13 +40,29 @@ _OWN_VALUED = {"--junit", "--since"}
 
 
 def compute_check(options: Options, since: int | None = None) -> CheckResult:
-    """Probe and read the ledger under the lock (writing nothing), then assess."""
+    """Probe and read the ledger under the shared lock (writing nothing), then assess.
+
+    Reads the ledger's state alone; with *since*, also the journal's
+    transactions after it (found by bisection, not by reading the rest).
+    """
     target = locate(options)
-    with target.store.locked():
+    store = target.store
+    with store.locked(shared=True):
         session = open_session(target, reconcile_drift=False)
+        later: list[Transaction] = []
+        if since is not None and not session.created:
+            with store.reading_journal():
+                try:
+                    later = list(store.journal.since(since))
+                except Trimmed as exc:
+                    summary = exc.summary
+                    raise UsageError(
+                        f"pipguard check: --since {since}: transactions {summary.first}-{summary.id} were "
+                        f"compacted on {summary.compacted_at}; give --since {summary.id} or later."
+                    ) from None
     state = session.state
-    return assess(state.distributions, session.ledger, state.markers, ledger_path=str(target.store.path),
-                  has_ledger=not session.created, since=since)
+    return assess(state.distributions, session.ledger, state.markers, ledger_path=str(store.path),
+                  has_ledger=not session.created, standing=session.standing, since=since, later=later)
 
 
 def split_arguments(args: Sequence[str]) -> tuple[list[str], list[str]]:

@@ -13,21 +13,22 @@ from packaging.utils import NormalizedName, canonicalize_name
 from pipguard.commands.options import say
 from pipguard.commands.shim import keep_shims
 from pipguard.constraints import Distribution
-from pipguard.context import Options, Session, Target, locate, open_session
+from pipguard.context import Options, Session, Target, locate, open_session, probe
 from pipguard.decide import Outcome, Situation, decide_install, overlay
 from pipguard.engines import make_engine
 from pipguard.engines.pip import BUILD_CONSTRAINT_PIP
 from pipguard.environment import resolve_python
 from pipguard.errors import UsageError
-from pipguard.ledger import Ledger, Root, Transaction, now
+from pipguard.ledger import now
+from pipguard.model import LedgerState, Root, Status, Transaction
 from pipguard.pip_runner import check_pip_version, pip_command, run_process
 from pipguard.process import Interrupted, signal_name, work_directory
 from pipguard.redaction import redact
 from pipguard.request import InstallRequest, read_install
 from pipguard.testhook import pause_at
-from pipguard.transactions import begin, finish
+from pipguard.transactions import close, root_changes, start
 
-_STATUS = {"installed": "committed", "rejected": "rejected", "failed": "failed"}
+_STATUS: dict[str, Status] = {"installed": "committed", "rejected": "rejected", "failed": "failed"}
 
 
 def refuse_locations(request: InstallRequest) -> None:
@@ -39,20 +40,20 @@ def refuse_locations(request: InstallRequest) -> None:
         )
 
 
-def situation(request: InstallRequest, session: Session, policy: str, allow_older_major: bool,
-              txn_id: int) -> Situation:
+def situation(request: InstallRequest, session: Session, policy: str, allow_older_major: bool) -> Situation:
     state, ledger = session.state, session.ledger
     return Situation(
         request=request,
         distributions=state.distributions,
         markers=state.markers,
         roots=ledger.roots,
-        standing=ledger.standing,
-        policy=policy,  # type: ignore[arg-type]
+        standing=session.standing,
+        policy=policy,  # type: ignore[arg-type]  # checked by the command line
+        outside=ledger.outside,
         allow_older_major=allow_older_major,
-        txn_id=txn_id,
+        txn_id=ledger.next_id,
         now=now(),
-        pipguard_here=canonicalize_name("pipguard") in state.distributions,
+        pipguard_here=canonicalize_name("pipguard") in state.own,
     )
 
 
@@ -62,18 +63,22 @@ class InstallEffects:
     def __init__(self, target: Target, session: Session, request: InstallRequest, policy: str) -> None:
         self.target = target
         self.session = session
-        self.ledger: Ledger = session.ledger
+        self.ledger: LedgerState = session.ledger
         self.request = request
         self.policy = policy
         self.txn: Transaction | None = None
         self.engine_name = "pip"
 
+    def _start(self, roots: Mapping[NormalizedName, Root] | None = None) -> Transaction:
+        intended = root_changes(self.ledger.roots, roots) if roots is not None else ()
+        return start(self.ledger, "install", ["install", *self.request.args], self.session.state.pip_version,
+                     self.policy, now, constraints=self.request.constraint_files, roots=intended,
+                     engine=self.engine_name)
+
     def begin(self, roots: Mapping[NormalizedName, Root]) -> None:
-        self.ledger, self.txn = begin(
-            self.ledger, "install", ["install", *self.request.args], self.session.state.pip_version,
-            self.policy, constraints=list(self.request.constraint_files),
-        )
-        self.target.store.save(self.ledger)
+        """The pending record, with the roots the run means to add: before anything can change."""
+        self.txn = self._start(roots)
+        self.ledger = self.target.store.begin(self.ledger, self.txn)
         pause_at("pending")
 
     def carry_out(self, outcome: Outcome) -> int:
@@ -87,37 +92,37 @@ class InstallEffects:
             self.keep_engine_output(outcome.engine_output)
         self.copy_report(outcome.report)
         if outcome.kind == "satisfied" and outcome.roots is not None:
-            self.ledger, txn = begin(self.ledger, "install", ["install", *self.request.args],
-                                     self.session.state.pip_version, self.policy,
-                                     constraints=list(self.request.constraint_files))
-            self.ledger = finish(self.ledger, txn, "committed", after=self.session.state.own_versions,
-                                 roots=outcome.roots)
-            self.target.store.save(self.ledger)
-        elif outcome.kind == "satisfied" and (self.session.created or self.session.notes):
-            self.target.store.save(self.ledger)
+            txn = self._start()
+            done = close(self.ledger, txn, "committed", now, after=self.session.state.own_versions,
+                         roots=outcome.roots)
+            self.ledger = self.target.store.finish(self.ledger, done)
         if self.txn is None:
             return outcome.returncode
         pause_at("commit")
-        status = _STATUS[outcome.kind]
+        self.record(outcome, self.txn)
+        if outcome.signal is not None:
+            raise Interrupted(outcome.signal)
+        return outcome.returncode
+
+    def record(self, outcome: Outcome, txn: Transaction) -> None:
+        """Close the transaction with what really happened."""
+        status: Status = _STATUS[outcome.kind]
         reason = outcome.reason
         after: Mapping[NormalizedName, str] | None = None
         if outcome.kind == "installed":
             after = _versions(overlay(self.session.state.own, outcome.plan))
         elif outcome.kind == "failed":
             # pip may have changed something before it stopped: read the environment again.
-            after = open_session(self.target, reconcile_drift=False).state.own_versions
+            after = probe(self.target).own_versions
         if outcome.killed:
             status = "interrupted"
         if outcome.signal is not None:
             status = "interrupted"
             reason = (f"pipguard received {signal_name(outcome.signal)} while pip ran; what pip changed "
                       "before it stopped is recorded")
-        self.ledger = finish(self.ledger, self.txn, status, after=after, reason=reason,
-                             roots=outcome.roots if outcome.kind == "installed" else None)
-        self.target.store.save(self.ledger)
-        if outcome.signal is not None:
-            raise Interrupted(outcome.signal)
-        return outcome.returncode
+        done = close(self.ledger, txn, status, now, after=after, reason=reason,
+                     roots=outcome.roots if outcome.kind == "installed" else None)
+        self.ledger = self.target.store.finish(self.ledger, done)
 
     def keep_engine_output(self, text: str) -> None:
         """pip's own words about a failure pipguard handled: shown with -v, else kept in a log."""
@@ -138,6 +143,10 @@ class InstallEffects:
             sys.stdout.write(report)
         else:
             Path(destination).write_text(report, encoding="utf-8")
+
+
+def _versions(dists: Mapping[NormalizedName, Distribution]) -> dict[NormalizedName, str]:
+    return {name: dist.version for name, dist in dists.items()}
 
 
 LOGS_KEPT = 20
@@ -174,10 +183,6 @@ def build_constraints_note(pip_version: str | None) -> str:
             "from the ledger (pip 25.3+ fixes this).")
 
 
-def _versions(dists: Mapping[NormalizedName, Distribution]) -> dict[NormalizedName, str]:
-    return {name: dist.version for name, dist in dists.items()}
-
-
 def run_install(options: Options, args: list[str]) -> int:
     if "-h" in args or "--help" in args:
         # pip's own help: nothing to guard, nothing to record.
@@ -188,29 +193,24 @@ def run_install(options: Options, args: list[str]) -> int:
         return run_unguarded(options, ["install", *args])
     refuse_locations(request)
     with target.store.locked():
-        session = open_session(target, policy=options.policy or "compatible")
+        # pip must be there before a new ledger starts, unless uv is asked for explicitly
+        session = open_session(target, policy=options.policy or "compatible", require_pip=options.engine != "uv")
         for note in session.notes:
             say(note)
         engine_name = options.engine or session.ledger.engine
-        if engine_name == "pip":
-            check_pip_version(session.state.pip_version, target.python)
-        if session.created:
-            target.store.save(session.ledger)
         if not request.has_requests:
             return run_process(pip_command(target.python, "install", *args)).returncode
         policy = options.policy or session.ledger.policy
         effects = InstallEffects(target, session, request, policy)
         with work_directory() as workdir:
             engine = make_engine(engine_name, target.python, session.state.pip_version, workdir, request)
-            if engine.name == "pip" and engine_name != "pip":
+            if engine.name == "pip":
                 check_pip_version(session.state.pip_version, target.python)
             effects.engine_name = engine.name
             if not engine.supports_build_constraints() and request.build_possible():
                 say(build_constraints_note(session.state.pip_version))
-            outcome = decide_install(
-                situation(request, session, policy, options.allow_older_major, session.ledger.next_id),
-                engine, effects.begin,
-            )
+            outcome = decide_install(situation(request, session, policy, options.allow_older_major),
+                                     engine, effects.begin)
             code = effects.carry_out(outcome)
         keep_shims(target)  # shim: put pipguard's pip scripts back if pip rewrote them
         return code
@@ -219,24 +219,22 @@ def run_install(options: Options, args: list[str]) -> int:
 def run_unguarded(options: Options, pip_args: list[str]) -> int:
     """Plain pip, and a record of what it changed, marked unguarded."""
     target = locate(options)
-    with target.store.locked():
+    store = target.store
+    with store.locked():
         session = open_session(target)
         for note in session.notes:
             say(note)
         ledger = session.ledger
-        if session.created:
-            target.store.save(ledger)
-        ledger, txn = begin(ledger, pip_args[0], pip_args, session.state.pip_version, "none")
-        target.store.save(ledger)
+        txn = start(ledger, pip_args[0], pip_args, session.state.pip_version, "none", now)
+        ledger = store.begin(ledger, txn)
         result = run_process(pip_command(target.python, *pip_args), return_on_signal=True)
-        after = open_session(target, reconcile_drift=False).state.own_versions
-        status = "unguarded" if result.returncode == 0 else "failed"
+        after = probe(target).own_versions
+        status: Status = "unguarded" if result.returncode == 0 else "failed"
         reason = "run with --no-guard: pip was not checked by pipguard"
         if result.signal is not None:
             status = "interrupted"
             reason += f"; pipguard received {signal_name(result.signal)} while pip ran"
-        ledger = finish(ledger, txn, status, after=after, reason=reason)
-        target.store.save(ledger)
+        store.finish(ledger, close(ledger, txn, status, now, after=after, reason=reason))
         if result.signal is not None:
             raise Interrupted(result.signal)
         keep_shims(target)  # shim: put pipguard's pip scripts back if pip rewrote them

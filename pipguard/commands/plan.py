@@ -167,11 +167,12 @@ def plan(options: Options, pip_args: list[str], *, with_ledger: bool) -> PlanRes
             "(-r FILE), requirements ('name>=1'), paths or -e PATH, as for pip install."
         )
     if with_ledger:
-        with target.store.locked():
+        with target.store.locked(shared=True):
             session = open_session(target, reconcile_drift=False)
         state, ledger, has_ledger = session.state, session.ledger, not session.created
+        standing = session.standing
     else:
-        state, ledger, has_ledger = probe_environment(target.python), None, False
+        state, ledger, has_ledger, standing = probe_environment(target.python), None, False, ()
     check_pip_version(state.pip_version, target.python)
     with work_directory() as workdir:
         runs = DryRuns(PipEngine(target.python, state.pip_version, Path(workdir)), request, target.prefix)
@@ -186,7 +187,7 @@ def plan(options: Options, pip_args: list[str], *, with_ledger: bool) -> PlanRes
             return _plan_empty(runs, base, joint, specs)
         policy = options.policy or ledger.policy
         here = Situation(runs.request(joint, False), state.distributions, state.markers, ledger.roots,
-                         ledger.standing, policy)  # type: ignore[arg-type]
+                         standing, policy, ledger.outside)  # type: ignore[arg-type]
         return _plan_here(runs, base, joint, here, specs)
 
 

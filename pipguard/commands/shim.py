@@ -33,7 +33,8 @@ from typing import Any
 
 from pipguard.context import Options, Target, locate, open_session
 from pipguard.errors import EnvironmentError_, UsageError
-from pipguard.ledger import Ledger, now
+from pipguard.ledger import now
+from pipguard.model import LedgerState
 from pipguard.pip_runner import run_process
 
 SHIM_MARKER = b"# pipguard-shim"
@@ -290,11 +291,11 @@ class ShimReport:
     unchanged: tuple[str, ...]
 
 
-def _shim_state(ledger: Ledger) -> dict[str, Any]:
+def _shim_state(ledger: LedgerState) -> dict[str, Any]:
     return dict(ledger.shim) if ledger.shim else {}
 
 
-def install_shims(target: Target, ledger: Ledger, spec: ShimSpec) -> tuple[Ledger, ShimReport]:
+def install_shims(target: Target, ledger: LedgerState, spec: ShimSpec) -> tuple[LedgerState, ShimReport]:
     """Shim every pip script next to the target interpreter (idempotent)."""
     directory = scripts_directory(target.python)
     scripts = find_pip_scripts(directory, target.python)
@@ -337,7 +338,7 @@ def install_shims(target: Target, ledger: Ledger, spec: ShimSpec) -> tuple[Ledge
     return replace(ledger, shim=state), ShimReport(tuple(shimmed), tuple(refreshed), tuple(unchanged))
 
 
-def remove_shims(target: Target, ledger: Ledger) -> tuple[Ledger, list[str], list[str]]:
+def remove_shims(target: Target, ledger: LedgerState) -> tuple[LedgerState, list[str], list[str]]:
     """Put pip's own scripts back; returns (restored, notes)."""
     state = _shim_state(ledger)
     directory = Path(state.get("scripts_dir") or scripts_directory(target.python))
@@ -388,7 +389,7 @@ def keep_shims(target: Target) -> None:
             "'pipguard shim install' again to put them back.")
 
 
-def _put_shims_back(target: Target, ledger: Ledger) -> None:
+def _put_shims_back(target: Target, ledger: LedgerState) -> None:
     state = dict(ledger.shim)
     spec = ShimSpec.from_dict(state)
     directory = Path(state.get("scripts_dir") or scripts_directory(target.python))
@@ -412,7 +413,7 @@ def _put_shims_back(target: Target, ledger: Ledger) -> None:
             f"(pip's new scripts are kept in {spec.originals}).")
 
 
-def shim_status(target: Target, ledger: Ledger | None) -> dict[str, Any]:
+def shim_status(target: Target, ledger: LedgerState | None) -> dict[str, Any]:
     state = _shim_state(ledger) if ledger else {}
     directory = Path(state.get("scripts_dir") or scripts_directory(target.python))
     originals = Path(state.get("originals") or originals_directory(target))
@@ -509,7 +510,7 @@ def _install(options: Options, target: Target) -> int:
 
 
 def _remove(target: Target) -> int:
-    ledger = target.store.load() or Ledger()
+    ledger = target.store.load() or LedgerState()
     ledger, restored, notes = remove_shims(target, ledger)
     if target.store.exists():
         target.store.save(ledger)

@@ -16,12 +16,15 @@ from packaging.utils import NormalizedName, canonicalize_name
 
 from pipguard.commands.options import say
 from pipguard.constraints import Violation
-from pipguard.context import Options, locate, open_session
+from pipguard.context import Options, locate, open_session, probe
 from pipguard.decide import removal_blockers
 from pipguard.errors import Rejected
+from pipguard.ledger import now
+from pipguard.model import Status
 from pipguard.pip_runner import pip_command, run_process
+from pipguard.process import Interrupted, signal_name
 from pipguard.request import read_uninstall
-from pipguard.transactions import begin, finish
+from pipguard.transactions import close, start
 
 # What pipguard itself runs on: removing it leaves pipguard unable to install or roll back.
 SELF_PROTECTED = frozenset({canonicalize_name("pip")})
@@ -57,41 +60,45 @@ def run_uninstall(options: Options, args: list[str]) -> int:
     if request.wants_help() or not request.names:
         # pip answers --help itself, and explains what is missing (with its usage error).
         return run_process(pip_command(target.python, "uninstall", *args)).returncode
-    names = list(request.names)
-    with target.store.locked():
+    store = target.store
+    with store.locked():
         session = open_session(target)
         for note in session.notes:
             say(note)
         state, ledger = session.state, session.ledger
-        if session.created:
-            target.store.save(ledger)
-        spelled = {canonicalize_name(n): n for n in names}
-        removing = {name for name in spelled if name in state.distributions}
+        spelled = {canonicalize_name(n): n for n in request.names}
+        removing = {name for name in spelled if name in state.own}
         policy = ledger.policy if options.guard else "none"
         if options.guard and removing:
             try:
                 refuse_own_tooling(removing, spelled, args)
-                blockers = removal_blockers(state.distributions, ledger.roots, ledger.standing,
-                                            state.markers, removing)
+                blockers = removal_blockers(state.distributions, ledger.roots, session.standing,
+                                            state.markers, removing, ledger.outside)
                 if blockers:
                     raise Rejected(explain_refusal(spelled, blockers, args))
             except Rejected as refusal:
-                ledger, txn = begin(ledger, "uninstall", ["uninstall", *args], state.pip_version, policy)
-                target.store.save(finish(ledger, txn, "rejected", reason=str(refusal)))
+                txn = start(ledger, "uninstall", ["uninstall", *args], state.pip_version, policy, now,
+                            status="rejected")
+                store.finish(ledger, close(ledger, txn, "rejected", now, reason=str(refusal)))
                 raise
-        ledger, txn = begin(ledger, "uninstall", ["uninstall", *args], state.pip_version, policy)
-        target.store.save(ledger)
-        result = run_process(pip_command(target.python, "uninstall", *args))
-        after = open_session(target, reconcile_drift=False).state.versions
-        gone = {name for name in state.versions if name not in after}
+        txn = start(ledger, "uninstall", ["uninstall", *args], state.pip_version, policy, now)
+        ledger = store.begin(ledger, txn)
+        result = run_process(pip_command(target.python, "uninstall", *args), return_on_signal=True)
+        after = probe(target).own_versions
+        gone = {name for name in state.own_versions if name not in after}
         roots = {name: root for name, root in ledger.roots.items() if name not in gone}
-        if result.returncode != 0:
+        status: Status
+        if result.signal is not None:
+            status, reason = "interrupted", f"pipguard received {signal_name(result.signal)} while pip ran"
+        elif result.returncode != 0:
             status, reason = "failed", f"pip exited with {result.returncode}"
         elif options.guard:
             status, reason = "committed", ""
         else:
             status, reason = "unguarded", "run with --no-guard: not checked by pipguard"
-        target.store.save(finish(ledger, txn, status, after=after, roots=roots, reason=reason))
+        store.finish(ledger, close(ledger, txn, status, now, after=after, roots=roots, reason=reason))
+        if result.signal is not None:
+            raise Interrupted(result.signal)
         for name in sorted(set(ledger.roots) - set(roots)):
             say(f"pipguard: {ledger.roots[name].display_name} is no longer a root in the ledger.")
         return result.returncode

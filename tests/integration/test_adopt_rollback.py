@@ -22,13 +22,13 @@ def test_adopt_records_changes_made_behind_pipguards_back(guard: Pipguard) -> No
     result = guard.run("adopt")
     assert result.returncode == 0
     assert "changed outside pipguard" in result.stderr
-    assert guard.venv.ledger()["transactions"][-1]["status"] == "drift"
+    assert guard.venv.transactions()[-1]["status"] == "drift"
     assert guard.run("check").returncode == 0
 
 
 def test_rollback_returns_to_the_state_after_a_transaction(guard: Pipguard) -> None:
     guard.install("G==1.0")
-    first = guard.venv.ledger()["transactions"][-1]["id"]
+    first = guard.venv.transactions()[-1]["id"]
     guard.install("-U", "G")
     guard.install("C")
     assert guard.venv.versions()["g"] == "1.2"
@@ -39,7 +39,7 @@ def test_rollback_returns_to_the_state_after_a_transaction(guard: Pipguard) -> N
     assert "c" not in versions
     ledger = guard.venv.ledger()
     assert "c" not in ledger["roots"]
-    assert ledger["transactions"][-1]["command"] == "rollback"
+    assert guard.venv.transactions()[-1]["command"] == "rollback"
     assert guard.run("check").returncode == 0
 
 

@@ -17,9 +17,11 @@ from pathlib import Path
 import pytest
 
 from pipguard.cli import EXIT_ENVIRONMENT, EXIT_LEDGER, EXIT_USAGE
-from pipguard.ledger import ledger_from_dict, ledger_to_json
+from pipguard.ledger import LedgerStore
+from pipguard.model import Transaction
 from pipguard.pip_runner import MINIMUM_PIP
-from tests.conftest import Pipguard, Venv, combined, make_venv, scrubbed_env
+from tests.conftest import Pipguard, Venv, combined, journal_transactions, make_venv, scrubbed_env
+from tests.reliability_support import start_pipguard, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -161,7 +163,7 @@ def test_an_unknown_pip_option_gets_pips_own_error_and_exit_code(guard: Pipguard
     assert "no such option: --frobnicate" in result.stderr
     assert "Traceback" not in combined(result)
     assert "a" not in guard.venv.versions()
-    last = guard.venv.ledger()["transactions"][-1]
+    last = guard.venv.transactions()[-1]
     assert (last["status"], last["reason"]) == ("failed", "pip exited with 2")
 
 
@@ -176,9 +178,21 @@ def test_an_unknown_pip_option_is_not_hidden_by_an_already_satisfied_request(gua
 
 
 def _valid(**overrides: object) -> str:
+    """A state document (schema 2) with *overrides*."""
+    document: dict[str, object] = {"schema": 2, "roots": {}, "distributions": {}, "last_id": 0}
+    document.update(overrides)
+    return json.dumps(document)
+
+
+def _schema1(**overrides: object) -> str:
+    """A single-document ledger of earlier versions, which pipguard migrates (or refuses)."""
     document: dict[str, object] = {"schema": 1, "roots": {}, "distributions": {}, "transactions": []}
     document.update(overrides)
     return json.dumps(document)
+
+
+def _txns(*ids: int) -> list[dict[str, object]]:
+    return [{"id": i, "command": "install", "status": "committed"} for i in ids]
 
 
 LEDGERS = [
@@ -193,11 +207,10 @@ LEDGERS = [
     pytest.param(_valid(schema=True), ["it has no schema version"], id="schema true"),
     pytest.param(
         _valid(schema=99),
-        ["schema version 99, newer than this pipguard understands (1)", "upgrade pipguard"],
+        ["schema version 99, newer than this pipguard understands (2)", "upgrade pipguard"],
         id="newer schema",
     ),
     pytest.param(_valid(schema=0), ["schema version 0 is not valid"], id="schema zero"),
-    pytest.param(_valid(transactions={}), ["transactions has the wrong type (dict)"], id="transactions dict"),
     pytest.param(_valid(roots=[]), ["roots has the wrong type (list)"], id="roots list"),
     pytest.param(
         _valid(roots={"a": {"name": 1, "display_name": "a"}}),
@@ -205,39 +218,68 @@ LEDGERS = [
         id="root name int",
     ),
     pytest.param(
-        _valid(distributions={"a": 1.0}), ["distributions.a has the wrong type (float)"], id="version float"
+        _valid(roots={"a": {"name": "a", "display_name": "a", "specifier": ">=>1"}}),
+        ["roots.a.specifier is not a valid version specifier ('>=>1')"],
+        id="root specifier unparseable",
     ),
     pytest.param(
-        _valid(transactions=[{"id": "1", "command": "install", "status": "committed"}]),
+        _valid(standing=[{"requirement": "b<<2", "source": "command line"}]),
+        ["standing[0].requirement is not a valid requirement"],
+        id="standing constraint unparseable",
+    ),
+    pytest.param(_valid(shim={"runner": "/bin/sh -c 'id'"}), ["shim.runner has the wrong type (str)"],
+                 id="shim runner a string"),
+    pytest.param(_valid(shim={"scripts": {"pip": "x"}}), ["shim.scripts.pip has the wrong type (str)"],
+                 id="shim script a string"),
+    pytest.param(_valid(shim={"format": 1, "x": "NAN"}).replace('"NAN"', "NaN"), ["NaN, which is not JSON"],
+                 id="NaN"),
+    pytest.param(_valid(last_id=-3), ["last_id is -3"], id="negative last id"),
+    pytest.param(
+        _valid(distributions={"a": 1.0}), ["distributions.a has the wrong type (float)"], id="version float"
+    ),
+    pytest.param(_valid(policy="yolo"), ["policy 'yolo' is unknown"], id="unknown policy"),
+    # schema 1: validated as strictly before it is migrated
+    pytest.param(_schema1(transactions={}), ["transactions has the wrong type (dict)"], id="transactions dict"),
+    pytest.param(
+        _schema1(transactions=[{"id": "1", "command": "install", "status": "committed"}]),
         ["transactions[0].id has the wrong type (str)"],
         id="id string",
     ),
     pytest.param(
-        _valid(transactions=[{"id": True, "command": "install", "status": "committed"}]),
+        _schema1(transactions=[{"id": True, "command": "install", "status": "committed"}]),
         ["transactions[0].id has the wrong type (bool)"],
         id="id bool",
     ),
+    pytest.param(_schema1(transactions=_txns(1, 3, 2)), ["not strictly increasing"], id="ids 1 3 2"),
+    pytest.param(_schema1(transactions=_txns(-1, -2)), ["transaction ids are positive"], id="ids negative"),
     pytest.param(
-        _valid(transactions=[{"id": 1, "command": "install", "status": "exploded"}]),
+        _schema1(transactions=[{"id": 1, "command": "install", "status": "exploded"}]),
         ["transactions[0].status is unknown ('exploded')"],
         id="unknown status",
     ),
     pytest.param(
-        _valid(transactions=[{"id": 1, "status": "committed"}]),
+        _schema1(transactions=[{"id": 1, "status": "committed"}]),
         ["a required key is missing ('command')"],
         id="missing key",
     ),
     pytest.param(
-        _valid(transactions=[{"id": 1, "command": "x", "status": "committed", "changes": ["a"]}]),
+        _schema1(transactions=[{"id": 1, "command": "x", "status": "committed", "changes": ["a"]}]),
         ["unusable"],
         id="change not an object",
     ),
-    pytest.param(_valid(policy="yolo"), ["policy 'yolo' is unknown"], id="unknown policy"),
 ]
 
 
-@pytest.mark.parametrize("command", ["install", "check"])
-@pytest.mark.parametrize(("content", "phrases"), LEDGERS)
+READERS = ["ledger", "export", "why", "history"]
+CRASHED_LATER = {"root specifier unparseable", "standing constraint unparseable", "shim runner a string",
+                 "NaN", "ids 1 3 2"}
+
+
+@pytest.mark.parametrize(
+    ("command", "content", "phrases"),
+    [pytest.param(command, *case.values, id=f"{command}-{case.id}") for case in LEDGERS
+     for command in ["install", "check", *(READERS if case.id in CRASHED_LATER else [])]],
+)
 def test_an_unusable_ledger_exits_11_and_is_left_byte_for_byte(
     shared: Pipguard, tmp_path: Path, command: str, content: str, phrases: list[str]
 ) -> None:
@@ -248,42 +290,37 @@ def test_an_unusable_ledger_exits_11_and_is_left_byte_for_byte(
     else:
         ledger.write_bytes(content.encode("latin-1" if "\xff" in content else "utf-8"))
     before = ledger.read_bytes()
-    args = (
-        ["install", "--no-index", "-f", str(shared.find_links[0]), "G"] if command == "install" else ["check"]
-    )
+    args = {"install": ["install", "--no-index", "-f", str(shared.find_links[0]), "G"], "why": ["why", "b"]}.get(
+        command, [command])
     result = run_pipguard("--python", shared.venv.python, "--ledger", str(ledger), *args)
     assert_clean_failure(result, EXIT_LEDGER, str(ledger), *phrases)
     if "cannot read" not in phrases[0]:
         assert "It was left as it is" in result.stderr and "pipguard adopt" in result.stderr
     assert ledger.read_bytes() == before
-    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith("ledger.json.")) == [
-        "ledger.json"
-    ]
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name != "ledger.json.lock") == ["ledger.json"]
     assert "g" not in shared.venv.versions()
 
 
 # -- disk full ------------------------------------------------------------------------
 
 
-def _grow_ledger(venv: Venv, transactions: int) -> bytes:
-    """Pad the ledger with committed no-op transactions (it stays valid and consistent)."""
-    data = venv.ledger()
-    last = data["transactions"][-1]
-    for i in range(transactions):
-        data["transactions"].append(
-            {**last, "id": last["id"] + 1 + i, "changes": [], "argv": ["install", "x"]}
-        )
-    # Written as pipguard writes it, so that a size limit just above it is
-    # exceeded by pipguard's next save (a pending transaction), not before.
-    venv.ledger_path.write_text(ledger_to_json(ledger_from_dict(data)))
-    return venv.ledger_path.read_bytes()
+def _grow_journal(venv: Venv, transactions: int) -> bytes:
+    """Pad the journal with committed no-op transactions (the ledger stays valid and consistent)."""
+    store = LedgerStore(venv.ledger_path)
+    with store.locked():
+        state = store.load()
+        assert state is not None
+        store.record_many(state, [Transaction(state.last_id + 1 + i, "install", ("install", "x"), "committed")
+                                  for i in range(transactions)])
+    return venv.journal_path.read_bytes()
 
 
 def test_a_write_that_fails_with_efbig_leaves_the_old_ledger_and_says_so(guard: Pipguard) -> None:
     """RLIMIT_FSIZE: the kernel refuses to grow any file past the limit (EFBIG)."""
     assert guard.install("A").returncode == 0
-    before = _grow_ledger(guard.venv, 100)
-    limit = len(before) + 64  # a pending transaction adds more than this
+    before = _grow_journal(guard.venv, 100)
+    state = guard.venv.ledger_path.read_bytes()
+    limit = len(before) + 64  # a pending record adds more than this
 
     def limit_file_size() -> None:
         resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
@@ -294,12 +331,13 @@ def test_a_write_that_fails_with_efbig_leaves_the_old_ledger_and_says_so(guard: 
     assert_clean_failure(
         result,
         EXIT_LEDGER,
-        f"cannot write the ledger {guard.venv.ledger_path}",
+        f"cannot write the ledger {guard.venv.ledger_path} (its journal {guard.venv.journal_path})",
         "File too large",
         "The previous ledger was left as it was",
     )
-    assert guard.venv.ledger_path.read_bytes() == before
-    assert not list(guard.venv.ledger_path.parent.glob(".ledger.json.*.tmp"))
+    assert guard.venv.journal_path.read_bytes() == before, "no part of a line is left behind"
+    assert guard.venv.ledger_path.read_bytes() == state
+    assert not list(guard.venv.ledger_path.parent.glob(".ledger.*.tmp"))
     assert "g" not in guard.venv.versions(), "pip must not run when the pending record cannot be saved"
 
 
@@ -335,6 +373,8 @@ def test_a_full_disk_leaves_the_old_ledger_and_says_so(guard: Pipguard, tmp_path
                     os.write(fd, b"\0" * 4096)
         finally:
             os.close(fd)
+        journal = disk / "ledger.journal.jsonl"
+        journal_before = journal.read_bytes()
         result = guard.run("--ledger", str(ledger), "install", *guard.index_args(), "G")
         assert_clean_failure(
             result,
@@ -343,9 +383,52 @@ def test_a_full_disk_leaves_the_old_ledger_and_says_so(guard: Pipguard, tmp_path
             "No space left on device",
             "The previous ledger was left as it was",
         )
-        assert ledger.read_bytes() == before
-        assert not list(disk.glob(".ledger.json.*.tmp"))
+        assert ledger.read_bytes() == before and journal.read_bytes() == journal_before
+        assert not list(disk.glob(".ledger.*.tmp"))
         assert "g" not in guard.venv.versions()
+
+
+def test_a_full_disk_at_commit_says_pip_already_installed_and_the_next_run_records_it(
+    guard: Pipguard, tmp_path: Path
+) -> None:
+    """pip has run; then the disk fills before the commit can be written."""
+    with small_tmpfs(tmp_path / "small", "256k") as disk:
+        ledger = disk / "ledger.json"
+        assert guard.run("--ledger", str(ledger), "install", *guard.index_args(), "A").returncode == 0
+        marker = tmp_path / "paused"
+        started = start_pipguard(
+            guard.venv, ["--ledger", str(ledger), "install", *guard.index_args(), "G"], tmp_path / "run",
+            env={"PIPGUARD_TEST_PAUSE_AT": "commit", "PIPGUARD_TEST_PAUSE_MARKER": str(marker),
+                 "PIPGUARD_TEST_PAUSE_SECONDS": "3"},
+        )
+        wait_for(marker.exists, "pipguard to reach the commit", watch=started.proc)
+        filler = disk / "filler"
+        fd = os.open(filler, os.O_WRONLY | os.O_CREAT)
+        try:
+            with contextlib.suppress(OSError):
+                while True:
+                    os.write(fd, b"\0" * 4096)
+        finally:
+            os.close(fd)
+        assert started.finish() == EXIT_LEDGER, started.err()
+        err = started.err()
+        assert "Traceback" not in err and "No space left on device" in err
+        assert "pip has already done its part" in err and "the next pipguard run records what changed" in err
+        assert guard.venv.versions()["g"] == "1.2"
+        filler.unlink()
+        # The commit's journal line may have fitted in the journal's last page (then the
+        # next run brings the state up to date with it) or not (then the next run closes
+        # the pending record with what pip changed): either way it is recorded.
+        again = guard.run("--ledger", str(ledger), "install", *guard.index_args(), "C==1.0")
+        assert again.returncode == 0, combined(again)
+        assert "was behind its journal" in again.stderr or "was interrupted" in again.stderr
+        recorded = journal_transactions(disk / "ledger.journal.jsonl")
+        txn = recorded[-2]
+        assert txn["status"] in ("committed", "interrupted") and "G" in txn["argv"]
+        assert {c["name"]: c["after"] for c in txn["changes"]} == {"g": "1.2"}
+        assert "drift" not in [t["status"] for t in recorded]
+        check = guard.run("--ledger", str(ledger), "check")
+        assert check.returncode == 0, combined(check)
 
 
 # -- pip missing or too old ------------------------------------------------------------

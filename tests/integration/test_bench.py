@@ -33,18 +33,18 @@ def test_quick_bench_writes_every_row_with_numeric_ratios(tmp_path: Path) -> Non
     out = tmp_path / "results"
     result = subprocess.run(
         [sys.executable, str(REPO / "scripts" / "bench"), "--quick", "--dists", "30",
-         "--transactions", "300", "--constraints", str(constraints), "--out", str(out), "--no-uv"],
+         "--transactions", "300,30", "--constraints", str(constraints), "--out", str(out), "--no-uv"],
         capture_output=True, text=True, env=scrubbed_env(), timeout=600, check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
 
     data = json.loads((out / "results.json").read_text())
     assert data["shape"]["dists"] == 30
-    assert data["shape"]["ledger"]["transactions"] == 300
+    assert [ledger["transactions"] for ledger in data["shape"]["ledger"]] == [30, 300]
     assert data["meta"]["pip"] and data["meta"]["python"] and data["meta"]["machine"]["cores"]
     rows = {row["key"]: row for row in data["rows"]}
-    assert {"a", "b-leaf", "b-top", "c", "d-check"} <= set(rows)
-    for key in ("a", "b-leaf", "b-top", "c", "d-check"):
+    assert {"a", "b-leaf", "b-top", "c", "d-check-30", "d-check-300"} <= set(rows)
+    for key in ("a", "b-leaf", "b-top", "c", "d-check-30", "d-check-300"):
         ratio = rows[key]["ratio"]
         assert isinstance(ratio, float) and math.isfinite(ratio) and ratio > 0, (key, ratio)
         for tool in ("pip", "pipguard"):
@@ -55,9 +55,9 @@ def test_quick_bench_writes_every_row_with_numeric_ratios(tmp_path: Path) -> Non
     for row in data["rows"]:
         assert row["meets_target"] in (True, False)
     # Every ledger command is either measured or named as skipped.
-    measured = {key[2:] for key in rows if key.startswith("d-")}
+    measured = {key[2:].rsplit("-", 1)[0] for key in rows if key.startswith("d-")}
     skipped = {item["what"].split()[-1] for item in data["skipped"] if item["what"].startswith("(d)")}
-    assert measured | skipped == {"check", "ledger", "history", "why", "export"}
+    assert measured | skipped == {"check", "ledger", "history", "history-id", "why", "export"}
     assert not measured & skipped
     assert {"what": "uv", "reason": "--no-uv given"} in data["skipped"]
 
@@ -65,5 +65,6 @@ def test_quick_bench_writes_every_row_with_numeric_ratios(tmp_path: Path) -> Non
     assert "| scenario | pip | pipguard | uv | pipguard / pip | target | met |" in table
     assert table.count("| (") >= 2 * len(rows)  # each row in the wall-time and CPU tables
     assert f"{rows['a']['ratio']:.2f}x" in table
+    assert "| command | 30 txns | 300 txns | 300 / 30 | flat |" in table  # (d) side by side
     # The pin whose marker does not apply to this Python was left out.
     assert data["shape"]["left_out_by_markers"] == 1

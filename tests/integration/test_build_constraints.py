@@ -21,7 +21,7 @@ def test_standing_constraint_reaches_the_isolated_build_environment(guard: Pipgu
     assert "setuptools<0" in combined(failed)
     assert "proj" not in guard.venv.versions()
     assert "not constrained" not in failed.stderr  # pip 26.3 takes --build-constraint
-    assert guard.venv.ledger()["transactions"][-1]["status"] == "failed"
+    assert guard.venv.transactions()[-1]["status"] == "failed"
 
     assert guard.run("constraints", "remove", "setuptools").returncode == 0
     built = guard.install("-e", str(project))

@@ -76,10 +76,12 @@ def test_check_refuses_a_read_only_junit_directory(guard: Pipguard, tmp_path: Pa
 def test_check_reports_an_interrupted_transaction(guard: Pipguard, tmp_path: Path) -> None:
     assert guard.install("A").returncode == 0
     # What a pipguard run killed mid-install leaves: a transaction still pending.
+    pending = {"id": 3, "command": "install", "argv": ["install", "G"], "status": "pending",
+               "started": "2025-01-01T00:00:00Z"}
     data = guard.venv.ledger()
-    data["transactions"].append({"id": 3, "command": "install", "argv": ["install", "G"], "status": "pending",
-                                 "started": "2025-01-01T00:00:00Z"})
-    guard.venv.ledger_path.write_text(json.dumps(data))
+    guard.venv.ledger_path.write_text(json.dumps({**data, "last_id": 3, "pending": pending}))
+    with guard.venv.journal_path.open("a") as journal:
+        journal.write(json.dumps({"v": 1, "kind": "transaction", **pending}) + "\n")
     report = tmp_path / "junit.xml"
     result = guard.run("check", "--junit", str(report))
     assert result.returncode == 1

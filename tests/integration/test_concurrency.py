@@ -10,9 +10,10 @@ from __future__ import annotations
 import filelock
 import pytest
 
-from pipguard.ledger import Ledger, LedgerStore, Transaction
+from pipguard.ledger import LedgerStore
+from pipguard.model import LedgerState, Transaction
 from tests.conftest import Pipguard, Venv, combined, make_venv
-from tests.reliability_support import changes_of, load_ledger, start_pipguard, wait_for
+from tests.reliability_support import changes_of, start_pipguard, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -47,8 +48,8 @@ def test_eight_installs_started_at_once_are_serialised_and_all_recorded(
     for run in runs:
         assert run.finish() == 0, run.err()
 
-    ledger = load_ledger(guard.venv.ledger_path)
-    txns = ledger["transactions"]
+    txns = guard.venv.transactions()
+    ledger = guard.venv.ledger()
     assert [t["id"] for t in txns] == list(range(1, 10))
     assert [t["status"] for t in txns] == ["committed"] * 9
     assert txns[0]["command"] == "baseline"
@@ -99,9 +100,9 @@ def test_installs_into_two_environments_do_not_wait_for_each_other(
 def test_a_lock_held_too_long_gives_a_clear_message_and_exit_11(
     guard: Pipguard, where: str, extra_env: dict[str, str]
 ) -> None:
-    LedgerStore(guard.venv.ledger_path).save(
-        Ledger(transactions=(Transaction(1, "baseline", status="committed"),))
-    )
+    store = LedgerStore(guard.venv.ledger_path)
+    with store.locked():
+        store.finish(LedgerState(), Transaction(1, "baseline", status="committed"))
     before = guard.venv.ledger_path.read_bytes()
     args = ["install", *guard.index_args(), "G"]
     if where == "global option":
@@ -126,6 +127,10 @@ def test_a_lock_held_too_long_gives_a_clear_message_and_exit_11(
     ("args", "env", "message"),
     [
         (["--lock-timeout", "-1"], {}, "--lock-timeout must be zero or more seconds"),
+        (["--lock-timeout", "nan"], {}, "--lock-timeout must be zero or more seconds, a finite number"),
+        (["--lock-timeout", "inf"], {}, "--lock-timeout must be zero or more seconds, a finite number"),
+        ([], {"PIPGUARD_LOCK_TIMEOUT": "nan"}, "PIPGUARD_LOCK_TIMEOUT must be zero or more seconds"),
+        ([], {"PIPGUARD_LOCK_TIMEOUT": "-inf"}, "PIPGUARD_LOCK_TIMEOUT must be zero or more seconds"),
         (["--lock-timeout", "soon"], {}, "argument --lock-timeout: invalid float value: 'soon'"),
         ([], {"PIPGUARD_LOCK_TIMEOUT": "soon"}, "PIPGUARD_LOCK_TIMEOUT must be a number of seconds"),
     ],
@@ -137,3 +142,63 @@ def test_a_bad_lock_timeout_is_a_usage_error(
     assert result.returncode == 2, combined(result)
     assert message in result.stderr
     assert not guard.venv.ledger_path.exists()
+
+
+def test_a_read_waits_for_a_writer_and_readers_do_not_wait_for_each_other(
+    guard: Pipguard,
+    tmp_path,  # type: ignore[no-untyped-def]
+) -> None:
+    assert guard.install("A").returncode == 0
+    lock = hold_lock(guard.venv)  # a writer, as far as pipguard can tell
+    try:
+        result = guard.run("--lock-timeout", "0.3", "check")
+    finally:
+        lock.release()
+    assert result.returncode == 11 and "timed out after 0.3 s waiting for the lock" in result.stderr
+    import fcntl
+
+    with open(str(guard.venv.ledger_path) + ".lock") as reader:  # another reader
+        fcntl.flock(reader, fcntl.LOCK_SH)
+        for args in (["check"], ["ledger"], ["history", "--last", "1"], ["export"], ["why", "b"]):
+            shared = guard.run("--lock-timeout", "0", *args)
+            assert shared.returncode == 0, combined(shared)
+            assert WAITING not in shared.stderr
+
+
+def test_a_long_history_read_into_a_pager_never_keeps_an_install_waiting(guard: Pipguard) -> None:
+    import contextlib
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from tests.conftest import REPO, scrubbed_env
+
+    assert guard.install("A").returncode == 0
+    store = LedgerStore(guard.venv.ledger_path)
+    with store.locked():
+        state = store.load()
+        assert state is not None
+        padding = [Transaction(state.last_id + 1 + i, "install", ("install", "x" * 200), "failed")
+                   for i in range(3000)]  # far more than a pipe holds
+        state = store.record_many(state, padding)
+    reader = subprocess.Popen(  # stdout a pipe nobody reads yet: a pager the user left open
+        [sys.executable, "-m", "pipguard", "--python", guard.venv.python, "history"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=scrubbed_env(), cwd=REPO,
+    )
+    def reading_the_journal() -> bool:
+        fds = Path(f"/proc/{reader.pid}/fd")
+        with contextlib.suppress(OSError):
+            return any(os.readlink(fd) == str(guard.venv.journal_path) for fd in fds.iterdir())
+        return False
+
+    try:
+        wait_for(reading_the_journal, "the reader to open the journal", watch=reader)
+        result = guard.run("--lock-timeout", "20", "install", *guard.index_args(), "G")
+        assert result.returncode == 0, combined(result)
+        assert reader.poll() is None, "the reader was still blocked on its output"
+    finally:
+        out, err = reader.communicate(timeout=120)
+    assert reader.returncode == 0, err.decode()
+    ids = [int(line.split()[0]) for line in out.decode().splitlines()[1:] if line[:1].isdigit()]
+    assert ids[-1] == state.last_id, "it shows the journal as it was when it was opened"

@@ -4,7 +4,9 @@ pipguard stops at a named step through its test hook
 (``PIPGUARD_TEST_PAUSE_AT``, see pipguard/testhook.py); "during pip" is a real
 pip stopped inside a real build (a source project whose build backend waits
 for the test). Then the process (pipguard, or its pip child) gets SIGKILL,
-and the ledger, ``pipguard check`` and the next guarded run are examined.
+and the ledger (its state and its journal), ``pipguard check`` and the next
+guarded run are examined. For an install on an existing ledger, the first
+journal append and state save are the pending record, the second the commit.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from pipguard.ledger import ledger_from_dict
+from pipguard.ledger.state import decode_state
 from tests.conftest import REPO, Pipguard, combined, scrubbed_env
 from tests.reliability_support import (
     Started,
@@ -74,8 +76,8 @@ def assert_next_run_reconciles(guard: Pipguard, txn_id: int, before: dict[str, s
     result = guard.install("other")
     assert result.returncode == 0, combined(result)
     assert f"transaction {txn_id}" in result.stderr and "was interrupted" in result.stderr
-    ledger = guard.venv.ledger()
-    txn = next(t for t in ledger["transactions"] if t["id"] == txn_id)
+    transactions = guard.venv.transactions()
+    txn = next(t for t in transactions if t["id"] == txn_id)
     assert txn["status"] == "interrupted"
     expected = {
         name: (before.get(name), really.get(name))
@@ -83,8 +85,8 @@ def assert_next_run_reconciles(guard: Pipguard, txn_id: int, before: dict[str, s
         if before.get(name) != really.get(name)
     }
     assert changes_of(txn) == expected
-    assert "drift" not in [t["status"] for t in ledger["transactions"]]
-    assert ledger["distributions"] == installed(guard)
+    assert "drift" not in [t["status"] for t in transactions]
+    assert guard.venv.ledger()["distributions"] == installed(guard)
     check = guard.run("check")
     assert check.returncode == 0, combined(check)
     return txn
@@ -103,40 +105,46 @@ def test_kill_after_pending_is_written_leaves_a_pending_record_that_the_next_run
     started, _ = start_paused(guarded, tmp_path, "pending", "newpkg")
     kill_pipguard(started)
 
-    ledger = guarded.venv.ledger()
-    ledger_from_dict(ledger)
-    txn_id, status = statuses(ledger)[-1]
-    assert status == "pending"
-    assert "newpkg" in ledger["transactions"][-1]["argv"]
+    state = decode_state(guarded.venv.ledger_path.read_text())
+    txn_id, status = statuses(guarded.venv.transactions())[-1]
+    assert status == "pending" and state.pending is not None and state.pending.id == txn_id
+    assert "newpkg" in guarded.venv.transactions()[-1]["argv"]
     assert "newpkg" not in installed(guarded)
     assert_check_reports_interrupted(guarded, txn_id)
 
     txn = assert_next_run_reconciles(guarded, txn_id, before)
     assert txn["changes"] == []  # pip never ran
+    assert "newpkg" not in guarded.venv.ledger()["roots"]  # ...so the root it meant to add is not
 
 
-def test_kill_before_commit_records_what_pip_installed(guarded: Pipguard, tmp_path: Path) -> None:
+def test_kill_before_commit_records_what_pip_installed_and_the_root_asked_for(
+    guarded: Pipguard, tmp_path: Path
+) -> None:
     before = installed(guarded)
     started, _ = start_paused(guarded, tmp_path, "commit", "newpkg")
     kill_pipguard(started)
 
-    ledger = guarded.venv.ledger()
-    txn_id, status = statuses(ledger)[-1]
+    txn_id, status = statuses(guarded.venv.transactions())[-1]
     assert status == "pending"
     assert installed(guarded)["newpkg"] == "1.0"  # pip finished before the kill
     assert_check_reports_interrupted(guarded, txn_id)
 
     txn = assert_next_run_reconciles(guarded, txn_id, before)
     assert changes_of(txn) == {"newpkg": (None, "1.0")}
+    root = guarded.venv.ledger()["roots"]["newpkg"]
+    assert (root["display_name"], root["added_by"]) == ("newpkg", txn_id)
+    assert [change["name"] for change in txn["roots"]] == ["newpkg"]  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize(("step", "expect_pending"), [("ledger-write", False), ("ledger-write#2", True)])
-def test_kill_in_the_middle_of_a_ledger_save_leaves_the_previous_ledger_whole(
+def test_kill_in_the_middle_of_a_state_save_leaves_the_previous_ledger_whole(
     guarded: Pipguard, tmp_path: Path, step: str, expect_pending: bool
 ) -> None:
-    """First save of the run (the pending record) and second (the commit)."""
-    ledger_path = guarded.venv.ledger_path
-    before_bytes = ledger_path.read_bytes()
+    """The state is staged before the journal line is appended: killed while staging
+    the pending state (#1), nothing is recorded yet; while staging the commit (#2),
+    the pending record stands and the next run closes it with what pip changed."""
+    ledger_path, journal = guarded.venv.ledger_path, guarded.venv.journal_path
+    before_bytes, journal_bytes = ledger_path.read_bytes(), journal.read_bytes()
     before = installed(guarded)
     started, _ = start_paused(guarded, tmp_path, step, "newpkg")
     on_disk = ledger_path.read_bytes()  # the writer is stopped mid-write
@@ -146,17 +154,58 @@ def test_kill_in_the_middle_of_a_ledger_save_leaves_the_previous_ledger_whole(
     assert len(leftovers) == 1, "the kill should have caught a save half-way"
     with pytest.raises(ValueError):
         json.loads(leftovers[0].read_text())  # really half-written...
-    assert ledger_path.read_bytes() == on_disk  # ...and the ledger untouched by it
-    ledger = ledger_from_dict(json.loads(on_disk))
+    assert ledger_path.read_bytes() == on_disk  # ...and the state untouched by it
+    state = decode_state(on_disk.decode())
     if expect_pending:
-        assert ledger.transactions[-1].status == "pending"
-        assert_check_reports_interrupted(guarded, ledger.transactions[-1].id)
-        assert_next_run_reconciles(guarded, ledger.transactions[-1].id, before)
+        assert state.pending is not None
+        assert_check_reports_interrupted(guarded, state.pending.id)
+        txn = assert_next_run_reconciles(guarded, state.pending.id, before)
+        assert changes_of(txn) == {"newpkg": (None, "1.0")}
     else:
-        assert on_disk == before_bytes
+        assert on_disk == before_bytes and journal.read_bytes() == journal_bytes
+        check = guarded.run("check")
+        assert check.returncode == 0, combined(check)
         result = guarded.install("other")
         assert result.returncode == 0, combined(result)
+        assert "interrupted" not in result.stderr and "newpkg" not in installed(guarded)
     assert not list(ledger_path.parent.glob(".ledger.json.*.tmp")), "the next run cleans up"
+
+
+@pytest.mark.parametrize("step", ["journal-append", "journal-append#2"])
+def test_kill_in_the_middle_of_a_journal_append_sets_the_torn_line_aside(
+    guarded: Pipguard, tmp_path: Path, step: str
+) -> None:
+    """#1: the pending record is torn (pip never ran); #2: the commit is torn (pip ran)."""
+    journal = guarded.venv.journal_path
+    state_before = guarded.venv.ledger_path.read_bytes()
+    before = installed(guarded)
+    started, _ = start_paused(guarded, tmp_path, step, "newpkg")
+    torn = journal.read_bytes()
+    kill_pipguard(started)
+
+    assert not torn.endswith(b"\n"), "the kill should have caught an append half-way"
+    fragment = torn[torn.rindex(b"\n") + 1:]
+    check = guarded.run("check")
+    assert "is torn" in check.stderr and "Traceback" not in check.stderr
+    assert journal.read_bytes() == torn, "a read sets nothing aside"
+    if step == "journal-append":
+        assert guarded.venv.ledger_path.read_bytes() == state_before
+        assert check.returncode == 0, combined(check)
+        result = guarded.install("other")
+        assert result.returncode == 0, combined(result)
+        assert "newpkg" not in installed(guarded)
+    else:
+        assert check.returncode == 1 and "interrupted transaction" in check.stdout
+        txn_id = decode_state(guarded.venv.ledger_path.read_text()).last_id
+        assert_next_run_reconciles(guarded, txn_id, before)
+        result = None
+    aside = journal.with_name(journal.name + ".torn")
+    assert aside.read_bytes() == fragment + b"\n", "set aside, never lost"
+    assert journal.read_bytes().endswith(b"\n")
+    for record in journal.read_text().splitlines():
+        json.loads(record)  # every line left is whole
+    if result is not None:
+        assert "was torn" in result.stderr and str(aside) in result.stderr
 
 
 @pytest.fixture
@@ -190,8 +239,7 @@ def test_kill_pipguard_while_pip_runs_then_pip_finishes_and_the_next_run_records
     release.touch()
     wait_for(lambda: not pid_alive(pids["pip"]), "the orphaned pip to finish")
 
-    ledger = guarded.venv.ledger()
-    txn_id, status = statuses(ledger)[-1]
+    txn_id, status = statuses(guarded.venv.transactions())[-1]
     assert status == "pending"
     assert_check_reports_interrupted(guarded, txn_id)
     txn = assert_next_run_reconciles(guarded, txn_id, before)
@@ -204,7 +252,7 @@ def test_kill_pipguard_while_pip_runs_then_pip_finishes_and_the_next_run_records
 def test_kill_pip_while_it_runs_is_recorded_as_interrupted_by_pipguard(
     guarded: Pipguard, tmp_path: Path, slow_project: Path
 ) -> None:
-    before_ledger = guarded.venv.ledger()
+    before_transactions = guarded.venv.transactions()
     started, pids, _release = start_slow_install(guarded, tmp_path, slow_project)
     kill9(pids["pip"])
     try:
@@ -215,14 +263,14 @@ def test_kill_pip_while_it_runs_is_recorded_as_interrupted_by_pipguard(
     assert "pip was killed by signal SIGKILL" in started.err()
     assert "Traceback" not in started.err()
 
-    ledger = guarded.venv.ledger()
-    assert len(ledger["transactions"]) == len(before_ledger["transactions"]) + 1
-    txn = ledger["transactions"][-1]
+    transactions = guarded.venv.transactions()
+    assert len(transactions) == len(before_transactions) + 1
+    txn = transactions[-1]
     assert txn["status"] == "interrupted"
     assert txn["reason"] == "pip was killed by signal SIGKILL"
     assert changes_of(txn) == {}  # pip died while building: nothing was installed
     assert "slowpkg" not in installed(guarded)
-    assert ledger["distributions"] == installed(guarded)
+    assert guarded.venv.ledger()["distributions"] == installed(guarded)
     check = guarded.run("check")
     assert check.returncode == 0, combined(check)
 
@@ -230,47 +278,60 @@ def test_kill_pip_while_it_runs_is_recorded_as_interrupted_by_pipguard(
 _WRITER = textwrap.dedent(
     """
     import sys
-    from dataclasses import replace
     from pathlib import Path
-    from pipguard.ledger import Ledger, LedgerStore, Transaction
+    from pipguard.ledger import LedgerStore
+    from pipguard.model import LedgerState
+    from pipguard.transactions import close, start
+    clock = lambda: "2024-01-01T00:00:00Z"
     store = LedgerStore(Path(sys.argv[1]))
-    ledger = store.load() or Ledger()
-    print("ready", flush=True)
-    for i in range(100000):
-        txn = Transaction(id=ledger.next_id, command="install", argv=("install", "x" * 2000),
-                          status="committed", started="2024-01-01T00:00:00Z")
-        ledger = ledger.with_transaction(txn)
-        store.save(ledger)
+    with store.locked():
+        state = store.load() or LedgerState()
+        if state.pending is not None:  # the run before was killed mid-transaction
+            state = store.finish(state, close(state, state.pending, "interrupted", clock))
+        print("ready", flush=True)
+        for i in range(100000):
+            txn = start(state, "install", ["install", "x" * 2000], None, "compatible", clock)
+            state = store.begin(state, txn)
+            state = store.finish(state, close(state, txn, "committed", clock, after={"x": str(i)}))
     """
 )
 
 
-def test_a_writer_killed_at_random_moments_never_leaves_a_truncated_ledger(tmp_path: Path) -> None:
-    """No hook here: SIGKILL lands wherever the writer happens to be."""
+def test_a_writer_killed_at_random_moments_never_leaves_a_broken_ledger(tmp_path: Path) -> None:
+    """No hook here: SIGKILL lands wherever the writer happens to be, in the journal
+    or in the state; the next load repairs, sets aside, and reads a whole ledger."""
     import random
 
+    from pipguard.ledger import LedgerStore
+
     ledger_path = tmp_path / "ledger" / "ledger.json"
-    seen_sizes = set()
+    journal = ledger_path.with_name("ledger.journal.jsonl")
+    seen = set()
     rng = random.Random(1234)
     for _ in range(12):
         proc = subprocess.Popen(
             [sys.executable, "-c", _WRITER, str(ledger_path)],
             stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
             env=scrubbed_env({"PYTHONPATH": str(REPO)}),
         )
         assert proc.stdout is not None
         assert proc.stdout.readline() == b"ready\n"
-        previous = ledger_path.stat().st_size if ledger_path.exists() else 0
+        previous = journal.stat().st_size if journal.exists() else 0
         wait_for(
-            lambda previous=previous: ledger_path.exists() and ledger_path.stat().st_size != previous,
-            "the writer to save at least once",
+            lambda previous=previous: journal.exists() and journal.stat().st_size != previous,
+            "the writer to append at least once",
             watch=proc,
         )
         time.sleep(rng.uniform(0.0, 0.15))
         proc.send_signal(signal.SIGKILL)
         proc.wait()
-        text = ledger_path.read_text()
-        ledger = ledger_from_dict(json.loads(text))  # parses, validates: whole
-        assert [t.id for t in ledger.transactions] == list(range(1, len(ledger.transactions) + 1))
-        seen_sizes.add(len(ledger.transactions))
-    assert len(seen_sizes) > 1, "the writer made progress between kills"
+        store = LedgerStore(ledger_path)
+        with store.locked():
+            state = store.load()  # parses, validates, repairs: whole
+            assert state is not None
+            ids = [t.id for t in store.journal]
+        assert ids == list(range(1, len(ids) + 1)) and state.last_id == ids[-1]
+        assert all(t.status != "pending" for t in store.journal if t.id != state.last_id)
+        seen.add(state.last_id)
+    assert len(seen) > 1, "the writer made progress between kills"

@@ -63,7 +63,7 @@ def test_index_url_credentials_stay_out_of_a_failed_install(guard: Pipguard) -> 
     out = run(guard, "--index-url", f"{DEAD}/simple", *FAST_FAIL, "G")
     assert "(exit 1)" in out
     assert "user:****@127.0.0.1:9" in out or "****@127.0.0.1:9" in out  # shown, redacted
-    last = guard.venv.ledger()["transactions"][-1]
+    last = guard.venv.transactions()[-1]
     assert last["status"] == "failed"
     assert "http://****@127.0.0.1:9/simple" in last["argv"]
     assert_no_secret_anywhere(guard, out)
@@ -79,7 +79,7 @@ def test_extra_index_url_credentials_stay_out_of_a_committed_install(guard: Pipg
         "G",
     )
     assert "(exit 0)" in out, out
-    last = guard.venv.ledger()["transactions"][-1]
+    last = guard.venv.transactions()[-1]
     assert last["status"] == "committed"
     assert "http://****@127.0.0.1:9/simple" in last["argv"]
     assert_no_secret_anywhere(guard, out)
@@ -117,7 +117,7 @@ def test_credentials_stay_out_of_a_rejection_message_and_record(guard: Pipguard,
     out = run(guard, "--no-index", "-f", str(guard.find_links[0]), f"E @ {url}")
     assert "(exit 10)" in out, out
     assert f"not installing E @ http://****@{server}/e-1.0-py3-none-any.whl" in out
-    last = guard.venv.ledger()["transactions"][-1]
+    last = guard.venv.transactions()[-1]
     assert last["status"] == "rejected" and "****@" in last["reason"]
     assert_no_secret_anywhere(guard, out)
 

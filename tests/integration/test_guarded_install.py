@@ -17,7 +17,7 @@ def guard(engine_guard: Pipguard) -> Pipguard:
 
 
 def statuses(guard: Pipguard) -> list[tuple[str, str]]:
-    return [(t["command"], t["status"]) for t in guard.venv.ledger()["transactions"]]
+    return [(t["command"], t["status"]) for t in guard.venv.transactions()]
 
 
 def test_first_install_records_root_and_transaction(guard: Pipguard) -> None:
@@ -26,9 +26,9 @@ def test_first_install_records_root_and_transaction(guard: Pipguard) -> None:
     assert guard.venv.versions()["a"] == "1.0"
     assert guard.venv.versions()["b"] == "1.8"
     ledger = guard.venv.ledger()
-    assert ledger["schema"] == 1
+    assert ledger["schema"] == 2 and ledger["last_id"] == 2 and ledger["pending"] is None
     assert ledger["roots"]["a"]["display_name"] == "A"
-    last = ledger["transactions"][-1]
+    last = guard.venv.transactions()[-1]
     assert last["status"] == "committed"
     assert {"name": "b", "before": None, "after": "1.8"} in last["changes"]
     assert last["argv"][:1] == ["install"]
@@ -45,7 +45,7 @@ def test_install_that_breaks_earlier_root_is_rejected(guard: Pipguard) -> None:
     assert "Nothing was changed." in message
     assert guard.venv.versions() == before
     assert statuses(guard)[-1] == ("install", "rejected")
-    assert "A 1.0" in guard.venv.ledger()["transactions"][-1]["reason"]
+    assert "A 1.0" in guard.venv.transactions()[-1]["reason"]
 
 
 def test_pinned_request_that_breaks_earlier_root_is_rejected(guard: Pipguard) -> None:
@@ -98,7 +98,7 @@ def test_user_constraints_combine_with_the_ledger(guard: Pipguard, tmp_path: Pat
     result = guard.install("-c", str(constraints), "G")
     assert result.returncode == 0, combined(result)
     assert guard.venv.versions()["g"] == "1.1"
-    assert guard.venv.ledger()["transactions"][-1]["constraints"] == [str(constraints)]
+    assert guard.venv.transactions()[-1]["constraints"] == [str(constraints)]
     # The user's constraint and the ledger's together leave no B for H (B>=2.5).
     rejected = guard.install("-c", str(constraints), "H")
     assert rejected.returncode != 0
@@ -146,7 +146,7 @@ def test_no_guard_runs_plain_pip_and_records_it_unguarded(pip_guard: Pipguard) -
     result = pip_guard.run("--no-guard", "install", *pip_guard.index_args(), "C==1.1")
     assert result.returncode == 0, combined(result)
     assert pip_guard.venv.versions()["c"] == "1.1"
-    last = pip_guard.venv.ledger()["transactions"][-1]
+    last = pip_guard.venv.transactions()[-1]
     assert last["status"] == "unguarded"
     assert {"name": "c", "before": None, "after": "1.1"} in last["changes"]
     assert pip_guard.run("check").returncode == 1  # A is broken now, and check says so
@@ -156,7 +156,7 @@ def test_pipguard_disable_variable_runs_plain_pip(pip_guard: Pipguard) -> None:
     pip_guard.install("A")
     result = pip_guard.install("C==1.1", env={"PIPGUARD_DISABLE": "1"})
     assert result.returncode == 0, combined(result)
-    assert pip_guard.venv.ledger()["transactions"][-1]["status"] == "unguarded"
+    assert pip_guard.venv.transactions()[-1]["status"] == "unguarded"
 
 
 def test_environment_broken_before_pipguard_is_not_blocking(guard: Pipguard) -> None:
@@ -167,7 +167,7 @@ def test_environment_broken_before_pipguard_is_not_blocking(guard: Pipguard) -> 
     assert "already broken before this install" in result.stderr
     assert guard.venv.versions()["g"] == "1.2"
     ledger = guard.venv.ledger()
-    assert ledger["transactions"][0]["command"] == "baseline"
+    assert guard.venv.transactions()[0]["command"] == "baseline"
     assert "a" in ledger["roots"] and ledger["roots"]["a"]["kind"] == "baseline"
 
 
@@ -214,11 +214,11 @@ def test_check_reports_every_unsatisfied_requirement(guard: Pipguard) -> None:
 
 def test_already_satisfied_install_changes_nothing(guard: Pipguard) -> None:
     guard.install("A")
-    count = len(guard.venv.ledger()["transactions"])
+    count = len(guard.venv.transactions())
     result = guard.install("A")
     assert result.returncode == 0, combined(result)
     assert "already satisfied" in result.stdout.lower()
-    assert len(guard.venv.ledger()["transactions"]) == count
+    assert len(guard.venv.transactions()) == count
 
 
 def test_dry_run_changes_nothing_and_still_rejects(guard: Pipguard) -> None:
@@ -243,7 +243,7 @@ def test_pip_failure_passes_pips_exit_code(guard: Pipguard, engine: str) -> None
     result = guard.install("no-such-project")
     assert result.returncode == 1
     assert engine_words(engine, "No matching distribution", "no-such-project was not found") in result.stderr
-    assert guard.venv.ledger()["transactions"][-1]["status"] == "failed"
+    assert guard.venv.transactions()[-1]["status"] == "failed"
 
 
 def test_strict_policy_only_adds_new_distributions(guard: Pipguard) -> None:

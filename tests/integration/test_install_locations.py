@@ -48,7 +48,7 @@ def test_no_guard_target_install_runs_and_is_recorded_as_unguarded(guard: Pipgua
     assert result.returncode == 0, combined(result)
     assert (tmp_path / "t" / "b" / "__init__.py").exists()
     assert "b" not in guard.venv.versions()
-    last = guard.venv.ledger()["transactions"][-1]
+    last = guard.venv.transactions()[-1]
     assert (last["status"], last["changes"]) == ("unguarded", [])
 
 

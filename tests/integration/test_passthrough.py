@@ -128,4 +128,4 @@ def test_passthrough_records_nothing_in_the_ledger(box: Box) -> None:
     assert b"src-proj" in box.baseline["list-columns"].stdout  # the editable's location column
     for args in (["list"], ["freeze"], ["show", "A"]):
         assert run_script(box.venv.path / "bin" / "pip", *args, env=box.env).returncode == 0
-    assert [t["command"] for t in box.venv.ledger()["transactions"]] == ["baseline"]
+    assert [t["command"] for t in box.venv.transactions()] == ["baseline"]

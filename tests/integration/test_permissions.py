@@ -1,8 +1,12 @@
-"""A ledger others could have written is refused, as root and as a plain user;
-a ledger directory the user cannot write is a clear error, not a traceback.
+"""A ledger others could have written is refused, as root and as a plain user,
+checked at its real path and up to the first directory root owns; a ledger
+the user can read but not write is read (check, ledger, history, export, why)
+and not written; a ledger directory the user cannot write is a clear error
+for a command that writes, not a traceback.
 
-CI runs as root: the plain-user tests make a system user (``useradd``) and
-run pipguard as it with ``setpriv``. Everything that user touches lives in a
+CI runs as root: the plain-user tests make a system user (``useradd``), one
+per test process, run pipguard as it with ``setpriv``, and remove it
+afterwards (``userdel``). Everything that user touches lives in a
 world-readable directory of its own (pytest's tmp directories are private),
 with pipguard and its two dependencies copied there, and an interpreter the
 user may run.
@@ -10,6 +14,8 @@ user may run.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import pwd
 import shutil
@@ -43,11 +49,14 @@ def recorded(guard: Pipguard) -> Pipguard:
     return guard
 
 
-def refused(guard: Pipguard, *phrases: str) -> None:
+def refused(guard: Pipguard, *phrases: str, reading_too: bool = True) -> None:
     ledger = guard.venv.ledger_path
     before = ledger.read_bytes()
     for args in (["install", *guard.index_args(), "G"], ["check"]):
         result = guard.run(*args)
+        if args == ["check"] and not reading_too:
+            assert result.returncode == 0, combined(result)  # reading it is safe
+            continue
         assert result.returncode == EXIT_LEDGER, combined(result)
         assert f"refusing the ledger {ledger}" in result.stderr
         for phrase in phrases:
@@ -96,6 +105,7 @@ def test_as_root_a_ledger_owned_by_another_user_is_refused(
         recorded,
         f"running as root, but its {which} {target} is owned by user id {unprivileged_user.pw_uid}",
         f"chown root {target}",
+        reading_too=False,
     )
     os.chown(target, 0, 0)
     assert recorded.install("G").returncode == 0
@@ -105,29 +115,36 @@ def test_as_root_a_ledger_owned_by_another_user_is_refused(
 
 
 @pytest.fixture(scope="session")
-def unprivileged_user() -> pwd.struct_passwd:
+def unprivileged_user() -> Iterator[pwd.struct_passwd]:
+    """A system user of this test process's own (removed at the end of the session)."""
     if os.geteuid() != 0:
-        return pwd.getpwuid(os.geteuid())  # already unprivileged: be ourselves
-    if not shutil.which("useradd"):
-        pytest.skip("no useradd to make an unprivileged user")
+        yield pwd.getpwuid(os.geteuid())  # already unprivileged: be ourselves
+        return
+    if not shutil.which("useradd") or not shutil.which("userdel"):
+        pytest.skip("no useradd/userdel to make an unprivileged user")
+    name = f"{USER}-{os.getpid()}"
     error = ""
-    for _attempt in range(10):  # parallel workers may race to make it (useradd locks /etc/passwd)
-        try:
-            return pwd.getpwnam(USER)
-        except KeyError:
-            pass
+    for _attempt in range(10):  # useradd locks /etc/passwd: other test processes may hold it
         made = subprocess.run(
-            ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", USER],
+            ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", name],
             capture_output=True,
             text=True,
             check=False,
         )
         error = made.stderr.strip()
+        with contextlib.suppress(KeyError):
+            user = pwd.getpwnam(name)
+            break
         time.sleep(0.2)
-    try:
-        return pwd.getpwnam(USER)
-    except KeyError:
+    else:
         pytest.skip(f"cannot make an unprivileged user: {error}")
+    try:
+        yield user
+    finally:
+        for _attempt in range(10):
+            if subprocess.run(["userdel", name], capture_output=True, check=False).returncode in (0, 6):
+                break  # 6: no such user
+            time.sleep(0.2)
 
 
 @dataclass
@@ -291,3 +308,107 @@ def test_a_read_only_ledger_directory_is_a_clear_error_and_changes_nothing(
         assert "g" not in venv.versions(), "pip must not run when the ledger cannot record it"
     finally:
         directory.chmod(0o755)
+
+
+READS = (["check"], ["ledger"], ["history"], ["history", "--last", "1"], ["export"], ["why", "b"])
+
+
+def _files(directory: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(directory.iterdir()) if p.is_file()}
+
+
+@pytest.mark.parametrize("lock_exists", [True, False], ids=["lock file there", "no lock file"])
+def test_a_read_only_ledger_directory_can_still_be_checked_and_inspected(
+    as_user: AsUser, lock_exists: bool
+) -> None:
+    venv = as_user.make_venv(f"read-{lock_exists}")
+    assert as_user.install(venv, "A").returncode == 0
+    directory = venv.ledger_path.parent
+    lock = Path(str(venv.ledger_path) + ".lock")
+    if not lock_exists:
+        lock.unlink()
+    directory.chmod(0o555)
+    try:
+        before = _files(directory)
+        for args in READS:
+            result = as_user.pipguard(venv, *args)
+            assert result.returncode == 0, (args, combined(result))
+            assert "Traceback" not in combined(result)
+            if not lock_exists:
+                assert "reading the ledger without it" in result.stderr, args
+        assert _files(directory) == before
+    finally:
+        directory.chmod(0o755)
+
+
+@pytest.fixture
+def roots_environment(as_user: AsUser, wheelhouse: Path) -> Iterator[Pipguard]:
+    """An environment root guards, in a directory everyone may read (root's own)."""
+    from virtualenv import cli_run
+
+    place = Path(tempfile.mkdtemp(prefix="pipguard-roots-"))
+    place.chmod(0o755)
+    try:
+        cli_run([str(place / "venv"), "-p", as_user.python, "--no-setuptools", "--no-wheel",
+                 "--no-periodic-update", "-q"])
+        guard = Pipguard(Venv(place / "venv"), [wheelhouse])
+        assert guard.install("A").returncode == 0
+        yield guard
+    finally:
+        shutil.rmtree(place, ignore_errors=True)
+
+
+@requires_root
+def test_another_user_may_read_a_ledger_it_cannot_write(as_user: AsUser, roots_environment: Pipguard) -> None:
+    venv = roots_environment.venv
+    before = _files(venv.ledger_path.parent)
+    for args in READS:
+        result = as_user.pipguard(venv, *args)
+        assert result.returncode == 0, (args, combined(result))
+    install = as_user.install(venv, "G")
+    assert install.returncode == EXIT_LEDGER and "Traceback" not in combined(install), combined(install)
+    assert _files(venv.ledger_path.parent) == before
+    assert "g" not in venv.versions()
+
+
+@requires_root
+def test_a_symlinked_ledger_is_checked_at_its_real_path(guard: Pipguard, tmp_path: Path) -> None:
+    assert guard.install("A").returncode == 0
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    real = elsewhere / "ledger.json"
+    for name in ("ledger.json", "ledger.journal.jsonl"):
+        shutil.move(str(guard.venv.ledger_path.parent / name), str(elsewhere / name))
+    guard.venv.ledger_path.symlink_to(real)
+    elsewhere.chmod(0o777)  # anyone could replace the real file
+    refused(guard, f"its directory {elsewhere} is writable by others", f"chmod go-w {elsewhere}")
+    elsewhere.chmod(0o755)
+    os.chown(real, 65534, 65534)  # the real file belongs to someone else (nobody)
+    refused(guard, f"its file {real} is owned by user id 65534", reading_too=False)
+    os.chown(real, 0, 0)
+    result = guard.install("G")
+    assert result.returncode == 0, combined(result)
+    assert guard.venv.ledger_path.is_symlink(), "written through the link, never replacing it"
+    assert json.loads(real.read_text())["roots"]["g"]["display_name"] == "G"
+
+
+@requires_root
+def test_a_lock_planted_in_a_world_writable_directory_is_refused_saying_whose_it_is(
+    as_user: AsUser, guard: Pipguard
+) -> None:
+    shared = Path(tempfile.mkdtemp(prefix="pipguard-shared-"))
+    try:
+        shared.chmod(0o1777)  # like /tmp
+        victim = shared / "victim"
+        victim.write_text("root's file\n")
+        planted = as_user.run("ln", "-s", str(victim), str(shared / "ledger.json.lock"))
+        assert planted.returncode == 0, combined(planted)
+        result = guard.run("--ledger", str(shared / "ledger.json"), "install", *guard.index_args(), "A")
+        assert result.returncode == EXIT_LEDGER, combined(result)
+        assert "Traceback" not in combined(result)
+        assert f"refusing the lock {shared / 'ledger.json.lock'}" in result.stderr
+        assert f"a symbolic link to {victim}, owned by user id {as_user.user.pw_uid}" in result.stderr
+        assert "writable by others, a poor place for a ledger" in result.stderr
+        assert victim.read_text() == "root's file\n" and "a" not in guard.venv.versions()
+    finally:
+        shutil.rmtree(shared, ignore_errors=True)

@@ -26,7 +26,7 @@ def test_replan_policy_resolves_earlier_roots_jointly(guard: Pipguard, make_whee
     assert "re-planned the earlier root A: 1.0 -> 2.0" in result.stderr
     assert guard.run("check").returncode == 0, versions
     assert guard.venv.pip_check().returncode == 0
-    assert guard.venv.ledger()["transactions"][-1]["policy"] == "replan"
+    assert guard.venv.transactions()[-1]["policy"] == "replan"
 
 
 def test_replan_policy_still_rejects_what_breaks_a_root(guard: Pipguard) -> None:

@@ -82,6 +82,49 @@ def test_bad_constraints_are_refused_with_exit_2(pip_guard: Pipguard, item: str,
 def test_each_install_records_its_own_constraints_files(guard: Pipguard, tmp_path: Path) -> None:
     uc = upper_constraints(tmp_path / "uc.txt", "B===1.5")
     assert guard.install("-c", str(uc), "A").returncode == 0
-    last = guard.venv.ledger()["transactions"][-1]
+    last = guard.venv.transactions()[-1]
     assert last["constraints"] == [str(uc)]
     assert guard.venv.versions()["b"] == "1.5"
+
+
+def test_a_standing_file_is_read_again_on_every_run(guard: Pipguard, tmp_path: Path) -> None:
+    """devstack's edit-constraints deletes a library's pin in place, then installs it from git."""
+    uc = upper_constraints(tmp_path / "upper-constraints.txt", "B===1.5", "g===1.1")
+    assert guard.run("constraints", "add", str(uc)).returncode == 0
+    assert guard.install("A").returncode == 0 and guard.venv.versions()["b"] == "1.5"
+    assert guard.install("B==1.8").returncode == 10  # the pin holds...
+    uc.write_text(uc.read_text().replace("B===1.5\n", ""))  # ...until the file drops it
+    result = guard.install("B==1.8")
+    assert result.returncode == 0, combined(result)
+    assert guard.venv.versions()["b"] == "1.8"
+    state = guard.venv.ledger()
+    assert state["standing_files"] == [{"path": str(uc.resolve()), "added_by": 2}]
+    assert state["standing"] == []  # the lines are not copied
+
+    uc.unlink()
+    vanished = guard.install("G")
+    assert vanished.returncode == 2, combined(vanished)
+    assert f"the standing constraints file {uc.resolve()} (added by transaction 2) cannot be used" in vanished.stderr
+    assert f"pipguard constraints remove {uc.resolve()}" in vanished.stderr
+    listed = guard.run("constraints", "list", "--json")
+    assert listed.returncode == 0 and "cannot be used" in listed.stderr
+    assert json.loads(listed.stdout)["files"][0]["error"]
+    assert guard.run("constraints", "remove", str(uc)).returncode == 0
+    assert guard.install("G").returncode == 0
+
+
+def test_a_url_constraint_is_accepted_from_the_command_line_and_its_password_never_shown(
+        guard: Pipguard) -> None:
+    secret = "SEKR\u00c9T\"15"
+    added = guard.run("constraints", "add", f"B @ http://u:{secret}@127.0.0.1:9/b-1.5-py3-none-any.whl")
+    assert added.returncode == 0, combined(added)
+    listed = guard.run("constraints", "list")
+    assert "B @ http://****@127.0.0.1:9/b-1.5-py3-none-any.whl  command line (transaction 2)" in listed.stdout
+    as_json = guard.run("constraints", "list", "--json")
+    shown = [added, listed, as_json, guard.run("ledger", "--json"), guard.run("history", "--json")]
+    for text in [r.stdout + r.stderr for r in shown] + [guard.venv.ledger_path.read_text(),
+                                                        guard.venv.journal_path.read_text()]:
+        for form in (secret, json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1]):
+            assert form not in text
+    bare = guard.run("constraints", "add", f"http://u:{secret}@127.0.0.1:9/upper-constraints.txt")
+    assert bare.returncode == 2 and "is a URL" in bare.stderr and secret not in bare.stderr

@@ -8,7 +8,7 @@ from tests.conftest import Pipguard, combined
 
 
 def transactions(guard: Pipguard) -> list[dict]:  # type: ignore[type-arg]
-    return list(guard.venv.ledger()["transactions"])
+    return list(guard.venv.transactions())
 
 
 def test_uninstalling_what_an_earlier_project_needs_is_refused_and_changes_nothing(guard: Pipguard) -> None:
@@ -31,7 +31,7 @@ def test_uninstalling_a_root_removes_it_from_the_ledger_and_records_the_change(g
     ledger = guard.venv.ledger()
     assert "g" not in ledger["roots"] and "a" in ledger["roots"]
     assert "g" not in ledger["distributions"]
-    last = ledger["transactions"][-1]
+    last = guard.venv.transactions()[-1]
     assert last["status"] == "committed"
     assert last["changes"] == [{"name": "g", "before": "1.0", "after": None}]
     assert guard.run("check").returncode == 0

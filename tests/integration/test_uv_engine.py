@@ -75,7 +75,7 @@ def test_untranslatable_pip_conf_setting_is_refused_naming_the_file(uv_guard: Pi
     assert result.returncode == 2, combined(result)
     assert f"--prefer-binary (from {conf} [global])" in result.stderr
     assert "a" not in uv_guard.venv.versions()
-    pending = [t for t in uv_guard.venv.ledger()["transactions"] if t["status"] == "pending"]
+    pending = [t for t in uv_guard.venv.transactions() if t["status"] == "pending"]
     assert pending == []
 
 
@@ -121,5 +121,5 @@ def test_quiet_installs_are_quiet_and_still_checked(uv_guard: Pipguard) -> None:
     result = uv_guard.install("-qq", "A")
     assert result.returncode == 0, combined(result)
     assert result.stderr == "" and result.stdout == ""
-    assert uv_guard.venv.ledger()["transactions"][-1]["status"] == "committed"
+    assert uv_guard.venv.transactions()[-1]["status"] == "committed"
     assert uv_guard.venv.versions()["a"] == "1.0"

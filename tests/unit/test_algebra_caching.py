@@ -16,15 +16,9 @@ from pipguard.constraints import (
     find_violations,
     sorted_needs,
 )
-from pipguard.ledger import (
-    SCHEMA_VERSION,
-    Change,
-    Ledger,
-    Root,
-    StandingConstraint,
-    Transaction,
-    ledger_to_dict,
-)
+from pipguard.ledger.codec import transaction_to_data
+from pipguard.ledger.state import STATE_SCHEMA, state_to_data
+from pipguard.model import Change, LedgerState, Root, StandingConstraint, Transaction
 
 LINUX_39 = {"python_version": "3.9", "sys_platform": "linux", "platform_system": "Linux"}
 WIN_312 = {"python_version": "3.12", "sys_platform": "win32", "platform_system": "Windows"}
@@ -100,25 +94,31 @@ def test_violations_judge_versions_and_specifiers_as_before() -> None:
     assert find_violations(healthy, needs) == []  # type: ignore[arg-type]
 
 
-def test_ledger_to_dict_is_what_dataclasses_asdict_gives() -> None:
+def test_the_state_and_transaction_records_are_what_dataclasses_asdict_gives() -> None:
     root = Root(canonicalize_name("A"), "A", ">=1", ("x", "y"), None, "file:///src/a", 2, "t", "requested")
     changes = (Change(canonicalize_name("a"), None, "1.0"), Change(canonicalize_name("b"), "1", None))
-    txn = Transaction(3, "install", ("install", "A>=1"), "committed", "t0", "t1", "26.3", "compatible",
+    txn = Transaction(3, "install", ("install", "A>=1"), "pending", "t0", "t1", "26.3", "compatible",
                       changes, ("c.txt",), "why")
-    ledger = Ledger(
+    ledger = LedgerState(
         environment={"prefix": "/venv"}, policy="strict", roots={root.name: root},
         standing=(StandingConstraint("b<2", "uc.txt", 3),), distributions={canonicalize_name("a"): "1.0"},
-        transactions=(Transaction(1, "baseline", status="committed"), txn), shim={"pip": "/venv/bin/pip"},
+        shim={"pip": "/venv/bin/pip"}, last_id=3, pending=txn,
     )
+    record = asdict(txn)
     expected = {
-        "schema": SCHEMA_VERSION,
+        "schema": STATE_SCHEMA,
         "environment": {"prefix": "/venv"},
         "policy": "strict",
+        "engine": "pip",
+        "outside": "ignore",
+        "last_id": 3,
+        "pending": {key: record[key] for key in transaction_to_data(txn)},
         "roots": {"a": asdict(root)},
         "standing": [asdict(s) for s in ledger.standing],
+        "standing_files": [],
         "distributions": {"a": "1.0"},
-        "transactions": [asdict(t) for t in ledger.transactions],
         "shim": {"pip": "/venv/bin/pip"},
+        "said": [],
     }
-    # The same JSON document (redaction turns tuples into lists, which JSON does anyway).
-    assert json.dumps(ledger_to_dict(ledger), indent=1) == json.dumps(expected, indent=1)
+    # The same JSON document (tuples become lists, as in JSON).
+    assert json.dumps(state_to_data(ledger), indent=1) == json.dumps(expected, indent=1)

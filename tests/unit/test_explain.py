@@ -15,8 +15,7 @@ from pipguard.explain import (
     transaction_range,
     why,
 )
-from pipguard.ledger import Change, Ledger, Root, StandingConstraint, Transaction
-from pipguard.model import Distribution
+from pipguard.model import Change, Distribution, LedgerState, Root, StandingConstraint, Transaction
 
 MARKERS = {
     "python_version": "3.11", "python_full_version": "3.11.7", "sys_platform": "linux",
@@ -50,18 +49,19 @@ SEED = dists(
     dist("D", "1.0", 'B<1.8; extra == "x"'),
     dist("pip", "26.3"),
 )
-LEDGER = Ledger(
+LEDGER = LedgerState(
     roots={n("a"): root("A", added_by=2), n("c"): root("C", "<2", added_by=3),
            n("d"): root("D", extras=("x",), added_by=4)},
     distributions={n("a"): "1.0", n("b"): "1.5", n("c"): "1.0", n("mid"): "1.0", n("d"): "1.0",
                    n("pip"): "26.3"},
-    transactions=(
-        Transaction(1, "baseline", status="committed"),
-        Transaction(2, "install", ("install", "A"), status="committed"),
-        Transaction(3, "install", ("install", "C<2"), status="committed"),
-        Transaction(4, "install", ("install", "D[x]"), status="committed"),
-        Transaction(5, "install", ("install", "E"), status="rejected", reason="it would break a"),
-    ),
+    last_id=5,
+)
+JOURNAL = (
+    Transaction(1, "baseline", status="committed"),
+    Transaction(2, "install", ("install", "A"), status="committed"),
+    Transaction(3, "install", ("install", "C<2"), status="committed"),
+    Transaction(4, "install", ("install", "D[x]"), status="committed"),
+    Transaction(5, "install", ("install", "E"), status="rejected", reason="it would break a"),
 )
 
 
@@ -79,7 +79,7 @@ def test_ledger_view_without_a_ledger_has_no_roots() -> None:
 
 
 def test_why_lists_every_requirer_merges_and_judges() -> None:
-    result = why("b", SEED, LEDGER, MARKERS)
+    result = why("b", SEED, LEDGER.roots, (), MARKERS)
     labels = [(r.need.kind, r.need.source, r.need.specifier, r.satisfied) for r in result.requirers]
     assert labels == [
         ("dependency", "a", "<2.0,>1.0", False),
@@ -92,7 +92,7 @@ def test_why_lists_every_requirer_merges_and_judges() -> None:
 
 
 def test_why_follows_each_root_down_the_shortest_chain() -> None:
-    result = why("B", SEED, LEDGER, MARKERS)
+    result = why("B", SEED, LEDGER.roots, (), MARKERS)
     chains = {chain.root: chain.describe() for chain in result.chains}
     assert chains == {
         "a": "A (root) -> A 1.0 needs b<2.0,>1.0",
@@ -102,53 +102,47 @@ def test_why_follows_each_root_down_the_shortest_chain() -> None:
 
 
 def test_why_a_root_itself_has_an_empty_chain_and_a_root_need() -> None:
-    result = why("c", SEED, LEDGER, MARKERS)
+    result = why("c", SEED, LEDGER.roots, (), MARKERS)
     assert result.root is not None and result.root.added_by == 3
     assert [(r.need.kind, r.need.specifier) for r in result.requirers] == [("root", "<2")]
     assert [chain.links for chain in result.chains] == [()]
 
 
 def test_why_says_nothing_needs_an_installed_leaf() -> None:
-    result = why("pip", SEED, LEDGER, MARKERS)
+    result = why("pip", SEED, LEDGER.roots, (), MARKERS)
     assert result.known and not result.needed and result.chains == ()
 
 
 def test_why_an_unknown_name_is_not_known() -> None:
-    assert not why("zzz", SEED, LEDGER, MARKERS).known
+    assert not why("zzz", SEED, LEDGER.roots, (), MARKERS).known
 
 
 def test_why_counts_standing_constraints_without_requiring_installation() -> None:
-    ledger = Ledger(roots=LEDGER.roots, standing=(StandingConstraint("zope<5", "upper.txt", 6),))
-    result = why("zope", SEED, ledger, MARKERS)
+    result = why("zope", SEED, LEDGER.roots, (StandingConstraint("zope<5", "upper.txt", 6),), MARKERS)
     assert [(r.need.kind, r.satisfied) for r in result.requirers] == [("standing", True)]
 
 
-@pytest.mark.parametrize(
-    ("transaction", "last", "ids"),
-    [(None, None, [1, 2, 3, 4, 5]), (5, None, [5]), (None, 2, [4, 5]), (None, 0, [])],
-)
-def test_history_view_selects_transactions(transaction: int | None, last: int | None, ids: list[int]) -> None:
-    view = history_view(LEDGER, LEDGER.distributions, "/l.json", True, transaction=transaction, last=last)
-    assert [t.id for t in view.transactions] == ids
-    assert view.last_id == 5 and view.total == 5
+def test_history_view_shows_what_it_is_given_with_the_ledgers_counts() -> None:
+    view = history_view(JOURNAL[-2:], LEDGER, LEDGER.distributions, "/l.json", True, first_id=1)
+    assert [t.id for t in view.transactions] == [4, 5]
+    assert view.last_id == 5 and view.total == 5 and view.first_id == 1
 
 
 def test_history_view_shows_unrecorded_drift() -> None:
     installed = {**LEDGER.distributions, n("b"): "2.0"}
-    view = history_view(LEDGER, installed, "/l.json", True)
+    view = history_view(JOURNAL, LEDGER, installed, "/l.json", True)
     assert view.unrecorded == (Change(n("b"), "1.5", "2.0"),)
 
 
-def test_history_view_refuses_a_missing_transaction() -> None:
-    with pytest.raises(LookupError):
-        history_view(LEDGER, {}, "/l.json", True, transaction=9)
+def test_history_view_without_a_ledger_is_empty() -> None:
+    view = history_view(JOURNAL, LEDGER, {}, "/l.json", False)
+    assert (tuple(view.transactions), view.total, view.has_ledger) == ((), 0, False)
 
 
-def test_transaction_range_names_gaps() -> None:
-    assert transaction_range(LEDGER) == "1-5"
-    gappy = Ledger(transactions=(Transaction(1, "x"), Transaction(3, "y")))
-    assert transaction_range(gappy) == "1, 3"
-    assert transaction_range(Ledger()) == "none"
+def test_transaction_range() -> None:
+    assert transaction_range(1, 5) == "1-5"
+    assert transaction_range(7, 7) == "7"
+    assert transaction_range(0, 0) == "none"
 
 
 @pytest.mark.parametrize(

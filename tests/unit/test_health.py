@@ -5,8 +5,7 @@ from __future__ import annotations
 from packaging.utils import NormalizedName, canonicalize_name
 
 from pipguard.health import CheckResult, assess
-from pipguard.ledger import Ledger, Root, Transaction
-from pipguard.model import Distribution
+from pipguard.model import Distribution, LedgerState, Root, Transaction
 
 MARKERS = {"python_version": "3.11", "sys_platform": "linux", "os_name": "posix"}
 
@@ -20,27 +19,30 @@ def state(**versions: str) -> dict[NormalizedName, Distribution]:
     return {n(k): Distribution(n(k), v, requires.get(k, ()), k.upper()) for k, v in versions.items()}
 
 
-LEDGER = Ledger(
+PENDING = Transaction(5, "install", ("install", "F", "--index-url", "https://u:secret@h/s"), status="pending")
+LEDGER = LedgerState(
     roots={n("top"): Root(n("top"), "Top", added_by=2), n("c"): Root(n("c"), "C", ">=1", added_by=3)},
     distributions={n("top"): "1.0", n("a"): "1.0", n("b"): "1.5", n("c"): "1.0"},
-    transactions=(
-        Transaction(1, "baseline", status="committed"),
-        Transaction(2, "install", ("install", "Top"), status="committed"),
-        Transaction(3, "install", ("install", "C"), status="committed"),
-        Transaction(4, "install", ("install", "E"), status="rejected", reason="would break A"),
-        Transaction(5, "install", ("install", "F", "--index-url", "https://u:secret@h/s"), status="pending"),
-    ),
+    last_id=5,
+    pending=PENDING,
+)
+JOURNAL = (
+    Transaction(1, "baseline", status="committed"),
+    Transaction(2, "install", ("install", "Top"), status="committed"),
+    Transaction(3, "install", ("install", "C"), status="committed"),
+    Transaction(4, "install", ("install", "E"), status="rejected", reason="would break A"),
+    PENDING,
 )
 
 
-def check(dists: dict[NormalizedName, Distribution], ledger: Ledger = LEDGER,
+def check(dists: dict[NormalizedName, Distribution], ledger: LedgerState = LEDGER,
           since: int | None = None) -> CheckResult:
-    return assess(dists, ledger, MARKERS, ledger_path="l", has_ledger=True, since=since)
+    later = [t for t in JOURNAL if since is not None and t.id > since]
+    return assess(dists, ledger, MARKERS, ledger_path="l", has_ledger=True, since=since, later=later)
 
 
 def test_a_consistent_environment_is_ok() -> None:
-    healthy = Ledger(roots=LEDGER.roots, distributions=LEDGER.distributions,
-                     transactions=LEDGER.transactions[:4])
+    healthy = LedgerState(roots=LEDGER.roots, distributions=LEDGER.distributions, last_id=4)
     result = check(state(top="1.0", a="1.0", b="1.5", c="1.0"), healthy)
     assert result.ok and result.findings() == []
     assert [(s.name, s.ok) for s in result.root_status] == [("c", True), ("top", True)]

@@ -9,14 +9,14 @@ from packaging.utils import NormalizedName, canonicalize_name
 
 from pipguard.explain import history_view, ledger_view, why
 from pipguard.health import assess
-from pipguard.ledger import Change, Ledger, Root, Transaction
-from pipguard.model import Distribution
+from pipguard.model import Change, Distribution, LedgerState, Root, Transaction
 from pipguard.render import (
     JSON_SCHEMA,
     Case,
     check_cases,
     check_json,
     history_json,
+    history_json_chunks,
     history_text,
     junit_xml,
     ledger_json,
@@ -37,19 +37,20 @@ REJECTION = (
     "  A 1.0 needs b<2.0,>1.0; this install would bring b 2.5 (E 1.0 needs B>=2.0).\n"
     "Nothing was changed."
 )
-LEDGER = Ledger(
+LEDGER = LedgerState(
     roots={n("a"): Root(n("a"), "A", added_by=2),
            n("web"): Root(n("web"), "web", url="https://bob:hunter2@example.com/web.whl", added_by=3)},
     distributions={n("a"): "1.0", n("b"): "1.5", n("web"): "0.1"},
-    transactions=(
-        Transaction(1, "baseline", status="committed", started="2025-01-01T00:00:00Z"),
-        Transaction(2, "install", ("install", "A"), status="committed", started="2025-01-01T00:01:00Z",
-                    changes=(Change(n("a"), None, "1.0"), Change(n("b"), None, "1.5"))),
-        Transaction(3, "install", ("install", "--index-url", "https://bob:hunter2@example.com/simple", "web"),
-                    status="committed", started="2025-01-01T00:02:00Z"),
-        Transaction(4, "install", ("install", "E"), status="rejected", started="2025-01-01T00:03:00Z",
-                    reason=REJECTION),
-    ),
+    last_id=4,
+)
+TRANSACTIONS = (
+    Transaction(1, "baseline", status="committed", started="2025-01-01T00:00:00Z"),
+    Transaction(2, "install", ("install", "A"), status="committed", started="2025-01-01T00:01:00Z",
+                changes=(Change(n("a"), None, "1.0"), Change(n("b"), None, "1.5"))),
+    Transaction(3, "install", ("install", "--index-url", "https://bob:hunter2@example.com/simple", "web"),
+                status="committed", started="2025-01-01T00:02:00Z"),
+    Transaction(4, "install", ("install", "E"), status="rejected", started="2025-01-01T00:03:00Z",
+                reason=REJECTION),
 )
 STATE = {n("a"): Distribution(n("a"), "1.0", ("B>1.0,<2.0",), "A"),
          n("b"): Distribution(n("b"), "2.0", (), "B"),
@@ -81,7 +82,7 @@ def test_ledger_json_has_schema_and_documented_keys() -> None:
 
 def test_history_text_shows_changes_rejection_reason_and_redacts() -> None:
     installed = {**LEDGER.distributions, n("b"): "2.0"}
-    text = history_text(history_view(LEDGER, installed, "/l", True))
+    text = history_text(history_view(TRANSACTIONS, LEDGER, installed, "/l", True, first_id=1))
     assert "hunter2" not in text and "https://****@example.com/simple" in text
     assert "      a: (none) -> 1.0" in text
     assert "rejected" in text and "not installing E: it would break earlier projects." in text
@@ -89,21 +90,21 @@ def test_history_text_shows_changes_rejection_reason_and_redacts() -> None:
 
 
 def test_history_json_redacts_and_carries_the_reason() -> None:
-    doc = history_json(history_view(LEDGER, LEDGER.distributions, "/l", True))
-    assert doc["schema"] == JSON_SCHEMA and doc["last_id"] == 4
+    doc = history_json(history_view(TRANSACTIONS, LEDGER, LEDGER.distributions, "/l", True, first_id=1))
+    assert doc["schema"] == JSON_SCHEMA and doc["last_id"] == 4 and doc["total"] == 4
     assert [t["status"] for t in doc["transactions"]] == ["committed", "committed", "committed", "rejected"]
     assert doc["transactions"][3]["reason"] == REJECTION
     assert "hunter2" not in json.dumps(doc)
 
 
 def test_transaction_detail_lists_everything() -> None:
-    text = transaction_detail(LEDGER.transactions[1])
+    text = transaction_detail(TRANSACTIONS[1])
     assert text.startswith("transaction 2\n")
     assert "command:" in text and "    b: (none) -> 1.5" in text
 
 
 def test_why_text_and_json() -> None:
-    result = why("b", STATE, LEDGER, {"python_version": "3.11"})
+    result = why("b", STATE, LEDGER.roots, (), {"python_version": "3.11"})
     text = why_text(result)
     assert text.startswith("b 2.0 is installed; 1 requirement on it, merged: b<2.0,>1.0 (NOT met).")
     assert "A (root) -> A 1.0 needs b<2.0,>1.0" in text
@@ -139,5 +140,41 @@ def test_check_cases_one_per_root_and_per_problem() -> None:
 
 
 def test_check_cases_are_never_empty() -> None:
-    result = assess({}, Ledger(), {}, ledger_path="/l", has_ledger=True)
+    result = assess({}, LedgerState(), {}, ledger_path="/l", has_ledger=True)
     assert [c.name for c in check_cases(result)] == ["environment consistent"]
+
+
+def test_history_json_streamed_is_the_same_document() -> None:
+    for shown in (TRANSACTIONS, (), TRANSACTIONS[:1]):
+        view = history_view(shown, LEDGER, {**LEDGER.distributions, n("b"): "2.0"}, "/l", True, first_id=1)
+        streamed = json.loads("".join(history_json_chunks(view)))
+        again = history_view(shown, LEDGER, {**LEDGER.distributions, n("b"): "2.0"}, "/l", True, first_id=1)
+        assert streamed == history_json(again)
+
+
+def test_history_list_is_printed_in_fixed_columns_as_it_is_read() -> None:
+    lines = history_text(history_view(iter(TRANSACTIONS), LEDGER, LEDGER.distributions, "/l", True)).splitlines()
+    assert lines[0] == "ID  STARTED               STATUS       COMMAND"
+    assert lines[1] == "1   2025-01-01T00:00:00Z  committed    baseline"
+
+
+PASSWORDS = ["S\u00c9KRIT30", 'SEK"RIT', "SEK\\RIT", "p%40SEKRIT"]
+
+
+def test_check_json_never_shows_a_password_whatever_its_characters() -> None:
+    for password in PASSWORDS:
+        reason = f"not installing E @ http://u:{password}@host/e.whl"
+        failed = Transaction(5, "install", (f"E @ http://u:{password}@host/e.whl",), status="rejected",
+                             reason=reason)
+        result = assess({}, LedgerState(last_id=5), {}, ledger_path="/l", has_ledger=True, since=0,
+                        later=[failed])
+        text = json.dumps(check_json(result), ensure_ascii=False)
+        assert password not in text and json.dumps(password)[1:-1] not in text
+        assert "http://****@host/e.whl" in text
+
+
+def test_history_of_an_argument_with_a_non_utf8_byte_prints_on_a_strict_terminal() -> None:
+    odd = Transaction(1, "install", ("install", "caf\udce9"), status="committed")
+    text = history_text(history_view((odd,), LedgerState(last_id=1), {}, "/l", True, first_id=1))
+    text.encode("utf-8")  # raises if a lone surrogate got through
+    assert "caf\\xe9" in text

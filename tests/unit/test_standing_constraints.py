@@ -6,9 +6,18 @@ from pathlib import Path
 
 import pytest
 
-from pipguard.commands.standing import COMMAND_LINE, ConstraintLine, added, read_constraints_file, removed
+from pipguard.commands.standing import (
+    COMMAND_LINE,
+    ConstraintLine,
+    added,
+    added_files,
+    read_constraints_file,
+    read_items,
+    removed,
+    standing_in_force,
+)
 from pipguard.errors import UsageError
-from pipguard.ledger import StandingConstraint
+from pipguard.model import LedgerState, StandingConstraint, StandingFile
 
 
 def test_constraints_file_is_read_with_markers_comments_and_nested_files(tmp_path: Path) -> None:
@@ -30,24 +39,49 @@ def test_constraint_lines_pip_would_refuse_or_that_limit_nothing_are_refused(
         read_constraints_file(tmp_path / "c.txt")
 
 
-def test_adding_a_file_again_replaces_its_lines_and_keeps_unchanged_ones_as_they_were() -> None:
-    first = added((), [ConstraintLine("a===1", "/uc.txt"), ConstraintLine("b===1", "/uc.txt")], 3)
-    again = added(first, [ConstraintLine("a===1", "/uc.txt"), ConstraintLine("b===2", "/uc.txt")], 7)
-    assert again == (StandingConstraint("a===1", "/uc.txt", 3), StandingConstraint("b===2", "/uc.txt", 7))
-    assert added(first, [ConstraintLine("a===1", "/uc.txt"), ConstraintLine("b===1", "/uc.txt")], 9) == first
+def test_adding_a_file_again_keeps_it_as_it_was() -> None:
+    first = added_files((), ["/uc.txt"], 3)
+    assert first == (StandingFile("/uc.txt", 3),)
+    assert added_files(first, ["/uc.txt", "/more.txt"], 7) == (StandingFile("/uc.txt", 3), StandingFile("/more.txt", 7))
 
 
 def test_command_line_constraint_replaces_the_earlier_one_for_that_name() -> None:
-    first = added((), [ConstraintLine("b<2", COMMAND_LINE), ConstraintLine("b===1", "/uc.txt")], 2)
+    first = added((), [ConstraintLine("b<2", COMMAND_LINE), ConstraintLine("c<1", COMMAND_LINE)], 2)
     second = added(first, [ConstraintLine("b<3", COMMAND_LINE)], 4)
-    assert [(s.requirement, s.source) for s in second] == [("b===1", "/uc.txt"), ("b<3", COMMAND_LINE)]
+    assert [(s.requirement, s.added_by) for s in second] == [("c<1", 2), ("b<3", 4)]
+
+
+def test_a_standing_file_is_read_afresh_every_time(tmp_path: Path) -> None:
+    uc = tmp_path / "uc.txt"
+    uc.write_text("a===1\nb===1\n")
+    ledger = LedgerState(standing=(StandingConstraint("c<2", COMMAND_LINE, 2),),
+                         standing_files=(StandingFile(str(uc), 3),))
+    assert [(s.requirement, s.source, s.added_by) for s in standing_in_force(ledger)] == [
+        ("c<2", COMMAND_LINE, 2), ("a===1", str(uc), 3), ("b===1", str(uc), 3)]
+    uc.write_text("b===1\n")  # as devstack's edit-constraints does, in place
+    assert [s.requirement for s in standing_in_force(ledger)] == ["c<2", "b===1"]
+    uc.unlink()
+    with pytest.raises(UsageError, match=f"the standing constraints file {uc} .*constraints remove {uc}"):
+        standing_in_force(ledger)
 
 
 def test_forgetting_by_file_or_by_name(tmp_path: Path) -> None:
     uc = str(tmp_path / "uc.txt")
-    standing = (StandingConstraint("a===1", uc), StandingConstraint("b===1", uc),
-                StandingConstraint("B<3", COMMAND_LINE))
-    assert removed(standing, [uc]) == (StandingConstraint("B<3", COMMAND_LINE),)
-    assert removed(standing, ["b"]) == (StandingConstraint("a===1", uc),)
+    (tmp_path / "uc.txt").write_text("a===1\n")
+    standing = (StandingConstraint("B<3", COMMAND_LINE), StandingConstraint("c<1", COMMAND_LINE))
+    files = (StandingFile(uc, 2),)
+    assert removed(standing, files, [uc]) == (standing, ())
+    assert removed(standing, files, ["b"]) == ((StandingConstraint("c<1", COMMAND_LINE),), files)
     with pytest.raises(UsageError, match="no standing constraint"):
-        removed(standing, ["zzz"])
+        removed(standing, files, ["zzz"])
+    in_force = [StandingConstraint("a===1", uc, 2)]
+    with pytest.raises(UsageError, match=f"comes from the standing file {uc}"):
+        removed(standing, files, ["a"], in_force)
+
+
+def test_a_url_constraint_is_never_taken_for_a_file_and_its_password_never_shown() -> None:
+    items = read_items(["B @ http://u:SEKRIT15@host/b.whl"])
+    assert items.files == () and [line.requirement for line in items.lines] == ["B @ http://u:SEKRIT15@host/b.whl"]
+    with pytest.raises(UsageError) as raised:
+        read_items(["http://u:SEKRIT16@host/uc.txt"])
+    assert "SEKRIT16" not in str(raised.value) and "http://****@host/uc.txt" in str(raised.value)

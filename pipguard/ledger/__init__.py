@@ -1,0 +1,35 @@
+"""The ledger: an environment's current state and its journal, and their store.
+
+* ``state``   the state document (schema 2): ``LedgerState`` <-> JSON (pure);
+* ``journal`` the journal: one JSON line per transaction record, read from
+  the end or by bisection, appended and fsynced;
+* ``codec``   the records both files are made of, strictly validated (pure);
+* ``legacy``  the schema-1 single-document ledger, for migration (pure);
+* ``store``   ``LedgerStore``: loading (with repair and migration), begin and
+  finish of transactions, compaction; the API is in its docstring;
+* ``lock``    the lock: exclusive for writers, shared for readers;
+* ``compaction`` the summary that stands for the journal's oldest records;
+* ``safety``  ownership and permission checks;
+* ``paths``   where the files are.
+
+The values themselves (``LedgerState``, ``Transaction``, ``Root``...) are
+in ``pipguard.model``; the rules that build and apply transactions in
+``pipguard.transactions``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from pipguard.ledger.paths import LEDGER_DIRNAME, default_ledger_path
+from pipguard.ledger.state import STATE_SCHEMA
+from pipguard.ledger.store import LedgerStore
+from pipguard.model import POLICIES, STATUSES
+
+
+def now() -> str:
+    """The clock the commands pass to ``pipguard.transactions`` (UTC, to the second)."""
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+__all__ = ["LEDGER_DIRNAME", "POLICIES", "STATE_SCHEMA", "STATUSES", "LedgerStore", "default_ledger_path", "now"]

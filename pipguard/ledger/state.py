@@ -1,0 +1,167 @@
+"""The state document (schema 2): ``LedgerState`` <-> JSON, strictly validated (pure).
+
+The current state of an environment's ledger: its environment (prefix,
+interpreter), policy, engine, how outside distributions are treated, the
+roots, the standing constraints (command-line lines and followed files),
+the distributions as last recorded, the shim record, the newest
+transaction id in the journal and the pending transaction, if any. Its
+size depends on the environment, never on the number of transactions.
+
+    {"schema": 2, "environment": {"prefix": ..., "python": ..., "python_version": ...},
+     "policy": "compatible", "engine": "pip", "outside": "ignore",
+     "last_id": 42, "pending": null,
+     "roots": {"name": {root}}, "standing": [...], "standing_files": [...],
+     "distributions": {"name": "version"}, "shim": {...}, "said": [...]}
+
+``last_id`` and ``pending`` say which journal entry the state reflects:
+the final record of ``last_id`` when ``pending`` is null, else the pending
+record of ``last_id``. A schema-1 document (every transaction in one file)
+is recognised here and migrated by the store; a newer schema is refused.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from pipguard.ledger import codec
+from pipguard.model import ENGINES, OUTSIDE_POLICIES, POLICIES, LedgerState
+
+STATE_SCHEMA = 2
+LEGACY_SCHEMA = 1
+
+
+class LegacyDocument(Exception):
+    """The document is a schema-1 ledger (state and history in one file): migrate it."""
+
+    def __init__(self, data: Mapping[str, Any]) -> None:
+        super().__init__("schema 1")
+        self.data = data
+
+
+def state_to_data(state: LedgerState) -> dict[str, Any]:
+    """The document as plain data (not yet cleaned: ``encode_state`` is what is written)."""
+    return {
+        "schema": STATE_SCHEMA,
+        "environment": dict(state.environment),
+        "policy": state.policy,
+        "engine": state.engine,
+        "outside": state.outside,
+        "last_id": state.last_id,
+        "pending": codec.transaction_to_data(state.pending) if state.pending else None,
+        "roots": {name: codec.root_to_data(root) for name, root in sorted(state.roots.items())},
+        "standing": codec.standing_to_data(state.standing),
+        "standing_files": codec.standing_files_to_data(state.standing_files),
+        "distributions": dict(sorted(state.distributions.items())),
+        "shim": dict(state.shim),
+        "said": list(state.said),
+    }
+
+
+def encode_state(state: LedgerState) -> str:
+    """The text written to disk: redacted, strict JSON, one key per line (readable with less)."""
+    return codec.dumps(state_to_data(state), indent=1) + "\n"
+
+
+def check_schema(data: Any) -> int:
+    """The document's schema version; raises ``ValueError`` for a missing or newer one."""
+    codec.expect(data, dict, "the document")
+    schema = data.get("schema")
+    if not isinstance(schema, int) or isinstance(schema, bool):
+        raise ValueError("it has no schema version")
+    if schema > STATE_SCHEMA:
+        raise ValueError(
+            f"it has schema version {schema}, newer than this pipguard understands "
+            f"({STATE_SCHEMA}); upgrade pipguard"
+        )
+    if schema < LEGACY_SCHEMA:
+        raise ValueError(f"schema version {schema} is not valid")
+    return schema
+
+
+def choice(value: Any, choices: tuple[str, ...], where: str) -> Any:
+    codec.expect(value, str, where)
+    if value not in choices:
+        raise ValueError(f"{where} {value!r} is unknown")
+    return value
+
+
+_SHIM_TEXTS = ("scripts_dir", "target_python", "originals")
+_SHIM_OPTIONAL_TEXTS = ("installed_at", "ledger")
+
+
+def shim_from(data: Any, where: str = "shim") -> dict[str, Any]:
+    """The shim record, its fields type-checked (it names programs pipguard writes and runs).
+
+    Fields: ``format`` (int), ``installed_at`` and ``ledger`` (str or null),
+    ``scripts_dir``, ``target_python``, ``originals`` (str), ``runner``
+    (list of str), ``scripts`` (name -> {``sha256``, and ``mode`` or
+    ``symlink``}); other keys (such as ``pth``) are kept as they are.
+    """
+    shim: dict[str, Any] = dict(codec.expect(data, dict, where))
+    if not shim:
+        return shim
+    if "format" in shim:
+        codec.expect(shim["format"], int, where + ".format")
+    for key in _SHIM_OPTIONAL_TEXTS:
+        if key in shim:
+            codec.expect(shim[key], (str, type(None)), f"{where}.{key}")
+    for key in _SHIM_TEXTS:
+        if key in shim:
+            codec.expect(shim[key], str, f"{where}.{key}")
+    if "runner" in shim:
+        for word in codec.expect(shim["runner"], list, where + ".runner"):
+            codec.expect(word, str, where + ".runner")
+    scripts = codec.expect(shim.get("scripts", {}), dict, where + ".scripts")
+    for name, info in scripts.items():
+        at = f"{where}.scripts.{name}"
+        codec.expect(info, dict, at)
+        codec.expect(info.get("sha256"), str, at + ".sha256")
+        if "mode" not in info and "symlink" not in info:
+            raise ValueError(f"{at} has neither mode nor symlink")
+        for key in ("mode", "symlink"):
+            if key in info:
+                codec.expect(info[key], str, f"{at}.{key}")
+    if scripts:
+        for key in _SHIM_TEXTS:
+            if key not in shim:
+                raise ValueError(f"{where} has scripts but no {key}")
+    return shim
+
+
+def state_from_data(data: Any) -> LedgerState:
+    """Validate and load a document; raises ``ValueError``/``KeyError`` naming what is
+    wrong, or ``LegacyDocument`` for a schema-1 ledger."""
+    if check_schema(data) == LEGACY_SCHEMA:
+        raise LegacyDocument(data)
+    last_id = codec.expect(data.get("last_id", 0), int, "last_id")
+    if last_id < 0:
+        raise ValueError(f"last_id is {last_id}: transaction ids are positive")
+    pending_data = data.get("pending")
+    pending = None
+    if pending_data is not None:
+        pending = codec.transaction_from(pending_data, "pending")
+        if pending.status != "pending" or pending.id != last_id:
+            raise ValueError(
+                f"pending is transaction {pending.id} ({pending.status}), but the state's last "
+                f"transaction is {last_id}"
+            )
+    return LedgerState(
+        environment=codec.string_map(data.get("environment", {}), "environment"),
+        policy=choice(data.get("policy", "compatible"), POLICIES, "policy"),
+        engine=choice(data.get("engine", "pip"), ENGINES, "engine"),
+        outside=choice(data.get("outside", "ignore"), OUTSIDE_POLICIES, "outside"),
+        roots=codec.roots_from(data.get("roots", {}), "roots"),
+        standing=codec.standing_from(data.get("standing", []), "standing"),
+        standing_files=codec.standing_files_from(data.get("standing_files", []), "standing_files"),
+        distributions=codec.versions_from(data.get("distributions", {}), "distributions"),
+        shim=shim_from(data.get("shim", {})),
+        last_id=last_id,
+        pending=pending,
+        said=codec.text_tuple(data.get("said", []), "said"),
+    )
+
+
+def decode_state(text: str) -> LedgerState:
+    """Parse and validate the document's text (see ``state_from_data``)."""
+    return state_from_data(codec.loads(text))
