@@ -68,31 +68,13 @@ def check_constraint(text: str, where: str) -> str:
     return str(req)
 
 
-def read_constraints_file(path: Path, seen: frozenset[Path] = frozenset()) -> list[str]:
-    """Requirement lines of a constraints file (nested -c/-r files followed)."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise UsageError(f"constraints file not found: {path}.") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"cannot read the constraints file {path}: {exc}.") from None
-    lines: list[str] = []
-    for number, raw in enumerate(text.splitlines(), 1):
-        line = re.sub(r"(^|\s)#.*$", "", raw).strip()
-        line = _ENV_VAR.sub(lambda m: os.environ.get(m.group(1), m.group(0)), line)
-        if not line:
-            continue
-        if line.startswith("-"):
-            words = line.split(None, 1)
-            opt = words[0].split("=", 1)[0]
-            value = words[0].split("=", 1)[1] if "=" in words[0] else (words[1] if len(words) > 1 else "")
-            if opt in ("-c", "--constraint", "-r", "--requirement") and value:
-                nested = (path.parent / value.strip()).resolve()
-                if nested not in seen:
-                    lines += read_constraints_file(nested, seen | {path})
-            continue  # other options (index URLs ...) are pip's business
-        lines.append(check_constraint(line, f"{path}, line {number}"))
-    return lines
+def read_constraints_file(path: Path) -> list[str]:
+    """The constraint lines of a constraints file, read as pip reads it (nested files, encodings,
+    continuations, ``${VAR}``); a bare name constrains nothing and is left out."""
+    from pipguard.request import read_constraints_file as read_lines
+
+    return [str(line.requirement) for line in read_lines(str(path))
+            if line.requirement.specifier or line.requirement.url]
 
 
 # -- what the ledger holds, in force ---------------------------------------------------

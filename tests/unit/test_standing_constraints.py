@@ -30,13 +30,18 @@ def test_constraints_file_is_read_with_markers_comments_and_nested_files(tmp_pat
         "voluptuous===0.16.0", 'foo===1.0; python_version == "3.9"', "zed===3.0"]
 
 
-@pytest.mark.parametrize(("line", "why"), [("b[x]<2", "extras"), ("b", "no version specifier"),
-                                           ("b<<2", "invalid constraint")])
-def test_constraint_lines_pip_would_refuse_or_that_limit_nothing_are_refused(
-        tmp_path: Path, line: str, why: str) -> None:
+@pytest.mark.parametrize(("line", "why"), [("b[x]<2", "constraints cannot have extras"),
+                                           ("b<<2", r"invalid requirement 'b<<2' \(.*c.txt, line 1\)"),
+                                           ("-e ./b", "editable requirements are not allowed")])
+def test_constraint_lines_pip_would_refuse_are_refused(tmp_path: Path, line: str, why: str) -> None:
     (tmp_path / "c.txt").write_text(line + "\n")
     with pytest.raises(UsageError, match=why):
         read_constraints_file(tmp_path / "c.txt")
+
+
+def test_a_bare_name_in_a_constraints_file_limits_nothing_and_is_left_out(tmp_path: Path) -> None:
+    (tmp_path / "c.txt").write_text("b\nc<2\n")
+    assert read_constraints_file(tmp_path / "c.txt") == ["c<2"]
 
 
 def test_adding_a_file_again_keeps_it_as_it_was() -> None:
