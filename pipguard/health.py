@@ -88,6 +88,10 @@ class CheckResult:
     root_status: tuple[RootStatus, ...] = ()
     failed: tuple[Transaction, ...] = ()  # rejected/failed/interrupted after ``since``
     since: int | None = None
+    # distributions seen only from outside the environment, as (name, version), and what is done with them
+    outside: tuple[tuple[NormalizedName, str], ...] = ()
+    outside_policy: str = "ignore"
+    old_pip_note: str = ""  # the target's pip cannot constrain build environments
 
     @property
     def ok(self) -> bool:
@@ -182,10 +186,12 @@ def assess(
     the transactions after it (read from the journal by the command).
     """
     installed = {name: dist.version for name, dist in dists.items()}
+    own = {name: dist.version for name, dist in dists.items() if not dist.outside}
     roots = ledger.roots if has_ledger else {}
-    needs = all_needs(dists, roots, standing, markers)
+    needs = all_needs(dists, roots, standing, markers, ledger.outside)
     violations = tuple(find_violations(installed, needs))
-    drift = changes_between(ledger.distributions, installed) if has_ledger else ()
+    # what is seen from outside the environment is not its drift
+    drift = changes_between(ledger.distributions, own) if has_ledger else ()
     failed: tuple[Transaction, ...] = ()
     if since is not None and has_ledger:
         failed = tuple(t for t in later if t.id > since and t.status in FAILED_STATUSES)
@@ -200,4 +206,6 @@ def assess(
         root_status=root_statuses(roots, needs, violations, installed),
         failed=failed,
         since=since,
+        outside=tuple(sorted((name, dist.version) for name, dist in dists.items() if dist.outside)),
+        outside_policy=ledger.outside,
     )

@@ -413,6 +413,10 @@ def check_json(result: CheckResult) -> dict[str, Any]:
             for s in result.root_status
         ],
         "problems": [p.to_dict() for p in result.findings()],
+        "outside": {
+            "policy": result.outside_policy,
+            "distributions": [{"name": name, "version": version} for name, version in result.outside],
+        },
     }
 
 

@@ -14,11 +14,13 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from pipguard.commands.options import CommandParser, command_parser, print_json, say, split_options
 from pipguard.conflicts import PlanResult
 from pipguard.context import Options, locate, open_session
+from pipguard.engines.pip import build_constraints_note
 from pipguard.errors import UsageError
 from pipguard.health import CheckResult, assess
 from pipguard.ledger import now
@@ -61,8 +63,20 @@ def compute_check(options: Options, since: int | None = None) -> CheckResult:
                         f"compacted on {summary.compacted_at}; give --since {summary.id} or later."
                     ) from None
     state = session.state
-    return assess(state.distributions, session.ledger, state.markers, ledger_path=str(store.path),
-                  has_ledger=not session.created, standing=session.standing, since=since, later=later)
+    result = assess(state.distributions, session.ledger, state.markers, ledger_path=str(store.path),
+                    has_ledger=not session.created, standing=session.standing, since=since, later=later)
+    return replace(result, old_pip_note=build_constraints_note(state.pip_version))
+
+
+def outside_note(count: int, policy: str) -> str:
+    """One line about the distributions seen only from outside the environment."""
+    plural = "s" if count != 1 else ""
+    if policy == "protect":
+        return (f"pipguard: {count} distribution{plural} seen from outside the environment (base interpreter, "
+                "user site, PYTHONPATH) are protected too ('pipguard outside ignore' stops that).")
+    return (f"pipguard: {count} distribution{plural} seen from outside the environment (base interpreter, user "
+            "site, PYTHONPATH) are not guarded: their requirements do not block installs ('pipguard outside "
+            "protect' guards them too).")
 
 
 def split_arguments(args: Sequence[str]) -> tuple[list[str], list[str]]:
@@ -163,6 +177,10 @@ def run_check(options: Options, args: list[str]) -> int:
             print(problem.message)
     if not result.has_ledger:
         say(f"pipguard: no ledger yet at {result.ledger_path}; checked the environment only.")
+    if result.outside:
+        say(outside_note(len(result.outside), result.outside_policy))
+    if result.old_pip_note:
+        say(result.old_pip_note)
     if not result.ok:
         count = len(result.findings())
         say(f"pipguard check: {count} problem{'s' if count != 1 else ''} found.")

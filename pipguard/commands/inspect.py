@@ -18,6 +18,7 @@ import re
 import sys
 from collections.abc import Iterable, Iterator
 
+from pipguard.commands.check import outside_note
 from pipguard.commands.options import CommandParser, command_parser, print_json, say
 from pipguard.context import Options, Session, Target, locate, open_session
 from pipguard.errors import UsageError
@@ -94,10 +95,14 @@ def run_ledger(options: Options, args: list[str]) -> int:
     parser.add_argument("--json", action="store_true", help="print a JSON document (see docs/inspection.md)")
     ns = parser.parse_args(args)
     target, session = read_state(options)
-    view = ledger_view(session.ledger, session.state.versions, str(target.store.path), not session.created,
+    view = ledger_view(session.ledger, session.state.own_versions, str(target.store.path), not session.created,
                        standing_to_show(session) if not session.created else ())
+    outside = sorted((name, dist.version) for name, dist in session.state.outside.items())
     if ns.json:
-        print_json(ledger_json(view))
+        document = ledger_json(view)
+        document["outside"] = {"policy": session.ledger.outside,
+                               "distributions": [{"name": n, "version": v} for n, v in outside]}
+        print_json(document)
         return 0
     if not view.has_ledger:
         say(_no_ledger_note(target))
@@ -105,6 +110,8 @@ def run_ledger(options: Options, args: list[str]) -> int:
     sys.stdout.write(ledger_text(view))
     count = len(view.rows)
     say(f"pipguard: {count} root{'s' if count != 1 else ''} in {view.ledger_path} (policy {view.policy}).")
+    if outside:
+        say(outside_note(len(outside), session.ledger.outside))
     if any(row.drifted for row in view.rows):
         say("pipguard: '(was ...)': changed outside pipguard since the last transaction; "
             "'pipguard check' lists every difference.")

@@ -6,6 +6,7 @@ import contextlib
 import os
 import sys
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 
 from packaging.utils import NormalizedName, canonicalize_name
@@ -16,7 +17,7 @@ from pipguard.constraints import Distribution
 from pipguard.context import Options, Session, Target, locate, open_session, probe
 from pipguard.decide import Outcome, Situation, decide_install, overlay
 from pipguard.engines import make_engine
-from pipguard.engines.pip import BUILD_CONSTRAINT_PIP
+from pipguard.engines.pip import build_constraints_note
 from pipguard.environment import resolve_python
 from pipguard.errors import UsageError
 from pipguard.ledger import now
@@ -68,6 +69,14 @@ class InstallEffects:
         self.policy = policy
         self.txn: Transaction | None = None
         self.engine_name = "pip"
+
+    def say_once(self, key: str, note: str) -> None:
+        """A note given once per environment (remembered in the ledger's state)."""
+        if key in self.ledger.said:
+            return
+        say(note)
+        self.ledger = replace(self.ledger, said=(*self.ledger.said, key))
+        self.target.store.save(self.ledger)
 
     def _start(self, roots: Mapping[NormalizedName, Root] | None = None) -> Transaction:
         intended = root_changes(self.ledger.roots, roots) if roots is not None else ()
@@ -177,12 +186,6 @@ def write_log(directory: Path, name: str, text: str) -> Path | None:
         return None
 
 
-def build_constraints_note(pip_version: str | None) -> str:
-    return (f"pipguard: note: pip {pip_version} is older than {BUILD_CONSTRAINT_PIP}, so isolated build "
-            "environments are not constrained: build requirements of source projects are resolved apart "
-            "from the ledger (pip 25.3+ fixes this).")
-
-
 def run_install(options: Options, args: list[str]) -> int:
     if "-h" in args or "--help" in args:
         # pip's own help: nothing to guard, nothing to record.
@@ -207,8 +210,9 @@ def run_install(options: Options, args: list[str]) -> int:
             if engine.name == "pip":
                 check_pip_version(session.state.pip_version, target.python)
             effects.engine_name = engine.name
-            if not engine.supports_build_constraints() and request.build_possible():
-                say(build_constraints_note(session.state.pip_version))
+            note = build_constraints_note(session.state.pip_version)
+            if note and engine.name == "pip" and request.build_possible():
+                effects.say_once(f"build-constraints:{session.state.pip_version}", note)
             outcome = decide_install(situation(request, session, policy, options.allow_older_major),
                                      engine, effects.begin)
             code = effects.carry_out(outcome)

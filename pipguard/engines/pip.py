@@ -56,6 +56,18 @@ _BUILD_ERRORS = (
 _NOT_FOUND = ("404 Client Error", "HTTP error 404", "No such file or directory", "does not exist")
 
 
+def build_constraints_note(pip_version: str | None) -> str:
+    """What to say when this pip cannot constrain isolated build environments ("" when it can)."""
+    try:
+        if pip_version is None or Version(pip_version) >= BUILD_CONSTRAINT_PIP:
+            return ""
+    except ValueError:
+        return ""
+    return (f"pipguard: note: pip {pip_version} is older than {BUILD_CONSTRAINT_PIP}, so isolated build "
+            "environments are not constrained: build requirements of source projects are resolved apart "
+            "from the ledger (pip 25.3+ fixes this).")
+
+
 # -- reading pip's answers ----------------------------------------------------------
 
 
