@@ -247,7 +247,7 @@ def run_history(options: Options, args: list[str]) -> int:
                 else:
                     shown = iter(journal)
         pending: list[int] = []
-        view = history_view(_noting_pending(shown, pending), session.ledger, session.state.versions,
+        view = history_view(_noting_pending(shown, pending), session.ledger, session.state.own_versions,
                             str(store.path), has_ledger, detail=number is not None, first_id=first_id,
                             compacted=_compacted(summary))
         with store.reading_journal():  # a bad line met while streaming is exit 11 too

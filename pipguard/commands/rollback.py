@@ -83,7 +83,7 @@ def run_rollback(options: Options, args: list[str]) -> int:
         ledger = session.ledger
         wanted: Point = rewind(ledger, transactions_after(store, number, ledger.last_id))
         check_pip_version(session.state.pip_version, target.python)
-        install, remove = rollback_steps(session.state.versions, wanted.distributions)
+        install, remove = rollback_steps(session.state.own_versions, wanted.distributions)
         if not install and not remove and dict(wanted.roots) == dict(ledger.roots):
             print(f"pipguard: the environment is already as it was after transaction {number}.",
                   file=sys.stderr)
@@ -97,7 +97,7 @@ def run_rollback(options: Options, args: list[str]) -> int:
             code = run_process(
                 pip_command(target.python, "install", "--no-deps", *pip_options, *install)
             ).returncode
-        after = probe(target).versions if install or remove else session.state.versions
+        after = probe(target).own_versions if install or remove else session.state.own_versions
         status: Status = "committed" if code == 0 else "failed"
         done = close(ledger, txn, status, now, after=after, roots=wanted.roots,
                      reason=f"rollback to the state after transaction {number}")
