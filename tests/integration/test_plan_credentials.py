@@ -32,9 +32,6 @@ PASSWORDS = {
 SECRETS = {"at sign": "SEKRIT08", "percent-encoded": "SEKRIT"}
 # pip itself cannot read a URL with a backslash in it: the error path.
 PIP_REFUSES = {"backslash"}
-NEEDS_REDACTION_FIX = pytest.mark.xfail(
-    reason="needs redaction fix from the ledger branch", strict=True
-)
 
 
 @pytest.fixture
@@ -55,8 +52,7 @@ def server(wheelhouse: Path) -> Iterator[str]:
 def _cases() -> list[object]:
     cases: list[object] = []
     for kind in PASSWORDS:
-        marks = [NEEDS_REDACTION_FIX] if kind == "at sign" else []
-        cases.append(pytest.param(kind, id=kind, marks=marks))
+        cases.append(pytest.param(kind, id=kind))
     return cases
 
 
