@@ -63,7 +63,7 @@ def ledger_view(guard: Pipguard) -> dict[str, Any]:
     ledger = guard.venv.ledger()
     roots = {name: {k: v for k, v in root.items() if k != "added_at"} for name, root in ledger["roots"].items()}
     transactions = [(t["command"], t["status"], sorted((c["name"], c["before"], c["after"]) for c in t["changes"]),
-                     re.sub(r"\s+", " ", t["reason"])) for t in ledger["transactions"]]
+                     re.sub(r"\s+", " ", t["reason"])) for t in guard.venv.transactions()]
     return {"roots": roots, "transactions": transactions, "distributions": ledger["distributions"]}
 
 
