@@ -89,7 +89,7 @@ def start_slow_install(guard: Pipguard, tmp_path: Path, tmpdir: Path) -> tuple[S
 def test_a_signal_to_pipguard_during_pip_stops_pip_first_and_records_it_before_the_lock_goes(
     guarded: Pipguard, tmp_path: Path, tmpdir_for_pipguard: Path, signum: int, status: int
 ) -> None:
-    before = guarded.venv.ledger()
+    before = guarded.venv.transactions()
     started, pids, _release = start_slow_install(guarded, tmp_path, tmpdir_for_pipguard)
     try:
         os.kill(started.proc.pid, signum)  # pipguard's pid alone, as `kill` does
@@ -107,8 +107,9 @@ def test_a_signal_to_pipguard_during_pip_stops_pip_first_and_records_it_before_t
     assert f"pipguard: interrupted{'' if signum == signal.SIGINT else ' by ' + name}." in started.err()
 
     ledger = guarded.venv.ledger()
-    assert len(ledger["transactions"]) == len(before["transactions"]) + 1
-    txn = ledger["transactions"][-1]
+    transactions = guarded.venv.transactions()
+    assert len(transactions) == len(before) + 1
+    txn = transactions[-1]
     assert txn["status"] == "interrupted"
     assert txn["reason"].startswith(f"pipguard received {name} while pip ran; ")
     assert txn["changes"] == []  # pip stopped while building: nothing installed
@@ -139,10 +140,10 @@ def test_sigterm_outside_a_child_unwinds_releases_the_lock_and_removes_the_work_
     assert work_directories(tmpdir_for_pipguard) == []
     assert lock_is_free(guarded)
     # The pending record it left is closed by the next run, as after Ctrl-C.
-    assert statuses(guarded.venv.ledger())[-1][1] == "pending"
+    assert statuses(guarded.venv.transactions())[-1][1] == "pending"
     result = guarded.install("other")
     assert result.returncode == 0, combined(result)
-    assert "interrupted" in [status for _, status in statuses(guarded.venv.ledger())]
+    assert "interrupted" in [status for _, status in statuses(guarded.venv.transactions())]
 
 
 def test_a_work_directory_left_by_a_sigkill_is_removed_by_the_next_run(
