@@ -8,6 +8,7 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 
 from pipguard import __version__
+from pipguard._pip_hook import INNER_VARIABLE
 from pipguard.commands.options import split_options
 from pipguard.context import Options
 from pipguard.errors import (
@@ -111,6 +112,8 @@ def exit_status(returncode: int) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
+    # The target's `python -m pip` that pipguard runs is its own: a shim's hook lets it through.
+    os.environ[INNER_VARIABLE] = "1"
     try:
         return exit_status(dispatch(args))
     except PipFailed as exc:

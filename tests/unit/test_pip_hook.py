@@ -1,0 +1,110 @@
+"""The ``python -m pip`` hook: which command lines it takes, and the ``.pth`` it is written as."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pipguard._pip_hook import module_run, pipguard_command
+from pipguard.pip_hook import HOOK_MARKER, HookConfig, hook_state, remove_hook, render_hook, write_hook
+
+PY = "/venv/bin/python3.11"
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        ([PY, "-m", "pip", "install", "x"], ("pip", ["install", "x"])),
+        ([PY, "-mpip", "uninstall", "-y", "x"], ("pip", ["uninstall", "-y", "x"])),
+        ([PY, "-Im", "pip", "list"], ("pip", ["list"])),
+        ([PY, "-I", "-u", "-m", "pip"], ("pip", [])),
+        ([PY, "-W", "ignore", "-X", "dev", "-m", "pip", "freeze"], ("pip", ["freeze"])),
+        ([PY, "-Wignore", "-m", "pip"], ("pip", [])),
+        ([PY, "--check-hash-based-pycs", "never", "-m", "pip"], ("pip", [])),
+        ([PY, "-m", "pip.__main__"], ("pip.__main__", [])),
+        ([PY, "-m", "pipguard", "pip"], ("pipguard", ["pip"])),
+        ([PY, "-c", "import pip", "-m", "pip"], None),
+        ([PY, "-Ic", "pass", "-m", "pip"], None),
+        ([PY, "script.py", "-m", "pip"], None),
+        ([PY, "-", "-m", "pip"], None),
+        ([PY, "--", "-m", "pip"], None),
+        ([PY, "-W", "-m", "pip"], None),  # "-m" is -W's value; "pip" is then a script
+        ([PY, "-m"], None),
+        ([PY], None),
+    ],
+)
+def test_module_run_reads_the_interpreters_command_line_as_python_does(
+        argv: list[str], expected: tuple[str, list[str]] | None) -> None:
+    assert module_run(argv) == expected
+
+
+def config(**changes: object) -> HookConfig:
+    values: dict[str, object] = {
+        "prefix": "/venv", "python": "/venv/bin/python",
+        "runner": ("/opt/pipguard/bin/python", "-I", "-m", "pipguard"),
+        "ledger_args": (), "pth": "/venv/lib/python3.11/site-packages/pipguard-pip-hook.pth",
+    }
+    values.update(changes)
+    return HookConfig(**values)  # type: ignore[arg-type]
+
+
+def test_the_hook_runs_the_recorded_pipguard_for_the_interpreter_that_was_started() -> None:
+    command = pipguard_command(config(ledger_args=("--ledger", "/l.json")).as_dict(), PY, ["install", "x"])
+    assert command == ["/opt/pipguard/bin/python", "-I", "-m", "pipguard", "--python", PY,
+                       "--ledger", "/l.json", "pip", "install", "x"]
+
+
+def test_hook_file_is_ascii_with_one_line_that_site_runs() -> None:
+    data = render_hook(config(prefix="/vénv", python="/vénv/bin/python"))
+    text = data.decode("ascii")  # site.py reads .pth files in the locale's encoding
+    assert text.startswith(HOOK_MARKER)
+    run_lines = [line for line in text.splitlines() if not line.startswith("#")]
+    assert len(run_lines) == 1 and run_lines[0].startswith("import sys; ")
+    compile(run_lines[0], "pth", "exec")
+
+
+def test_the_hook_line_lets_every_other_start_go_on(tmp_path: Path) -> None:
+    """Run the .pth line in a real interpreter that was not started as -m pip: nothing happens."""
+    line = next(line for line in render_hook(config(prefix=str(tmp_path))).decode().splitlines()
+                if line.startswith("import"))
+    script = tmp_path / "start.py"
+    script.write_text(line + "\nprint('went on')\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PIPGUARD_")}
+    result = subprocess.run([sys.executable, str(script), "pip", "install"], capture_output=True, text=True,
+                            env=env, check=False)
+    assert (result.returncode, result.stdout, result.stderr) == (0, "went on\n", "")
+
+
+def test_the_hook_says_what_to_do_when_the_recorded_pipguard_is_gone(tmp_path: Path) -> None:
+    """The hook refuses to run pip unguarded: exit 12 and the way out, as the bin/pip shim does."""
+    gone = config(prefix=os.path.realpath(sys.prefix), runner=(str(tmp_path / "gone" / "python"), "-I", "-m",
+                                                                  "pipguard"))
+    line = next(line for line in render_hook(gone).decode().splitlines() if line.startswith("import"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PIPGUARD_")}
+    # Started as `python -m pip` in this prefix: the same test the hook makes at start-up.
+    code = f"import sys; sys.orig_argv = [sys.executable, '-m', 'pip', 'list']\n{line}\nprint('went on')"
+    result = subprocess.run([sys.executable, "-c", code, "pip"], capture_output=True, text=True, env=env,
+                            check=False)
+    assert result.returncode == 12, result.stderr
+    assert "cannot be started" in result.stderr and "shim remove" in result.stderr
+    passed = subprocess.run([sys.executable, "-c", code, "pip"], capture_output=True, text=True, check=False,
+                            env={**env, "PIPGUARD_INNER_PIP": "1"})
+    assert passed.stdout == "went on\n"  # pipguard's own run of pip goes straight through
+
+
+def test_hook_state_tells_pipguards_hook_from_other_files(tmp_path: Path) -> None:
+    path = tmp_path / "pipguard-pip-hook.pth"
+    data = render_hook(config())
+    assert hook_state(path) == "absent"
+    assert write_hook(path, data) is True
+    assert write_hook(path, data) is False  # already exactly that
+    assert hook_state(path, data) == "guarded"
+    assert hook_state(path, render_hook(config(prefix="/other"))) == "changed"
+    assert remove_hook(path) is True and not path.exists()
+    path.write_text("import something_else\n")
+    assert hook_state(path) == "foreign"
+    assert remove_hook(path) is False and path.exists()  # not pipguard's to remove
