@@ -51,21 +51,38 @@ class HookConfig:
                 "ledger_args": list(self.ledger_args), "pth": self.pth}
 
 
+# Compiled at every start of the environment's Python: kept short (compiling is what costs).
+_CHECK = "import sys; exec({loader}) if 'pip' in str(getattr(sys, 'orig_argv', ['', 'pip'])[1:]) else None"
+# Compiled only when "pip" is among the arguments (or, before Python 3.10, when it may be: the
+# command line is read from /proc there). Reads the hook's code from the "#| " lines below.
+_LOADER = """\
+import os
+a = getattr(sys, 'orig_argv', None)
+if a is None and os.path.isfile('/proc/self/cmdline'):
+    with open('/proc/self/cmdline', 'rb') as f:
+        a = f.read().split(b'\\0')
+if a is not None and 'pip' in str(a[1:]):
+    try:
+        with open({path}, encoding='ascii') as f:
+            s = ''.join(line[3:] for line in f if line[:3] == '#| ')
+    except (OSError, ValueError):
+        s = ''
+    exec(compile(s, {path}, 'exec'), {{'__name__': 'pipguard_pip_hook'}})
+"""
+
+
 def render_hook(config: HookConfig) -> bytes:
-    """The ``.pth`` file's bytes: a comment, then the one line site.py runs."""
-    code = _SOURCE + "\nmain(CONFIG)\n"
-    namespace = f'{{"__name__": "pipguard_pip_hook", "CONFIG": {config.as_dict()!a}}}'
-    line = (
-        "import sys; exec(" + ascii(code) + ", " + namespace + ")"
-        " if sys.version_info < (3, 10) or 'pip' in str(sys.orig_argv[1:]) else None"
-    )
+    """The ``.pth`` file's bytes: comments, the one line site.py runs, and the hook's code as comments."""
     header = (
         f"{HOOK_MARKER} 1: 'python -m pip' in this environment runs through pipguard "
         f"({' '.join(config.runner)}).\n"
         "# Every other start of Python only tests whether 'pip' is among its arguments.\n"
         f"# 'pipguard --python {config.python} shim remove' deletes this file.\n"
     )
-    return (header + line + "\n").encode("ascii", "backslashreplace")
+    check = _CHECK.format(loader=ascii(_LOADER.format(path=ascii(config.pth))))
+    code = f"{_SOURCE.rstrip()}\n\n\nCONFIG = {config.as_dict()!a}\nmain(CONFIG)\n"
+    hook = "".join(f"#| {line}".rstrip() + "\n" for line in code.splitlines())
+    return (header + check + "\n" + hook).encode("ascii", "backslashreplace")
 
 
 def site_packages(python: str) -> Path:

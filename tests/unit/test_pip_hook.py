@@ -63,36 +63,43 @@ def test_hook_file_is_ascii_with_one_line_that_site_runs() -> None:
     text = data.decode("ascii")  # site.py reads .pth files in the locale's encoding
     assert text.startswith(HOOK_MARKER)
     run_lines = [line for line in text.splitlines() if not line.startswith("#")]
-    assert len(run_lines) == 1 and run_lines[0].startswith("import sys; ")
+    assert len(run_lines) == 1 and run_lines[0].startswith("import sys; ")  # the rest are comments to site
     compile(run_lines[0], "pth", "exec")
+    assert len(run_lines[0]) < 1000  # compiled at every start: kept short
+
+
+def started_with(tmp_path: Path, hook: HookConfig, argv: list[str] | None, *args: str,
+                 env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the hook's line as site.py would, in an interpreter started as *argv* pretends."""
+    pth = Path(hook.pth)
+    pth.write_bytes(render_hook(hook))
+    line = next(line for line in pth.read_text().splitlines() if line.startswith("import"))
+    pretend = f"import sys; sys.orig_argv = {argv!r}\n" if argv else ""
+    script = tmp_path / "start.py"
+    script.write_text(f"{pretend}{line}\nprint('went on')\n")
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("PIPGUARD_")}
+    return subprocess.run([sys.executable, str(script), *args], capture_output=True, text=True,
+                          env={**clean, **(env or {})}, check=False)
 
 
 def test_the_hook_line_lets_every_other_start_go_on(tmp_path: Path) -> None:
-    """Run the .pth line in a real interpreter that was not started as -m pip: nothing happens."""
-    line = next(line for line in render_hook(config(prefix=str(tmp_path))).decode().splitlines()
-                if line.startswith("import"))
-    script = tmp_path / "start.py"
-    script.write_text(line + "\nprint('went on')\n")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PIPGUARD_")}
-    result = subprocess.run([sys.executable, str(script), "pip", "install"], capture_output=True, text=True,
-                            env=env, check=False)
+    hook = config(prefix=os.path.realpath(sys.prefix), pth=str(tmp_path / "hook.pth"))
+    result = started_with(tmp_path, hook, None, "pip", "install")  # "pip" in the arguments of a script
+    assert (result.returncode, result.stdout, result.stderr) == (0, "went on\n", "")
+    other = config(prefix=str(tmp_path), pth=str(tmp_path / "hook.pth"))  # another environment's hook
+    result = started_with(tmp_path, other, [sys.executable, "-m", "pip", "list"])
     assert (result.returncode, result.stdout, result.stderr) == (0, "went on\n", "")
 
 
 def test_the_hook_says_what_to_do_when_the_recorded_pipguard_is_gone(tmp_path: Path) -> None:
     """The hook refuses to run pip unguarded: exit 12 and the way out, as the bin/pip shim does."""
-    gone = config(prefix=os.path.realpath(sys.prefix), runner=(str(tmp_path / "gone" / "python"), "-I", "-m",
-                                                                  "pipguard"))
-    line = next(line for line in render_hook(gone).decode().splitlines() if line.startswith("import"))
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PIPGUARD_")}
-    # Started as `python -m pip` in this prefix: the same test the hook makes at start-up.
-    code = f"import sys; sys.orig_argv = [sys.executable, '-m', 'pip', 'list']\n{line}\nprint('went on')"
-    result = subprocess.run([sys.executable, "-c", code, "pip"], capture_output=True, text=True, env=env,
-                            check=False)
+    gone = config(prefix=os.path.realpath(sys.prefix), pth=str(tmp_path / "hook.pth"),
+                  runner=(str(tmp_path / "gone" / "python"), "-I", "-m", "pipguard"))
+    as_pip = [sys.executable, "-m", "pip", "list"]
+    result = started_with(tmp_path, gone, as_pip)
     assert result.returncode == 12, result.stderr
     assert "cannot be started" in result.stderr and "shim remove" in result.stderr
-    passed = subprocess.run([sys.executable, "-c", code, "pip"], capture_output=True, text=True, check=False,
-                            env={**env, "PIPGUARD_INNER_PIP": "1"})
+    passed = started_with(tmp_path, gone, as_pip, env={"PIPGUARD_INNER_PIP": "1"})
     assert passed.stdout == "went on\n"  # pipguard's own run of pip goes straight through
 
 
