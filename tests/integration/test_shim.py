@@ -116,7 +116,8 @@ def test_pip_reinstalling_itself_gets_the_shim_put_back_and_the_hook_survives(
     assert unguarded.returncode == 0, show(unguarded)
     assert b"put pipguard's shim back" in unguarded.stderr
     assert is_shim(pip) and hook.read_bytes() == hook_bytes
-    still = run_python(guard.venv.python, "-m", "pip", "--version", env={"PIPGUARD_DEBUG": "1"})
+    still = run_python(guard.venv.python, "-m", "pip", "uninstall", "-y", "no-such-project",
+                       env={"PIPGUARD_DEBUG": "1"})
     assert still.returncode == 0 and b"pipguard: running" in still.stderr, show(still)  # still hooked
 
     assert guard.run("shim", "remove").returncode == 0

@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from pipguard._pip_hook import module_run, pipguard_command
+from pipguard._pip_hook import GLOBAL_VALUED, module_run, pip_command_word, pipguard_command
+from pipguard.commands.as_pip import GLOBAL_VALUED as AS_PIP_GLOBAL_VALUED
+from pipguard.commands.as_pip import split_pip_command_line
 from pipguard.pip_hook import HOOK_MARKER, HookConfig, hook_state, remove_hook, render_hook, write_hook
 
 PY = "/venv/bin/python3.11"
@@ -40,6 +42,18 @@ PY = "/venv/bin/python3.11"
 def test_module_run_reads_the_interpreters_command_line_as_python_does(
         argv: list[str], expected: tuple[str, list[str]] | None) -> None:
     assert module_run(argv) == expected
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["install", "x"], ["-q", "install", "x"], ["--python", "/other/python", "install"], ["--log=x", "uninstall"],
+     ["--cache-dir", "install", "list"], ["list", "--format=columns"], ["freeze"], ["--version"], [],
+     ["--", "install"], ["-", "install"], ["--timeout", "5", "--isolated", "show", "x"]],
+)
+def test_the_hook_finds_pips_command_as_pipguard_pip_does(args: list[str]) -> None:
+    """Only install and uninstall go to pipguard; the hook and `pipguard pip` must agree on which that is."""
+    assert pip_command_word(args) == split_pip_command_line(args).command
+    assert GLOBAL_VALUED == AS_PIP_GLOBAL_VALUED
 
 
 def config(**changes: object) -> HookConfig:
@@ -95,7 +109,7 @@ def test_the_hook_says_what_to_do_when_the_recorded_pipguard_is_gone(tmp_path: P
     """The hook refuses to run pip unguarded: exit 12 and the way out, as the bin/pip shim does."""
     gone = config(prefix=os.path.realpath(sys.prefix), pth=str(tmp_path / "hook.pth"),
                   runner=(str(tmp_path / "gone" / "python"), "-I", "-m", "pipguard"))
-    as_pip = [sys.executable, "-m", "pip", "list"]
+    as_pip = [sys.executable, "-m", "pip", "install", "x"]
     result = started_with(tmp_path, gone, as_pip)
     assert result.returncode == 12, result.stderr
     assert "cannot be started" in result.stderr and "shim remove" in result.stderr
