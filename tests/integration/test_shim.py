@@ -258,7 +258,7 @@ def test_python_m_pip_is_guarded_like_bin_pip_with_the_same_exit_codes(guard: Pi
 def test_python_m_pip_pass_through_prints_exactly_what_plain_python_m_pip_prints(guard: Pipguard) -> None:
     assert guard.install("A").returncode == 0
     python3x = python_names(guard.venv)[-1]
-    commands = [["list", "--format=columns"], ["freeze"], ["show", "A"], ["--version"], ["list", "--bogus"]]
+    commands = [["list", "--format=columns"], ["freeze"], ["list", "--bogus"]]  # pip's own, untouched
     plain = [run_python(python3x, "-m", "pip", *command) for command in commands]
     assert guard.run("shim", "install").returncode == 0
     for command, before in zip(commands, plain):
