@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -377,3 +378,30 @@ def test_shim_record_of_the_wrong_shape_is_refused_with_a_warning_never_a_crash(
     removed = guard.run("shim", "remove")  # remove ignores the record's paths and still cleans up
     assert removed.returncode == 0, combined(removed)
     assert not (site_packages_of(guard.venv) / HOOK).exists()
+
+
+def python39() -> str | None:
+    """A Python 3.9 interpreter on this machine (no sys.orig_argv there: the hook reads /proc)."""
+    home = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
+    for candidate in [shutil.which("python3.9"), *sorted(map(str, home.glob("versions/3.9*/bin/python3.9")))]:
+        if candidate and subprocess.run([candidate, "-c", "import sys; assert sys.version_info[:2] == (3, 9)"],
+                                        capture_output=True, check=False).returncode == 0:
+            return candidate
+    return None
+
+
+@pytest.mark.skipif(python39() is None or not Path("/proc/self/cmdline").exists(),
+                    reason="needs Python 3.9 and /proc")
+def test_python_m_pip_is_guarded_on_python_3_9_which_has_no_orig_argv(
+        tmp_path: Path, wheelhouse: Path) -> None:
+    from virtualenv import cli_run
+
+    cli_run([str(tmp_path / "venv39"), "-p", str(python39()), "--no-setuptools", "--no-wheel",
+             "--no-periodic-update", "-q"])
+    guard = Pipguard(Venv(tmp_path / "venv39"), [wheelhouse])
+    assert guard.run("shim", "install").returncode == 0
+    ok = run_python(guard.venv.python, "-m", "pip", "install", *guard.index_args(), "A")
+    assert ok.returncode == 0, show(ok)
+    rejected = run_python(guard.venv.python, "-Im", "pip", "install", *guard.index_args(), "E")
+    assert rejected.returncode == 10, show(rejected)
+    assert run_python(guard.venv.python, "-c", "pass").returncode == 0
