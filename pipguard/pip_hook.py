@@ -4,12 +4,13 @@ devstack runs ``python3.X -m pip uninstall -y NAME`` even when it installs
 with ``$VENV/bin/pip``, and every call goes through ``python3.X -m pip`` where
 ``GLOBAL_VENV=False``; replacing the ``bin/pip`` scripts does not reach those.
 So ``shim install`` also writes one file, ``pipguard-pip-hook.pth``, into the
-environment's own site-packages: a comment and one line that the interpreter
+environment's own site-packages: comments, and one line that the interpreter
 runs at start-up (site.py runs ``.pth`` lines that begin with ``import``).
-The line tests whether "pip" is among the arguments and, only then, runs
-``_pip_hook.py`` (embedded in the line, with this environment's settings),
-which hands ``python -m pip ARGS`` to the recorded pipguard. See
-``_pip_hook.py`` for what passes straight through.
+The line tests whether "pip" is among the arguments and, only then, reads
+and runs the code of ``_pip_hook.py``, kept in the same file as ``#| ``
+comment lines with this environment's settings, which hands ``python -m pip
+install|uninstall ...`` to the recorded pipguard. See ``_pip_hook.py`` for
+what goes on untouched.
 
 The file is pure ASCII (site.py reads ``.pth`` files in the locale's
 encoding before Python 3.13), is nobody's distribution file (pip never

@@ -80,6 +80,9 @@ def test_hook_file_is_ascii_with_one_line_that_site_runs() -> None:
     assert len(run_lines) == 1 and run_lines[0].startswith("import sys; ")  # the rest are comments to site
     compile(run_lines[0], "pth", "exec")
     assert len(run_lines[0]) < 1000  # compiled at every start: kept short
+    from pipguard import _pip_hook
+
+    assert Path(_pip_hook.__file__).read_text().isascii()  # its code is carried as is
 
 
 def started_with(tmp_path: Path, hook: HookConfig, argv: list[str] | None, *args: str,
