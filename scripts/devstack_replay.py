@@ -5,7 +5,8 @@ the way stack.sh does (``setup_devstack_virtualenv``: ``python3 -m venv
 --system-site-packages``, then ``pip_install -U pip setuptools[core]``) over
 the same base interpreter, shims one with pipguard installed outside it (its
 own venv, a wheel of this checkout), and makes the same devstack calls in
-both, one after the other: ``pip_install_gr`` of real OpenStack libraries
+both, one after the other (taking turns at going first, since the first
+fills pip's download cache for the other): ``pip_install_gr`` of real OpenStack libraries
 and clients with ``-c upper-constraints.txt`` (OpenStack's real files from
 the shared data), ``setup_develop DIR[extras]`` and ``setup_dev_lib`` of
 checkouts (sdists from the index, unpacked under ``$DEST``) after
@@ -183,8 +184,11 @@ def replay(guarded: Devstack, plain: Devstack, log: Path, verbose: bool) -> tupl
     for step in STEPS:
         if step.breaking and not freezes[0]:
             freezes = (guarded.call(FREEZE).stdout, plain.call(FREEZE).stdout)
-        ours = guarded.call(step.call)
-        theirs = plain.call(step.call)
+        # Whichever goes first fills pip's download cache for the other: take turns.
+        if len(outcomes) % 2 == 0:
+            ours, theirs = guarded.call(step.call), plain.call(step.call)
+        else:
+            theirs, ours = plain.call(step.call), guarded.call(step.call)
         outcome = Outcome(step, ours, theirs)
         outcomes.append(outcome)
         with log.open("a") as handle:
