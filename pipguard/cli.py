@@ -15,6 +15,7 @@ try:
     from typing import TYPE_CHECKING
 
     from pipguard import __version__
+    from pipguard._pip_hook import INNER_VARIABLE
     from pipguard.commands.options import split_options
     from pipguard.errors import (
         CheckFailed,
@@ -140,6 +141,8 @@ def exit_status(returncode: int) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
+    # The target's `python -m pip` that pipguard runs is its own: a shim's hook lets it through.
+    os.environ[INNER_VARIABLE] = "1"
     try:
         from pipguard.process import terminate_as_interrupt
 

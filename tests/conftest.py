@@ -117,9 +117,10 @@ class Venv:
         return journal_transactions(self.journal_path)
 
     def pip(self, *args: str, env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+        """Plain pip, even in a shimmed venv (its python -m pip hook lets pipguard's own runs through)."""
         return subprocess.run(
             [self.python, "-m", "pip", *args], capture_output=True, text=True,
-            env=scrubbed_env(env), check=False,
+            env=scrubbed_env({"PIPGUARD_INNER_PIP": "1", **(env or {})}), check=False,
         )
 
     def versions(self) -> dict[str, str]:

@@ -1,4 +1,4 @@
-"""``pipguard shim install|remove|status``: an environment's pip scripts, through pipguard.
+"""``pipguard shim install|remove|status``: an environment's pip, through pipguard.
 
 devstack calls ``$VENV/bin/pip`` by absolute path, so the files themselves
 are replaced: ``pip``, ``pip3``, ``pip3.X`` (and ``pip-3.X``) next to the
@@ -6,11 +6,17 @@ target interpreter become small scripts that run ``pipguard --python TARGET
 pip ARGS``. pip's own scripts are kept byte for byte beside the ledger (in
 ``shim-originals/``) so ``shim remove`` puts them back exactly; pass-through
 commands run the kept original, so pip's output (down to the program name in
-its usage lines) is unchanged.
+its usage lines) is unchanged. devstack also runs ``python3.X -m pip``: a
+``.pth`` hook in the environment's site-packages (``pipguard.pip_hook``)
+sends those to the same pipguard.
 
 A shim names only interpreters, never a pipguard file: it imports pipguard
-when the target can, or runs ``python -m pipguard`` with pipguard's own
-interpreter, so upgrading pipguard keeps it working.
+when it runs in the target, or runs ``python -I -m pipguard`` with
+pipguard's own interpreter (pipguard installed outside the environment it
+guards, the way devstack should use it), so upgrading pipguard keeps it
+working. What was installed is recorded in the ledger's ``shim`` key; that
+record is data, checked (``pipguard.shim_record`` and ``verify_record``)
+before anything in it is run or written.
 """
 
 from __future__ import annotations
@@ -21,12 +27,13 @@ import hashlib
 import json
 import os
 import re
+import secrets
 import shlex
 import shutil
 import stat
 import sys
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -35,12 +42,20 @@ from pipguard.context import Options, Target, locate, open_session
 from pipguard.errors import EnvironmentError_, UsageError
 from pipguard.ledger import now
 from pipguard.model import LedgerState
+from pipguard.pip_hook import HOOK_NAME, HookConfig, hook_state, remove_hook, render_hook, site_packages, write_hook
 from pipguard.pip_runner import run_process
+from pipguard.shim_record import (
+    PIP_SCRIPT,
+    SHIM_FORMAT,
+    ScriptRecord,
+    ShimRecord,
+    ShimRecordInvalid,
+    parse_shim_record,
+    runner_problem,
+)
 
 SHIM_MARKER = b"# pipguard-shim"
-SHIM_FORMAT = 1
 ORIGINALS_DIRNAME = "shim-originals"
-_PIP_SCRIPT = re.compile(r"^pip(\d+(\.\d+)?)?$|^pip-\d+(\.\d+)?$")
 _MAX_SHEBANG = 127  # the kernel's limit on older Linux; longer ones go through /bin/sh
 
 
@@ -63,7 +78,7 @@ def originals_directory(target: Target) -> Path:
 def original_script(target: Target, invoked_as: str) -> Path | None:
     """pip's own script kept for the name the shim was run as, if there is one."""
     name = os.path.basename(invoked_as)
-    if not _PIP_SCRIPT.match(name):
+    if not PIP_SCRIPT.match(name):
         return None
     kept = originals_directory(target) / name
     return kept if kept.is_file() else None
@@ -120,7 +135,7 @@ def find_pip_scripts(directory: Path, python: str) -> list[Path]:
     except OSError:
         return []
     for path in entries:
-        if not _PIP_SCRIPT.match(path.name) or not path.is_file():
+        if not PIP_SCRIPT.match(path.name) or not path.is_file():
             continue
         if is_shim(path):
             found.append(path)
@@ -142,24 +157,12 @@ def digest(path: Path) -> str:
 
 @dataclass(frozen=True)
 class ShimSpec:
-    """How the shims of one environment run pipguard (kept in the ledger's ``shim``)."""
+    """How the shims of one environment run pipguard."""
 
     target_python: str
     runner: tuple[str, ...]  # () : import pipguard in the target; else the command to run
     ledger: str | None  # a --ledger override given when the shim was installed
     originals: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"target_python": self.target_python, "runner": list(self.runner),
-                "ledger": self.ledger, "originals": self.originals}
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> ShimSpec:
-        try:
-            return cls(str(data["target_python"]), tuple(str(w) for w in data.get("runner", [])),
-                       data.get("ledger"), str(data["originals"]))
-        except (KeyError, TypeError) as exc:
-            raise UsageError(f"the ledger's shim record is incomplete (no {exc})") from None
 
     @property
     def pipguard_args(self) -> list[str]:
@@ -168,13 +171,22 @@ class ShimSpec:
             args += ["--ledger", self.ledger]
         return args
 
+    @property
+    def hook_runner(self) -> tuple[str, ...]:
+        """What the ``python -m pip`` hook runs: the runner, or pipguard in the target itself."""
+        return self.runner or (self.target_python, "-I", "-m", "pipguard")
+
+
+def spec_of(record: ShimRecord) -> ShimSpec:
+    return ShimSpec(record.target_python, record.runner, record.ledger, record.originals)
+
 
 def render_shim(spec: ShimSpec) -> bytes:
     """The text of one shim script."""
     header = (
         f"{SHIM_MARKER.decode()} {SHIM_FORMAT}: this pip runs through pipguard. pip's own script is\n"
         f"# kept in {spec.originals}; 'pipguard shim remove' puts it back.\n"
-        "# 'python -m pip' is not guarded.\n"
+        f"# 'python -m pip' runs through pipguard too (the {HOOK_NAME} file in site-packages).\n"
     )
     if spec.runner:
         command = " ".join(shlex.quote(w) for w in (*spec.runner, *spec.pipguard_args, "pip"))
@@ -185,6 +197,9 @@ def render_shim(spec: ShimSpec) -> bytes:
     else:
         start = f"#!{python}\n"
     argv = repr([*spec.pipguard_args, "pip", "--invoked-as"])
+    advice = (f" cannot import pipguard any more. Reinstall pipguard, then run 'pipguard --python "
+              f"{spec.target_python} shim remove'; or put pip back by copying the files in "
+              f"{spec.originals} over the shims.\n")
     return (
         f"{start}{header}"
         "import sys\n\n"
@@ -192,11 +207,7 @@ def render_shim(spec: ShimSpec) -> bytes:
         "    try:\n"
         "        from pipguard.cli import main\n"
         "    except ImportError:\n"
-        "        sys.stderr.write(\n"
-        "            'pipguard: this pip is a pipguard shim, but ' + sys.executable + ' cannot import '\n"
-        f"            'pipguard any more. Reinstall pipguard, or put pip back by copying the files in '\n"
-        f"            {spec.originals!r} + ' over the shims (or use: python -m pip).\\n'\n"
-        "        )\n"
+        f"        sys.stderr.write('pipguard: this pip is a pipguard shim, but ' + sys.executable + {advice!r})\n"
         "        sys.exit(12)\n"
         f"    sys.exit(main([*{argv}, sys.argv[0], *sys.argv[1:]]))\n"
     ).encode()
@@ -222,9 +233,7 @@ def _copy_entry(source: Path, destination: Path) -> None:
     """Copy a file (bytes and mode) or a symlink (its target), replacing *destination*."""
     destination.parent.mkdir(parents=True, exist_ok=True)
     if source.is_symlink():
-        tmp = destination.with_name(f".{destination.name}.tmp{os.getpid()}")
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
+        tmp = destination.with_name(f".{destination.name}.{secrets.token_hex(8)}")
         os.symlink(os.readlink(source), tmp)
         os.replace(tmp, destination)
         return
@@ -237,16 +246,13 @@ def _script_mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
 
 
-def _record(original: Path) -> dict[str, Any]:
-    info: dict[str, Any] = {"sha256": digest(original)}
+def _script_record(original: Path) -> ScriptRecord:
     if original.is_symlink():
-        info["symlink"] = os.readlink(original)
-    else:
-        info["mode"] = oct(stat.S_IMODE(original.lstat().st_mode))
-    return info
+        return ScriptRecord(digest(original), symlink=os.readlink(original))
+    return ScriptRecord(digest(original), mode=oct(stat.S_IMODE(original.lstat().st_mode)))
 
 
-def _shim_over(path: Path, spec: ShimSpec, originals: Path) -> dict[str, Any]:
+def _shim_over(path: Path, spec: ShimSpec, originals: Path) -> ScriptRecord:
     """Keep pip's script at *path*, then write the shim over it."""
     kept = originals / path.name
     mode = _script_mode(path)
@@ -254,7 +260,7 @@ def _shim_over(path: Path, spec: ShimSpec, originals: Path) -> dict[str, Any]:
     if path.is_symlink():
         path.unlink()
     _write_atomically(path, render_shim(spec), mode | 0o111)
-    return _record(kept)
+    return _script_record(kept)
 
 
 # -- choosing how the shim runs pipguard ---------------------------------------------------
@@ -267,18 +273,98 @@ def can_import_pipguard(python: str, isolated: bool = True) -> bool:
     return run_process([python, *flags, "-c", _HAS_PIP_COMMAND], capture=True).returncode == 0
 
 
-def choose_runner(target_python: str) -> tuple[tuple[str, ...], str | None]:
-    """How the shim reaches pipguard, and a note when that depends on the caller's setup."""
-    if can_import_pipguard(target_python):
-        return (), None
+def choose_runner(target_python: str, target_prefix: str) -> tuple[tuple[str, ...], str | None]:
+    """How the shim reaches pipguard, and a note when that depends on the caller's setup.
+
+    The pipguard running now is the one the user chose: from its own venv (or
+    pipx) it guards the target from outside, as devstack should use it; run
+    from inside the target, the shims import it there.
+    """
     own = sys.executable
+    here = os.path.realpath(sys.prefix) == os.path.realpath(target_prefix)
+    if here and can_import_pipguard(target_python):
+        return (), None
     if can_import_pipguard(own):
         return (own, "-I", "-m", "pipguard"), None
+    if can_import_pipguard(target_python):
+        return (), None
     return (own, "-m", "pipguard"), (
         f"pipguard: note: pipguard is not installed for {own} (it runs from PYTHONPATH or the "
         "current directory), so the shim works only where that is still the case. Install "
         "pipguard (pip install pipguard) and run 'pipguard shim install' again to make it permanent."
     )
+
+
+# -- the record, checked against this environment -------------------------------------------
+
+
+def interpreter_problem(path: str) -> str | None:
+    """Why the runner's interpreter is not one only root or this user could have put there."""
+    try:
+        info = os.stat(path)
+    except OSError as exc:
+        return f"runner {path} cannot be found ({exc.strerror or exc})"
+    if not stat.S_ISREG(info.st_mode) or not info.st_mode & 0o111:
+        return f"runner {path} is not an executable file"
+    me = os.geteuid() if hasattr(os, "geteuid") else 0
+    resolved = os.path.realpath(path)
+    for where in dict.fromkeys((resolved, os.path.dirname(resolved), os.path.dirname(path))):
+        try:
+            info = os.stat(where)
+        except OSError as exc:
+            return f"cannot inspect {where} ({exc.strerror or exc})"
+        if info.st_uid not in (0, me):
+            return f"runner {path}: {where} is owned by user id {info.st_uid}"
+        if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+            return f"runner {path}: {where} is writable by others (mode {stat.filemode(info.st_mode)})"
+    return None
+
+
+def _inside(path: str, prefix: str) -> bool:
+    real, top = os.path.realpath(path), os.path.realpath(prefix)
+    return real.startswith(top.rstrip("/") + "/")
+
+
+def verify_record(record: ShimRecord, target: Target) -> list[str]:
+    """What in *record* is not what ``shim install`` would have recorded for *target*."""
+    problems = []
+    directory = str(scripts_directory(target.python))
+    if record.scripts_dir != directory:
+        problems.append(f"scripts_dir {record.scripts_dir} is not {directory}")
+    if os.path.dirname(record.target_python) != directory or not _same_interpreter(
+            record.target_python, target.python):
+        problems.append(f"target_python {record.target_python} is not the interpreter {target.python}")
+    if record.originals != str(originals_directory(target)):
+        problems.append(f"originals {record.originals} is not {originals_directory(target)}")
+    if record.ledger is not None and record.ledger != str(target.store.path):
+        problems.append(f"ledger {record.ledger} is not {target.store.path}")
+    if record.pip_hook is not None and (
+            os.path.basename(record.pip_hook) != HOOK_NAME or not _inside(record.pip_hook, target.prefix)):
+        problems.append(f"pip_hook {record.pip_hook} is not a {HOOK_NAME} inside {target.prefix}")
+    if record.runner:
+        problem = interpreter_problem(record.runner[0])
+        if problem:
+            problems.append(problem)
+    return problems
+
+
+def read_record(target: Target, ledger: LedgerState | None) -> ShimRecord | None:
+    """The ledger's shim record, checked for shape and against *target*; raises ShimRecordInvalid."""
+    record = parse_shim_record(dict(ledger.shim) if ledger else {})
+    if record is None:
+        return None
+    problems = verify_record(record, target)
+    if problems:
+        raise ShimRecordInvalid(problems)
+    return record
+
+
+def _record_or_warn(target: Target, ledger: LedgerState | None, doing: str) -> ShimRecord | None:
+    try:
+        return read_record(target, ledger)
+    except ShimRecordInvalid as exc:
+        say(f"pipguard: warning: {exc}. It is ignored: {doing}.")
+        return None
 
 
 # -- the commands ------------------------------------------------------------------------
@@ -289,14 +375,18 @@ class ShimReport:
     shimmed: tuple[str, ...]
     refreshed: tuple[str, ...]
     unchanged: tuple[str, ...]
+    hook_written: bool
 
 
-def _shim_state(ledger: LedgerState) -> dict[str, Any]:
-    return dict(ledger.shim) if ledger.shim else {}
+def hook_config(spec: ShimSpec, target: Target, pth: Path) -> HookConfig:
+    ledger_args = ("--ledger", spec.ledger) if spec.ledger else ()
+    return HookConfig(os.path.realpath(target.prefix), spec.target_python, spec.hook_runner,
+                      ledger_args, str(pth))
 
 
-def install_shims(target: Target, ledger: LedgerState, spec: ShimSpec) -> tuple[LedgerState, ShimReport]:
-    """Shim every pip script next to the target interpreter (idempotent)."""
+def install_shims(target: Target, previous: ShimRecord | None, spec: ShimSpec,
+                  pth: Path) -> tuple[ShimRecord, ShimReport]:
+    """Shim every pip script next to the target interpreter, and write the hook (idempotent)."""
     directory = scripts_directory(target.python)
     scripts = find_pip_scripts(directory, target.python)
     if not scripts:
@@ -307,8 +397,7 @@ def install_shims(target: Target, ledger: LedgerState, spec: ShimSpec) -> tuple[
         )
     originals = Path(spec.originals)
     originals.mkdir(parents=True, exist_ok=True, mode=0o755)
-    state = _shim_state(ledger)
-    records: dict[str, Any] = dict(state.get("scripts", {}))
+    records: dict[str, ScriptRecord] = dict(previous.scripts) if previous else {}
     shimmed, refreshed, unchanged = [], [], []
     wanted = render_shim(spec)
     for path in scripts:
@@ -319,7 +408,7 @@ def install_shims(target: Target, ledger: LedgerState, spec: ShimSpec) -> tuple[
                     f"in {originals}; left as it is. Reinstall pip to get it back: "
                     f"{target.python} -m pip install --force-reinstall pip")
                 continue
-            records.setdefault(path.name, _record(kept))
+            records.setdefault(path.name, _script_record(kept))
             if path.read_bytes() != wanted:
                 _write_atomically(path, wanted, _script_mode(path))
                 refreshed.append(path.name)
@@ -328,24 +417,31 @@ def install_shims(target: Target, ledger: LedgerState, spec: ShimSpec) -> tuple[
             continue
         records[path.name] = _shim_over(path, spec, originals)
         shimmed.append(path.name)
-    state = {
-        "format": SHIM_FORMAT,
-        "installed_at": state.get("installed_at") if not shimmed else now(),
-        "scripts_dir": str(directory),
-        **spec.to_dict(),
-        "scripts": dict(sorted(records.items())),
-    }
-    return replace(ledger, shim=state), ShimReport(tuple(shimmed), tuple(refreshed), tuple(unchanged))
+    hook_written = write_hook(pth, render_hook(hook_config(spec, target, pth)))
+    installed_at = previous.installed_at if previous and not shimmed else now()
+    record = ShimRecord(spec.target_python, spec.runner, spec.ledger, spec.originals, str(directory),
+                        dict(sorted(records.items())), str(pth), installed_at)
+    return record, ShimReport(tuple(shimmed), tuple(refreshed), tuple(unchanged), hook_written)
 
 
-def remove_shims(target: Target, ledger: LedgerState) -> tuple[LedgerState, list[str], list[str]]:
-    """Put pip's own scripts back; returns (restored, notes)."""
-    state = _shim_state(ledger)
-    directory = Path(state.get("scripts_dir") or scripts_directory(target.python))
-    originals = Path(state.get("originals") or originals_directory(target))
-    names = set(state.get("scripts", {}))
+@dataclass(frozen=True)
+class RemoveReport:
+    restored: tuple[str, ...]
+    hook_removed: bool
+    notes: tuple[str, ...]
+
+
+def remove_shims(target: Target, record: ShimRecord | None, pth: Path | None) -> RemoveReport:
+    """Put pip's own scripts back and delete the hook.
+
+    Only paths computed for *target* are touched (never paths read from the
+    ledger); the record contributes script names, which have been checked.
+    """
+    directory = scripts_directory(target.python)
+    originals = originals_directory(target)
+    names = set(record.scripts) if record else set()
     if originals.is_dir():
-        names |= {p.name for p in originals.iterdir() if _PIP_SCRIPT.match(p.name)}
+        names |= {p.name for p in originals.iterdir() if PIP_SCRIPT.match(p.name)}
     restored, notes = [], []
     for name in sorted(names):
         path, kept = directory / name, originals / name
@@ -368,7 +464,8 @@ def remove_shims(target: Target, ledger: LedgerState) -> tuple[LedgerState, list
                          f"Reinstall pip: {target.python} -m pip install --force-reinstall pip")
     with contextlib.suppress(OSError):
         originals.rmdir()
-    return replace(ledger, shim={}), restored, notes
+    hook_removed = remove_hook(pth) if pth is not None else False
+    return RemoveReport(tuple(restored), hook_removed, tuple(notes))
 
 
 def keep_shims(target: Target) -> None:
@@ -376,24 +473,30 @@ def keep_shims(target: Target) -> None:
 
     Called with the lock held, at the end of an install. pip's newly written
     script becomes the kept original, so ``shim remove`` restores the pip
-    that is installed now.
+    that is installed now. Nothing is written from a record that fails the
+    checks of ``read_record``: a warning says so instead.
     """
     ledger = target.store.load()
-    if ledger is None or not ledger.shim or not ledger.shim.get("scripts"):
+    if ledger is None or not ledger.shim:
         return
     try:
-        _put_shims_back(target, ledger)
-    except (UsageError, OSError) as exc:
+        record = read_record(target, ledger)
+        if record is not None and record.scripts:
+            _put_shims_back(target, ledger, record)
+    except ShimRecordInvalid as exc:
+        say(f"pipguard: warning: {exc}. Nothing was run or written from it, and pip scripts pip "
+            "rewrote were left as pip wrote them; check the ledger, then run 'pipguard shim install' "
+            "again.")
+    except OSError as exc:
         # The install itself succeeded: say what is wrong with the shims, do not fail it.
-        say(f"pipguard: warning: could not check the pip shims ({str(exc).rstrip('.')}); run "
+        say(f"pipguard: warning: could not check the pip shims ({exc.strerror or exc}); run "
             "'pipguard shim install' again to put them back.")
 
 
-def _put_shims_back(target: Target, ledger: LedgerState) -> None:
-    state = dict(ledger.shim)
-    spec = ShimSpec.from_dict(state)
-    directory = Path(state.get("scripts_dir") or scripts_directory(target.python))
-    records = dict(state["scripts"])
+def _put_shims_back(target: Target, ledger: LedgerState, record: ShimRecord) -> None:
+    spec = spec_of(record)
+    directory = Path(record.scripts_dir)
+    records = dict(record.scripts)
     put_back, gone = [], []
     for name in sorted(records):
         path = directory / name
@@ -407,18 +510,21 @@ def _put_shims_back(target: Target, ledger: LedgerState) -> None:
             records[name] = _shim_over(path, spec, Path(spec.originals))
             put_back.append(name)
     if put_back or gone:
-        target.store.save(replace(ledger, shim={**state, "scripts": records}))
+        target.store.save(replace(ledger, shim=replace(record, scripts=records).to_dict()))
     if put_back:
         say(f"pipguard: pip rewrote {', '.join(put_back)} in {directory}; put pipguard's shim back "
             f"(pip's new scripts are kept in {spec.originals}).")
 
 
-def shim_status(target: Target, ledger: LedgerState | None) -> dict[str, Any]:
-    state = _shim_state(ledger) if ledger else {}
-    directory = Path(state.get("scripts_dir") or scripts_directory(target.python))
-    originals = Path(state.get("originals") or originals_directory(target))
+def shim_status(target: Target, ledger: LedgerState | None, pth: Path) -> dict[str, Any]:
+    directory = scripts_directory(target.python)
+    originals = originals_directory(target)
+    try:
+        record, problems = read_record(target, ledger), []
+    except ShimRecordInvalid as exc:
+        record, problems = None, list(exc.problems)
     scripts = {}
-    names = {p.name for p in find_pip_scripts(directory, target.python)} | set(state.get("scripts", {}))
+    names = {p.name for p in find_pip_scripts(directory, target.python)} | set(record.scripts if record else ())
     for name in sorted(names):
         path = directory / name
         if not (path.exists() or path.is_symlink()):
@@ -429,8 +535,31 @@ def shim_status(target: Target, ledger: LedgerState | None) -> dict[str, Any]:
             kind = "pip"
         scripts[name] = {"path": str(path), "state": kind,
                          "original_kept": (originals / name).exists() or (originals / name).is_symlink()}
-    return {"schema": 1, "python": target.python, "scripts_dir": str(directory),
-            "originals": str(originals), "ledger": str(target.store.path), "scripts": scripts}
+    expected = render_hook(hook_config(spec_of(record), target, pth)) if record else None
+    return {
+        "schema": 2, "python": target.python, "scripts_dir": str(directory), "originals": str(originals),
+        "ledger": str(target.store.path), "scripts": scripts,
+        "python_m_pip": {"path": str(pth), "state": hook_state(pth, expected)},
+        "runner": list(record.runner) if record else None,
+        "record_problems": problems,
+    }
+
+
+_HOOK_WORDS = {"guarded": "guarded (runs through pipguard)", "absent": "not guarded",
+               "changed": "pipguard's hook, but not as 'shim install' would write it now: run it again",
+               "foreign": "not guarded (a file of that name that pipguard did not write)"}
+
+
+def render_status(status: dict[str, Any]) -> str:
+    rows = [(info["path"], info["state"]) for info in status["scripts"].values()]
+    hook = status["python_m_pip"]
+    rows.append((hook["path"], "python -m pip: " + _HOOK_WORDS[hook["state"]]))
+    width = max(40, *(len(path) for path, _ in rows))
+    lines = [f"{path:<{width}} {state}" for path, state in rows]
+    if status["runner"]:
+        lines.append(f"runs: {' '.join(status['runner'])}")
+    lines.extend(f"warning: shim record: {problem}" for problem in status["record_problems"])
+    return "\n".join(lines)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -440,12 +569,13 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="pipguard shim", description=(
-        "Make the pip scripts of an environment (bin/pip, pip3, pip3.X) run through pipguard, "
-        "or put pip's own back. 'python -m pip' is not guarded."))
+        "Make an environment's pip (bin/pip, pip3, pip3.X, and python -m pip) run through pipguard, "
+        "or put pip's own back."))
     sub = parser.add_subparsers(dest="action", metavar="{install,remove,status}")
-    for name, text in (("install", "replace pip's scripts with pipguard shims (idempotent)"),
-                       ("remove", "put pip's own scripts back, byte for byte"),
-                       ("status", "show which pip scripts are shimmed")):
+    for name, text in (("install", "replace pip's scripts with pipguard shims and hook python -m pip "
+                                   "(idempotent)"),
+                       ("remove", "put pip's own scripts back, byte for byte, and remove the hook"),
+                       ("status", "show which pip scripts are shimmed and whether python -m pip is guarded")):
         action = sub.add_parser(name, help=text, description=text)
         action.__class__ = _Parser
         action.add_argument("--python", metavar="PATH", help="the environment's interpreter")
@@ -463,12 +593,8 @@ def run_shim(options: Options, args: list[str]) -> int:
         options = replace(options, python=ns.python)
     target = locate(options)
     if ns.action == "status":
-        result = shim_status(target, target.store.load())
-        if ns.json:
-            print(json.dumps(result, indent=1))
-        else:
-            for info in result["scripts"].values():
-                print(f"{info['path']:<40} {info['state']}")
+        result = shim_status(target, target.store.load(), site_packages(target.python) / HOOK_NAME)
+        print(json.dumps(result, indent=1) if ns.json else render_status(result))
         return 0
     with target.store.locked():
         try:
@@ -485,43 +611,68 @@ def run_shim(options: Options, args: list[str]) -> int:
             ) from None
 
 
+def _checked_runner(target: Target) -> tuple[str, ...]:
+    """The runner to record, refused now if a later run would refuse to use it."""
+    runner, caveat = choose_runner(target.python, target.prefix)
+    if caveat:
+        say(caveat)
+    problem = runner_problem(runner) or (interpreter_problem(runner[0]) if runner else None)
+    if problem:
+        raise EnvironmentError_(
+            f"cannot install the shims: {problem}. The shims run pipguard with that interpreter, so it "
+            "must be a Python interpreter that only root or you can change. Install pipguard in a "
+            "virtual environment of its own (python3 -m venv /opt/pipguard && /opt/pipguard/bin/pip "
+            "install pipguard) and run 'pipguard shim install' from there."
+        )
+    return runner
+
+
 def _install(options: Options, target: Target) -> int:
     session = open_session(target)
     for note in session.notes:
         say(note)
-    runner, caveat = choose_runner(target.python)
-    if caveat:
-        say(caveat)
+    previous = _record_or_warn(target, session.ledger, "the shims are installed afresh")
+    runner = _checked_runner(target)
     override = options.ledger or os.environ.get("PIPGUARD_LEDGER")
-    spec = ShimSpec(target.python, runner, str(target.store.path) if override else None,
+    spec = ShimSpec(os.path.abspath(target.python), runner, str(target.store.path) if override else None,
                     str(originals_directory(target)))
-    ledger, report = install_shims(target, session.ledger, spec)
-    target.store.save(ledger)
+    pth = site_packages(target.python) / HOOK_NAME
+    record, report = install_shims(target, previous, spec, pth)
+    target.store.save(replace(session.ledger, shim=record.to_dict()))
     directory = scripts_directory(target.python)
+    runs = " ".join(spec.hook_runner)
     if report.shimmed:
         say(f"pipguard: {', '.join(report.shimmed)} in {directory} now run through pipguard "
-            f"(pip's own scripts kept in {spec.originals}; 'pipguard shim remove' puts them back). "
-            "'python -m pip' is not guarded.")
+            f"(pip's own scripts kept in {spec.originals}; 'pipguard shim remove' puts them back).")
     if report.refreshed:
         say(f"pipguard: updated the shims {', '.join(report.refreshed)} in {directory}.")
-    if not report.shimmed and not report.refreshed:
-        say(f"pipguard: the shims in {directory} are already installed; nothing changed.")
+    if report.hook_written:
+        say(f"pipguard: 'python -m pip' with {spec.target_python} (and its python3, python3.X) now runs "
+            f"through pipguard too ({pth}).")
+    if not (report.shimmed or report.refreshed or report.hook_written):
+        say(f"pipguard: the shims in {directory} and the python -m pip hook are already installed; "
+            "nothing changed.")
+    else:
+        say(f"pipguard: they run: {runs}")
     return 0
 
 
 def _remove(target: Target) -> int:
-    ledger = target.store.load() or LedgerState()
-    ledger, restored, notes = remove_shims(target, ledger)
-    if target.store.exists():
-        target.store.save(ledger)
-    for note in notes:
+    ledger = target.store.load()
+    record = _record_or_warn(target, ledger, "only pipguard's own files in this environment are removed")
+    report = remove_shims(target, record, site_packages(target.python) / HOOK_NAME)
+    if ledger is not None and target.store.exists():
+        target.store.save(replace(ledger, shim={}))
+    for note in report.notes:
         say(f"pipguard: {note}")
     directory = scripts_directory(target.python)
-    if restored:
-        say(f"pipguard: put pip's own {', '.join(restored)} back in {directory}.")
-    elif not notes:
+    if report.restored:
+        say(f"pipguard: put pip's own {', '.join(report.restored)} back in {directory}.")
+    if report.hook_removed:
+        say(f"pipguard: 'python -m pip' with {target.python} is plain pip again.")
+    if not report.restored and not report.hook_removed and not report.notes:
         say(f"pipguard: no shims in {directory}; nothing changed.")
-    return 1 if any(n.startswith("cannot") for n in notes) else 0
+    return 1 if any(n.startswith("cannot") for n in report.notes) else 0
 
 
 __all__: Sequence[str] = ["keep_shims", "original_script", "run_shim"]

@@ -8,9 +8,10 @@ import subprocess
 from collections.abc import Mapping
 from pathlib import Path
 
-from tests.conftest import scrubbed_env
+from tests.conftest import Venv, scrubbed_env
 
 SHIM_MARKER = b"# pipguard-shim"
+HOOK = "pipguard-pip-hook.pth"
 
 
 def pip_scripts(bin_dir: Path) -> dict[str, tuple[bytes, int]]:
@@ -46,3 +47,28 @@ def without_pythonpath(env: Mapping[str, str] | None = None) -> dict[str, str]:
     clean = {k: v for k, v in scrubbed_env(env).items() if k != "PYTHONPATH"}
     clean["PATH"] = os.environ.get("PATH", "")
     return clean
+
+
+def site_packages_of(venv: Venv) -> Path:
+    return next((venv.path / "lib").glob("python3*/site-packages"))
+
+
+def tree(directory: Path) -> dict[str, bytes]:
+    """relative path -> bytes (or the link, or "dir") of everything under *directory*."""
+    found: dict[str, bytes] = {}
+    for path in sorted(directory.rglob("*")):
+        key = str(path.relative_to(directory))
+        if path.is_symlink():
+            found[key] = b"link:" + os.readlink(path).encode()
+        elif path.is_dir():
+            found[key] = b"dir"
+        else:
+            found[key] = path.read_bytes() + oct(stat.S_IMODE(path.stat().st_mode)).encode()
+    return found
+
+
+def run_python(python: str | Path, *args: str, cwd: Path | None = None, env: Mapping[str, str] | None = None,
+               input: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
+    """Run ``PYTHON ARGS`` (e.g. ``-m pip install X``) as devstack does, bytes out."""
+    return subprocess.run([str(python), *args], capture_output=True, cwd=cwd, env=scrubbed_env(env),
+                          check=False, timeout=300, input=input)

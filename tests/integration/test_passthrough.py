@@ -98,8 +98,8 @@ def test_pipguard_command_prints_exactly_what_python_m_pip_prints(
         box: Box, label: str, args: list[str]) -> None:
     argv = box.argv(args)
     env = scrubbed_env(box.env)
-    plain = subprocess.run([box.venv.python, "-m", "pip", *argv], capture_output=True, env=env,
-                           cwd=box.cwd(f"m-pip-{label}"), check=False)
+    plain = subprocess.run([box.venv.python, "-m", "pip", *argv], capture_output=True, cwd=box.cwd(f"m-pip-{label}"),
+                           env={**env, "PIPGUARD_INNER_PIP": "1"}, check=False)  # plain, past the shim's hook
     through = subprocess.run([sys.executable, "-m", "pipguard", "--python", box.venv.python, *argv],
                              capture_output=True, env=env, cwd=box.cwd(f"pipguard-{label}"), check=False)
     assert same_output(plain, through), f"pip:\n{show(plain)}\npipguard:\n{show(through)}"

@@ -2,17 +2,31 @@
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import filelock
 import packaging
 import pytest
 
 from tests.conftest import REPO, Pipguard, Venv, combined, make_venv
-from tests.integration.shimkit import is_shim, pip_scripts, run_script, same_output, show, without_pythonpath
+from tests.integration.shimkit import (
+    HOOK,
+    is_shim,
+    pip_scripts,
+    run_python,
+    run_script,
+    same_output,
+    show,
+    site_packages_of,
+    tree,
+    without_pythonpath,
+)
 
 
 def embedded_pip_wheel(directory: Path) -> Path:
@@ -26,20 +40,25 @@ def embedded_pip_wheel(directory: Path) -> Path:
 def test_shim_replaces_every_pip_script_and_remove_restores_them_byte_for_byte(guard: Pipguard) -> None:
     bin_dir = guard.venv.path / "bin"
     before = pip_scripts(bin_dir)
+    site_before = tree(site_packages_of(guard.venv))
     assert {"pip", "pip3"} <= set(before)
 
     result = guard.run("shim", "install")
     assert result.returncode == 0, combined(result)
-    assert "'python -m pip' is not guarded" in result.stderr
+    assert "'python -m pip' with" in result.stderr and "now runs through pipguard too" in result.stderr
     for name in before:
         assert is_shim(bin_dir / name), name
+    assert (site_packages_of(guard.venv) / HOOK).is_file()
     kept = guard.venv.path / ".pipguard" / "shim-originals"
     assert pip_scripts(kept) == before
     assert sorted(guard.venv.ledger()["shim"]["scripts"]) == sorted(before)
+    assert guard.venv.ledger()["shim"]["pip_hook"] == str(site_packages_of(guard.venv) / HOOK)
 
     result = guard.run("shim", "remove")
     assert result.returncode == 0, combined(result)
+    assert "is plain pip again" in result.stderr
     assert pip_scripts(bin_dir) == before  # same bytes, same mode
+    assert tree(site_packages_of(guard.venv)) == site_before  # the hook gone, nothing else touched
     assert not kept.exists()
     assert guard.venv.ledger()["shim"] == {}
 
@@ -60,7 +79,7 @@ def test_installing_the_shim_again_changes_nothing_and_keeps_pips_script(guard: 
     assert again.returncode == 0 and "nothing changed" in again.stderr
 
 
-def test_pip_called_by_absolute_path_is_guarded_and_python_m_pip_is_not(guard: Pipguard) -> None:
+def test_pip_called_by_absolute_path_is_guarded(guard: Pipguard) -> None:
     assert guard.run("shim", "install").returncode == 0
     pip = guard.venv.path / "bin" / "pip"
     links = guard.index_args()
@@ -78,29 +97,32 @@ def test_pip_called_by_absolute_path_is_guarded_and_python_m_pip_is_not(guard: P
     assert refused.returncode == 10, show(refused)
     assert guard.venv.versions()["b"] == "1.8"
 
-    plain = guard.venv.pip("install", *links, "E")  # python -m pip: documented as unguarded
-    assert plain.returncode == 0
-    assert guard.venv.versions()["b"] == "2.5"
 
-
-def test_pip_reinstalling_itself_gets_the_shim_put_back(guard: Pipguard, tmp_path: Path) -> None:
+def test_pip_reinstalling_itself_gets_the_shim_put_back_and_the_hook_survives(
+        guard: Pipguard, tmp_path: Path) -> None:
     wheel_dir = tmp_path / "pip-wheel"
     embedded_pip_wheel(wheel_dir)
     assert guard.run("shim", "install").returncode == 0
     pip = guard.venv.path / "bin" / "pip"
+    hook = site_packages_of(guard.venv) / HOOK
+    hook_bytes = hook.read_bytes()
 
     result = run_script(pip, "install", "--no-index", "-f", str(wheel_dir), "--force-reinstall", "pip")
     assert result.returncode == 0, show(result)
     assert b"put pipguard's shim back" in result.stderr
     assert is_shim(pip) and is_shim(guard.venv.path / "bin" / "pip3")
 
-    unguarded = run_script(pip, "install", "--no-guard", "--no-index", "-f", str(wheel_dir),
-                           "--force-reinstall", "pip")
+    unguarded = run_python(guard.venv.python, "-m", "pip", "install", "--no-guard", "--no-index", "-f",
+                           str(wheel_dir), "--force-reinstall", "pip")  # pip install -U pip, devstack's way
     assert unguarded.returncode == 0, show(unguarded)
-    assert is_shim(pip)
+    assert b"put pipguard's shim back" in unguarded.stderr
+    assert is_shim(pip) and hook.read_bytes() == hook_bytes
+    still = run_python(guard.venv.python, "-m", "pip", "uninstall", "-y", "no-such-project",
+                       env={"PIPGUARD_DEBUG": "1"})
+    assert still.returncode == 0 and b"pipguard: running" in still.stderr, show(still)  # still hooked
 
     assert guard.run("shim", "remove").returncode == 0
-    assert not is_shim(pip)  # pip's own script (as the new pip wrote it) is back, and works
+    assert not is_shim(pip) and not hook.exists()  # pip's own script (as the new pip wrote it) is back
     version = run_script(pip, "--version")
     assert version.returncode == 0 and version.stdout.startswith(b"pip ")
 
@@ -199,3 +221,184 @@ def test_pips_own_python_option_makes_the_other_environment_the_guarded_one(
     assert result.returncode == 0, show(result)
     assert other.versions()["g"] == "1.0" and "g" not in guard.venv.versions()
     assert "g" in other.ledger()["roots"]
+
+
+# -- python -m pip (issue 9.2) ----------------------------------------------------------------
+
+
+def python_names(venv: Venv) -> list[Path]:
+    """The venv's interpreters as devstack names them: python, python3, python3.X."""
+    bin_dir = venv.path / "bin"
+    names = ["python", "python3", f"python{sys.version_info[0]}.{sys.version_info[1]}"]
+    return [bin_dir / name for name in names if (bin_dir / name).exists()]
+
+
+def test_python_m_pip_is_guarded_like_bin_pip_with_the_same_exit_codes(guard: Pipguard) -> None:
+    assert guard.run("shim", "install").returncode == 0
+    links = guard.index_args()
+    python, python3, python3x = python_names(guard.venv)
+
+    ok = run_python(python3x, "-m", "pip", "install", *links, "A")
+    assert ok.returncode == 0, show(ok)
+    assert "a" in guard.venv.ledger()["roots"]  # went through pipguard: recorded as a root
+
+    rejected = run_python(python, "-Im", "pip", "install", *links, "E")
+    assert rejected.returncode == 10, show(rejected)
+    assert b"not installing E" in rejected.stderr
+    assert "e" not in guard.venv.versions()
+
+    refused = run_python(python3, "-mpip", "uninstall", "-y", "B")  # devstack's pip_uninstall
+    assert refused.returncode == 10, show(refused)
+    assert guard.venv.versions()["b"] == "1.8"
+
+    missing = run_python(python3x, "-m", "pip", "install", "--no-guard", *links, "no-such-project")
+    assert missing.returncode == 1, show(missing)  # pip's own failure, pip's own code
+    assert guard.venv.ledger()["transactions"][-1]["status"] == "failed"
+
+
+def test_python_m_pip_pass_through_prints_exactly_what_plain_python_m_pip_prints(guard: Pipguard) -> None:
+    assert guard.install("A").returncode == 0
+    python3x = python_names(guard.venv)[-1]
+    commands = [["list", "--format=columns"], ["freeze"], ["list", "--bogus"]]  # pip's own, untouched
+    plain = [run_python(python3x, "-m", "pip", *command) for command in commands]
+    assert guard.run("shim", "install").returncode == 0
+    for command, before in zip(commands, plain):
+        through = run_python(python3x, "-m", "pip", *command)
+        assert same_output(before, through), f"{command}: {show(through)}"
+
+
+def test_import_pip_and_other_programs_are_untouched_by_the_hook(guard: Pipguard, tmp_path: Path) -> None:
+    assert guard.run("shim", "install").returncode == 0
+    transactions = len(guard.venv.ledger()["transactions"])
+    code = "import pip, sys; print(pip.__version__, sys.argv[1:])"
+    result = run_python(guard.venv.python, "-c", code, "-m", "pip", "install", "E")
+    assert result.returncode == 0, show(result)
+    assert result.stdout.decode().split()[1:] == ["['-m',", "'pip',", "'install',", "'E']"]
+    script = tmp_path / "pip_tool.py"  # a script whose arguments mention pip
+    script.write_text("import sys; print('script', sys.argv[1:])\n")
+    result = run_python(guard.venv.python, str(script), "-m", "pip")
+    assert result.stdout == b"script ['-m', 'pip']\n", show(result)
+    runpy = run_python(guard.venv.python, "-m", "pip.__main__", "--version")  # not `-m pip`: pip itself
+    assert runpy.returncode == 0 and runpy.stdout.startswith(b"pip "), show(runpy)
+    assert len(guard.venv.ledger()["transactions"]) == transactions
+
+
+def test_pipguards_own_python_m_pip_runs_pass_straight_through(guard: Pipguard) -> None:
+    """pipguard runs TARGET -m pip for its work: no loop back into pipguard, no second guard.
+
+    (pip's own subprocesses, which build editables, are shown by the devstack suite's
+    setup_develop through python -m pip.)
+    """
+    assert guard.run("shim", "install").returncode == 0
+    listed = guard.run("list", env={"PIPGUARD_DEBUG": "1"}, timeout=60)
+    assert listed.returncode == 0, combined(listed)
+    assert listed.stderr.count("pipguard: running") == 1, listed.stderr  # pip once, not pipguard again
+    transactions = len(guard.venv.ledger()["transactions"])
+    installed = run_python(guard.venv.python, "-m", "pip", "install", *guard.index_args(), "A")
+    assert installed.returncode == 0, show(installed)  # a nested pipguard would wait for the lock
+    assert len(guard.venv.ledger()["transactions"]) == transactions + 1  # one guarded install, not nested
+
+
+def test_shim_status_shows_whether_python_m_pip_is_guarded(guard: Pipguard) -> None:
+    hook = site_packages_of(guard.venv) / HOOK
+    before = guard.run("shim", "status")
+    assert before.returncode == 0
+    assert f"{hook}" in before.stdout and "python -m pip: not guarded" in before.stdout
+    assert guard.run("shim", "install").returncode == 0
+    text = guard.run("shim", "status").stdout
+    assert "python -m pip: guarded (runs through pipguard)" in text, text
+    assert f"runs: {sys.executable} -I -m pipguard" in text
+    data = json.loads(guard.run("shim", "status", "--json").stdout)
+    assert data["python_m_pip"] == {"path": str(hook), "state": "guarded"}
+    assert data["runner"] == [sys.executable, "-I", "-m", "pipguard"] and data["record_problems"] == []
+    assert {info["state"] for info in data["scripts"].values()} == {"shim"}
+    hook.write_bytes(hook.read_bytes().replace(b"'pip' in", b"'pop' in"))
+    changed = json.loads(guard.run("shim", "status", "--json").stdout)
+    assert changed["python_m_pip"]["state"] == "changed"
+    assert guard.run("shim", "remove").returncode == 0
+    data = json.loads(guard.run("shim", "status", "--json").stdout)
+    assert data["python_m_pip"]["state"] == "absent"
+    assert {info["state"] for info in data["scripts"].values()} == {"pip"}
+
+
+# -- the shim record is data (issue 14.3) ----------------------------------------------------
+
+
+def tamper_shim_record(venv: Venv, change: dict[str, Any]) -> None:
+    """Rewrite the ledger's shim record as another user who could write the ledger would."""
+    data = venv.ledger()
+    data["shim"] = {**data["shim"], **change}
+    venv.ledger_path.write_text(json.dumps(data))
+
+
+def test_tampered_runner_is_never_run_or_written_when_pip_rewrites_its_scripts(
+        guard: Pipguard, tmp_path: Path) -> None:
+    wheel_dir = tmp_path / "pip-wheel"
+    embedded_pip_wheel(wheel_dir)
+    evidence = tmp_path / "ran"
+    assert guard.run("shim", "install").returncode == 0
+    tamper_shim_record(guard.venv, {"runner": ["/bin/sh", "-c", f"id > {evidence}"]})
+    status = guard.run("shim", "status")
+    assert "warning: shim record: runner ['/bin/sh', '-c'," in status.stdout, status.stdout
+
+    result = run_script(guard.venv.path / "bin" / "pip", "install", "--no-index", "-f", str(wheel_dir),
+                        "--force-reinstall", "pip")
+    assert result.returncode == 0, show(result)  # the install itself is not failed
+    assert b"not one pipguard wrote" in result.stderr and b"Nothing was run or written" in result.stderr
+    pip = guard.venv.path / "bin" / "pip"
+    assert not is_shim(pip) and b"/bin/sh" not in pip.read_bytes()  # pip's own, as pip wrote it
+    for run in (run_script(pip, "--version"), run_python(guard.venv.python, "-m", "pip", "--version")):
+        assert run.returncode == 0, show(run)
+    assert not evidence.exists()
+
+
+def test_shim_record_of_the_wrong_shape_is_refused_with_a_warning_never_a_crash(guard: Pipguard) -> None:
+    """Every kind of bad record (the table is in tests/unit/test_shim_record.py); here, end to end."""
+    assert guard.install("A").returncode == 0
+    assert guard.run("shim", "install").returncode == 0
+    good = guard.venv.ledger()["shim"]
+    pip = guard.venv.path / "bin" / "pip"
+    kept = guard.venv.path / ".pipguard" / "shim-originals" / "pip"
+    cases = [
+        ({"scripts": ["pip"]}, "scripts is not a table"),  # once a crash after a committed install
+        ({"originals": "/tmp"}, "originals /tmp is not"),
+        ({"runner": [str(guard.venv.path / "python"), "-I", "-m", "pipguard"]}, "cannot be found"),
+    ]
+    for change, problem in cases:
+        tamper_shim_record(guard.venv, {**good, **change})
+        shutil.copy(kept, pip)  # as if pip had rewritten its script
+        result = run_python(guard.venv.python, "-m", "pip", "install", *guard.index_args(), "A")
+        assert result.returncode == 0, show(result)  # the install itself is not failed
+        assert problem in result.stderr.decode(), f"{change}: {show(result)}"
+        assert b"Traceback" not in result.stderr
+        assert not is_shim(pip)  # nothing written from that record
+    removed = guard.run("shim", "remove")  # remove ignores the record's paths and still cleans up
+    assert removed.returncode == 0, combined(removed)
+    assert not (site_packages_of(guard.venv) / HOOK).exists()
+
+
+def python39() -> str | None:
+    """A Python 3.9 interpreter on this machine (no sys.orig_argv there: the hook reads /proc)."""
+    home = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
+    for candidate in [shutil.which("python3.9"), *sorted(map(str, home.glob("versions/3.9*/bin/python3.9")))]:
+        if candidate and subprocess.run([candidate, "-c", "import sys; assert sys.version_info[:2] == (3, 9)"],
+                                        capture_output=True, check=False).returncode == 0:
+            return candidate
+    return None
+
+
+@pytest.mark.skipif(python39() is None or not Path("/proc/self/cmdline").exists(),
+                    reason="needs Python 3.9 and /proc")
+def test_python_m_pip_is_guarded_on_python_3_9_which_has_no_orig_argv(
+        tmp_path: Path, wheelhouse: Path) -> None:
+    from virtualenv import cli_run
+
+    cli_run([str(tmp_path / "venv39"), "-p", str(python39()), "--no-setuptools", "--no-wheel",
+             "--no-periodic-update", "-q"])
+    guard = Pipguard(Venv(tmp_path / "venv39"), [wheelhouse])
+    assert guard.run("shim", "install").returncode == 0
+    ok = run_python(guard.venv.python, "-m", "pip", "install", *guard.index_args(), "A")
+    assert ok.returncode == 0, show(ok)
+    rejected = run_python(guard.venv.python, "-Im", "pip", "install", *guard.index_args(), "E")
+    assert rejected.returncode == 10, show(rejected)
+    assert run_python(guard.venv.python, "-c", "pass").returncode == 0
