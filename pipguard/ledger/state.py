@@ -86,47 +86,15 @@ def choice(value: Any, choices: tuple[str, ...], where: str) -> Any:
     return value
 
 
-_SHIM_TEXTS = ("scripts_dir", "target_python", "originals")
-_SHIM_OPTIONAL_TEXTS = ("installed_at", "ledger")
-
-
 def shim_from(data: Any, where: str = "shim") -> dict[str, Any]:
-    """The shim record, its fields type-checked (it names programs pipguard writes and runs).
+    """The shim record, kept as the data it is: a JSON object, nothing more.
 
-    Fields: ``format`` (int), ``installed_at`` and ``ledger`` (str or null),
-    ``scripts_dir``, ``target_python``, ``originals`` (str), ``runner``
-    (list of str), ``scripts`` (name -> {``sha256``, and ``mode`` or
-    ``symlink``}); other keys (such as ``pth``) are kept as they are.
+    Its fields name programs pipguard writes and runs, so they are checked
+    where they are used (``pipguard.shim_record``): a record of the wrong
+    shape is then refused with a warning, and the rest of the ledger stays
+    usable (an install is not stopped by it).
     """
-    shim: dict[str, Any] = dict(codec.expect(data, dict, where))
-    if not shim:
-        return shim
-    if "format" in shim:
-        codec.expect(shim["format"], int, where + ".format")
-    for key in _SHIM_OPTIONAL_TEXTS:
-        if key in shim:
-            codec.expect(shim[key], (str, type(None)), f"{where}.{key}")
-    for key in _SHIM_TEXTS:
-        if key in shim:
-            codec.expect(shim[key], str, f"{where}.{key}")
-    if "runner" in shim:
-        for word in codec.expect(shim["runner"], list, where + ".runner"):
-            codec.expect(word, str, where + ".runner")
-    scripts = codec.expect(shim.get("scripts", {}), dict, where + ".scripts")
-    for name, info in scripts.items():
-        at = f"{where}.scripts.{name}"
-        codec.expect(info, dict, at)
-        codec.expect(info.get("sha256"), str, at + ".sha256")
-        if "mode" not in info and "symlink" not in info:
-            raise ValueError(f"{at} has neither mode nor symlink")
-        for key in ("mode", "symlink"):
-            if key in info:
-                codec.expect(info[key], str, f"{at}.{key}")
-    if scripts:
-        for key in _SHIM_TEXTS:
-            if key not in shim:
-                raise ValueError(f"{where} has scripts but no {key}")
-    return shim
+    return dict(codec.expect(data, dict, where))
 
 
 def state_from_data(data: Any) -> LedgerState:

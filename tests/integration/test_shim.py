@@ -253,7 +253,7 @@ def test_python_m_pip_is_guarded_like_bin_pip_with_the_same_exit_codes(guard: Pi
 
     missing = run_python(python3x, "-m", "pip", "install", "--no-guard", *links, "no-such-project")
     assert missing.returncode == 1, show(missing)  # pip's own failure, pip's own code
-    assert guard.venv.ledger()["transactions"][-1]["status"] == "failed"
+    assert guard.venv.transactions()[-1]["status"] == "failed"
 
 
 def test_python_m_pip_pass_through_prints_exactly_what_plain_python_m_pip_prints(guard: Pipguard) -> None:
@@ -269,7 +269,7 @@ def test_python_m_pip_pass_through_prints_exactly_what_plain_python_m_pip_prints
 
 def test_import_pip_and_other_programs_are_untouched_by_the_hook(guard: Pipguard, tmp_path: Path) -> None:
     assert guard.run("shim", "install").returncode == 0
-    transactions = len(guard.venv.ledger()["transactions"])
+    transactions = len(guard.venv.transactions())
     code = "import pip, sys; print(pip.__version__, sys.argv[1:])"
     result = run_python(guard.venv.python, "-c", code, "-m", "pip", "install", "E")
     assert result.returncode == 0, show(result)
@@ -280,7 +280,7 @@ def test_import_pip_and_other_programs_are_untouched_by_the_hook(guard: Pipguard
     assert result.stdout == b"script ['-m', 'pip']\n", show(result)
     runpy = run_python(guard.venv.python, "-m", "pip.__main__", "--version")  # not `-m pip`: pip itself
     assert runpy.returncode == 0 and runpy.stdout.startswith(b"pip "), show(runpy)
-    assert len(guard.venv.ledger()["transactions"]) == transactions
+    assert len(guard.venv.transactions()) == transactions
 
 
 def test_pipguards_own_python_m_pip_runs_pass_straight_through(guard: Pipguard) -> None:
@@ -293,10 +293,10 @@ def test_pipguards_own_python_m_pip_runs_pass_straight_through(guard: Pipguard) 
     listed = guard.run("list", env={"PIPGUARD_DEBUG": "1"}, timeout=60)
     assert listed.returncode == 0, combined(listed)
     assert listed.stderr.count("pipguard: running") == 1, listed.stderr  # pip once, not pipguard again
-    transactions = len(guard.venv.ledger()["transactions"])
+    transactions = len(guard.venv.transactions())
     installed = run_python(guard.venv.python, "-m", "pip", "install", *guard.index_args(), "A")
     assert installed.returncode == 0, show(installed)  # a nested pipguard would wait for the lock
-    assert len(guard.venv.ledger()["transactions"]) == transactions + 1  # one guarded install, not nested
+    assert len(guard.venv.transactions()) == transactions + 1  # one guarded install, not nested
 
 
 def test_shim_status_shows_whether_python_m_pip_is_guarded(guard: Pipguard) -> None:
