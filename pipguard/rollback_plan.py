@@ -25,14 +25,19 @@ from __future__ import annotations
 import re
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+from pipguard.engines.base import Engine, Invocation
 from pipguard.model import Distribution, Root
+from pipguard.request import InstallRequest
 from pipguard.transactions import changes_between
+
+# How many dry runs are spent naming every version that can no longer be had.
+LOOKUPS = 10
 
 # What runs the rollback itself: never uninstalled by it.
 KEPT = frozenset({canonicalize_name("pip"), canonicalize_name("pipguard")})
@@ -150,3 +155,38 @@ def pins_missing(pins: tuple[str, ...], engine_words: str) -> list[str]:
     """The pins an engine's failure names (pip and uv both quote the requirement as given)."""
     return [item for item in pins
             if re.search(rf"(?<![\w.-]){re.escape(item)}(?![\w.+-])", engine_words, re.IGNORECASE)]
+
+
+class LookupFailed(Exception):
+    """The engine could not check the pins, for a reason other than a missing version."""
+
+    def __init__(self, detail: str, returncode: int) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.returncode = returncode
+
+
+def unavailable(engine: Engine, pins: Sequence[str], request_for: Callable[[Sequence[str]], InstallRequest]
+                ) -> list[str]:
+    """The pins no index, find-links directory or cache can provide any more.
+
+    A dry run of all of them; when the engine names one it cannot find, again
+    without it, until the rest resolves (at most ``LOOKUPS`` runs), so that
+    every missing version is named at once.
+    """
+    left = list(pins)
+    missing: list[str] = []
+    for _ in range(LOOKUPS):
+        if not left:
+            break
+        found = engine.resolve(Invocation(request_for(left), show_output=False))
+        if found.ok:
+            break
+        assert found.failure is not None
+        named = pins_missing(tuple(left), found.output + found.held + found.failure.summary)
+        if found.failure.kind not in ("no-match", "not-found", "impossible") or not named:
+            detail = found.failure.summary or f"{engine.name} exited with {found.failure.returncode}"
+            raise LookupFailed(detail, found.failure.returncode or 1)
+        missing += named
+        left = [item for item in left if item not in named]
+    return missing

@@ -39,13 +39,11 @@ from pipguard.process import Interrupted, signal_name, work_directory
 from pipguard.redaction import redact
 from pipguard.render import JSON_SCHEMA
 from pipguard.request import InstallRequest, read_install
-from pipguard.rollback_plan import RollbackPlan, pins_missing, plan_rollback
+from pipguard.rollback_plan import LookupFailed, RollbackPlan, plan_rollback, unavailable
 from pipguard.state_diff import Snapshot, StateDiff, diff_dict, diff_lines, diff_snapshots
 from pipguard.transactions import close, start
 
 _OWN_FLAGS = {"--json"}
-# How many dry runs pipguard spends naming every version the index no longer has.
-_LOOKUPS = 10
 _USAGE = ("usage: pipguard rollback N [--dry-run] [--json] [pip options such as --no-index -f DIR]. "
           "N is a transaction number from 'pipguard history'.")
 
@@ -76,28 +74,6 @@ def _pins_request(request: InstallRequest, arguments: Sequence[str], prefix: str
     """The user's pip options, --no-deps, and *arguments* (pins, -e PATH, name @ URL)."""
     options = request.pip_options(drop=("dry-run", "report", "upgrade", "upgrade-strategy"))
     return read_install([*options, "--no-deps", *arguments], prefix)
-
-
-def unavailable(engine: Engine, request: InstallRequest, plan: RollbackPlan, prefix: str) -> list[str]:
-    """The pins no index, find-links directory or cache can provide any more (dry runs of the
-    pins, each without the ones already named, until the rest resolves)."""
-    pins = list(plan.pins)
-    missing: list[str] = []
-    for _ in range(_LOOKUPS):
-        if not pins:
-            break
-        found = engine.resolve(Invocation(_pins_request(request, pins, prefix), show_output=False))
-        if found.ok:
-            return missing
-        assert found.failure is not None
-        named = pins_missing(tuple(pins), found.output + found.held + found.failure.summary)
-        if found.failure.kind not in ("no-match", "not-found", "impossible") or not named:
-            detail = found.failure.summary or f"{engine.name} exited with {found.failure.returncode}"
-            raise PipFailed(f"cannot check that the recorded versions can still be installed: {redact(detail)} "
-                            "Nothing was changed.", found.failure.returncode or 1)
-        missing += named
-        pins = [item for item in pins if item not in named]
-    return missing
 
 
 def refusal(number: int, missing: Sequence[str], paths: Sequence[tuple[str, str]]) -> str:
@@ -159,7 +135,12 @@ def run_rollback(options: Options, args: list[str]) -> int:
                                  parsed.request)
             if engine.name == "pip":
                 check_pip_version(session.state.pip_version, target.python)
-            missing = unavailable(engine, parsed.request, plan, target.prefix) if plan.pins else []
+            try:
+                missing = unavailable(engine, plan.pins, lambda pins: _pins_request(parsed.request, pins,
+                                                                                   target.prefix))
+            except LookupFailed as exc:
+                raise PipFailed(f"cannot check that the recorded versions can still be installed: "
+                                f"{redact(exc.detail)}. Nothing was changed.", exc.returncode) from None
             if missing or plan.missing_paths:
                 raise Rejected(refusal(parsed.number, missing, plan.missing_paths))
             if parsed.request.dry_run:
@@ -202,7 +183,10 @@ def carry_out(target: Target, session: Session, parsed: RollbackArgs, plan: Roll
             code = found.failure.returncode or 1
             failure = found.failure.summary or f"{engine.name} exited with {code}"
     if code == 0 and plan.remove:
-        result = run_process(pip_command(target.python, "uninstall", "-y", *plan.remove), return_on_signal=True)
+        result = run_process(pip_command(target.python, "uninstall", "-y", *plan.remove), return_on_signal=True,
+                             capture=parsed.json)
+        if parsed.json:  # stdout is the JSON document's: pip's own words go to stderr
+            sys.stderr.write(result.stdout + result.stderr)
         signal, code = result.signal, result.returncode
         failure = f"pip uninstall exited with {code}" if code else ""
     after = probe(target).own_versions

@@ -1,23 +1,21 @@
 """``pipguard upgrade [NAME...]``: every root (or the named ones) to the newest versions that fit.
 
-Two engine runs at most: a cheap look-up of the newest release of
-everything that may move (``-U --no-deps``, no constraints: the newest the
-way pip sees it; when nothing is newer, that is the end), then one resolve
-of all of it (``-U --upgrade-strategy eager`` with the roots' recorded
-requirements) under ``upgrade_plan``'s protections. The plan is judged like
-an install's and shown as a table (name, from, to) with, for each target
-that stopped short of its newest release, the requirement that held it
-back and whose it is, before anything changes. ``--dry-run`` stops there;
-otherwise the engine installs exactly that plan, as one transaction
-(recorded, with its root changes, like an install). ``--json`` prints the
-plan and the outcome for scripts and CI.
+The edge of an upgrade: the command line (project names, ``--dry-run``,
+``--json``, ``--allow-major`` and pip's own options; location options
+refused as ``install`` refuses them), the lock, the probe, the terminal and
+the ledger. What moves and under which protections is ``upgrade_plan``'s;
+the engine runs (a look-up of the newest releases, then one resolve of
+everything) and the judgement are ``upgrading.decide_upgrade``'s. The plan
+is shown as a table (name, from, to), with the requirement that held each
+target back and whose it is, before anything changes; a real upgrade is one
+transaction, recorded like an install.
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from packaging.utils import NormalizedName, canonicalize_name
@@ -25,14 +23,12 @@ from packaging.utils import NormalizedName, canonicalize_name
 from pipguard.commands.install import refuse_locations
 from pipguard.commands.options import print_json, say, split_options
 from pipguard.commands.shim import keep_shims
-from pipguard.constraints import Need, Violation
 from pipguard.context import Options, Session, Target, locate, open_session, probe
 from pipguard.decide import overlay
 from pipguard.engines import make_engine
-from pipguard.engines.base import Approval, Engine, Invocation, Resolution
 from pipguard.errors import PipFailed, Rejected, UsageError
 from pipguard.ledger import now
-from pipguard.model import LedgerState, PlannedInstall, Status, Transaction
+from pipguard.model import Distribution, LedgerState, Status, Transaction
 from pipguard.pip_runner import check_pip_version
 from pipguard.process import Interrupted, signal_name, work_directory
 from pipguard.redaction import redact
@@ -45,10 +41,9 @@ from pipguard.upgrade_plan import (
     UpgradeAssessment,
     UpgradeSituation,
     UpgradeSpec,
-    assess,
-    newer_exists,
     plan_upgrade,
 )
+from pipguard.upgrading import UpgradeOutcome, decide_upgrade
 from pipguard.verdicts import Explainer, shadow_notes
 
 _OWN_FLAGS = {"--json", ALLOW_MAJOR}
@@ -102,6 +97,7 @@ def engine_request(request: InstallRequest, requirements: Sequence[str], extra: 
 
 
 def plan_lines(assessment: UpgradeAssessment) -> list[str]:
+    """The plan as a table (name, from, to), then what was held back and by whom."""
     lines: list[str] = []
     if assessment.moves:
         lines += table(["name", "from", "to"],
@@ -113,19 +109,9 @@ def plan_lines(assessment: UpgradeAssessment) -> list[str]:
     return lines
 
 
-def blocking_message(explainer: Explainer, blocking: Sequence[Violation]) -> str:
-    lines = ["pipguard: not upgrading: the plan would break earlier projects."]
-    for violation in blocking:
-        need = violation.need
-        wanted = f"{need.name}{need.specifier}" if need.specifier else need.name
-        brought = f"bring {need.name} {violation.installed}" if violation.installed else f"remove {need.name}"
-        verb = "allows only" if need.kind == "standing" else "needs"
-        lines.append(f"  {explainer.who(violation)} {verb} {wanted}; the upgrade would {brought}.")
-    return "\n".join([*lines, "Nothing was changed."])
-
-
-def upgrade_json(status: str, assessment: UpgradeAssessment | None, spec: UpgradeSpec | None,
-                 txn: int | None = None, newest_known: bool = True, message: str = "") -> dict[str, Any]:
+def upgrade_json(status: str, outcome: UpgradeOutcome | None, spec: UpgradeSpec, txn: int | None = None
+                 ) -> dict[str, Any]:
+    assessment = outcome.assessment if outcome else None
     moves = assessment.moves if assessment else ()
     holds = assessment.holds if assessment else ()
     return {
@@ -135,115 +121,115 @@ def upgrade_json(status: str, assessment: UpgradeAssessment | None, spec: Upgrad
         "held_back": [{"name": h.name, "display_name": h.display_name, "installed": h.installed,
                        "version": h.reached, "newest": h.newest, "held_by": h.kind, "reason": h.reason}
                       for h in holds],
-        "skipped": [{"name": s.name, "reason": s.reason} for s in (spec.skipped if spec else ())],
+        "skipped": [{"name": s.name, "reason": s.reason} for s in spec.skipped],
         "blocking": [v.describe() for v in (assessment.blocking if assessment else ())],
-        "newest_known": newest_known,
-        "message": message,
+        "newest_known": outcome.newest_known if outcome else True,
+        "message": outcome.message if outcome else "",
     }
 
 
-# -- one upgrade ---------------------------------------------------------------------------------
+# -- effects -------------------------------------------------------------------------------------
 
 
 @dataclass
-class UpgradeRun:
-    """The edge of one upgrade: the engine's answers, the terminal, the ledger."""
+class UpgradeEffects:
+    """The edge of one upgrade: the terminal and the ledger."""
 
     target: Target
     session: Session
     parsed: UpgradeArgs
     argv: Sequence[str]
-    situation: UpgradeSituation
-    spec: UpgradeSpec
-    engine: Engine
-    newest: Mapping[NormalizedName, PlannedInstall] = field(default_factory=dict)
-    newest_known: bool = True
-    assessment: UpgradeAssessment | None = None
+    engine_name: str
     txn: Transaction | None = None
-    stop_reason: str = ""
 
     def __post_init__(self) -> None:
-        state, ledger = self.session.state, self.session.ledger
-        self.ledger: LedgerState = ledger
-        self.explainer = Explainer(self.parsed.request, state.distributions, ledger.roots, state.markers,
-                                   self.parsed.request.constraints,
-                                   pipguard_here=canonicalize_name("pipguard") in state.own)
+        self.ledger: LedgerState = self.session.ledger
 
-    def who_after(self, plan: Sequence[PlannedInstall]) -> Callable[[Need], str]:
-        """Names parties as they will be after *plan* (the versions the requirements come from)."""
-        after = replace(self.explainer, distributions=overlay(self.session.state.distributions, plan))
-        return lambda need: after.who(Violation(need, None))
-
-    def invocation(self) -> Invocation:
-        request = engine_request(self.parsed.request, self.spec.requirements,
-                                 ["--upgrade", "--upgrade-strategy", "eager"], self.target.prefix)
-        constraints = self.spec.constraints()
-        return Invocation(request, constraints, constraints,
-                          show_output=bool(self.parsed.request.verbose) and not self.parsed.json)
-
-    def judge(self, found: Resolution) -> UpgradeAssessment:
-        self.assessment = assess(self.situation, self.spec, found.plan, self.newest, self.who_after(found.plan))
-        if self.assessment.blocking:
-            self.stop_reason = blocking_message(self.explainer, self.assessment.blocking)
-        return self.assessment
-
-    def show(self) -> None:
-        if self.parsed.json or self.assessment is None:
+    def show(self, assessment: UpgradeAssessment) -> None:
+        if self.parsed.json:
             return
-        for line in plan_lines(self.assessment):
+        for line in plan_lines(assessment):
             print(line)
         sys.stdout.flush()
 
-    def approve(self, found: Resolution) -> Approval:
-        """The plan, before anything changes: judged, shown, and the transaction begun."""
-        assessment = self.judge(found)
-        if assessment.blocking:
-            return Approval(False, self.stop_reason)
-        self.show()
-        if not assessment.moves:
-            return Approval(False, "")  # nothing to upgrade: nothing to record
-        self.txn = start(self.ledger, "upgrade", ["upgrade", *self.argv], self.session.state.pip_version,
-                         self.ledger.policy, now, engine=self.engine.name)
+    def _start(self, status: Status = "pending") -> Transaction:
+        return start(self.ledger, "upgrade", ["upgrade", *self.argv], self.session.state.pip_version,
+                     self.ledger.policy, now, engine=self.engine_name, status=status)
+
+    def begin(self) -> None:
+        """The pending record, before the engine changes anything."""
+        self.txn = self._start()
         self.ledger = self.target.store.begin(self.ledger, self.txn)
-        return Approval(True)
 
-    # -- recording ---------------------------------------------------------------------------------
+    def record_rejection(self, reason: str) -> None:
+        txn = self._start("rejected")
+        self.ledger = self.target.store.finish(self.ledger, close(self.ledger, txn, "rejected", now, reason=reason))
 
-    def record_rejection(self) -> None:
-        txn = start(self.ledger, "upgrade", ["upgrade", *self.argv], self.session.state.pip_version,
-                    self.ledger.policy, now, engine=self.engine.name, status="rejected")
-        self.ledger = self.target.store.finish(self.ledger, close(self.ledger, txn, "rejected", now,
-                                                                  reason=self.stop_reason))
-
-    def finish(self, status: Status, after: Mapping[NormalizedName, str] | None, reason: str) -> None:
+    def finish(self, status: Status, after: Mapping[NormalizedName, str], reason: str) -> None:
         assert self.txn is not None
         done = close(self.ledger, self.txn, status, now, after=after, reason=reason,
                      roots=self.ledger.roots if status == "committed" else None)
         self.ledger = self.target.store.finish(self.ledger, done)
 
+    def carry_out(self, outcome: UpgradeOutcome, spec: UpgradeSpec) -> int:
+        if outcome.lookup_failure:
+            say(f"pipguard: note: could not look up the newest releases ({redact(outcome.lookup_failure)}); "
+                "what is held back is not explained.")
+        json_mode = self.parsed.json
+        if outcome.kind == "nothing":
+            if json_mode:
+                print_json(upgrade_json("nothing-to-do", outcome, spec))
+            say(f"pipguard: {outcome.message} Nothing was changed.")
+            return 0
+        if outcome.kind == "rejected":
+            if not self.parsed.request.dry_run:
+                self.record_rejection(outcome.message)
+            if json_mode:
+                print_json(upgrade_json("rejected", outcome, spec))
+            raise Rejected(outcome.message)
+        if outcome.kind == "failed":
+            return self.failed(outcome)
+        assert outcome.assessment is not None
+        count = len(outcome.assessment.moves)
+        if outcome.kind == "dry-run":
+            if json_mode:
+                print_json(upgrade_json("dry-run", outcome, spec))
+            say(f"pipguard: would upgrade {count} distribution{'s' if count != 1 else ''}; nothing was changed "
+                "(--dry-run).")
+            return 0
+        assert self.txn is not None
+        self.finish("committed", _versions(overlay(self.session.state.own, outcome.plan)), "")
+        for violation in outcome.assessment.warnings:
+            say(f"pipguard: warning: {violation.describe()} (installed with unmet requirements).")
+        for note in shadow_notes(self.session.state.distributions, outcome.plan):
+            say(note)
+        if json_mode:
+            print_json(upgrade_json("upgraded", outcome, spec, self.txn.id))
+        say(f"pipguard: upgraded {count} distribution{'s' if count != 1 else ''} (transaction {self.txn.id}; "
+            f"'pipguard rollback {self.txn.id - 1}' undoes it).")
+        return 0
 
-def look_up_newest(run: UpgradeRun) -> None:
-    """The newest release of everything that may move, the way pip sees it (no constraints)."""
-    request = engine_request(run.parsed.request, run.spec.lookup, ["--upgrade", "--no-deps"], run.target.prefix)
-    found = run.engine.resolve(Invocation(request, show_output=False))
-    if found.ok:
-        run.newest = {item.name: item for item in found.plan}
-        return
-    run.newest_known = False
-    assert found.failure is not None
-    detail = found.failure.summary or f"{run.engine.name} exited with {found.failure.returncode}"
-    say(f"pipguard: note: could not look up the newest releases ({redact(detail)}); what is held back "
-        "cannot be explained.")
+    def failed(self, outcome: UpgradeOutcome) -> int:
+        failure = outcome.failure
+        assert failure is not None
+        if outcome.began and self.txn is not None:
+            # the engine may have changed something before it stopped: read the environment again
+            status: Status = "interrupted" if failure.signal is not None or failure.kind == "killed" else "failed"
+            reason = failure.summary or f"{self.engine_name} exited with {failure.returncode}"
+            if failure.signal is not None:
+                reason = f"pipguard received {signal_name(failure.signal)} while {self.engine_name} ran"
+            self.finish(status, probe(self.target).own_versions, reason)
+        if failure.signal is not None:
+            raise Interrupted(failure.signal)
+        if outcome.held:
+            sys.stderr.write(redact(outcome.held))
+        code = failure.returncode if failure.returncode > 0 else (
+            128 - failure.returncode if failure.returncode < 0 else 1)
+        raise PipFailed(f"the upgrade did not finish: {failure.summary or 'see the output above'}.", code)
 
 
-def _engine_failed(found: Resolution) -> PipFailed:
-    failure = found.failure
-    assert failure is not None
-    if found.held:
-        sys.stderr.write(redact(found.held))
-    code = failure.returncode if failure.returncode > 0 else (128 - failure.returncode if failure.returncode < 0
-                                                              else 1)
-    return PipFailed(f"the upgrade did not finish: {failure.summary or 'see the output above'}.", code)
+def _versions(dists: Mapping[NormalizedName, Distribution]) -> dict[NormalizedName, str]:
+    return {name: dist.version for name, dist in dists.items()}
 
 
 def run_upgrade(options: Options, args: list[str]) -> int:
@@ -269,73 +255,25 @@ def run_upgrade(options: Options, args: list[str]) -> int:
         for skip in spec.skipped:
             say(f"pipguard: not upgrading {skip.display_name}: {skip.reason}.")
         if spec.empty:
-            return _nothing(parsed, None, spec, "nothing to upgrade: no root is installed from an index.")
+            outcome = UpgradeOutcome("nothing", message="nothing to upgrade: no root is installed from an index.")
+            return UpgradeEffects(target, session, parsed, args, "pip").carry_out(outcome, spec)
         with work_directory() as workdir:
             engine = make_engine(options.engine or ledger.engine, target.python, state.pip_version, workdir,
                                  parsed.request)
             if engine.name == "pip":
                 check_pip_version(state.pip_version, target.python)
-            run = UpgradeRun(target, session, parsed, args, situation, spec, engine)
-            look_up_newest(run)
-            if run.newest_known and not newer_exists(run.newest.values(), state.own):
-                return _nothing(parsed, None, spec, "everything is at the newest release the index offers.")
-            code = _resolve_and_install(run)
+            effects = UpgradeEffects(target, session, parsed, args, engine.name)
+            explainer = Explainer(parsed.request, state.distributions, ledger.roots, state.markers,
+                                  parsed.request.constraints,
+                                  pipguard_here=canonicalize_name("pipguard") in state.own)
+
+            def request_for(requirements: Sequence[str], extra: Sequence[str]) -> InstallRequest:
+                return engine_request(parsed.request, requirements, extra, target.prefix)
+
+            outcome = decide_upgrade(situation, spec, engine, request_for, explainer,
+                                     dry_run=parsed.request.dry_run,
+                                     show_output=bool(parsed.request.verbose) and not parsed.json,
+                                     show=effects.show, begin=effects.begin)
+            code = effects.carry_out(outcome, spec)
         keep_shims(target)
         return code
-
-
-def _nothing(parsed: UpgradeArgs, run: UpgradeRun | None, spec: UpgradeSpec, message: str) -> int:
-    if parsed.json:
-        print_json(upgrade_json("nothing-to-do", run.assessment if run else None, spec,
-                                newest_known=run.newest_known if run else True, message=message))
-    say(f"pipguard: {message} Nothing was changed.")
-    return 0
-
-
-def _resolve_and_install(run: UpgradeRun) -> int:
-    parsed = run.parsed
-    if parsed.request.dry_run:
-        found = run.engine.resolve(run.invocation())
-        if not found.ok:
-            raise _engine_failed(found)
-        assessment = run.judge(found)
-        if assessment.blocking:
-            raise Rejected(run.stop_reason)
-        run.show()
-        if parsed.json:
-            print_json(upgrade_json("dry-run", assessment, run.spec, newest_known=run.newest_known))
-        count = len(assessment.moves)
-        say(f"pipguard: would upgrade {count} distribution{'s' if count != 1 else ''}; nothing was changed "
-            "(--dry-run).")
-        return 0
-    found = run.engine.install(run.invocation(), run.approve)
-    failure = found.failure
-    if failure is not None and failure.kind == "stopped" and run.txn is None:
-        if run.stop_reason:
-            run.record_rejection()
-            raise Rejected(run.stop_reason)
-        return _nothing(parsed, run, run.spec, "nothing can be upgraded: what is newer is held back (above).")
-    if failure is not None:
-        if run.txn is not None:
-            after = probe(run.target).own_versions
-            status: Status = "interrupted" if failure.signal is not None or failure.kind == "killed" else "failed"
-            reason = failure.summary or f"{run.engine.name} exited with {failure.returncode}"
-            if failure.signal is not None:
-                reason = f"pipguard received {signal_name(failure.signal)} while {run.engine.name} ran"
-            run.finish(status, after, reason)
-        if failure.signal is not None:
-            raise Interrupted(failure.signal)
-        raise _engine_failed(found)
-    assert run.txn is not None and run.assessment is not None
-    after = {name: dist.version for name, dist in overlay(run.session.state.own, found.plan).items()}
-    run.finish("committed", after, "")
-    for violation in run.assessment.warnings:
-        say(f"pipguard: warning: {violation.describe()} (installed with unmet requirements).")
-    for note in shadow_notes(run.session.state.distributions, found.plan):
-        say(note)
-    if parsed.json:
-        print_json(upgrade_json("upgraded", run.assessment, run.spec, run.txn.id, run.newest_known))
-    count = len(run.assessment.moves)
-    say(f"pipguard: upgraded {count} distribution{'s' if count != 1 else ''} (transaction {run.txn.id}; "
-        f"'pipguard rollback {run.txn.id - 1}' undoes it).")
-    return 0
