@@ -424,11 +424,12 @@ def _blame_key(need: Need) -> tuple[int, str, str]:
 
 
 def _boundaries(spec: SpecifierSet) -> set[str]:
+    """Each version a specifier names, and one just above it (1.0 -> 1.0.1): where ranges meet."""
     found = set()
     for item in spec:
-        text = item.version.removesuffix(".*")
-        if _version(text) is not None:
-            found.add(text)
+        parsed = _version(item.version.removesuffix(".*"))
+        if parsed is not None:
+            found |= {str(parsed), ".".join(map(str, (*parsed.release, 1)))}
     return found
 
 
@@ -473,7 +474,9 @@ def hold_reason(s: UpgradeSituation, target: Target, reached: str, newest: Plann
         if present is not None and version_satisfies(present.version, req.specifier):
             continue
         known = [present.version] if present is not None else []
-        holders = sorted((n for n in needs if n.name == dep and n.source != target.name), key=_blame_key)
+        # pipguard's own pins and floors first: they are exact, so a clash with them is certain
+        holders = sorted((n for n in needs if n.name == dep and n.source != target.name),
+                         key=lambda n: (n.kind not in (HELD, OUTSIDE, FLOOR), _blame_key(n)))
         for need in holders:
             if not _compatible(req.specifier, need.specifier_set, known):
                 return hold("requirement", f"{newest.display_name} {newest.version} needs {req.name}{req.specifier}, "
