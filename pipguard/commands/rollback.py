@@ -30,10 +30,10 @@ from pipguard.commands.options import print_json, say, split_options
 from pipguard.commands.points import parse_number, snapshot_after
 from pipguard.context import Options, Session, Target, locate, open_session, probe
 from pipguard.engines import make_engine
-from pipguard.engines.base import Engine, Invocation, approve_all
+from pipguard.engines.base import Approval, Engine, Invocation, Resolution
 from pipguard.errors import PipFailed, Rejected, UsageError
 from pipguard.ledger import now
-from pipguard.model import Status
+from pipguard.model import LedgerState, Status, Transaction
 from pipguard.pip_runner import check_pip_version, pip_command, run_process
 from pipguard.process import Interrupted, signal_name, work_directory
 from pipguard.redaction import redact
@@ -135,14 +135,10 @@ def run_rollback(options: Options, args: list[str]) -> int:
                                  parsed.request)
             if engine.name == "pip":
                 check_pip_version(session.state.pip_version, target.python)
-            try:
-                missing = unavailable(engine, plan.pins, lambda pins: _pins_request(parsed.request, pins,
-                                                                                   target.prefix))
-            except LookupFailed as exc:
-                raise PipFailed(f"cannot check that the recorded versions can still be installed: "
-                                f"{redact(exc.detail)}. Nothing was changed.", exc.returncode) from None
-            if missing or plan.missing_paths:
-                raise Rejected(refusal(parsed.number, missing, plan.missing_paths))
+            if plan.missing_paths or parsed.request.dry_run:
+                missing = check_versions(engine, parsed, plan, target.prefix)
+                if missing or plan.missing_paths:
+                    raise Rejected(refusal(parsed.number, missing, plan.missing_paths))
             if parsed.request.dry_run:
                 if parsed.json:
                     print_json(rollback_json(diff, plan, "dry-run", None))
@@ -160,28 +156,64 @@ def _counts(plan: RollbackPlan) -> str:
     return f"{len(plan.pins) + len(plan.reinstall)} installed, {len(plan.remove)} removed"
 
 
+def check_versions(engine: Engine, parsed: RollbackArgs, plan: RollbackPlan, prefix: str) -> list[str]:
+    """The recorded versions no index, find-links directory or cache can provide any more."""
+    try:
+        return unavailable(engine, plan.pins, lambda pins: _pins_request(parsed.request, pins, prefix))
+    except LookupFailed as exc:
+        raise PipFailed(f"cannot check that the recorded versions can still be installed: "
+                        f"{redact(exc.detail)}. Nothing was changed.", exc.returncode) from None
+
+
+@dataclass
+class _Rollback:
+    """The transaction of one rollback, begun only once the engine has found every version."""
+
+    target: Target
+    ledger: LedgerState
+    txn: Transaction
+    began: bool = False
+
+    def begin(self) -> None:
+        self.ledger = self.target.store.begin(self.ledger, self.txn)
+        self.began = True
+
+    def approve(self, _found: Resolution) -> Approval:
+        self.begin()
+        return Approval(True)
+
+
 def carry_out(target: Target, session: Session, parsed: RollbackArgs, plan: RollbackPlan, wanted: Snapshot,
               engine: Engine, args: Sequence[str]) -> int:
     """One transaction: install the versions and editables, uninstall what the point lacked, record
-    the point's roots. Returns the transaction's id."""
-    store, ledger = target.store, session.ledger
-    txn = start(ledger, "rollback", ["rollback", *args], session.state.pip_version, ledger.policy, now,
-                engine=engine.name)
-    ledger = store.begin(ledger, txn)
+    the point's roots. Returns the transaction's id.
+
+    The install's own resolution is the check that every version can still be
+    had: the transaction begins when the engine has found them all, before it
+    changes anything; a version it cannot find is named (every one, with dry
+    runs) and nothing is recorded or changed.
+    """
+    ledger = session.ledger
+    run = _Rollback(target, ledger, start(ledger, "rollback", ["rollback", *args], session.state.pip_version,
+                                          ledger.policy, now, engine=engine.name))
     failure = ""
     code = 0
     signal: int | None = None
     arguments = plan.install_arguments()
     if arguments:
         request = _pins_request(parsed.request, arguments, target.prefix)
-        found = engine.install(Invocation(request, show_output=not parsed.json), approve_all)
+        found = engine.install(Invocation(request, show_output=not parsed.json), run.approve)
         if not found.ok:
             assert found.failure is not None
-            if found.held:
-                sys.stderr.write(redact(found.held))
             signal = found.failure.signal
             code = found.failure.returncode or 1
             failure = found.failure.summary or f"{engine.name} exited with {code}"
+            if not run.began:
+                _refuse_unchanged(engine, parsed, plan, found, target.prefix)
+            if found.held:
+                sys.stderr.write(redact(found.held))
+    else:
+        run.begin()
     if code == 0 and plan.remove:
         result = run_process(pip_command(target.python, "uninstall", "-y", *plan.remove), return_on_signal=True,
                              capture=parsed.json)
@@ -196,12 +228,30 @@ def carry_out(target: Target, session: Session, parsed: RollbackArgs, plan: Roll
         status, reason = "interrupted", f"{reason}; pipguard received {signal_name(signal)} while it ran"
     elif failure:
         reason = f"{reason}; {failure}"
-    done = close(ledger, txn, status, now, after=after, reason=reason,
+    done = close(run.ledger, run.txn, status, now, after=after, reason=reason,
                  roots=wanted.roots if status == "committed" else None)
-    store.finish(ledger, done)
+    target.store.finish(run.ledger, done)
     if signal is not None:
         raise Interrupted(signal)
     if code != 0:
         raise PipFailed(f"rollback to transaction {parsed.number} did not finish ({failure}); what changed is "
                         "recorded. See the output above.", code)
-    return txn.id
+    return run.txn.id
+
+
+def _refuse_unchanged(engine: Engine, parsed: RollbackArgs, plan: RollbackPlan, found: Resolution,
+                      prefix: str) -> None:
+    """The engine stopped before changing anything: say why, and record nothing."""
+    failure = found.failure
+    assert failure is not None
+    if failure.signal is not None:
+        raise Interrupted(failure.signal)
+    if failure.kind in ("no-match", "not-found", "impossible"):
+        missing = check_versions(engine, parsed, plan, prefix)
+        if missing:
+            raise Rejected(refusal(parsed.number, missing, ()))
+    if found.held:
+        sys.stderr.write(redact(found.held))
+    detail = failure.summary or f"{engine.name} exited with {failure.returncode}"
+    raise PipFailed(f"cannot roll back to transaction {parsed.number}: {redact(detail)} Nothing was changed.",
+                    failure.returncode if failure.returncode > 0 else 1)
