@@ -98,3 +98,16 @@ def test_upgrade_never_moves_what_is_outside_the_environment(tmp_path: Path, whe
     inside = venv.pip("list", "--local", "--format", "json")
     assert "b" not in {item["name"].lower() for item in json.loads(inside.stdout)}
     assert base.versions()["b"] == "1.5" and venv.versions()["b"] == "1.5"
+
+
+def test_upgrade_is_the_same_with_either_engine(engine_guard: Pipguard) -> None:
+    guard = engine_guard
+    for args in (["A"], ["C"], ["G==1.0"], ["G"]):
+        assert guard.install(*args).returncode == 0, args
+    result = guard.run("upgrade", "--json", *guard.index_args())
+    assert result.returncode == 0, combined(result)
+    doc = json.loads(result.stdout)
+    assert [(c["name"], c["from"], c["to"]) for c in doc["changes"]] == [("g", "1.0", "1.2")]
+    assert [(h["name"], h["reason"]) for h in doc["held_back"]] == [
+        ("c", "C 1.1 needs B>=2.0, but A 1.0 (root, transaction 2) needs b<2.0,>1.0")]
+    assert guard.venv.versions()["g"] == "1.2" and guard.venv.transactions()[-1]["engine"] == guard.engine
