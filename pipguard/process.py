@@ -34,7 +34,7 @@ import subprocess
 import sys
 import tempfile
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
@@ -395,18 +395,22 @@ class RunningProcess:
 
 class WatchedProcess:
     """A process whose output lines go to a callback as they come, and that can be
-    paused, resumed and stopped: the pip engine's install, judged half-way.
+    stopped: the pip engine's install, judged half-way (at its gate).
 
     Use it as a context manager: inside, pipguard counts as waiting for the
-    child, so a SIGINT or SIGTERM it receives is passed on to the child (and
-    a paused child is woken to take it) instead of unwinding pipguard while
-    the child runs; ``wait`` returns the signal in the result.
+    child, so a SIGINT or SIGTERM it receives is passed on to the child
+    instead of unwinding pipguard while the child runs; ``wait`` returns the
+    signal in the result. *pass_fds* are inherited by the child (the gate's
+    pipes).
     *on_line(stream, line)* is called from reader threads, for every line of
     ``"stdout"`` and ``"stderr"``.
     """
 
-    def __init__(self, cmd: list[str], on_line: Callable[[str, str], None]) -> None:
+    def __init__(self, cmd: list[str], on_line: Callable[[str, str], None], *, pass_fds: Sequence[int] = (),
+                 shown: list[str] | None = None) -> None:
         self._cmd = cmd
+        self._pass_fds = tuple(pass_fds)
+        self._shown = shown or cmd  # what PIPGUARD_DEBUG prints (a command run through -c: its gist)
         self._on_line = on_line
         self._out: list[str] = []
         self._err: list[str] = []
@@ -415,13 +419,13 @@ class WatchedProcess:
         self._stack = contextlib.ExitStack()
 
     def __enter__(self) -> WatchedProcess:
-        _debug(self._cmd)
+        _debug(self._shown)
         self._stack.enter_context(_waiting_for_child())
         _start_watch(self._watch)
         try:
             self._popen = subprocess.Popen(
                 self._cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                text=True, errors="replace",
+                text=True, errors="replace", pass_fds=self._pass_fds,
             )
         except OSError as exc:
             self._close()
@@ -439,7 +443,7 @@ class WatchedProcess:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self._popen.poll() is None:  # left by an exception: do not leave it paused or running
+        if self._popen.poll() is None:  # left by an exception: do not leave it running
             self.stop()
             self._popen.wait()
         self._close()
@@ -459,19 +463,10 @@ class WatchedProcess:
     def stdout_so_far(self) -> str:
         return "".join(list(self._out))
 
-    def pause(self) -> None:
-        with contextlib.suppress(OSError):
-            os.kill(self._popen.pid, signal.SIGSTOP)
-
-    def resume(self) -> None:
-        with contextlib.suppress(OSError):
-            os.kill(self._popen.pid, signal.SIGCONT)
-
     def stop(self) -> None:
-        """End it before it goes on (paused, or still resolving: it has changed nothing)."""
+        """End it (it waits at the pip engine's gate, or still resolves: it has changed nothing)."""
         with contextlib.suppress(OSError):
             os.kill(self._popen.pid, signal.SIGTERM)
-        self.resume()
 
     def wait(self) -> ProcessResult:
         returncode = self._popen.wait()

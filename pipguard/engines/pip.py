@@ -5,16 +5,19 @@ user's arguments untouched, plus pipguard's constraints (``-c``, and
 ``--build-constraint`` where pip has it) and a report path. pipguard never
 imports pip.
 
-Installing is judged before anything changes, in one pip run: pip writes its
-``--report`` right after resolving and before installing, so the report path
-is a named pipe; when pip has written it, pip is paused (SIGSTOP), the core
-judges the plan, and pip either goes on (SIGCONT) or is stopped — having
-changed nothing. Where named pipes are missing (Windows), the engine falls
-back to a dry run followed by an install of exactly the planned versions.
+Installing is judged before anything changes, in one pip run: pip is run
+through a gate (``pipguard._pip_gate``) that stops it after it has resolved
+and written its ``--report``, before its first uninstall or install, until
+pipguard says go. The core judges the plan in between; pip then goes on, or
+ends having changed nothing. Where the gate cannot go (Windows, or a pip
+without its place), the engine falls back to a dry run followed by an
+install of exactly the planned versions.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import itertools
 import json
 import os
@@ -28,6 +31,7 @@ from typing import Any
 from packaging.utils import InvalidSdistFilename, NormalizedName, canonicalize_name, parse_sdist_filename
 from packaging.version import Version
 
+from pipguard._pip_gate import NO_GATE
 from pipguard.constraints import render_constraints
 from pipguard.engines.base import (
     Approval,
@@ -299,36 +303,32 @@ class PipEngine:
         return self._answer(result, report.read_text() if report.exists() else None, watch)
 
     def install(self, invocation: Invocation, approve: Approver) -> Resolution:
-        if not hasattr(os, "mkfifo"):
+        if os.name != "posix":
             return self._install_in_two_runs(invocation, approve)
-        fifo = self.workdir / f"report-{next(self._count)}.fifo"
-        os.mkfifo(fifo, 0o600)
+        report = self.workdir / f"report-{next(self._count)}.json"
         watch = _Output(show=invocation.show_output, quiet=self._quiet(invocation))
         approval: Approval | None = None
-        with WatchedProcess(self.command(invocation, fifo, dry_run=False), watch) as process:
-            reader = _ReportReader(fifo, process)
-            reader.start()
-            while process.running() or reader.ready.is_set():
-                if not reader.ready.wait(0.05):
-                    continue
-                reader.ready.clear()
-                planned = self._answer(ProcessResult(0, process.stdout_so_far()), reader.text, watch)
-                approval = Approval(False, "") if process.signalled else approve(planned)
-                if (approval.proceed or watch.installing) and not process.signalled:
-                    process.resume()
+        with _Gate() as gate:
+            pip = self.command(invocation, report, dry_run=False)
+            with WatchedProcess(gate.command(pip), watch, pass_fds=gate.child_ends, shown=pip) as process:
+                gate.started()
+                if gate.wait_until_ready():  # pip has resolved and written its report; it has changed nothing
+                    planned = self._answer(ProcessResult(0, process.stdout_so_far()), _read(report), watch)
+                    approval = Approval(False, "") if process.signalled else approve(planned)
+                    gate.answer(approval.proceed)
                 else:
-                    process.stop()
-                break
-            result = process.wait()
-            reader.finish()
-        if result.signal is None and approval is not None and not approval.proceed and not watch.installing:
+                    gate.answer(False)
+                result = process.wait()
+        if approval is None and result.signal is None and result.returncode == NO_GATE:
+            return self._install_in_two_runs(invocation, approve)  # a pip without the gate's place
+        if approval is not None and not approval.proceed and result.signal is None:
             return Resolution(
-                plan=parse_report(reader.text) if reader.text else (),
-                failure=Failure("stopped", result.returncode, approval.reason),
-                output=result.stdout + result.stderr, report=reader.text, backtracked=watch.backtracked,
+                plan=parse_report(_read(report) or "") if report.exists() else (),
+                failure=Failure("stopped", 0, approval.reason),
+                output=result.stdout + result.stderr, report=_read(report), backtracked=watch.backtracked,
                 held="".join(watch.held),
             )
-        return self._answer(result, reader.text, watch)
+        return self._answer(result, _read(report), watch)
 
     def _install_in_two_runs(self, invocation: Invocation, approve: Approver) -> Resolution:
         planned = self.resolve(invocation)
@@ -371,35 +371,65 @@ def _pin(version: str) -> Any:
         return SpecifierSet(f"==={version}")
 
 
-class _ReportReader(threading.Thread):
-    """Reads pip's report from a named pipe and pauses pip the moment it is complete."""
+def _read(report: Path) -> str | None:
+    return report.read_text(encoding="utf-8") if report.exists() else None
 
-    def __init__(self, fifo: Path, process: WatchedProcess) -> None:
-        super().__init__(daemon=True)
-        self.fifo = fifo
-        self.process = process
-        self.text: str | None = None
-        self.ready = threading.Event()
 
-    def run(self) -> None:
-        with open(self.fifo, "rb") as pipe:  # blocks until pip opens it (or finish() does)
-            data = pipe.read()
-        if data and self.process.running():
-            self.process.pause()
-        if data:
-            self.text = data.decode("utf-8")
-            self.ready.set()
+class _Gate:
+    """Two pipes between pipguard and the gated pip (``pipguard._pip_gate``): pip says
+    ``ready`` on one when its plan is in the report, and waits on the other for ``go``."""
 
-    def finish(self) -> None:
-        """pip ended: if it never opened the pipe, open it ourselves so the reader ends."""
-        if self.is_alive():
-            try:
-                fd = os.open(self.fifo, os.O_WRONLY | os.O_NONBLOCK)
-            except OSError:
-                fd = -1
-            if fd >= 0:
+    def __enter__(self) -> _Gate:
+        self._ready_read, self._ready_write = os.pipe()
+        self._go_read, self._go_write = os.pipe()
+        self._open = {self._ready_read, self._ready_write, self._go_read, self._go_write}
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for fd in self._open:
+            with contextlib.suppress(OSError):
                 os.close(fd)
-        self.join(timeout=5)
+        self._open.clear()
+
+    @property
+    def child_ends(self) -> tuple[int, int]:
+        return self._ready_write, self._go_read
+
+    def command(self, pip: list[str]) -> list[str]:
+        """``python -m pip ARGS`` as ``python -c <gate> READY GO ARGS``."""
+        python, _, _, *args = pip
+        return [python, "-c", _gate_source(), str(self._ready_write), str(self._go_read), *args]
+
+    def started(self) -> None:
+        """pip has its ends: close pipguard's copies, so that pip's end of either pipe is seen."""
+        self._close(self._ready_write)
+        self._close(self._go_read)
+
+    def wait_until_ready(self) -> bool:
+        """True when pip waits at the gate; False when it ended without reaching it."""
+        data = b""
+        while True:
+            chunk = os.read(self._ready_read, 64)  # a signal to pipguard goes to pip, which then ends
+            if not chunk:
+                return data.startswith(b"ready")
+            data += chunk
+            if data.endswith(b"\n"):
+                return data.startswith(b"ready")
+
+    def answer(self, proceed: bool) -> None:
+        with contextlib.suppress(OSError):  # pip may be gone already (a signal): nothing to tell
+            os.write(self._go_write, b"go\n" if proceed else b"stop\n")
+        self._close(self._go_write)
+
+    def _close(self, fd: int) -> None:
+        if fd in self._open:
+            self._open.discard(fd)
+            os.close(fd)
+
+
+@functools.cache
+def _gate_source() -> str:
+    return (Path(__file__).parent.parent / "_pip_gate.py").read_text(encoding="utf-8")
 
 
 def pins_for(plan: Sequence[PlannedInstall]) -> Constraints:

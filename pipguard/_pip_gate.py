@@ -1,0 +1,76 @@
+"""pip with a gate between its resolution and its first change, run in the target's interpreter.
+
+The pip engine runs this file's text with ``python -c``, as::
+
+    python -c <this file> READY_FD GO_FD install ... --report FILE
+
+It is pip (``python -m pip``) with one difference: pip writes its report,
+and then, before it uninstalls or installs anything (``install_given_reqs``,
+where every change starts), it writes ``ready`` to READY_FD and waits for a
+line on GO_FD. ``go`` lets it carry on; anything else, or the end of the pipe
+(pipguard is gone), ends it with exit code ``STOPPED`` having changed nothing.
+pipguard reads the report and has the decision core approve the plan in
+between: one pip run resolves and installs, and nothing is installed that
+the core has not seen.
+
+When this pip has no ``install_given_reqs`` where the gate goes, nothing is
+run and the exit code is ``NO_GATE``: the engine then resolves and installs
+in two runs instead. This file runs in the target's interpreter, which may
+not have pipguard: standard library only, Python 3.8 syntax, no ``from __future__``
+(the text is run as it is).
+"""
+
+import os
+import sys
+
+STOPPED = 75  # EX_TEMPFAIL: pipguard said no
+NO_GATE = 76  # this pip has no place for the gate
+
+
+def _answer(go_fd: int) -> str:
+    data = b""
+    while not data.endswith(b"\n"):
+        chunk = os.read(go_fd, 64)
+        if not chunk:
+            break
+        data += chunk
+    return data.decode("ascii", "replace").strip()
+
+
+def _install_gate(ready_fd: int, go_fd: int) -> bool:
+    try:
+        import pip._internal.commands.install as install_command
+    except Exception:
+        return False
+    original = getattr(install_command, "install_given_reqs", None)
+    if original is None:
+        return False
+
+    def gated(*args: object, **kwargs: object) -> object:
+        os.write(ready_fd, b"ready\n")
+        os.close(ready_fd)
+        if _answer(go_fd) != "go":
+            sys.stdout.flush()
+            os._exit(STOPPED)  # nothing changed yet; no clean-up of pip's may run on
+        os.close(go_fd)
+        return original(*args, **kwargs)
+
+    setattr(install_command, "install_given_reqs", gated)  # noqa: B010 (pip does not export it)
+    return True
+
+
+def main() -> None:
+    if sys.path and sys.path[0] in ("", os.getcwd()):
+        sys.path.pop(0)  # as python -m pip does: never import pip from the working directory
+    ready_fd, go_fd = int(sys.argv[1]), int(sys.argv[2])
+    del sys.argv[1:3]
+    if not _install_gate(ready_fd, go_fd):
+        sys.exit(NO_GATE)
+    import runpy
+
+    sys.argv[0] = "pip"
+    runpy.run_module("pip", run_name="__main__", alter_sys=True)
+
+
+if __name__ == "__main__":  # python -c runs it as __main__; importing it runs nothing
+    main()
