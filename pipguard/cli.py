@@ -64,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="A thin wrapper around pip that keeps earlier installs working.",
         epilog="Commands: install, uninstall, check, ledger, why, history, export, adopt, "
         "rollback, policy, engine, outside, constraints, shim, pip (a whole pip command line, as the shim runs it); "
-        "upgrade, autoremove, diff (docs/maintenance.md); "
+        "upgrade, autoremove, diff (docs/maintenance.md); ci-guard (the CI job, docs/ci.md); "
         "any other pip command passes straight through to pip.",
     )
     parser.add_argument("--version", action="version", version=f"pipguard {__version__}")

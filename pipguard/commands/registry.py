@@ -32,6 +32,7 @@ _TABLE: dict[str, tuple[str, str]] = {
     "export": ("inspect", "run_export"),
     "constraints": ("standing", "run_constraints"),
     "shim": ("shim", "run_shim"),
+    "ci-guard": ("ci_guard", "run_ci_guard"),
     "pip": ("as_pip", "run_pip"),
 }
 

@@ -233,3 +233,31 @@ def test_ci_guard_without_steps_is_a_usage_error(tmp_path: Path, wheelhouse: Pat
     result = ci_guard(tmp_path, wheelhouse, "--venv", "v")
     assert result.returncode == 2 and "nothing to install" in result.stderr
     assert not (tmp_path / "v").exists()
+
+
+def test_ci_guard_ships_in_the_wheel_and_runs_as_a_pipguard_command(tmp_path: Path, wheelhouse: Path) -> None:
+    """A CI job that did 'pip install pipguard' has no checkout: 'pipguard ci-guard' is the job."""
+    built = tmp_path / "dist"
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w",
+                    str(built), str(REPO)], env=scrubbed_env(), check=True, capture_output=True, timeout=300)
+    (wheel,) = built.glob("pipguard-*.whl")
+    installed = tmp_path / "installed"
+    subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(installed),
+                    str(wheel)], env=scrubbed_env(), check=True, capture_output=True, timeout=300)
+    assert (installed / "pipguard" / "ci-guard.sh").is_file()
+    job = tmp_path / "job"
+    job.mkdir()
+    env = scrubbed_env({"PYTHONPATH": str(installed), "PIPGUARD_CI_PYTHON": sys.executable,
+                        "PIPGUARD_CI_PIP_ARGS": f"--no-index --find-links {wheelhouse}"})
+    env.pop("PIPGUARD_CI_PIPGUARD", None)
+    where = subprocess.run([sys.executable, "-c", "import pipguard; print(pipguard.__file__)"], env=env, cwd=job,
+                           capture_output=True, text=True, check=True)
+    assert where.stdout.startswith(str(installed))  # the wheel's pipguard, not this checkout's
+    result = subprocess.run([sys.executable, "-m", "pipguard", "ci-guard", "--venv", "ci-venv", "A", "E"], cwd=job,
+                            env=env, capture_output=True, text=True, timeout=600, check=False)
+    assert result.returncode == 1, combined(result)
+    assert "REJECTED: 'E' would break an earlier project" in result.stderr
+    assert [c[1] for c in cases_of(job / "pipguard-junit.xml") if c[2] is not None] == ["transaction 3 rejected"]
+    refused = subprocess.run([sys.executable, "-m", "pipguard", "--python", sys.executable, "ci-guard", "A"],
+                             cwd=job, env=env, capture_output=True, text=True, timeout=60, check=False)
+    assert refused.returncode == 2 and "give it --venv DIR, not --python" in refused.stderr
