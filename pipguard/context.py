@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from pipguard.environment import EnvironmentState, probe_environment, resolve_python, run_in_target
-from pipguard.errors import EnvironmentError_, LedgerError
+from pipguard.errors import EnvironmentUnusable, LedgerError
 from pipguard.ledger import LedgerStore, default_ledger_path, now
 from pipguard.model import LedgerState, StandingConstraint
 from pipguard.pip_runner import check_pip_version
@@ -33,7 +33,6 @@ class Options:
 class Target:
     python: str
     prefix: str
-    is_virtualenv: bool
     store: LedgerStore
 
 
@@ -46,7 +45,7 @@ def _prefixes(python: str) -> tuple[str, str]:
     result = run_in_target([python, "-I", "-c", "import sys; print(sys.prefix); print(sys.base_prefix)"])
     lines = result.stdout.splitlines()
     if result.returncode != 0 or len(lines) < 2:
-        raise EnvironmentError_(
+        raise EnvironmentUnusable(
             f"cannot run the interpreter {python}. Check the path given with --python."
         )
     return lines[0], lines[1]
@@ -58,7 +57,7 @@ def locate(options: Options) -> Target:
     is_venv = os.path.realpath(prefix) != os.path.realpath(base) if base else True
     override = options.ledger or os.environ.get("PIPGUARD_LEDGER")
     path = Path(override) if override else default_ledger_path(prefix, is_venv)
-    return Target(python, prefix, is_venv, LedgerStore(path.absolute(), options.lock_timeout))
+    return Target(python, prefix, LedgerStore(path.absolute(), options.lock_timeout))
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ from typing import Any
 
 from packaging.utils import NormalizedName, canonicalize_name
 
-from pipguard.errors import EnvironmentError_, UsageError
+from pipguard.errors import EnvironmentUnusable, UsageError
 from pipguard.model import Distribution
 from pipguard.process import ProcessResult, run_process
 
@@ -70,10 +70,6 @@ class EnvironmentState:
     locations: dict[NormalizedName, str] = field(default_factory=dict)
 
     @property
-    def is_virtualenv(self) -> bool:
-        return os.path.realpath(self.prefix) != os.path.realpath(self.base_prefix)
-
-    @property
     def visible(self) -> dict[NormalizedName, Distribution]:
         return self.distributions
 
@@ -112,20 +108,20 @@ def resolve_python(python: str | None) -> str:
         for sub in ("bin/python", "Scripts/python.exe"):
             if (candidate / sub).exists():
                 return str(candidate / sub)
-        raise EnvironmentError_(
+        raise EnvironmentUnusable(
             f"no Python interpreter in {python}: it is a directory without bin/python. Give "
             "--python the path of an existing Python interpreter or virtual environment."
         )
     if candidate.exists() or os.sep in python:
         if not candidate.exists():
-            raise EnvironmentError_(
+            raise EnvironmentUnusable(
                 f"interpreter not found: {python}. Give --python the path of an existing "
                 "Python interpreter or virtual environment."
             )
         return str(candidate)
     found = shutil.which(python)
     if not found:
-        raise EnvironmentError_(
+        raise EnvironmentUnusable(
             f"interpreter not found: {python}. Give --python the path of an existing "
             "Python interpreter or virtual environment."
         )
@@ -281,7 +277,7 @@ def run_in_target(cmd: list[str], stdin_text: str | None = None) -> ProcessResul
     timeout = probe_timeout()
     result = run_process(cmd, capture=True, stdin_text=stdin_text, timeout=timeout)
     if result.timed_out:
-        raise EnvironmentError_(
+        raise EnvironmentUnusable(
             f"the interpreter {cmd[0]} did not answer within {timeout:g} s, so pipguard stopped it. "
             "Check that --python names a working Python 3.9 or newer; if it is only slow (a large "
             f"environment on slow storage), allow it more time with {PROBE_TIMEOUT_ENV}=SECONDS."
@@ -295,16 +291,18 @@ def _run_probe(python: str, signature: str) -> dict[str, Any]:
     result = run_in_target([python, "-", signature], stdin_text=_PROBE_SOURCE)
     if result.returncode != 0:
         detail = result.stderr.strip().splitlines()[-1:] or ["no output"]
-        raise EnvironmentError_(
+        raise EnvironmentUnusable(
             f"cannot read the environment of {python}: the interpreter failed "
             f"({detail[0]}). Check that it is a working Python 3.9 or newer."
         )
     try:
         data = json.loads(result.stdout)
     except ValueError as exc:
-        raise EnvironmentError_(f"cannot read the environment of {python}: unexpected probe output ({exc}).") from None
+        raise EnvironmentUnusable(
+            f"cannot read the environment of {python}: unexpected probe output ({exc})."
+        ) from None
     if not isinstance(data, dict):
-        raise EnvironmentError_(f"cannot read the environment of {python}: unexpected probe output.")
+        raise EnvironmentUnusable(f"cannot read the environment of {python}: unexpected probe output.")
     return data
 
 
@@ -327,7 +325,7 @@ def probe_environment(python: str, cache: Path | None = None) -> EnvironmentStat
     try:
         state = state_from_dict(data)
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise EnvironmentError_(
+        raise EnvironmentUnusable(
             f"cannot read the environment of {python}: unexpected probe output ({exc})."
         ) from None
     if cache is not None:

@@ -27,7 +27,7 @@ class LedgerError(PipguardError):
     """The ledger is unusable: corrupt, unsafe, unwritable or locked too long."""
 
 
-class EnvironmentError_(PipguardError):
+class EnvironmentUnusable(PipguardError):
     """The target interpreter is missing or cannot be probed."""
 
 
@@ -46,6 +46,3 @@ class PipFailed(PipguardError):
         super().__init__(message)
         self.returncode = returncode
 
-
-class CheckFailed(PipguardError):
-    """``pipguard check`` found problems."""

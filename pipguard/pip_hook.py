@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipguard._pip_hook import INNER_VARIABLE
-from pipguard.errors import EnvironmentError_
+from pipguard.errors import EnvironmentUnusable
 from pipguard.pip_runner import run_process
 
 HOOK_NAME = "pipguard-pip-hook.pth"
@@ -98,9 +98,9 @@ def site_packages(python: str) -> Path:
     except ValueError:
         purelib, scanned = None, []
     if result.returncode != 0 or not purelib:
-        raise EnvironmentError_(f"cannot find the site-packages of {python}: the interpreter failed.")
+        raise EnvironmentUnusable(f"cannot find the site-packages of {python}: the interpreter failed.")
     if os.path.realpath(purelib) not in {os.path.realpath(p) for p in scanned}:
-        raise EnvironmentError_(
+        raise EnvironmentUnusable(
             f"the site-packages of {python} ({purelib}) is not one its site.py reads at start-up, "
             "so 'python -m pip' cannot be guarded there."
         )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from packaging.version import InvalidVersion, Version
 
-from pipguard.errors import EnvironmentError_, PipTooOld
+from pipguard.errors import EnvironmentUnusable, PipTooOld
 
 # Re-exported: the seam lives in pipguard.process.
 from pipguard.process import ProcessResult as ProcessResult
@@ -30,7 +30,7 @@ def pip_command(python: str, *args: str) -> list[str]:
 def check_pip_version(version: str | None, python: str) -> Version:
     """Refuse a target without pip, or with a pip older than pipguard needs."""
     if version is None:
-        raise EnvironmentError_(
+        raise EnvironmentUnusable(
             f"pip is not installed in the target environment ({python}). "
             f"Install it first: {python} -m ensurepip --upgrade"
         )

@@ -40,7 +40,7 @@ from pathlib import Path
 from types import FrameType
 from typing import IO, Any
 
-from pipguard.errors import EnvironmentError_
+from pipguard.errors import EnvironmentUnusable
 from pipguard.redaction import redact, redact_all
 
 _POSIX = os.name == "posix"
@@ -223,8 +223,8 @@ def _feed(sink: IO[str], text: str) -> None:
         sink.close()
 
 
-def _cannot_run(cmd: list[str], exc: OSError) -> EnvironmentError_:
-    return EnvironmentError_(
+def _cannot_run(cmd: list[str], exc: OSError) -> EnvironmentUnusable:
+    return EnvironmentUnusable(
         f"cannot run {cmd[0]}: {exc.strerror or exc}. Check the path given with --python."
     )
 

@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from pipguard.conflicts import Clash, PlanResult
-from pipguard.explain import Compacted, HistoryView, LedgerView, Pin, WhyResult
 from pipguard.health import CheckResult, Problem
 from pipguard.model import STATUSES, Change, Root, RootChange, Transaction
 from pipguard.redaction import printable, redact, redact_all
+from pipguard.views import Compacted, HistoryView, LedgerView, Pin, WhyResult
 
 # Version of every --json document pipguard prints (not the ledger file's own schema).
 JSON_SCHEMA = 1

@@ -10,13 +10,9 @@ is taken over for the new place.
 from __future__ import annotations
 
 import argparse
-import sys
 
+from pipguard.commands.options import say
 from pipguard.context import Options, locate, open_session
-
-
-def say(message: str) -> None:
-    print(message, file=sys.stderr)
 
 
 def run_adopt(options: Options, args: list[str]) -> int:

@@ -16,7 +16,7 @@ import argparse
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from pipguard.cli import add_global_options, make_options, split_own_options
+from pipguard.commands.options import add_global_options, make_options, split_own_options
 from pipguard.context import Options, locate
 from pipguard.environment import resolve_python
 from pipguard.errors import UsageError
@@ -31,7 +31,6 @@ GLOBAL_VALUED = frozenset({
     "--timeout", "--exists-action", "--trusted-host", "--cert", "--client-cert", "--cache-dir",
     "--use-feature", "--use-deprecated", "--resume-retries",
 })
-_SHORT_VALUED: frozenset[str] = frozenset()  # pip has no short general option that takes a value
 _STOPS = frozenset({"-h", "--help", "-V", "--version"})  # pip answers these itself
 
 @dataclass(frozen=True)
@@ -82,7 +81,7 @@ def split_pip_command_line(args: Sequence[str]) -> PipCommandLine:
             break
         if not arg.startswith("-") or arg == "-":
             return PipCommandLine(tuple(args[:i]), arg, tuple(args[i + 1 :]))
-        if arg in GLOBAL_VALUED or arg in _SHORT_VALUED:
+        if arg in GLOBAL_VALUED:  # (pip has no short general option that takes a value)
             i += 2
         else:
             i += 1

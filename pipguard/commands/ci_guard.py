@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from pipguard.context import Options
-from pipguard.errors import EnvironmentError_, UsageError
+from pipguard.errors import EnvironmentUnusable, UsageError
 
 SCRIPT = Path(__file__).resolve().parent.parent / "ci-guard.sh"
 
@@ -21,7 +21,7 @@ def run_ci_guard(options: Options, args: list[str]) -> int:
     if options.python is not None:
         raise UsageError("ci-guard makes and guards its own environment: give it --venv DIR, not --python.")
     if not SCRIPT.is_file():
-        raise EnvironmentError_(f"this pipguard was installed without its CI job ({SCRIPT} is missing); "
+        raise EnvironmentUnusable(f"this pipguard was installed without its CI job ({SCRIPT} is missing); "
                                 "reinstall pipguard.")
     env = dict(os.environ)
     # The job's pipguard is this one, whatever is on PATH (unless the job names another). The
@@ -33,5 +33,5 @@ def run_ci_guard(options: Options, args: list[str]) -> int:
     try:
         os.execvpe("bash", ["bash", str(SCRIPT), *args], env)
     except OSError as exc:
-        raise EnvironmentError_(f"ci-guard needs bash to run: {exc.strerror}.") from None
+        raise EnvironmentUnusable(f"ci-guard needs bash to run: {exc.strerror}.") from None
     return 0  # not reached: bash took the process over

@@ -22,16 +22,6 @@ from pipguard.commands.check import outside_note
 from pipguard.commands.options import CommandParser, command_parser, print_json, say
 from pipguard.context import Options, Session, Target, locate, open_session
 from pipguard.errors import UsageError
-from pipguard.explain import (
-    Compacted,
-    close_matches,
-    export_pins,
-    history_view,
-    is_project_name,
-    ledger_view,
-    transaction_range,
-    why,
-)
 from pipguard.health import assess
 from pipguard.ledger import now
 from pipguard.ledger.journal import Summary, Trimmed
@@ -47,6 +37,16 @@ from pipguard.render import (
     ledger_text,
     why_json,
     why_text,
+)
+from pipguard.views import (
+    Compacted,
+    close_matches,
+    export_pins,
+    history_view,
+    is_project_name,
+    ledger_view,
+    transaction_range,
+    why,
 )
 
 

@@ -192,7 +192,7 @@ def run_install(options: Options, args: list[str]) -> int:
         return run_process(pip_command(resolve_python(options.python), "install", "--help")).returncode
     target = locate(options)
     request = read_install(args, target.prefix)
-    if not options.guard or os.environ.get("PIPGUARD_DISABLE") == "1":
+    if not options.guard:  # --no-guard, or PIPGUARD_DISABLE=1 (read once, with the global options)
         return run_unguarded(options, ["install", *args])
     refuse_locations(request)
     with target.store.locked():

@@ -1,14 +1,20 @@
-"""Argument parsing shared by pipguard's own commands."""
+"""Argument parsing shared by pipguard's own commands, and pipguard's global options."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
+import os
 import sys
-from collections.abc import Collection, Sequence
-from typing import Any
+from collections.abc import Collection, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from pipguard.errors import UsageError
+from pipguard.model import ENGINES, POLICIES
+
+if TYPE_CHECKING:
+    from pipguard.context import Options
 
 
 class CommandParser(argparse.ArgumentParser):
@@ -62,3 +68,61 @@ def print_json(document: Any) -> None:
 def say(message: str) -> None:
     """Messages for the user go to stderr."""
     print(message, file=sys.stderr)
+
+
+# -- pipguard's global options ------------------------------------------------------
+
+# Options pipguard takes for itself inside an install/uninstall command line
+# (pip has none of these names).
+_OWN_FLAGS = {"--no-guard", "--allow-older-major"}
+_OWN_VALUED = {"--policy", "--engine", "--ledger", "--lock-timeout"}
+
+
+def add_global_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--python", metavar="PATH", help="guard this interpreter's environment")
+    parser.add_argument("--ledger", metavar="PATH", help="use this ledger file (or PIPGUARD_LEDGER)")
+    parser.add_argument("--lock-timeout", type=float, metavar="SECONDS", default=None,
+                        help="how long to wait for another run's lock (default 600)")
+    parser.add_argument("--policy", choices=POLICIES, help="strict, compatible (default) or replan")
+    parser.add_argument("--engine", choices=ENGINES,
+                        help="who resolves and installs: pip (default), uv, or auto (uv where found)")
+    parser.add_argument("--no-guard", action="store_true", help="run plain pip; record it as unguarded")
+    parser.add_argument("--allow-older-major", action="store_true",
+                        help="let a re-plan take an older major version of what you asked for than plain pip "
+                             "would install (refused by default)")
+
+
+def split_own_options(args: Sequence[str]) -> tuple[list[str], list[str]]:
+    """Separate pipguard's options from pip's in an install command line."""
+    return split_options(args, _OWN_FLAGS, _OWN_VALUED)
+
+
+def lock_timeout(given: float | None, environ: Mapping[str, str]) -> float:
+    """--lock-timeout, else PIPGUARD_LOCK_TIMEOUT, else 600: a finite number of seconds, 0 or more
+    (nan, inf and negative numbers are usage errors: a wait must end)."""
+    source, timeout = "--lock-timeout", given
+    if timeout is None:
+        env = environ.get("PIPGUARD_LOCK_TIMEOUT")
+        source = "PIPGUARD_LOCK_TIMEOUT"
+        try:
+            timeout = float(env) if env else 600.0
+        except ValueError:
+            raise UsageError(f"PIPGUARD_LOCK_TIMEOUT must be a number of seconds, not {env!r}.") from None
+    if not math.isfinite(timeout) or timeout < 0:
+        raise UsageError(f"{source} must be zero or more seconds, a finite number (not {timeout!r}).")
+    return timeout
+
+
+def make_options(ns: argparse.Namespace) -> Options:
+    from pipguard.context import Options
+
+    timeout = lock_timeout(ns.lock_timeout, os.environ)
+    return Options(
+        python=ns.python,
+        ledger=ns.ledger,
+        lock_timeout=timeout,
+        policy=ns.policy,
+        engine=ns.engine,
+        guard=not ns.no_guard and os.environ.get("PIPGUARD_DISABLE") != "1",
+        allow_older_major=ns.allow_older_major,
+    )

@@ -38,8 +38,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from pipguard.commands.options import say
 from pipguard.context import Options, Target, locate, open_session
-from pipguard.errors import EnvironmentError_, UsageError
+from pipguard.errors import EnvironmentUnusable, UsageError
 from pipguard.ledger import now
 from pipguard.model import LedgerState
 from pipguard.pip_hook import HOOK_NAME, HookConfig, hook_state, remove_hook, render_hook, site_packages, write_hook
@@ -57,10 +58,6 @@ from pipguard.shim_record import (
 SHIM_MARKER = b"# pipguard-shim"
 ORIGINALS_DIRNAME = "shim-originals"
 _MAX_SHEBANG = 127  # the kernel's limit on older Linux; longer ones go through /bin/sh
-
-
-def say(message: str) -> None:
-    print(message, file=sys.stderr)
 
 
 # -- where things are -------------------------------------------------------------
@@ -390,7 +387,7 @@ def install_shims(target: Target, previous: ShimRecord | None, spec: ShimSpec,
     directory = scripts_directory(target.python)
     scripts = find_pip_scripts(directory, target.python)
     if not scripts:
-        raise EnvironmentError_(
+        raise EnvironmentUnusable(
             f"no pip scripts for {target.python} in {directory}: nothing to shim. Install pip "
             f"there first ({target.python} -m ensurepip), or give --python the interpreter "
             "whose pip devstack calls."
@@ -603,7 +600,7 @@ def run_shim(options: Options, args: list[str]) -> int:
             return _remove(target)
         except OSError as exc:
             where = exc.filename or scripts_directory(target.python)
-            raise EnvironmentError_(
+            raise EnvironmentUnusable(
                 f"cannot change {where}: {exc.strerror or exc}. The pip scripts belong to whoever "
                 "installed that Python: run 'pipguard shim' as that user (for a system Python, with "
                 "sudo), or shim a virtual environment instead. Scripts already replaced have their "
@@ -618,7 +615,7 @@ def _checked_runner(target: Target) -> tuple[str, ...]:
         say(caveat)
     problem = runner_problem(runner) or (interpreter_problem(runner[0]) if runner else None)
     if problem:
-        raise EnvironmentError_(
+        raise EnvironmentUnusable(
             f"cannot install the shims: {problem}. The shims run pipguard with that interpreter, so it "
             "must be a Python interpreter that only root or you can change. Install pipguard in a "
             "virtual environment of its own (python3 -m venv /opt/pipguard && /opt/pipguard/bin/pip "

@@ -22,7 +22,6 @@ import argparse
 import json
 import os
 import re
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +30,7 @@ from typing import Any
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
+from pipguard.commands.options import say
 from pipguard.constraints import find_violations, standing_needs
 from pipguard.context import Options, locate, open_session
 from pipguard.errors import UsageError
@@ -41,10 +41,6 @@ from pipguard.transactions import close, start
 
 COMMAND_LINE = "command line"
 _ENV_VAR = re.compile(r"\$\{([A-Z0-9_]+)\}")
-
-
-def say(message: str) -> None:
-    print(message, file=sys.stderr)
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 from pipguard.engines.base import Engine
-from pipguard.errors import EnvironmentError_, UsageError
+from pipguard.errors import EnvironmentUnusable, UsageError
 from pipguard.request import InstallRequest
 
 ENGINE_NAMES = ("pip", "uv", "auto")
@@ -48,7 +48,7 @@ def make_engine(name: str, python: str, pip_version: str | None, workdir: Path,
 
         command = find_uv()
         if command is None and name == "uv":
-            raise EnvironmentError_(
+            raise EnvironmentUnusable(
                 "the uv engine was chosen, but no uv was found (neither the uv package for "
                 f"{sys.executable} nor uv on PATH). Install it (pip install 'pipguard[uv]'), "
                 "or use --engine pip."

@@ -67,7 +67,7 @@ from pipguard.engines.uv_output import (
     split_output,
     uv_version,
 )
-from pipguard.errors import EnvironmentError_
+from pipguard.errors import EnvironmentUnusable
 from pipguard.model import PlannedInstall
 from pipguard.pip_runner import ProcessResult, run_process
 from pipguard.redaction import redact
@@ -83,13 +83,13 @@ def check_uv_version(command: Sequence[str]) -> Version:
     found = uv_version(result.stdout) if result.returncode == 0 else None
     shown = " ".join(command)
     if found is None:
-        raise EnvironmentError_(
+        raise EnvironmentUnusable(
             f"cannot tell the version of uv ({shown} --version exited {result.returncode}: "
             f"{(result.stdout + result.stderr).strip()[:200]!r}). Reinstall it (pip install 'pipguard[uv]'), "
             "or use --engine pip."
         )
     if found < MINIMUM_UV:
-        raise EnvironmentError_(
+        raise EnvironmentUnusable(
             f"uv {found} ({shown}) is older than the uv engine supports ({MINIMUM_UV} and later, whose "
             "'uv pip install --dry-run --output-format json' pipguard reads). Upgrade it "
             f"(pip install 'uv>={MINIMUM_UV}'), or use --engine pip."

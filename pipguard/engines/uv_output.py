@@ -37,7 +37,7 @@ from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from pipguard.engines.base import Failure
-from pipguard.errors import EnvironmentError_
+from pipguard.errors import EnvironmentUnusable
 from pipguard.pip_runner import ProcessResult
 from pipguard.redaction import redact
 
@@ -61,7 +61,7 @@ _NO_MATCH = ("not found in the package registry", "not found in the provided pac
              "there is no version of", "was not found in the cache")
 
 
-class UvUnreadable(EnvironmentError_):
+class UvUnreadable(EnvironmentUnusable):
     """uv said something pipguard cannot read (another uv version's output)."""
 
 

@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 
 import pipguard.engines as engines
-from pipguard.cli import split_own_options
 from pipguard.commands.as_pip import with_own_options
+from pipguard.commands.options import split_own_options
 from pipguard.context import Options
 from pipguard.engines.pip import PipEngine
 from pipguard.engines.uv import UvEngine, check_uv_version
-from pipguard.errors import EnvironmentError_, UsageError
+from pipguard.errors import EnvironmentUnusable, UsageError
 from pipguard.request import read_install
 
 
@@ -40,7 +40,7 @@ def test_auto_takes_uv_where_found_and_pip_otherwise(tmp_path: Path, monkeypatch
 
 def test_engine_uv_without_uv_is_an_environment_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(engines, "find_uv", lambda: None)
-    with pytest.raises(EnvironmentError_) as caught:
+    with pytest.raises(EnvironmentUnusable) as caught:
         engines.make_engine("uv", "/py", "26.0", tmp_path)
     assert "no uv was found" in str(caught.value) and "pipguard[uv]" in str(caught.value)
 
@@ -78,7 +78,7 @@ def test_supported_uv_version_is_accepted(tmp_path: Path) -> None:
     ("uv 0.13.9", 3, "exited 3"),
 ])
 def test_unsupported_or_unreadable_uv_is_refused(tmp_path: Path, answer: str, code: int, says: str) -> None:
-    with pytest.raises(EnvironmentError_) as caught:
+    with pytest.raises(EnvironmentUnusable) as caught:
         check_uv_version(fake_uv(tmp_path, answer, code))
     assert says in str(caught.value) and "--engine pip" in str(caught.value)
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from pipguard.environment import DEFAULT_PROBE_TIMEOUT, probe_timeout
-from pipguard.errors import EnvironmentError_, UsageError
+from pipguard.errors import EnvironmentUnusable, UsageError
 from pipguard.process import (
     Interrupted,
     RunningProcess,
@@ -51,7 +51,7 @@ def test_input_is_fed_without_blocking_on_a_child_that_does_not_read_it() -> Non
 
 
 def test_a_missing_program_is_an_environment_error() -> None:
-    with pytest.raises(EnvironmentError_, match="cannot run /nonexistent/python"):
+    with pytest.raises(EnvironmentUnusable, match="cannot run /nonexistent/python"):
         run_process(["/nonexistent/python"], capture=True)
 
 

@@ -7,7 +7,6 @@ import xml.etree.ElementTree as ET
 
 from packaging.utils import NormalizedName, canonicalize_name
 
-from pipguard.explain import history_view, ledger_view, why
 from pipguard.health import assess
 from pipguard.model import Change, Distribution, LedgerState, Root, Transaction
 from pipguard.render import (
@@ -26,6 +25,7 @@ from pipguard.render import (
     why_json,
     why_text,
 )
+from pipguard.views import history_view, ledger_view, why
 
 
 def n(name: str) -> NormalizedName:

@@ -21,7 +21,7 @@ from pipguard.engines.uv_output import (
     split_output,
     uv_version,
 )
-from pipguard.errors import EnvironmentError_
+from pipguard.errors import EnvironmentUnusable
 from pipguard.pip_runner import ProcessResult
 
 RECORDED = Path(__file__).parent / "uv_outputs"
@@ -87,7 +87,7 @@ def test_malformed_plan_is_a_clear_error_naming_the_uv_version(case: str, text: 
     message = str(caught.value)
     assert says in message
     assert "uv 0.99.0" in message and "--engine pip" in message
-    assert isinstance(caught.value, EnvironmentError_)  # exit 12: the engine is unusable
+    assert isinstance(caught.value, EnvironmentUnusable)  # exit 12: the engine is unusable
 
 
 def test_unknown_keys_are_ignored() -> None:

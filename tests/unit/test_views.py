@@ -6,7 +6,8 @@ import pytest
 from packaging.markers import Marker
 from packaging.utils import NormalizedName, canonicalize_name
 
-from pipguard.explain import (
+from pipguard.model import Change, Distribution, LedgerState, Root, StandingConstraint, Transaction
+from pipguard.views import (
     export_pins,
     history_view,
     is_project_name,
@@ -15,7 +16,6 @@ from pipguard.explain import (
     transaction_range,
     why,
 )
-from pipguard.model import Change, Distribution, LedgerState, Root, StandingConstraint, Transaction
 
 MARKERS = {
     "python_version": "3.11", "python_full_version": "3.11.7", "sys_platform": "linux",
