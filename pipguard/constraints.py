@@ -106,6 +106,20 @@ def parse_requirement(text: str) -> Requirement:
         raise ValueError(str(exc)) from None
 
 
+def requirement_text(req: Requirement) -> str:
+    """A requirement as text, the same whatever packaging renders (22 and 23 write
+    ``name@ url``; later releases ``name @ url``): ledgers and messages stay alike."""
+    text = req.name
+    if req.extras:
+        text += f"[{','.join(sorted(req.extras))}]"
+    text += str(req.specifier)
+    if req.url:
+        text += f" @ {req.url}" + (" " if req.marker else "")
+    if req.marker:
+        text += f"; {req.marker}"
+    return text
+
+
 def marker_applies(marker: Marker | None, environment: MarkerEnvironment, extras: Iterable[str] = ()) -> bool:
     if marker is None:
         return True

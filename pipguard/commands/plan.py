@@ -33,6 +33,7 @@ from pipguard.conflicts import (
     parse_conflict,
     pip_summary,
 )
+from pipguard.constraints import requirement_text
 from pipguard.context import Options, locate, open_session
 from pipguard.decide import Situation, judge, overlay, protect
 from pipguard.engines.base import Engine, Invocation, Resolution
@@ -62,7 +63,7 @@ def sources_of(request: InstallRequest) -> list[Source]:
         sources.append(Source(
             redact(path), ("-r", path),
             tuple(dict.fromkeys(r.name for r in items if r.name is not None)),
-            tuple(str(r.requirement) for r in items),
+            tuple(requirement_text(r.requirement) for r in items if r.requirement is not None),
         ))
     given = [r for r in request.requested if r.source == COMMAND_LINE]
     for item in given:
@@ -71,7 +72,7 @@ def sources_of(request: InstallRequest) -> list[Source]:
     for item in given:
         if item.kind in ("named", "url") and item.requirement is not None:
             name = canonicalize_name(item.requirement.name)
-            sources.append(Source(item.label, (item.text,), (name,), (redact(str(item.requirement)),)))
+            sources.append(Source(item.label, (item.text,), (name,), (redact(requirement_text(item.requirement)),)))
     for item in given:
         if item.kind == "path":
             sources.append(Source(item.label, (item.text,)))

@@ -31,7 +31,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 from pipguard.commands.options import say
-from pipguard.constraints import find_violations, standing_needs
+from pipguard.constraints import find_violations, requirement_text, standing_needs
 from pipguard.context import Options, locate, open_session
 from pipguard.errors import UsageError
 from pipguard.ledger import now
@@ -61,7 +61,7 @@ def check_constraint(text: str, where: str) -> str:
     if not req.specifier and not req.url:
         raise UsageError(f"constraint {text!r} ({where}) has no version specifier, so it limits "
                          "nothing. Give one, such as 'name<2' or 'name===1.4.2'.")
-    return str(req)
+    return requirement_text(req)
 
 
 def read_constraints_file(path: Path) -> list[str]:
@@ -69,7 +69,7 @@ def read_constraints_file(path: Path) -> list[str]:
     continuations, ``${VAR}``); a bare name constrains nothing and is left out."""
     from pipguard.request import read_constraints_file as read_lines
 
-    return [str(line.requirement) for line in read_lines(str(path))
+    return [requirement_text(line.requirement) for line in read_lines(str(path))
             if line.requirement.specifier or line.requirement.url]
 
 

@@ -44,7 +44,7 @@ from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from pipguard.constraints import render_constraints
+from pipguard.constraints import render_constraints, requirement_text
 from pipguard.engines.base import Approver, Constraints, Failure, Invocation, Resolution
 from pipguard.engines.uv_metadata import (
     Metadata,
@@ -259,11 +259,11 @@ def _failure(result: ProcessResult, invocation: Invocation) -> Failure:
     if failure.kind != "impossible":
         return failure
     request = invocation.request
-    requested = [(item.name, str(item.requirement)) for item in request.requested
+    requested = [(item.name, requirement_text(item.requirement)) for item in request.requested
                  if item.name is not None and item.requirement is not None]
     requested += [(name, text) for text in invocation.also for name in _names([text])]
     constraints = [(name, f"{name}{spec}") for name, spec in sorted(invocation.constraints.items())]
-    constraints += [(line.name, str(line.requirement)) for line in request.constraints]
+    constraints += [(line.name, requirement_text(line.requirement)) for line in request.constraints]
     return replace(failure, conflict=pip_style_conflict(result.stderr, requested, constraints))
 
 

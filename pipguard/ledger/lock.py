@@ -68,6 +68,9 @@ class LedgerLock:
         import filelock  # only writers need it: reads start faster without it
 
         files = self.files
+        planted = lock_refusal(self.path, files.lock)
+        if planted is not None:
+            raise planted
         lock = filelock.FileLock(str(files.lock))
         try:
             try:

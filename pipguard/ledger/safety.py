@@ -117,15 +117,22 @@ def check_safe(path: Path, real: Path, others: Iterable[Path] = (), *, writing: 
         directory = directory.parent
 
 
-def lock_refusal(path: Path, lock: Path, exc: OSError) -> LedgerError | None:
+def lock_refusal(path: Path, lock: Path, exc: OSError | None = None) -> LedgerError | None:
     """A clear message when the lock file is not ours to use (a symbolic link or a
-    file someone else planted in a shared directory), or None."""
+    file someone else planted in a shared directory), or None.
+
+    Without *exc* (before the lock is taken) only a symbolic link is refused:
+    whatever filelock's version, it must never be followed (opening it
+    truncates its target). With *exc* (taking the lock failed), a file of
+    another user is named as the cause too.
+    """
     try:
         info = lock.lstat()
     except OSError:
         return None
     me = effective_uid()
-    planted = stat.S_ISLNK(info.st_mode) or (me is not None and info.st_uid not in (me, 0))
+    planted = stat.S_ISLNK(info.st_mode) or (
+        exc is not None and me is not None and info.st_uid not in (me, 0))
     if not planted:
         return None
     what = "a symbolic link" if stat.S_ISLNK(info.st_mode) else "a file"
@@ -145,9 +152,10 @@ def lock_refusal(path: Path, lock: Path, exc: OSError) -> LedgerError | None:
         f"{where} is writable by others, a poor place for a ledger: anyone can plant files there. "
         if shared else ""
     )
+    cause = "" if exc is None else f" ({exc.strerror or exc})"
     return LedgerError(
         f"refusing the lock {lock} of the ledger {path}: it is {what}, owned by user id {info.st_uid}"
-        f"{'' if me is None else f' (you are user id {me})'}, not a lock pipguard made for you "
-        f"({exc.strerror or exc}). {advice}Nothing was changed. Keep the ledger in a directory only you "
+        f"{'' if me is None else f' (you are user id {me})'}, not a lock pipguard made for you"
+        f"{cause}. {advice}Nothing was changed. Keep the ledger in a directory only you "
         "can write (--ledger PATH), or remove the planted file if you trust its owner."
     )

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from pipguard.constraints import requirement_text
 from pipguard.errors import UsageError
 from pipguard.request import classify, read_install, read_requirements_file, read_uninstall
 
@@ -26,14 +27,14 @@ def install(*args: str, environ: dict[str, str] | None = None, prefix: str = "/n
         (["https://host/e-2.0-py3-none-any.whl"], [("url", "e==2.0")]),
         (["git+https://host/x.git#egg=x"], [("url", "x")]),
         (["dist/a-1.0-py3-none-any.whl"], [("path", "a==1.0")]),
-        (["-e", "./proj", "--editable=../other"], [("editable", "None"), ("editable", "None")]),
+        (["-e", "./proj", "--editable=../other"], [("editable", None), ("editable", None)]),
         (["-e", "nova[compute] @ git+https://h/nova"], [("editable", "nova[compute] @ git+https://h/nova")]),
         (["--", "A"], [("named", "A")]),
     ],
 )
-def test_what_is_asked_for(args: list[str], kinds: list[tuple[str, str]]) -> None:
+def test_what_is_asked_for(args: list[str], kinds: list[tuple[str, str | None]]) -> None:
     request = install(*args)
-    assert [(r.kind, str(r.requirement)) for r in request.requested] == kinds
+    assert [(r.kind, r.requirement and requirement_text(r.requirement)) for r in request.requested] == kinds
     assert list(request.args) == args
 
 
@@ -155,15 +156,15 @@ def test_requirement_files_follow_pip(tmp_path: Path, monkeypatch: pytest.Monkey
         "-r sub/more.txt\n"
     )
     request = install("-r", str(tmp_path / "reqs.txt"))
-    assert [(r.kind, str(r.requirement), r.source.rsplit("/", 1)[-1]) for r in request.requested] == [
+    assert [(r.kind, r.requirement and requirement_text(r.requirement), r.source.rsplit("/", 1)[-1]) for r in request.requested] == [
         ("named", "A<2,>=1", "reqs.txt, line 2"),
         ("named", "B==1.5", "reqs.txt, line 4"),
-        ("editable", "None", "reqs.txt, line 6"),
+        ("editable", None, "reqs.txt, line 6"),
         ("url", "D @ https://host/d.whl", "reqs.txt, line 7"),
         ("named", "E", "reqs.txt, line 8"),
         ("named", "C==1", "more.txt, line 1"),
     ]
-    assert [str(c.requirement) for c in request.constraints] == ["A<1.9"]
+    assert [requirement_text(c.requirement) for c in request.constraints] == ["A<1.9"]
     assert request.constraint_files == (str(tmp_path / "sub" / "../cons.txt"),)
     assert {r.origin for r in request.requested} == {str(tmp_path / "reqs.txt")}
 
@@ -175,13 +176,13 @@ def test_requirement_files_with_a_byte_order_mark_are_read(tmp_path: Path, encod
     if encoding == "utf-16-le":
         data = codecs.BOM_UTF16_LE + data
     path.write_bytes(data)
-    assert [str(r.requirement) for r in read_requirements_file(str(path)).requested] == ["A>=1", "B"]
+    assert [requirement_text(r.requirement) for r in read_requirements_file(str(path)).requested] == ["A>=1", "B"]
 
 
 def test_a_pep_263_line_declares_the_encoding(tmp_path: Path) -> None:
     path = tmp_path / "r.txt"
     path.write_bytes("# -*- coding: latin-1 -*-\nA  # caf\xe9\n".encode("latin-1"))
-    assert [str(r.requirement) for r in read_requirements_file(str(path)).requested] == ["A"]
+    assert [requirement_text(r.requirement) for r in read_requirements_file(str(path)).requested] == ["A"]
 
 
 def test_an_include_cycle_is_refused_as_pip_refuses_it(tmp_path: Path) -> None:
