@@ -18,7 +18,7 @@ from packaging.version import InvalidVersion, Version
 
 from pipguard.model import Distribution as Distribution
 from pipguard.model import MarkerEnvironment as MarkerEnvironment
-from pipguard.model import OutsidePolicy, Root, StandingConstraint
+from pipguard.model import OutsidePolicy, PlannedInstall, Root, StandingConstraint
 
 
 @dataclass(frozen=True, order=True)
@@ -104,6 +104,17 @@ def parse_requirement(text: str) -> Requirement:
         return Requirement(text)
     except InvalidRequirement as exc:
         raise ValueError(str(exc)) from None
+
+
+def exact_pin(version: str) -> SpecifierSet:
+    """The specifier that admits exactly *version* (``===`` for one PEP 440 cannot parse)."""
+    return SpecifierSet(f"=={version}" if _version(version) is not None else f"==={version}")
+
+
+def plan_pins(plan: Iterable[PlannedInstall]) -> dict[NormalizedName, SpecifierSet]:
+    """Constraints that make an engine install exactly *plan* (by version; URLs and
+    editables are fixed by the request itself)."""
+    return {item.name: exact_pin(item.version) for item in plan if not (item.editable or item.url)}
 
 
 def requirement_text(req: Requirement) -> str:

@@ -41,6 +41,7 @@ from pipguard.constraints import (
     Violation,
     active_requirements,
     all_needs,
+    exact_pin,
     find_violations,
     merge_specifiers,
     sorted_needs,
@@ -151,10 +152,6 @@ def _version(text: str) -> Version | None:
         return None
 
 
-def _pin(version: str) -> str:
-    return f"=={version}" if _version(version) is not None else f"==={version}"
-
-
 def next_major(version: str) -> str | None:
     """``<N+1`` for a version of major N (None when it has no major number)."""
     parsed = _version(version)
@@ -259,7 +256,7 @@ def _floors(s: UpgradeSituation) -> list[Need]:
 
 
 def _outside_pins(s: UpgradeSituation) -> list[Need]:
-    return [Need(name, _pin(dist.version), f"{dist.label} (outside the environment; never moved)",
+    return [Need(name, str(exact_pin(dist.version)), f"{dist.label} (outside the environment; never moved)",
                  kind=OUTSIDE, source=name)
             for name, dist in s.distributions.items() if dist.outside]
 
@@ -274,7 +271,7 @@ def _held_roots(s: UpgradeSituation, targets: Sequence[Target], others: Sequence
         dist = s.own.get(name)
         if name in moving or dist is None or not _is_named(root):
             continue
-        needs.append(Need(name, _pin(dist.version), f"{dist.label} (a root not named; kept as it is)",
+        needs.append(Need(name, str(exact_pin(dist.version)), f"{dist.label} (a root not named; kept as it is)",
                           kind=HELD, source=name))
     return needs
 

@@ -23,7 +23,7 @@ import json
 import os
 import re
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,7 +32,7 @@ from packaging.utils import InvalidSdistFilename, NormalizedName, canonicalize_n
 from packaging.version import Version
 
 from pipguard._pip_gate import NO_GATE
-from pipguard.constraints import render_constraints
+from pipguard.constraints import plan_pins, render_constraints
 from pipguard.engines.base import (
     Approval,
     Approver,
@@ -338,7 +338,7 @@ class PipEngine:
         if not approval.proceed:
             return Resolution(planned.plan, Failure("stopped", 0, approval.reason), planned.output,
                               planned.report, planned.backtracked)
-        pins = {item.name: _pin(item.version) for item in planned.plan if not (item.editable or item.url)}
+        pins = plan_pins(planned.plan)
         exact = Invocation(invocation.request, pins, invocation.build_constraints or invocation.constraints,
                            invocation.also, invocation.show_output)
         report = self.workdir / f"report-{next(self._count)}.json"
@@ -359,16 +359,6 @@ class PipEngine:
                               backtracked=watch.backtracked, held=held, considered=considered)
         plan = parse_report(report) if report else ()
         return Resolution(plan, None, output, report, watch.backtracked, held, considered)
-
-
-def _pin(version: str) -> Any:
-    from packaging.specifiers import SpecifierSet
-
-    try:
-        Version(version)
-        return SpecifierSet(f"=={version}")
-    except ValueError:
-        return SpecifierSet(f"==={version}")
 
 
 def _read(report: Path) -> str | None:
@@ -430,9 +420,3 @@ class _Gate:
 @functools.cache
 def _gate_source() -> str:
     return (Path(__file__).parent.parent / "_pip_gate.py").read_text(encoding="utf-8")
-
-
-def pins_for(plan: Sequence[PlannedInstall]) -> Constraints:
-    """Constraints that make the engine install exactly *plan* (by version; URLs and
-    editables are fixed by the request itself)."""
-    return {item.name: _pin(item.version) for item in plan if not (item.editable or item.url)}

@@ -40,11 +40,10 @@ from dataclasses import replace
 from pathlib import Path
 
 from packaging.requirements import InvalidRequirement, Requirement
-from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName, canonicalize_name
-from packaging.version import InvalidVersion, Version
+from packaging.version import Version
 
-from pipguard.constraints import render_constraints, requirement_text
+from pipguard.constraints import exact_pin, plan_pins, render_constraints, requirement_text
 from pipguard.engines.base import Approver, Constraints, Failure, Invocation, Resolution
 from pipguard.engines.uv_metadata import (
     Metadata,
@@ -95,14 +94,6 @@ def check_uv_version(command: Sequence[str]) -> Version:
             f"(pip install 'uv>={MINIMUM_UV}'), or use --engine pip."
         )
     return found
-
-
-def _pin(version: str) -> SpecifierSet:
-    try:
-        Version(version)
-        return SpecifierSet(f"=={version}")
-    except InvalidVersion:
-        return SpecifierSet(f"==={version}")
 
 
 class UvEngine:
@@ -177,7 +168,7 @@ class UvEngine:
             return Resolution(planned.plan, Failure("stopped", 0, approval.reason), planned.output,
                               None, planned.backtracked, planned.held, planned.considered)
         arguments = translate(invocation.request, invocation.also)
-        pins = {item.name: _pin(item.version) for item in planned.plan if not (item.editable or item.url)}
+        pins = plan_pins(planned.plan)
         exact = {**invocation.constraints, **pins}
         quiet = _quiet(invocation.request)
         # never -q here: uv's -qq also silences its JSON; pipguard hides what -q would hide itself
@@ -217,7 +208,7 @@ class UvEngine:
             elif url is not None:
                 missing.append(f"{change.name} @ {url}")
             elif change.version is not None:
-                missing.append(f"{change.name}{_pin(change.version)}")
+                missing.append(f"{change.name}{exact_pin(change.version)}")
             else:
                 missing.append(change.name)
         if not missing:
