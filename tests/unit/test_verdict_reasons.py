@@ -1,0 +1,42 @@
+"""verdicts.py: only real reasons, and how to lift a root's range (over the fake engine of test_decide)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pipguard.decide import decide_install
+from pipguard.engines.base import Invocation, Resolution
+from tests.unit.test_decide import FakeEngine, Recorder, dist, fails, ok, planned, root, situation
+
+
+def test_a_requirement_the_installed_version_meets_is_not_given_as_a_reason(tmp_path: Path) -> None:
+    """After a one-off 'Utils<4', -c pinning Utils===10.1: the pin clashes, not Nova's 'Utils>=3.33'."""
+    upper = tmp_path / "upper.txt"
+    upper.write_text("Utils===10.1\n")
+
+    def answer(inv: Invocation) -> Resolution:
+        if "utils" in inv.constraints and "<4" in str(inv.constraints["utils"]):  # type: ignore[index]
+            return fails("impossible")
+        return ok(planned("Nova", "1.0", "Utils>=3.33", requested=True), planned("Utils", "10.1"))
+
+    s = situation("-c", str(upper), "Nova", dists=(dist("Utils", "3.40"),), roots=(root("Utils", "<4"),))
+    outcome = decide_install(s, FakeEngine(answer), Recorder())
+    assert outcome.kind == "rejected" and outcome.returncode == 10
+    assert outcome.messages[-1].splitlines() == [
+        "pipguard: not installing Nova: it would break earlier projects.",
+        f"  Utils (root, transaction 2) needs utils<4; this install would bring utils 10.1 (the command's "
+        f"constraints file {upper}, line 1 pins Utils===10.1).",
+        "  Utils<4 is a root you asked for in transaction 2; to lift its range, ask for it again without one "
+        "('pipguard install Utils', which changes nothing installed), then run this command again.",
+        "Nothing was changed.",
+    ]
+
+
+def test_the_requirement_that_excludes_the_installed_version_is_the_reason_and_a_rangeless_root_has_no_lift(
+        ) -> None:
+    engine = FakeEngine(lambda inv: fails("impossible") if inv.constraints else ok(
+        planned("E", "1.0", "B>=2.0", requested=True), planned("B", "2.0")))
+    s = situation("E", dists=(dist("A", "1.0", "B>1.0,<2.0"), dist("B", "1.5")), roots=(root("A"),))
+    outcome = decide_install(s, engine, Recorder())
+    assert "this install would bring b 2.0 (E 1.0 needs B>=2.0)." in outcome.messages[-1]
+    assert "to lift its range" not in outcome.messages[-1]  # A is a root without a range of its own
