@@ -113,7 +113,9 @@ class Explainer:
         When none excludes it (nothing installed, a URL), every one is given.
         """
         found: list[tuple[str, SpecifierSet]] = []
-        for item in plan:
+        # what the user asked for first: its own requirement is the reason a user recognises, and
+        # the engines list their plans in different orders (the same words under pip and uv)
+        for item in sorted(plan, key=lambda planned: not planned.requested):
             dist = item.as_distribution()
             for req in active_requirements(dist, self.markers, item.requested_extras):
                 if canonicalize_name(req.name) == name:
