@@ -110,7 +110,7 @@ def verdict(result: subprocess.CompletedProcess[str]) -> list[str]:
     return lines
 
 
-def log_line(lines: list[str]) -> list[str]:
+def without_log_line(lines: list[str]) -> list[str]:
     """The verdict without the line that says where the engine's own output was kept."""
     return [line for line in lines if "own output is in" not in line]
 
@@ -125,7 +125,7 @@ def test_replan_that_would_build_a_broken_old_sdist_is_a_rejection_naming_the_ea
     result = guard.install("Settings")
     assert result.returncode == 10, combined(result)
     yaml = engine_words(guard.engine or "pip", "Yaml", "yaml")  # as the engine names the file it tried
-    assert log_line(verdict(result)) == [
+    assert without_log_line(verdict(result)) == [
         "pipguard: not installing Settings: it would break earlier projects.",
         "  Api 0.99 (root, transaction 2) needs model<2; this install would bring model 2.5 "
         "(Settings 2.0 needs Model>=2).",
@@ -147,7 +147,7 @@ def test_replan_onto_an_older_major_version_is_refused_and_names_the_version_and
     assert guard.install("Orm").returncode == 0
     refused = guard.install("Admin")
     assert refused.returncode == 10, combined(refused)
-    assert log_line(verdict(refused)) == [
+    assert without_log_line(verdict(refused)) == [
         "pipguard: not installing Admin: plain pip's plan would break earlier projects, and the versions that "
         "keep them working are of an older major version.",
         "  Admin 1.4 would fit, where plain pip would install 2.1 (1 major version back); another major "
@@ -214,7 +214,7 @@ def test_extra_in_the_same_command_is_the_reason_given(guard: Pipguard) -> None:
     ]
     rejected = guard.install("Strict[x]")
     assert rejected.returncode == 10, combined(rejected)
-    assert log_line(verdict(rejected)) == [
+    assert without_log_line(verdict(rejected)) == [
         "pipguard: not installing Strict[x]: it would break earlier projects.",
         "  Req 2.29 (root, transaction 2) needs url3<2; this install would bring url3 2.0 "
         "(Strict 1.0 needs Url3>=2).",
@@ -232,7 +232,7 @@ def test_root_against_the_commands_constraint_pin_names_the_root_and_how_to_lift
     upper.write_text("Utils===10.1\n")
     result = guard.install("-c", str(upper), "Nova")
     assert result.returncode == 10, combined(result)
-    assert log_line(verdict(result)) == [
+    assert without_log_line(verdict(result)) == [
         "pipguard: not installing Nova: it would break earlier projects.",
         f"  Utils (root, transaction 2) needs utils<4; this install would bring utils 10.1 (the command's "
         f"constraints file {upper}, line 1 pins Utils===10.1).",
@@ -311,7 +311,7 @@ def test_pipguards_own_requirements_blocking_say_so_and_how_to_guard_from_outsid
     assert pip_only.pip_install("pipguard", "Pkg==23.0").returncode == 0  # pipguard inside the venv
     result = pip_only.install("Safety")
     assert result.returncode == 10, combined(result)
-    assert log_line(verdict(result)) == [
+    assert without_log_line(verdict(result)) == [
         "pipguard: not installing Safety: it would break earlier projects.",
         "  pipguard 0.1.0 (root, there before pipguard) needs pkg>=22; this install would bring pkg 21.3 "
         "(Safety 2.3.5 needs Pkg<22).",
