@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from packaging.requirements import InvalidRequirement, Requirement
+from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from pipguard.constraints import Violation, active_requirements
+from pipguard.constraints import Violation, active_requirements, version_satisfies
 from pipguard.model import Distribution, MarkerEnvironment, PlannedInstall, Root, StandingConstraint
 from pipguard.redaction import redact
 from pipguard.request import ConstraintLine, InstallRequest
@@ -104,20 +105,44 @@ class Explainer:
         return label
 
     def brings(self, name: NormalizedName, plan: Iterable[PlannedInstall]) -> list[str]:
-        """Who, in a plan and in the command itself, asks for *name* at other versions."""
-        reasons = []
-        for item in plan:
+        """Who, in a plan and in the command itself, asks for *name* at other versions.
+
+        Only the requirements that exclude the installed version (the one the
+        earlier project is content with) are reasons: "Nova needs utils>=3.33"
+        is no reason to leave utils 3.40 when the command's ``-c`` pins 10.1.
+        When none excludes it (nothing installed, a URL), every one is given.
+        """
+        found: list[tuple[str, SpecifierSet]] = []
+        # what the user asked for first: its own requirement is the reason a user recognises, and
+        # the engines list their plans in different orders (the same words under pip and uv)
+        for item in sorted(plan, key=lambda planned: not planned.requested):
             dist = item.as_distribution()
             for req in active_requirements(dist, self.markers, item.requested_extras):
                 if canonicalize_name(req.name) == name:
-                    reasons.append(f"{item.display_name} {item.version} needs {req.name}{req.specifier}")
+                    found.append((f"{item.display_name} {item.version} needs {req.name}{req.specifier}",
+                                  req.specifier))
         for line in self.constraints:
             if line.name == name and str(line.requirement.specifier):
-                reasons.append(f"the command's constraints file {line.where} pins {line.requirement}")
+                found.append((f"the command's constraints file {line.where} pins {line.requirement}",
+                              line.requirement.specifier))
         for requested in self.request.requested:
             if requested.name == name and requested.requirement is not None:
-                reasons.append(f"you asked for {requested.requirement}")
-        return reasons
+                found.append((f"you asked for {requested.requirement}", requested.requirement.specifier))
+        now = self.distributions.get(name)
+        excluding = [text for text, specifier in found
+                     if now is not None and not version_satisfies(now.version, specifier)]
+        return excluding or [text for text, _ in found]
+
+    def how_to_lift(self, violation: Violation) -> list[str]:
+        """For a root's own range that blocks: how the user lifts it (asking again records the new one)."""
+        need = violation.need
+        root = self.roots.get(need.name) if need.kind == "root" else None
+        if root is None or not root.specifier:
+            return []
+        when = f" in transaction {root.added_by}" if root.added_by else ""
+        return [f"  {root.display_name}{root.specifier} is a root you asked for{when}; to lift its range, ask "
+                f"for it again without one ('pipguard install {root.display_name}', which changes nothing "
+                "installed), then run this command again."]
 
     def describe(self, violation: Violation, plan: Sequence[PlannedInstall]) -> str:
         """One line: who needs what, and what this install would bring instead (and why)."""
@@ -212,6 +237,8 @@ def rejection(explainer: Explainer, blocking: Sequence[Violation], plan: Sequenc
     lines = [f"pipguard: not installing {explainer.request.describe()}: it would break earlier projects."]
     for violation in blocking:
         lines.append(f"  {explainer.describe(violation, plan)}.")
+    for violation in blocking:
+        lines += explainer.how_to_lift(violation)
     if failure is not None and failure.kind == "build" and failure.candidate:
         lines.append(f"  (Looking for versions that keep them working, pip tried {failure.candidate}, an older "
                      "release, and could not build it.)")

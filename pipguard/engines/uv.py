@@ -107,9 +107,18 @@ class UvEngine:
         self.workdir = workdir
         self.version = version
         self._count = itertools.count(1)
+        self._request: InstallRequest | None = None
 
     def supports_build_constraints(self) -> bool:
         return True
+
+    def release_dates(self, name: str) -> Mapping[str, str]:
+        """When each version of *name* was released, where the index says (for re-plan messages, as pip's)."""
+        if self._request is None:
+            return {}
+        from pipguard.index import release_dates
+
+        return release_dates(self._request, name)
 
     @property
     def _version(self) -> str:
@@ -142,6 +151,7 @@ class UvEngine:
     # -- the port -----------------------------------------------------------------
 
     def resolve(self, invocation: Invocation) -> Resolution:
+        self._request = invocation.request
         arguments = translate(invocation.request, invocation.also)
         version = self._version
         own = self._own(invocation, invocation.constraints)
