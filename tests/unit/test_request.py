@@ -156,7 +156,9 @@ def test_requirement_files_follow_pip(tmp_path: Path, monkeypatch: pytest.Monkey
         "-r sub/more.txt\n"
     )
     request = install("-r", str(tmp_path / "reqs.txt"))
-    assert [(r.kind, r.requirement and requirement_text(r.requirement), r.source.rsplit("/", 1)[-1]) for r in request.requested] == [
+    seen = [(r.kind, r.requirement and requirement_text(r.requirement), r.source.rsplit("/", 1)[-1])
+            for r in request.requested]
+    assert seen == [
         ("named", "A<2,>=1", "reqs.txt, line 2"),
         ("named", "B==1.5", "reqs.txt, line 4"),
         ("editable", None, "reqs.txt, line 6"),
