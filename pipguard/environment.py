@@ -16,8 +16,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import secrets
-import shutil
 import stat
 import sys
 from collections.abc import Mapping
@@ -123,6 +121,8 @@ def resolve_python(python: str | None) -> str:
                 "Python interpreter or virtual environment."
             )
         return str(candidate)
+    import shutil  # only for a bare name: loaded when needed
+
     found = shutil.which(python)
     if not found:
         raise EnvironmentError_(
@@ -229,7 +229,7 @@ def write_cache(path: Path, text: str) -> bool:
         dir_fd = os.open(path.parent, dir_flags)
     except OSError:
         return False
-    tmp = f".{path.name}.{secrets.token_hex(8)}.tmp"
+    tmp = f".{path.name}.{os.urandom(8).hex()}.tmp"  # what secrets.token_hex does, without its imports
     try:
         if not _directory_is_safe(os.fstat(dir_fd)):
             return False
