@@ -365,7 +365,7 @@ def _still_current(python: str, cached: Mapping[str, Any]) -> bool:
         return False
     try:
         header = {key: cached[key] for key in _probe.HEADER_KEYS}
-        return _probe.signature_of(header) == cached["signature"]
+        return bool(_probe.signature_of(header) == cached["signature"])
     except (KeyError, TypeError, ValueError, AttributeError):
         return False
 
