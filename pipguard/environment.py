@@ -343,9 +343,12 @@ def interpreter_inputs(python: str, described: Mapping[str, Any]) -> str | None:
     if described.get("customized") is not False:
         return None  # start-up code of its own, or a description from before this check
     executable = str(described.get("executable") or "")
+    # The path itself, not where it leads: every venv's bin/python leads to the same
+    # binary (a copied or moved venv carries its ledger's cache along), and a wrapper
+    # (a pyenv shim, a script) may pick another interpreter each time.
+    if not executable or os.path.abspath(python) != executable:
+        return None
     real = os.path.realpath(python)
-    if not executable or real != os.path.realpath(executable):
-        return None  # a wrapper (a pyenv shim, a script) may pick another interpreter each time
     files = [real, os.path.join(str(described.get("prefix") or ""), "pyvenv.cfg"),
              *(str(item) for item in described.get("stdlib") or ())]
     if described.get("user_site"):

@@ -269,3 +269,20 @@ def test_a_cache_without_recorded_inputs_is_checked_by_the_probe_then_completed(
     assert probes.count == 1 and json.loads(cache.read_text())["inputs"]
     probe_environment(sys.executable, cache)
     assert probes.count == 1
+
+
+def test_a_cache_of_another_path_to_the_same_interpreter_is_not_taken_without_the_probe(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every venv's bin/python leads to the same binary: a venv copied or moved elsewhere
+    (its ledger and cache with it) must be read again, never answered with the old one's state."""
+    _site_on_path(tmp_path, monkeypatch)
+    cache = tmp_path / "ledger.json.probe-cache"
+    probe_environment(sys.executable, cache)
+    other = tmp_path / "elsewhere" / "python"
+    other.parent.mkdir()
+    other.symlink_to(os.path.realpath(sys.executable))
+    probes = _Probes(monkeypatch)
+    state = probe_environment(str(other), cache)
+    assert probes.count >= 1
+    assert state.executable == str(other)
