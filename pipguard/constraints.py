@@ -68,8 +68,24 @@ def _version(text: str) -> Version | None:
         return None
 
 
+# Requirements parsed elsewhere, by the text they print as (a constraints file's lines are
+# parsed when the file is read, and kept as str(requirement)): not parsed a second time.
+_PARSED: dict[str, Requirement] = {}
+
+
+def remember_requirement(requirement: Requirement) -> str:
+    """*requirement*'s text, remembered as parsed (``str`` of a Requirement parses back to an
+    equal one); returns the text."""
+    text = requirement_text(requirement)
+    _PARSED.setdefault(text, requirement)
+    return text
+
+
 @functools.lru_cache(maxsize=16384)
 def _requirement(text: str) -> Requirement | None:
+    known = _PARSED.get(text)
+    if known is not None:
+        return known
     try:
         return Requirement(text)
     except InvalidRequirement:

@@ -9,6 +9,18 @@ cache is pipguard's file, written and read here, never by the target:
 created with O_EXCL under a random name and renamed into place, read
 without following a symlink, and only when this user owns it and nobody
 else could have written it.
+
+Starting the target interpreter only to hear "unchanged" costs a whole
+interpreter start-up on every command, so pipguard first checks the
+signature itself (``_probe.signature_of`` over the cached sys.path: the
+installed set, keyed on every distribution's metadata stat, never on
+mtimes alone) together with what else decides the interpreter's sys.path
+(``interpreter_inputs``: the interpreter binary and standard library,
+pyvenv.cfg, the user site directory, the ``PYTHON*`` variables and HOME,
+the kernel). Only when all of them are as they were is the cache used
+without running the probe; an interpreter whose start-up runs code no
+stat can vouch for (sitecustomize, usercustomize, a distribution finder
+of its own) is always asked.
 """
 
 from __future__ import annotations
@@ -16,8 +28,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import secrets
-import shutil
 import stat
 import sys
 from collections.abc import Mapping
@@ -27,6 +37,7 @@ from typing import Any
 
 from packaging.utils import NormalizedName, canonicalize_name
 
+from pipguard import _probe
 from pipguard.errors import EnvironmentUnusable, UsageError
 from pipguard.model import Distribution
 from pipguard.process import ProcessResult, run_process
@@ -119,6 +130,8 @@ def resolve_python(python: str | None) -> str:
                 "Python interpreter or virtual environment."
             )
         return str(candidate)
+    import shutil  # only for a bare name: loaded when needed
+
     found = shutil.which(python)
     if not found:
         raise EnvironmentUnusable(
@@ -225,7 +238,7 @@ def write_cache(path: Path, text: str) -> bool:
         dir_fd = os.open(path.parent, dir_flags)
     except OSError:
         return False
-    tmp = f".{path.name}.{secrets.token_hex(8)}.tmp"
+    tmp = f".{path.name}.{os.urandom(8).hex()}.tmp"  # what secrets.token_hex does, without its imports
     try:
         if not _directory_is_safe(os.fstat(dir_fd)):
             return False
@@ -311,14 +324,82 @@ def _describes(cached: Mapping[str, Any], answer: Mapping[str, Any]) -> bool:
     return all(cached.get(key) == value for key, value in answer.items() if key != "unchanged")
 
 
+def _file_stat(path: str) -> list[int]:
+    try:
+        info = os.stat(path)
+    except OSError:
+        return []
+    return [info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns]
+
+
+def interpreter_inputs(python: str, described: Mapping[str, Any]) -> str | None:
+    """A digest of what decides the target's sys.path besides the files its signature
+    covers; None when only running the interpreter can tell (then the probe always runs).
+
+    *described* is the probe's description of the interpreter (a cached answer).
+    """
+    if described.get("customized") is not False:
+        return None  # start-up code of its own, or a description from before this check
+    executable = str(described.get("executable") or "")
+    # The path itself, not where it leads: every venv's bin/python leads to the same
+    # binary (a copied or moved venv carries its ledger's cache along), and a wrapper
+    # (a pyenv shim, a script) may pick another interpreter each time.
+    if not executable or os.path.abspath(python) != executable:
+        return None
+    real = os.path.realpath(python)
+    files = [real, os.path.join(str(described.get("prefix") or ""), "pyvenv.cfg"),
+             *(str(item) for item in described.get("stdlib") or ())]
+    if described.get("user_site"):
+        files.append(str(described["user_site"]))  # added to sys.path once it exists
+    variables = sorted((key, value) for key, value in os.environ.items() if key.startswith("PYTHON") or key == "HOME")
+    # relative PYTHONPATH entries are taken from the current directory
+    here = os.getcwd() if os.environ.get("PYTHONPATH") else ""
+    system = os.uname() if hasattr(os, "uname") else None
+    kernel = [system.release, system.version] if system is not None else []
+    return _probe.digest([[[path, *_file_stat(path)] for path in files], variables, here, kernel])
+
+
+def _still_current(python: str, cached: Mapping[str, Any]) -> bool:
+    """Would the probe answer "unchanged"? Checked here, without starting the interpreter."""
+    recorded = cached.get("inputs")
+    if not isinstance(recorded, str) or interpreter_inputs(python, cached) != recorded:
+        return False
+    try:
+        header = {key: cached[key] for key in _probe.HEADER_KEYS}
+        return bool(_probe.signature_of(header) == cached["signature"])
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return False
+
+
+def _with_inputs(python: str, data: dict[str, Any]) -> dict[str, Any]:
+    """The probe's answer, with the inputs pipguard checks itself next time: recorded only when
+    the signature, computed here now, is still the one the probe computed (nothing changed since)."""
+    inputs = interpreter_inputs(python, data)
+    try:
+        current = inputs is not None and _probe.signature_of(
+            {key: data[key] for key in _probe.HEADER_KEYS}) == data.get("signature")
+    except (KeyError, TypeError, ValueError, AttributeError):
+        current = False
+    return {**data, "inputs": inputs} if current else data
+
+
 def probe_environment(python: str, cache: Path | None = None) -> EnvironmentState:
     """Run the probe in *python* and read its answer (from *cache* when nothing changed)."""
     cached = read_cache(cache) if cache is not None else None
+    if cached is not None and _still_current(python, cached):
+        try:
+            return state_from_dict(cached)
+        except (ValueError, KeyError, TypeError, AttributeError):
+            pass  # a cache of another shape: ask the interpreter
     data = _run_probe(python, cached["signature"] if cached else "")
     if data.get("unchanged"):
         try:
             if cached is not None and _describes(cached, data):
-                return state_from_dict(cached)
+                state = state_from_dict(cached)
+                refreshed = _with_inputs(python, cached)
+                if cache is not None and refreshed.get("inputs") != cached.get("inputs"):
+                    write_cache(cache, json.dumps(refreshed))  # checked here next time
+                return state
         except (ValueError, KeyError, TypeError, AttributeError):
             pass  # a cache of another shape: read the environment itself
         data = _run_probe(python, "")
@@ -329,5 +410,5 @@ def probe_environment(python: str, cache: Path | None = None) -> EnvironmentStat
             f"cannot read the environment of {python}: unexpected probe output ({exc})."
         ) from None
     if cache is not None:
-        write_cache(cache, json.dumps(data))
+        write_cache(cache, json.dumps(_with_inputs(python, data)))
     return state

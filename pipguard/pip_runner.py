@@ -21,6 +21,23 @@ from pipguard.process import work_directory as work_directory
 # --dry-run and --report arrived in pip 22.2; the report format is stable
 # ("version": "1") from pip 23.0 on.
 MINIMUM_PIP = Version("23.0")
+# --build-constraint arrived in pip 25.3.
+BUILD_CONSTRAINT_PIP = Version("25.3")
+
+
+def build_constraints_note(pip_version: str | None) -> str:
+    """What to say when this pip cannot constrain isolated build environments ("" when it can).
+
+    Here rather than in the pip engine: ``check`` says it too, and need not load the engine.
+    """
+    try:
+        if pip_version is None or Version(pip_version) >= BUILD_CONSTRAINT_PIP:
+            return ""
+    except ValueError:
+        return ""
+    return (f"pipguard: note: pip {pip_version} is older than {BUILD_CONSTRAINT_PIP}, so isolated build "
+            "environments are not constrained: build requirements of source projects are resolved apart "
+            "from the ledger (pip 25.3+ fixes this).")
 
 
 def pip_command(python: str, *args: str) -> list[str]:

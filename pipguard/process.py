@@ -27,12 +27,10 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import shutil
 import signal
 import stat
 import subprocess
 import sys
-import tempfile
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -545,6 +543,9 @@ def remove_stale_work_directories(parent: str | None = None) -> list[str]:
     Only directories named as pipguard names them, owned by this user, whose
     run is gone. Returns the paths removed.
     """
+    import shutil
+    import tempfile
+
     base = parent or tempfile.gettempdir()
     removed: list[str] = []
     try:
@@ -575,6 +576,9 @@ def work_directory() -> Iterator[Path]:
     Named ``pipguard-<pid>-…`` and locked (flock) while in use, so that a
     later run can tell, and remove, one that a SIGKILL left behind.
     """
+    import shutil
+    import tempfile  # work directories are an install's: read-only commands never load these
+
     remove_stale_work_directories()
     path = tempfile.mkdtemp(prefix=f"{WORK_PREFIX}{os.getpid()}-")
     held = _lock_directory(path, wait=True)

@@ -11,16 +11,17 @@ from __future__ import annotations
 import json
 import re
 import shlex
-import xml.etree.ElementTree as ET
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pipguard.conflicts import Clash, PlanResult
-from pipguard.health import CheckResult, Problem
 from pipguard.model import STATUSES, Change, Root, RootChange, Transaction
 from pipguard.redaction import printable, redact, redact_all
-from pipguard.views import Compacted, HistoryView, LedgerView, Pin, WhyResult
+
+if TYPE_CHECKING:  # the result types only: every command imports this module, few need each of them
+    from pipguard.conflicts import Clash, PlanResult
+    from pipguard.health import CheckResult, Problem
+    from pipguard.views import Compacted, HistoryView, LedgerView, Pin, WhyResult
 
 # Version of every --json document pipguard prints (not the ledger file's own schema).
 JSON_SCHEMA = 1
@@ -489,6 +490,7 @@ class Case:
 
 def junit_xml(suite: str, cases: Sequence[Case], timestamp: str = "") -> str:
     """One <testsuite> in <testsuites>, as CI services read it."""
+    import xml.etree.ElementTree as ET  # only --junit needs it
 
     def clean(text: str) -> str:
         return _XML_INVALID.sub("?", text)

@@ -16,16 +16,16 @@ import sys
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pipguard.commands.options import CommandParser, command_parser, print_json, say, split_options
-from pipguard.conflicts import PlanResult
 from pipguard.context import Options, locate, open_session
-from pipguard.engines.pip import build_constraints_note
 from pipguard.errors import UsageError
 from pipguard.health import CheckResult, assess
 from pipguard.ledger import now
 from pipguard.ledger.journal import Trimmed
 from pipguard.model import Transaction
+from pipguard.pip_runner import build_constraints_note
 from pipguard.render import (
     check_cases,
     check_json,
@@ -34,6 +34,9 @@ from pipguard.render import (
     plan_json,
     plan_text,
 )
+
+if TYPE_CHECKING:
+    from pipguard.conflicts import PlanResult
 
 __all__ = ["CheckResult", "compute_check", "run_check"]
 

@@ -12,17 +12,15 @@ from pathlib import Path
 from packaging.utils import NormalizedName, canonicalize_name
 
 from pipguard.commands.options import say
-from pipguard.commands.shim import keep_shims
 from pipguard.constraints import Distribution
 from pipguard.context import Options, Session, Target, locate, open_session, probe
 from pipguard.decide import Outcome, Situation, decide_install, overlay
 from pipguard.engines import make_engine
-from pipguard.engines.pip import build_constraints_note
 from pipguard.environment import resolve_python
 from pipguard.errors import UsageError
 from pipguard.ledger import now
 from pipguard.model import LedgerState, Root, Status, Transaction
-from pipguard.pip_runner import check_pip_version, pip_command, run_process
+from pipguard.pip_runner import build_constraints_note, check_pip_version, pip_command, run_process
 from pipguard.process import Interrupted, signal_name, work_directory
 from pipguard.redaction import redact
 from pipguard.request import InstallRequest, read_install
@@ -184,6 +182,17 @@ def write_log(directory: Path, name: str, text: str) -> Path | None:
         return path
     except OSError:
         return None
+
+
+def keep_shims(target: Target) -> None:
+    """Put pipguard's pip shims back if pip rewrote them (only where shims were installed:
+    the shim module, and what it imports, is loaded for those environments alone)."""
+    ledger = target.store.load()
+    if ledger is None or not ledger.shim:
+        return
+    from pipguard.commands.shim import keep_shims as put_shims_back
+
+    put_shims_back(target)
 
 
 def run_install(options: Options, args: list[str]) -> int:

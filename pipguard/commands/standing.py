@@ -67,9 +67,11 @@ def check_constraint(text: str, where: str) -> str:
 def read_constraints_file(path: Path) -> list[str]:
     """The constraint lines of a constraints file, read as pip reads it (nested files, encodings,
     continuations, ``${VAR}``); a bare name constrains nothing and is left out."""
+    from pipguard.constraints import remember_requirement
     from pipguard.request import read_constraints_file as read_lines
 
-    return [requirement_text(line.requirement) for line in read_lines(str(path))
+    # parsed once here, not again when the lines are turned into needs
+    return [remember_requirement(line.requirement) for line in read_lines(str(path))
             if line.requirement.specifier or line.requirement.url]
 
 

@@ -42,12 +42,12 @@ from pipguard.engines.base import (
     Resolution,
 )
 from pipguard.model import PlannedInstall
+from pipguard.pip_runner import BUILD_CONSTRAINT_PIP as BUILD_CONSTRAINT_PIP
+from pipguard.pip_runner import build_constraints_note as build_constraints_note
 from pipguard.pip_runner import pip_command
 from pipguard.process import ProcessResult, WatchedProcess
 from pipguard.redaction import redact
 from pipguard.request import InstallRequest
-
-BUILD_CONSTRAINT_PIP = Version("25.3")
 
 _BACKTRACKING = "INFO: pip is looking at multiple versions of"
 _INSTALLING = ("Installing collected packages:", "Successfully installed")
@@ -58,18 +58,6 @@ _BUILD_ERRORS = (
     "Failed to build", "did not run successfully", "Could not build wheels",
 )
 _NOT_FOUND = ("404 Client Error", "HTTP error 404", "No such file or directory", "does not exist")
-
-
-def build_constraints_note(pip_version: str | None) -> str:
-    """What to say when this pip cannot constrain isolated build environments ("" when it can)."""
-    try:
-        if pip_version is None or Version(pip_version) >= BUILD_CONSTRAINT_PIP:
-            return ""
-    except ValueError:
-        return ""
-    return (f"pipguard: note: pip {pip_version} is older than {BUILD_CONSTRAINT_PIP}, so isolated build "
-            "environments are not constrained: build requirements of source projects are resolved apart "
-            "from the ledger (pip 25.3+ fixes this).")
 
 
 # -- reading pip's answers ----------------------------------------------------------

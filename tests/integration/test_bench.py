@@ -57,14 +57,16 @@ def test_quick_bench_writes_every_row_with_numeric_ratios(tmp_path: Path) -> Non
     # Every ledger command is either measured or named as skipped.
     measured = {key[2:].rsplit("-", 1)[0] for key in rows if key.startswith("d-")}
     skipped = {item["what"].split()[-1] for item in data["skipped"] if item["what"].startswith("(d)")}
-    assert measured | skipped == {"check", "ledger", "history", "history-id", "why", "export"}
+    assert measured | skipped == {"check", "ledger", "history", "history-id", "why", "export", "install"}
     assert not measured & skipped
     assert {"what": "uv", "reason": "--no-uv given"} in data["skipped"]
 
     table = (out / "results.md").read_text()
-    assert "| scenario | pip | pipguard | uv | pipguard / pip | target | met |" in table
+    assert "| scenario | pip | pipguard | uv | pipguard / pip | pipguard / uv | target | met |" in table
     assert table.count("| (") >= 2 * len(rows)  # each row in the wall-time and CPU tables
     assert f"{rows['a']['ratio']:.2f}x" in table
     assert "| command | 30 txns | 300 txns | 300 / 30 | flat |" in table  # (d) side by side
+    assert "| install a new package (overhead: pipguard - pip) |" in table
+    assert "Peak RSS of any pipguard command:" in table
     # The pin whose marker does not apply to this Python was left out.
     assert data["shape"]["left_out_by_markers"] == 1

@@ -122,3 +122,167 @@ def test_the_cache_is_not_written_into_a_directory_others_can_replace_it_in(tmp_
     assert list(shared.iterdir()) == []
     os.chmod(shared, 0o1777)  # sticky: others may add, not replace
     assert write_cache(shared / "ledger.json.probe-cache", "{}")
+
+
+# -- the cache checked from pipguard's side, without starting the interpreter --------
+
+
+class _Probes:
+    """Counts the times the target interpreter is really started."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        import pipguard.environment as environment
+
+        self.count = 0
+        real = environment._run_probe
+
+        def counting(python: str, signature: str) -> dict[str, object]:
+            self.count += 1
+            return real(python, signature)
+
+        monkeypatch.setattr(environment, "_run_probe", counting)
+
+
+def _site_on_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    site = tmp_path / "site"
+    site.mkdir()
+    monkeypatch.setenv("PYTHONPATH", str(site))
+    return site
+
+
+def _install(site: Path, name: str, version: str) -> None:
+    info = site / f"{name}-{version}.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n\n")
+
+
+def test_an_unchanged_environment_is_answered_without_starting_the_interpreter(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site = _site_on_path(tmp_path, monkeypatch)
+    _install(site, "a", "1.0")
+    probes = _Probes(monkeypatch)
+    cache = tmp_path / "ledger.json.probe-cache"
+    first = probe_environment(sys.executable, cache)
+    assert probes.count == 1 and json.loads(cache.read_text())["inputs"]
+    again = probe_environment(sys.executable, cache)
+    assert probes.count == 1  # answered from the cache, checked here
+    assert again.versions == first.versions and again.versions["a"] == "1.0"
+
+
+def test_an_upgrade_with_the_directory_mtime_put_back_starts_the_probe(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 14.11: pip install B==2.0, then tar/rsync -a/cp -a put site-packages' mtime back."""
+    site = _site_on_path(tmp_path, monkeypatch)
+    _install(site, "b", "1.5")
+    cache = tmp_path / "ledger.json.probe-cache"
+    probe_environment(sys.executable, cache)
+    times = os.stat(site)
+    old = site / "b-1.5.dist-info"
+    (old / "METADATA").unlink()
+    old.rmdir()
+    _install(site, "b", "2.0")
+    os.utime(site, ns=(times.st_atime_ns, times.st_mtime_ns))
+    probes = _Probes(monkeypatch)
+    state = probe_environment(sys.executable, cache)
+    assert probes.count == 1
+    assert state.versions["b"] == "2.0"
+
+
+def test_metadata_rewritten_in_place_starts_the_probe(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    site = _site_on_path(tmp_path, monkeypatch)
+    _install(site, "a", "1.0")
+    cache = tmp_path / "ledger.json.probe-cache"
+    probe_environment(sys.executable, cache)
+    metadata = site / "a-1.0.dist-info" / "METADATA"
+    times = os.stat(metadata)
+    metadata.write_text("Metadata-Version: 2.1\nName: a\nVersion: 1.0\nRequires-Dist: b<2\n\n")
+    os.utime(metadata, ns=(times.st_atime_ns, times.st_mtime_ns))
+    probes = _Probes(monkeypatch)
+    state = probe_environment(sys.executable, cache)
+    assert probes.count == 1
+    assert state.distributions["a"].requires == ("b<2",)
+
+
+def test_a_pth_file_edited_in_place_changes_the_signature_pipguard_checks(tmp_path: Path) -> None:
+    """A .pth line adds a directory to sys.path; editing it in place changes no directory's
+    stat, so the signature (the probe's, and pipguard's own check of it) covers .pth files."""
+    from pipguard import _probe
+
+    site = tmp_path / "site-packages"
+    site.mkdir()
+    pth = site / "extra.pth"
+    pth.write_text("")
+    header = {"path": [str(site)], "markers": {}}
+    before = _probe.signature_of(header)
+    assert _probe.signature_of(header) == before
+    times = os.stat(pth)
+    site_times = os.stat(site)
+    pth.write_text(str(tmp_path / "elsewhere") + "\n")
+    os.utime(pth, ns=(times.st_atime_ns, times.st_mtime_ns))
+    os.utime(site, ns=(site_times.st_atime_ns, site_times.st_mtime_ns))
+    assert _probe.signature_of(header) != before
+
+
+def test_a_changed_python_variable_starts_the_probe(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    site = _site_on_path(tmp_path, monkeypatch)
+    other = tmp_path / "other"
+    other.mkdir()
+    _install(other, "c", "3.0")
+    cache = tmp_path / "ledger.json.probe-cache"
+    probe_environment(sys.executable, cache)
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(site), str(other)]))
+    probes = _Probes(monkeypatch)
+    state = probe_environment(sys.executable, cache)
+    assert probes.count >= 1
+    assert state.versions["c"] == "3.0"
+
+
+def test_an_interpreter_with_start_up_code_of_its_own_is_always_asked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """sitecustomize (or a finder of distributions) may compute sys.path from anything."""
+    site = _site_on_path(tmp_path, monkeypatch)
+    (site / "sitecustomize.py").write_text("")
+    cache = tmp_path / "ledger.json.probe-cache"
+    probe_environment(sys.executable, cache)
+    data = json.loads(cache.read_text())
+    assert data["customized"] is True and data.get("inputs") is None
+    probes = _Probes(monkeypatch)
+    probe_environment(sys.executable, cache)
+    assert probes.count == 1
+
+
+def test_a_cache_without_recorded_inputs_is_checked_by_the_probe_then_completed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cache written before pipguard checked it itself: the probe says 'unchanged' once."""
+    _site_on_path(tmp_path, monkeypatch)
+    cache = tmp_path / "ledger.json.probe-cache"
+    probe_environment(sys.executable, cache)
+    data = json.loads(cache.read_text())
+    del data["inputs"]
+    write_cache(cache, json.dumps(data))
+    probes = _Probes(monkeypatch)
+    probe_environment(sys.executable, cache)
+    assert probes.count == 1 and json.loads(cache.read_text())["inputs"]
+    probe_environment(sys.executable, cache)
+    assert probes.count == 1
+
+
+def test_a_cache_of_another_path_to_the_same_interpreter_is_not_taken_without_the_probe(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every venv's bin/python leads to the same binary: a venv copied or moved elsewhere
+    (its ledger and cache with it) must be read again, never answered with the old one's state."""
+    _site_on_path(tmp_path, monkeypatch)
+    cache = tmp_path / "ledger.json.probe-cache"
+    probe_environment(sys.executable, cache)
+    other = tmp_path / "elsewhere" / "python"
+    other.parent.mkdir()
+    other.symlink_to(os.path.realpath(sys.executable))
+    probes = _Probes(monkeypatch)
+    state = probe_environment(str(other), cache)
+    assert probes.count >= 1
+    assert state.executable == str(other)

@@ -137,6 +137,33 @@ def test_the_signature_covers_egg_info_files_and_directories(tmp_path: Path) -> 
     assert _probe.path_signature([str(site)]) != before
 
 
+
+def test_requirements_read_from_parsed_metadata_are_what_importlib_metadata_says(tmp_path: Path) -> None:
+    """The probe parses each METADATA once; its requirements must be dist.requires' own:
+    Requires-Dist lines (markers and extras kept), an egg-info's requires.txt, or none."""
+    from importlib import metadata
+
+    site = tmp_path / "site-packages"
+    site.mkdir()
+    (site / "a-1.0.dist-info").mkdir()
+    (site / "a-1.0.dist-info" / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: a\nVersion: 1.0\nRequires-Dist: b<2\n"
+        'Requires-Dist: c[x]>=1; python_version >= "3.8"\nRequires-Dist: d; extra == "test"\n\n'
+    )
+    _dist_info(site, "leaf", "3.0")
+    egg = site / "legacy-1.0-py3.11.egg-info"
+    egg.mkdir()
+    (egg / "PKG-INFO").write_text("Metadata-Version: 1.1\nName: legacy\nVersion: 1.0\n")
+    (egg / "requires.txt").write_text("six>=1.0\n\n[test]\npytest\n")
+    dists = list(metadata.distributions(path=[str(site)]))
+    assert len(dists) == 3
+    for dist in dists:
+        assert _probe.requirements_of(dist, dist.metadata) == list(dist.requires or [])
+    by_name = {dist.metadata["Name"]: _probe.requirements_of(dist, dist.metadata) for dist in dists}
+    assert by_name["leaf"] == []
+    assert "six>=1.0" in by_name["legacy"]
+    assert by_name["a"][0] == "b<2"
+
 # -- the views ----------------------------------------------------------------------
 
 
