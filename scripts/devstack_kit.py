@@ -38,9 +38,10 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 STUBS = HERE / "devstack_stubs.sh"
 PY_VERSION = f"{sys.version_info[0]}.{sys.version_info[1]}"
-# devstack's inc/python sits in the project's shared data, beside the checkout (or a worktree's parent).
-INC_PYTHON_CANDIDATES = [base / "shared" / "data" / "devstack" / "inc" / "python"
-                         for base in (REPO.parent, REPO.parent.parent)]
+# devstack's inc/python, unchanged: a copy in the test data (see its README), so that a clean
+# clone runs the devstack suite; the project's shared data beside the checkout is the fallback.
+INC_PYTHON_CANDIDATES = [REPO / "tests" / "data" / "devstack" / "inc" / "python"] + [
+    base / "shared" / "data" / "devstack" / "inc" / "python" for base in (REPO.parent, REPO.parent.parent)]
 
 
 def inc_python() -> Path:
