@@ -111,7 +111,7 @@ class Situation:
     allow_older_major: bool = False
     txn_id: int = 0  # the id this run's transaction gets (stamped on roots it adds)
     now: str = ""  # when (stamped on roots it adds)
-    pipguard_here: bool = False  # pipguard itself is installed in the environment
+    pipguard_here: str = ""  # the target interpreter, when pipguard itself is installed in its environment
 
     @property
     def versions(self) -> dict[NormalizedName, str]:

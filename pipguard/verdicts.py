@@ -8,6 +8,7 @@ not happen: "instead of" is always against plain pip's own plan here.
 
 from __future__ import annotations
 
+import shlex
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -48,7 +49,7 @@ class Explainer:
     roots: Mapping[NormalizedName, Root]
     markers: MarkerEnvironment
     constraints: Sequence[ConstraintLine] = ()  # the command's own (and pip.conf's) constraint lines
-    pipguard_here: bool = False
+    pipguard_here: str = ""  # the target interpreter, when pipguard itself is installed in its environment
 
     def root_label(self, root: Root) -> str:
         if root.kind == "baseline":
@@ -179,7 +180,8 @@ class Explainer:
             return []
         return ["  pipguard itself is installed in this environment, so its own requirements are protected "
                 "here. Install pipguard in its own virtual environment (or with pipx) and guard this one "
-                "with 'pipguard --python PATH' (see the README); then only your projects are protected."]
+                f"with: pipguard --python {shlex.quote(self.pipguard_here)} (see the README); then only your "
+                "projects are protected."]
 
     def moved_roots(self, plan: Sequence[PlannedInstall]) -> list[str]:
         """Earlier roots the plan moves (the replan policy may, within their specifiers)."""

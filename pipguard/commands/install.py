@@ -39,7 +39,8 @@ def refuse_locations(request: InstallRequest) -> None:
         )
 
 
-def situation(request: InstallRequest, session: Session, policy: str, allow_older_major: bool) -> Situation:
+def situation(request: InstallRequest, session: Session, policy: str, allow_older_major: bool,
+              target_python: str) -> Situation:
     state, ledger = session.state, session.ledger
     return Situation(
         request=request,
@@ -52,7 +53,7 @@ def situation(request: InstallRequest, session: Session, policy: str, allow_olde
         allow_older_major=allow_older_major,
         txn_id=ledger.next_id,
         now=now(),
-        pipguard_here=canonicalize_name("pipguard") in state.own,
+        pipguard_here=target_python if canonicalize_name("pipguard") in state.own else "",
     )
 
 
@@ -222,7 +223,7 @@ def run_install(options: Options, args: list[str]) -> int:
             note = build_constraints_note(session.state.pip_version)
             if note and engine.name == "pip" and request.build_possible():
                 effects.say_once(f"build-constraints:{session.state.pip_version}", note)
-            outcome = decide_install(situation(request, session, policy, options.allow_older_major),
+            outcome = decide_install(situation(request, session, policy, options.allow_older_major, target.python),
                                      engine, effects.begin)
             code = effects.carry_out(outcome)
         keep_shims(target)  # shim: put pipguard's pip scripts back if pip rewrote them

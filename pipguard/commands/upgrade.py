@@ -265,7 +265,7 @@ def run_upgrade(options: Options, args: list[str]) -> int:
             effects = UpgradeEffects(target, session, parsed, args, engine.name)
             explainer = Explainer(parsed.request, state.distributions, ledger.roots, state.markers,
                                   parsed.request.constraints,
-                                  pipguard_here=canonicalize_name("pipguard") in state.own)
+                                  pipguard_here=target.python if canonicalize_name("pipguard") in state.own else "")
 
             def request_for(requirements: Sequence[str], extra: Sequence[str]) -> InstallRequest:
                 return engine_request(parsed.request, requirements, extra, target.prefix)

@@ -316,8 +316,8 @@ def test_pipguards_own_requirements_blocking_say_so_and_how_to_guard_from_outsid
         "  pipguard 0.1.0 (root, there before pipguard) needs pkg>=22; this install would bring pkg 21.3 "
         "(Safety 2.3.5 needs Pkg<22).",
         "  pipguard itself is installed in this environment, so its own requirements are protected here. "
-        "Install pipguard in its own virtual environment (or with pipx) and guard this one with "
-        "'pipguard --python PATH' (see the README); then only your projects are protected.",
+        "Install pipguard in its own virtual environment (or with pipx) and guard this one "
+        f"with: pipguard --python {pip_only.venv.python} (see the README); then only your projects are protected.",
         "Nothing was changed.",
     ]
     control = pip_only.pip_install("Safety")

@@ -362,11 +362,11 @@ def test_pipguards_own_requirements_say_how_to_run_it_from_outside() -> None:
         return fails("impossible") if cn("packaging") in inv.constraints and len(inv.constraints) > 1 else ok(
             planned("safety", "2.3.5", "packaging<22", requested=True), planned("packaging", "21.3"))
 
-    outcome = decide_install(situation("safety", dists=dists, roots=SEED_ROOTS, pipguard_here=True),
-                             FakeEngine(answer), Recorder())
+    outcome = decide_install(situation("safety", dists=dists, roots=SEED_ROOTS,
+                                       pipguard_here="/srv/my env/bin/python"), FakeEngine(answer), Recorder())
     assert outcome.kind == "rejected"
     assert "pipguard itself is installed in this environment" in outcome.messages[-1]
-    assert "--python" in outcome.messages[-1]
+    assert "pipguard --python '/srv/my env/bin/python'" in outcome.messages[-1]  # this interpreter, quoted
 
 
 def test_may_have_replanned_reads_the_cheap_signs() -> None:
