@@ -10,7 +10,7 @@ reads a report, never writes a file: engines do, behind this port.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal, Protocol
 
 from packaging.specifiers import SpecifierSet
@@ -65,6 +65,11 @@ class Resolution:
     @property
     def ok(self) -> bool:
         return self.failure is None
+
+    def stopped(self, reason: str) -> Resolution:
+        """This plan, found by a run that changed nothing, refused by the core: an install
+        that ends here (the engines that resolve first and install second)."""
+        return replace(self, failure=Failure("stopped", 0, reason))
 
 
 @dataclass(frozen=True)

@@ -324,8 +324,7 @@ class PipEngine:
             return planned
         approval = approve(planned)
         if not approval.proceed:
-            return Resolution(planned.plan, Failure("stopped", 0, approval.reason), planned.output,
-                              planned.report, planned.backtracked)
+            return planned.stopped(approval.reason)
         pins = plan_pins(planned.plan)
         exact = Invocation(invocation.request, pins, invocation.build_constraints or invocation.constraints,
                            invocation.also, invocation.show_output)

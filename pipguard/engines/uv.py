@@ -175,8 +175,7 @@ class UvEngine:
             return planned
         approval = approve(planned)
         if not approval.proceed:
-            return Resolution(planned.plan, Failure("stopped", 0, approval.reason), planned.output,
-                              None, planned.backtracked, planned.held, planned.considered)
+            return planned.stopped(approval.reason)
         arguments = translate(invocation.request, invocation.also)
         pins = plan_pins(planned.plan)
         exact = {**invocation.constraints, **pins}
