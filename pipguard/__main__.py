@@ -1,6 +1,6 @@
 import sys
 
-from pipguard.cli import main
+from pipguard.cli.main import main
 
 if __name__ == "__main__":
     sys.exit(main())

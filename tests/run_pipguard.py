@@ -10,6 +10,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from pipguard.cli import main
+from pipguard.cli.main import main
 
 sys.exit(main())

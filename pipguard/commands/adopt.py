@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import argparse
 
-from pipguard.commands.options import say
-from pipguard.context import Options, locate, open_session
+from pipguard.cli.context import Options, locate, open_session
+from pipguard.cli.options import say
 
 
 def run_adopt(options: Options, args: list[str]) -> int:

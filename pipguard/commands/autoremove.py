@@ -15,17 +15,17 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from pipguard.autoremove_plan import AutoremovePlan, plan_autoremove
-from pipguard.commands.options import command_parser, print_json, say
-from pipguard.context import Options, locate, open_session, probe
-from pipguard.decide import removal_blockers
+from pipguard.cli.context import Options, locate, open_session, probe
+from pipguard.cli.options import command_parser, print_json, say
+from pipguard.cli.render import JSON_SCHEMA, table
+from pipguard.core.decide import removal_blockers
+from pipguard.core.model import Status
+from pipguard.core.transactions import close, start
+from pipguard.engines.pip.runner import pip_command, run_process
 from pipguard.errors import Rejected, UsageError
 from pipguard.ledger import now
-from pipguard.model import Status
-from pipguard.pip_runner import pip_command, run_process
-from pipguard.process import Interrupted, signal_name
-from pipguard.render import JSON_SCHEMA, table
-from pipguard.transactions import close, start
+from pipguard.maintenance.autoremove import AutoremovePlan, plan_autoremove
+from pipguard.system.process import Interrupted, signal_name
 
 
 def plan_lines(plan: AutoremovePlan) -> list[str]:

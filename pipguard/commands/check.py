@@ -18,15 +18,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pipguard.commands.options import CommandParser, command_parser, print_json, say, split_options
-from pipguard.context import Options, locate, open_session
-from pipguard.errors import UsageError
-from pipguard.health import CheckResult, assess
-from pipguard.ledger import now
-from pipguard.ledger.journal import Trimmed
-from pipguard.model import Transaction
-from pipguard.pip_runner import build_constraints_note
-from pipguard.render import (
+from pipguard.cli.context import Options, locate, open_session
+from pipguard.cli.options import CommandParser, command_parser, print_json, say, split_options
+from pipguard.cli.render import (
     check_cases,
     check_json,
     junit_xml,
@@ -34,9 +28,15 @@ from pipguard.render import (
     plan_json,
     plan_text,
 )
+from pipguard.core.health import CheckResult, assess
+from pipguard.core.model import Transaction
+from pipguard.engines.pip.runner import build_constraints_note
+from pipguard.errors import UsageError
+from pipguard.ledger import now
+from pipguard.ledger.journal import Trimmed
 
 if TYPE_CHECKING:
-    from pipguard.conflicts import PlanResult
+    from pipguard.core.conflicts import PlanResult
 
 __all__ = ["CheckResult", "compute_check", "run_check"]
 
@@ -195,7 +195,7 @@ def run_check(options: Options, args: list[str]) -> int:
 
 def run_plan_check(options: Options, pip_args: list[str], *, with_ledger: bool, as_json: bool,
                    junit: Path | None) -> int:
-    from pipguard.commands.plan import plan
+    from pipguard.commands.check_plan import plan
 
     result: PlanResult = plan(options, pip_args, with_ledger=with_ledger)
     if junit is not None:

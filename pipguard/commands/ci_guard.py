@@ -1,7 +1,7 @@
 """``pipguard ci-guard``: the ready CI job (``ci-guard.sh``, shipped in the package).
 
 A CI job that did ``pip install pipguard`` (or ``pipx install pipguard``) has
-no checkout to run ``scripts/ci-guard`` from; the same script is installed
+no checkout to run ``pipguard/commands/ci-guard.sh`` from; the same script is installed
 with pipguard and run from here, with this pipguard as its ``pipguard``.
 """
 
@@ -11,10 +11,10 @@ import os
 import sys
 from pathlib import Path
 
-from pipguard.context import Options
+from pipguard.cli.context import Options
 from pipguard.errors import EnvironmentUnusable, UsageError
 
-SCRIPT = Path(__file__).resolve().parent.parent / "ci-guard.sh"
+SCRIPT = Path(__file__).resolve().parent / "ci-guard.sh"
 
 
 def run_ci_guard(options: Options, args: list[str]) -> int:

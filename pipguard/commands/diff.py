@@ -9,14 +9,14 @@ journal is read only after the older of the two points (``commands.points``).
 
 from __future__ import annotations
 
+from pipguard.cli.context import Options
+from pipguard.cli.options import command_parser, print_json, say
+from pipguard.cli.render import JSON_SCHEMA
 from pipguard.commands.inspect import reading
-from pipguard.commands.options import command_parser, print_json, say
-from pipguard.commands.points import parse_number, snapshot_after, snapshot_now
-from pipguard.context import Options
+from pipguard.core.transactions import changes_between
 from pipguard.errors import UsageError
-from pipguard.render import JSON_SCHEMA
-from pipguard.state_diff import StateDiff, diff_dict, diff_lines, diff_snapshots
-from pipguard.transactions import changes_between
+from pipguard.ledger.points import parse_number, snapshot_after, snapshot_now
+from pipguard.maintenance.diff import StateDiff, diff_dict, diff_lines, diff_snapshots
 
 
 def _summary(diff: StateDiff) -> str:

@@ -18,17 +18,9 @@ import re
 import sys
 from collections.abc import Iterable, Iterator
 
-from pipguard.commands.check import outside_note
-from pipguard.commands.options import CommandParser, command_parser, print_json, say
-from pipguard.context import Options, Session, Target, locate, open_session
-from pipguard.errors import UsageError
-from pipguard.health import assess
-from pipguard.ledger import now
-from pipguard.ledger.journal import Summary, Trimmed
-from pipguard.ledger.state import state_to_data
-from pipguard.model import StandingConstraint, Transaction
-from pipguard.redaction import clean, printable
-from pipguard.render import (
+from pipguard.cli.context import Options, Session, Target, locate, open_session
+from pipguard.cli.options import CommandParser, command_parser, print_json, say
+from pipguard.cli.render import (
     export_json,
     export_text,
     history_json_chunks,
@@ -38,7 +30,11 @@ from pipguard.render import (
     why_json,
     why_text,
 )
-from pipguard.views import (
+from pipguard.commands.check import outside_note
+from pipguard.core.health import assess
+from pipguard.core.model import StandingConstraint, Transaction
+from pipguard.core.redaction import clean, printable
+from pipguard.core.views import (
     Compacted,
     close_matches,
     export_pins,
@@ -48,6 +44,10 @@ from pipguard.views import (
     transaction_range,
     why,
 )
+from pipguard.errors import UsageError
+from pipguard.ledger import now
+from pipguard.ledger.journal import Summary, Trimmed
+from pipguard.ledger.state import state_to_data
 
 
 @contextlib.contextmanager
@@ -78,7 +78,7 @@ def standing_to_show(session: Session) -> tuple[StandingConstraint, ...]:
         return session.standing
     except UsageError as exc:
         say(f"pipguard: warning: {exc}")
-        from pipguard.commands.standing import read_standing_file
+        from pipguard.commands.constraints import read_standing_file
 
         found = list(session.ledger.standing)
         for item in session.ledger.standing_files:

@@ -11,21 +11,21 @@ from pathlib import Path
 
 from packaging.utils import NormalizedName, canonicalize_name
 
-from pipguard.commands.options import say
-from pipguard.constraints import Distribution
-from pipguard.context import Options, Session, Target, locate, open_session, probe
-from pipguard.decide import Outcome, Situation, decide_install, overlay
+from pipguard.cli.context import Options, Session, Target, locate, open_session, probe
+from pipguard.cli.options import say
+from pipguard.core.constraints import Distribution
+from pipguard.core.decide import Outcome, Situation, decide_install, overlay
+from pipguard.core.model import LedgerState, Root, Status, Transaction
+from pipguard.core.redaction import redact
+from pipguard.core.transactions import close, root_changes, start
 from pipguard.engines import make_engine
-from pipguard.environment import resolve_python
+from pipguard.engines.pip.runner import build_constraints_note, check_pip_version, pip_command, run_process
 from pipguard.errors import UsageError
 from pipguard.ledger import now
-from pipguard.model import LedgerState, Root, Status, Transaction
-from pipguard.pip_runner import build_constraints_note, check_pip_version, pip_command, run_process
-from pipguard.process import Interrupted, signal_name, work_directory
-from pipguard.redaction import redact
-from pipguard.request import InstallRequest, read_install
-from pipguard.testhook import pause_at
-from pipguard.transactions import close, root_changes, start
+from pipguard.pip.request import InstallRequest, read_install
+from pipguard.system.environment import resolve_python
+from pipguard.system.process import Interrupted, signal_name, work_directory
+from pipguard.system.testhook import pause_at
 
 _STATUS: dict[str, Status] = {"installed": "committed", "rejected": "rejected", "failed": "failed"}
 

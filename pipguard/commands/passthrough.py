@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from pipguard.context import Options
-from pipguard.environment import resolve_python
-from pipguard.pip_runner import pip_command, run_process
+from pipguard.cli.context import Options
+from pipguard.engines.pip.runner import pip_command, run_process
+from pipguard.system.environment import resolve_python
 
 
 def run_passthrough(options: Options, args: list[str]) -> int:

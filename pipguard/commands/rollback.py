@@ -25,23 +25,23 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from pipguard.cli.context import Options, Session, Target, locate, open_session, probe
+from pipguard.cli.options import print_json, say, split_options
+from pipguard.cli.render import JSON_SCHEMA
 from pipguard.commands.install import refuse_locations
-from pipguard.commands.options import print_json, say, split_options
-from pipguard.commands.points import parse_number, snapshot_after
-from pipguard.context import Options, Session, Target, locate, open_session, probe
+from pipguard.core.model import LedgerState, Status, Transaction
+from pipguard.core.redaction import redact
+from pipguard.core.transactions import close, start
 from pipguard.engines import make_engine
 from pipguard.engines.base import Approval, Engine, Invocation, Resolution
+from pipguard.engines.pip.runner import check_pip_version, pip_command, run_process
 from pipguard.errors import PipFailed, Rejected, UsageError
 from pipguard.ledger import now
-from pipguard.model import LedgerState, Status, Transaction
-from pipguard.pip_runner import check_pip_version, pip_command, run_process
-from pipguard.process import Interrupted, signal_name, work_directory
-from pipguard.redaction import redact
-from pipguard.render import JSON_SCHEMA
-from pipguard.request import InstallRequest, read_install
-from pipguard.rollback_plan import LookupFailed, RollbackPlan, plan_rollback, unavailable
-from pipguard.state_diff import Snapshot, StateDiff, diff_dict, diff_lines, diff_snapshots
-from pipguard.transactions import close, start
+from pipguard.ledger.points import parse_number, snapshot_after
+from pipguard.maintenance.diff import Snapshot, StateDiff, diff_dict, diff_lines, diff_snapshots
+from pipguard.maintenance.rollback import LookupFailed, RollbackPlan, plan_rollback, unavailable
+from pipguard.pip.request import InstallRequest, read_install
+from pipguard.system.process import Interrupted, signal_name, work_directory
 
 _OWN_FLAGS = {"--json"}
 _USAGE = ("usage: pipguard rollback N [--dry-run] [--json] [pip options such as --no-index -f DIR]. "

@@ -14,9 +14,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from pipguard.context import Options, locate, open_session
+from pipguard.cli.context import Options, locate, open_session
+from pipguard.core.model import ENGINES, OUTSIDE_POLICIES, POLICIES
 from pipguard.errors import UsageError
-from pipguard.model import ENGINES, OUTSIDE_POLICIES, POLICIES
 
 
 @dataclass(frozen=True)

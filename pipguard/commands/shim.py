@@ -7,7 +7,7 @@ pip ARGS``. pip's own scripts are kept byte for byte beside the ledger (in
 ``shim-originals/``) so ``shim remove`` puts them back exactly; pass-through
 commands run the kept original, so pip's output (down to the program name in
 its usage lines) is unchanged. devstack also runs ``python3.X -m pip``: a
-``.pth`` hook in the environment's site-packages (``pipguard.pip_hook``)
+``.pth`` hook in the environment's site-packages (``pipguard.shim.hook``)
 sends those to the same pipguard.
 
 A shim names only interpreters, never a pipguard file: it imports pipguard
@@ -15,7 +15,7 @@ when it runs in the target, or runs ``python -I -m pipguard`` with
 pipguard's own interpreter (pipguard installed outside the environment it
 guards, the way devstack should use it), so upgrading pipguard keeps it
 working. What was installed is recorded in the ledger's ``shim`` key; that
-record is data, checked (``pipguard.shim_record`` and ``verify_record``)
+record is data, checked (``pipguard.shim.record`` and ``verify_record``)
 before anything in it is run or written.
 """
 
@@ -38,14 +38,14 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from pipguard.commands.options import say
-from pipguard.context import Options, Target, locate, open_session
+from pipguard.cli.context import Options, Target, locate, open_session
+from pipguard.cli.options import say
+from pipguard.core.model import LedgerState
+from pipguard.engines.pip.runner import run_process
 from pipguard.errors import EnvironmentUnusable, UsageError
 from pipguard.ledger import now
-from pipguard.model import LedgerState
-from pipguard.pip_hook import HOOK_NAME, HookConfig, hook_state, remove_hook, render_hook, site_packages, write_hook
-from pipguard.pip_runner import run_process
-from pipguard.shim_record import (
+from pipguard.shim.hook import HOOK_NAME, HookConfig, hook_state, remove_hook, render_hook, site_packages, write_hook
+from pipguard.shim.record import (
     PIP_SCRIPT,
     SHIM_FORMAT,
     ScriptRecord,
@@ -202,7 +202,7 @@ def render_shim(spec: ShimSpec) -> bytes:
         "import sys\n\n"
         "if __name__ == '__main__':\n"
         "    try:\n"
-        "        from pipguard.cli import main\n"
+        "        from pipguard.cli.main import main\n"
         "    except ImportError:\n"
         f"        sys.stderr.write('pipguard: this pip is a pipguard shim, but ' + sys.executable + {advice!r})\n"
         "        sys.exit(12)\n"
@@ -262,7 +262,7 @@ def _shim_over(path: Path, spec: ShimSpec, originals: Path) -> ScriptRecord:
 
 # -- choosing how the shim runs pipguard ---------------------------------------------------
 
-_HAS_PIP_COMMAND = "from pipguard.commands.registry import COMMANDS; raise SystemExit('pip' not in COMMANDS)"
+_HAS_PIP_COMMAND = "from pipguard.cli.registry import COMMANDS; raise SystemExit('pip' not in COMMANDS)"
 
 
 def can_import_pipguard(python: str, isolated: bool = True) -> bool:

@@ -14,17 +14,17 @@ from collections.abc import Mapping, Sequence
 
 from packaging.utils import NormalizedName, canonicalize_name
 
-from pipguard.commands.options import say
-from pipguard.constraints import Violation
-from pipguard.context import Options, locate, open_session, probe
-from pipguard.decide import removal_blockers
+from pipguard.cli.context import Options, locate, open_session, probe
+from pipguard.cli.options import say
+from pipguard.core.constraints import Violation
+from pipguard.core.decide import removal_blockers
+from pipguard.core.model import Status
+from pipguard.core.transactions import close, start
+from pipguard.engines.pip.runner import pip_command, run_process
 from pipguard.errors import Rejected
 from pipguard.ledger import now
-from pipguard.model import Status
-from pipguard.pip_runner import pip_command, run_process
-from pipguard.process import Interrupted, signal_name
-from pipguard.request import read_uninstall
-from pipguard.transactions import close, start
+from pipguard.pip.request import read_uninstall
+from pipguard.system.process import Interrupted, signal_name
 
 # What pipguard itself runs on: removing it leaves pipguard unable to install or roll back.
 SELF_PROTECTED = frozenset({canonicalize_name("pip")})

@@ -20,22 +20,21 @@ from typing import Any
 
 from packaging.utils import NormalizedName, canonicalize_name
 
+from pipguard.cli.context import Options, Session, Target, locate, open_session, probe
+from pipguard.cli.options import print_json, say, split_options
+from pipguard.cli.render import JSON_SCHEMA, table
 from pipguard.commands.install import refuse_locations
-from pipguard.commands.options import print_json, say, split_options
 from pipguard.commands.shim import keep_shims
-from pipguard.context import Options, Session, Target, locate, open_session, probe
-from pipguard.decide import overlay
+from pipguard.core.decide import overlay
+from pipguard.core.model import Distribution, LedgerState, Status, Transaction
+from pipguard.core.redaction import redact
+from pipguard.core.transactions import close, start
+from pipguard.core.verdicts import Explainer, shadow_notes
 from pipguard.engines import make_engine
+from pipguard.engines.pip.runner import check_pip_version
 from pipguard.errors import PipFailed, Rejected, UsageError
 from pipguard.ledger import now
-from pipguard.model import Distribution, LedgerState, Status, Transaction
-from pipguard.pip_runner import check_pip_version
-from pipguard.process import Interrupted, signal_name, work_directory
-from pipguard.redaction import redact
-from pipguard.render import JSON_SCHEMA, table
-from pipguard.request import InstallRequest, read_install
-from pipguard.transactions import close, start
-from pipguard.upgrade_plan import (
+from pipguard.maintenance.upgrade import (
     ALLOW_MAJOR,
     UnknownTarget,
     UpgradeAssessment,
@@ -43,8 +42,9 @@ from pipguard.upgrade_plan import (
     UpgradeSpec,
     plan_upgrade,
 )
-from pipguard.upgrading import UpgradeOutcome, decide_upgrade
-from pipguard.verdicts import Explainer, shadow_notes
+from pipguard.maintenance.upgrading import UpgradeOutcome, decide_upgrade
+from pipguard.pip.request import InstallRequest, read_install
+from pipguard.system.process import Interrupted, signal_name, work_directory
 
 _OWN_FLAGS = {"--json", ALLOW_MAJOR}
 _USAGE = (

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from pipguard.engines.base import Engine
 from pipguard.errors import EnvironmentUnusable, UsageError
-from pipguard.request import InstallRequest
+from pipguard.pip.request import InstallRequest
 
 ENGINE_NAMES = ("pip", "uv", "auto")
 
@@ -44,7 +44,7 @@ def make_engine(name: str, python: str, pip_version: str | None, workdir: Path,
     if name not in ENGINE_NAMES:
         raise UsageError(f"unknown engine {name!r}: use {', '.join(ENGINE_NAMES)}.")
     if name in ("uv", "auto"):
-        from pipguard.engines.uv import UvEngine
+        from pipguard.engines.uv.engine import UvEngine
 
         command = find_uv()
         if command is None and name == "uv":
@@ -55,11 +55,11 @@ def make_engine(name: str, python: str, pip_version: str | None, workdir: Path,
             )
         if command is not None:
             if request is not None:
-                from pipguard.engines.uv_options import translate
+                from pipguard.engines.uv.options import translate
 
                 translate(request)
             # uv's version is checked when it first runs (the fast path never runs it)
             return UvEngine(python, command, workdir)
-    from pipguard.engines.pip import PipEngine
+    from pipguard.engines.pip.engine import PipEngine
 
     return PipEngine(python, pip_version, workdir)

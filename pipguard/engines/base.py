@@ -16,8 +16,8 @@ from typing import Literal, Protocol
 from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName
 
-from pipguard.model import PlannedInstall
-from pipguard.request import InstallRequest
+from pipguard.core.model import PlannedInstall
+from pipguard.pip.request import InstallRequest
 
 # Why an engine run found no plan or did not finish:
 # impossible  -- no versions fit together (pip's ResolutionImpossible)

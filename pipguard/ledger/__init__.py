@@ -13,22 +13,22 @@
 * ``paths``   where the files are.
 
 The values themselves (``LedgerState``, ``Transaction``, ``Root``...) are
-in ``pipguard.model``; the rules that build and apply transactions in
-``pipguard.transactions``.
+in ``pipguard.core.model``; the rules that build and apply transactions in
+``pipguard.core.transactions``.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timezone
 
+from pipguard.core.model import POLICIES, STATUSES
 from pipguard.ledger.paths import LEDGER_DIRNAME, default_ledger_path
 from pipguard.ledger.state import STATE_SCHEMA
 from pipguard.ledger.store import LedgerStore
-from pipguard.model import POLICIES, STATUSES
 
 
 def now() -> str:
-    """The clock the commands pass to ``pipguard.transactions`` (UTC, to the second)."""
+    """The clock the commands pass to ``pipguard.core.transactions`` (UTC, to the second)."""
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 

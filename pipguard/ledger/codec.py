@@ -1,6 +1,6 @@
 """The ledger's records as JSON: encoding, decoding and strict validation (pure).
 
-One place turns the frozen values of ``pipguard.model`` (roots, changes,
+One place turns the frozen values of ``pipguard.core.model`` (roots, changes,
 root changes, standing constraints and files, transactions) into plain
 JSON data and back. Both files of the ledger, the state document and the
 journal, are made of these records.
@@ -27,7 +27,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 
-from pipguard.model import (
+from pipguard.core.model import (
     ROOT_KINDS,
     STATUSES,
     Change,
@@ -37,7 +37,7 @@ from pipguard.model import (
     StandingFile,
     Transaction,
 )
-from pipguard.redaction import clean, printable
+from pipguard.core.redaction import clean, printable
 
 # -- JSON text -----------------------------------------------------------------
 

@@ -18,10 +18,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from pipguard.core.model import LedgerState, StandingConstraint, StandingFile, Transaction
+from pipguard.core.transactions import Clock, rewind
 from pipguard.errors import UsageError
 from pipguard.ledger.journal import Journal, Summary, decode_line, lines_backwards
-from pipguard.model import LedgerState, StandingConstraint, StandingFile, Transaction
-from pipguard.transactions import Clock, rewind
 
 
 def summarise(journal: Journal, state: LedgerState, first_kept: int, now: Clock) -> tuple[Summary, int] | None:

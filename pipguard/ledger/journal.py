@@ -39,9 +39,9 @@ from typing import Any, BinaryIO, Union
 
 from packaging.utils import NormalizedName
 
+from pipguard.core.model import Root, StandingConstraint, StandingFile, Transaction
 from pipguard.ledger import codec
-from pipguard.model import Root, StandingConstraint, StandingFile, Transaction
-from pipguard.testhook import pause_at
+from pipguard.system.testhook import pause_at
 
 LINE_VERSION = 1
 _BLOCK = 1 << 16

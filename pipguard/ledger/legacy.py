@@ -21,9 +21,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
+from pipguard.core.model import POLICIES, LedgerState, Root, RootChange, StandingConstraint, StandingFile, Transaction
 from pipguard.ledger import codec
 from pipguard.ledger.state import choice, shim_from
-from pipguard.model import POLICIES, LedgerState, Root, RootChange, StandingConstraint, StandingFile, Transaction
 
 COMMAND_LINE = "command line"
 

@@ -24,8 +24,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from pipguard.core.model import ENGINES, OUTSIDE_POLICIES, POLICIES, LedgerState
 from pipguard.ledger import codec
-from pipguard.model import ENGINES, OUTSIDE_POLICIES, POLICIES, LedgerState
 
 STATE_SCHEMA = 2
 LEGACY_SCHEMA = 1
@@ -90,7 +90,7 @@ def shim_from(data: Any, where: str = "shim") -> dict[str, Any]:
     """The shim record, kept as the data it is: a JSON object, nothing more.
 
     Its fields name programs pipguard writes and runs, so they are checked
-    where they are used (``pipguard.shim_record``): a record of the wrong
+    where they are used (``pipguard.shim.record``): a record of the wrong
     shape is then refused with a warning, and the rest of the ledger stays
     usable (an install is not stopped by it).
     """

@@ -56,6 +56,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from pipguard.core.model import LedgerState, Transaction
+from pipguard.core.transactions import Clock, apply, replay
 from pipguard.errors import LedgerError
 from pipguard.ledger import journal as journal_module
 from pipguard.ledger.compaction import summarise
@@ -64,9 +66,7 @@ from pipguard.ledger.lock import LedgerLock
 from pipguard.ledger.paths import TEMP_SUFFIX, LedgerFiles
 from pipguard.ledger.safety import check_safe, real_location
 from pipguard.ledger.state import LegacyDocument, decode_state, encode_state
-from pipguard.model import LedgerState, Transaction
-from pipguard.testhook import pause_at
-from pipguard.transactions import Clock, apply, replay
+from pipguard.system.testhook import pause_at
 
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from pipguard.cli import EXIT_ENVIRONMENT, EXIT_LEDGER, EXIT_USAGE
+from pipguard.cli.main import EXIT_ENVIRONMENT, EXIT_LEDGER, EXIT_USAGE
+from pipguard.core.model import Transaction
+from pipguard.engines.pip.runner import MINIMUM_PIP
 from pipguard.ledger import LedgerStore
-from pipguard.model import Transaction
-from pipguard.pip_runner import MINIMUM_PIP
 from tests.conftest import Pipguard, Venv, combined, journal_transactions, make_venv, scrubbed_env
 from tests.reliability_support import start_pipguard, wait_for
 

@@ -1,4 +1,4 @@
-"""pipguard check as a CI guard: --junit errors, --plan (co-installability), scripts/ci-guard."""
+"""pipguard check as a CI guard: --junit errors, --plan (co-installability), pipguard/commands/ci-guard.sh."""
 
 from __future__ import annotations
 
@@ -179,7 +179,7 @@ def test_plan_bad_input(guard: Pipguard, args: list[str], code: int, message: st
     assert message in result.stderr and "Traceback" not in result.stderr
 
 
-# -- scripts/ci-guard ---------------------------------------------------------------------
+# -- pipguard/commands/ci-guard.sh ---------------------------------------------------------------------
 
 
 def ci_guard(tmp_path: Path, wheelhouse: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -188,7 +188,7 @@ def ci_guard(tmp_path: Path, wheelhouse: Path, *args: str) -> subprocess.Complet
         "PIPGUARD_CI_PIPGUARD": f"{sys.executable} {REPO / 'tests' / 'run_pipguard.py'}",
         "PIPGUARD_CI_PIP_ARGS": f"--no-index --find-links {wheelhouse}",
     })
-    return subprocess.run(["bash", str(REPO / "scripts" / "ci-guard"), *args], cwd=tmp_path, env=env,
+    return subprocess.run(["bash", str(REPO / "pipguard" / "commands" / "ci-guard.sh"), *args], cwd=tmp_path, env=env,
                           capture_output=True, text=True, timeout=600, check=False)
 
 
@@ -244,7 +244,7 @@ def test_ci_guard_ships_in_the_wheel_and_runs_as_a_pipguard_command(tmp_path: Pa
     installed = tmp_path / "installed"
     subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(installed),
                     str(wheel)], env=scrubbed_env(), check=True, capture_output=True, timeout=300)
-    assert (installed / "pipguard" / "ci-guard.sh").is_file()
+    assert (installed / "pipguard" / "commands" / "ci-guard.sh").is_file()
     job = tmp_path / "job"
     job.mkdir()
     env = scrubbed_env({"PYTHONPATH": str(installed), "PIPGUARD_CI_PYTHON": sys.executable,

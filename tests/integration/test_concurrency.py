@@ -10,8 +10,8 @@ from __future__ import annotations
 import filelock
 import pytest
 
+from pipguard.core.model import LedgerState, Transaction
 from pipguard.ledger import LedgerStore
-from pipguard.model import LedgerState, Transaction
 from tests.conftest import Pipguard, Venv, combined, make_venv
 from tests.reliability_support import changes_of, start_pipguard, wait_for
 

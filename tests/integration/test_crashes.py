@@ -280,8 +280,8 @@ _WRITER = textwrap.dedent(
     import sys
     from pathlib import Path
     from pipguard.ledger import LedgerStore
-    from pipguard.model import LedgerState
-    from pipguard.transactions import close, start
+    from pipguard.core.model import LedgerState
+    from pipguard.core.transactions import close, start
     clock = lambda: "2024-01-01T00:00:00Z"
     store = LedgerStore(Path(sys.argv[1]))
     with store.locked():

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from pipguard.cli import EXIT_LEDGER, EXIT_USAGE
+from pipguard.cli.main import EXIT_LEDGER, EXIT_USAGE
 from tests.conftest import REPO, Pipguard, combined, journal_transactions, make_venv, scrubbed_env
 
 pytestmark = pytest.mark.integration

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import pytest
 
-from pipguard.cli import EXIT_LEDGER
+from pipguard.cli.main import EXIT_LEDGER
 from tests.conftest import REPO, Pipguard, Venv, combined, scrubbed_env
 
 pytestmark = pytest.mark.integration

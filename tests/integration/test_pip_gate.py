@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from pipguard._pip_gate import NO_GATE
 from pipguard.engines.base import Approval, Invocation, Resolution
-from pipguard.engines.pip import PipEngine, _gate_source
-from pipguard.request import read_install
+from pipguard.engines.pip.engine import PipEngine, _gate_source
+from pipguard.engines.pip.gate import NO_GATE
+from pipguard.pip.request import read_install
 from tests.conftest import Venv, scrubbed_env
 
 

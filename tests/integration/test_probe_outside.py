@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from pipguard.environment import probe_environment
+from pipguard.system.environment import probe_environment
 from tests.conftest import BasePython, Pipguard, Venv, combined
 
 pytestmark = pytest.mark.integration

@@ -142,7 +142,7 @@ def test_shim_imports_pipguard_in_the_target_and_survives_pipguards_upgrade(tmp_
                             text=True, env=env, check=False)
     assert result.returncode == 0, result.stderr
     shim = (venv.path / "bin" / "pip").read_text()
-    assert shim.startswith(f"#!{venv.python}\n") and "from pipguard.cli import main" in shim
+    assert shim.startswith(f"#!{venv.python}\n") and "from pipguard.cli.main import main" in shim
     assert "pipguard-1" not in shim
 
     shutil.rmtree(tmp_path / "pipguard-1")  # "upgrade": the old files are gone, new ones elsewhere

@@ -180,7 +180,7 @@ time.sleep(120)
 
 def _entry_points() -> dict[str, list[str]]:
     script = Path(sys.executable).parent / "pipguard"
-    shim_like = "import sys\nfrom pipguard.cli import main\nsys.exit(main(sys.argv[1:]))\n"
+    shim_like = "import sys\nfrom pipguard.cli.main import main\nsys.exit(main(sys.argv[1:]))\n"
     points = {
         "python -m pipguard": [sys.executable, "-m", "pipguard"],
         "a shim's import": [sys.executable, "-c", shim_like],

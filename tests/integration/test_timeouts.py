@@ -13,7 +13,7 @@ from pathlib import Path
 import filelock
 import pytest
 
-from pipguard.cli import EXIT_ENVIRONMENT, EXIT_USAGE
+from pipguard.cli.main import EXIT_ENVIRONMENT, EXIT_USAGE
 from tests.conftest import REPO, scrubbed_env
 from tests.reliability_support import pid_alive, wait_for
 

@@ -8,7 +8,7 @@ from dataclasses import asdict
 
 from packaging.utils import canonicalize_name
 
-from pipguard.constraints import (
+from pipguard.core.constraints import (
     Distribution,
     Need,
     active_requirements,
@@ -16,9 +16,9 @@ from pipguard.constraints import (
     find_violations,
     sorted_needs,
 )
+from pipguard.core.model import Change, LedgerState, Root, StandingConstraint, Transaction
 from pipguard.ledger.codec import transaction_to_data
 from pipguard.ledger.state import STATE_SCHEMA, state_to_data
-from pipguard.model import Change, LedgerState, Root, StandingConstraint, Transaction
 
 LINUX_39 = {"python_version": "3.9", "sys_platform": "linux", "platform_system": "Linux"}
 WIN_312 = {"python_version": "3.12", "sys_platform": "win32", "platform_system": "Windows"}

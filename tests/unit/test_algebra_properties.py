@@ -19,7 +19,7 @@ from packaging.specifiers import InvalidSpecifier, Specifier, SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from pipguard.constraints import (
+from pipguard.core.constraints import (
     Distribution,
     Need,
     active_requirements,
@@ -244,7 +244,7 @@ def test_standing_constraints_apply_where_their_marker_evaluates_true(
 
 def test_the_probe_marker_environment_is_packagings_default_environment() -> None:
     """pipguard's probe (stdlib only, runs in the target) computes what packaging would."""
-    source = (Path(__file__).resolve().parents[2] / "pipguard" / "_probe.py").read_text()
+    source = (Path(__file__).resolve().parents[2] / "pipguard" / "system" / "probe.py").read_text()
     namespace: dict[str, Any] = {"__name__": "probe_under_test"}
     exec(compile(source.replace("\nmain()\n", "\n"), "_probe.py", "exec"), namespace)
     assert namespace["marker_environment"]() == default_environment()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipguard.commands.as_pip import split_pip_command_line
+from pipguard.commands.pip import split_pip_command_line
 
 
 @pytest.mark.parametrize(

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from packaging.utils import canonicalize_name as cn
 
-from pipguard.autoremove_plan import plan_autoremove
-from pipguard.model import Distribution, Root
+from pipguard.core.model import Distribution, Root
+from pipguard.maintenance.autoremove import plan_autoremove
 
 ENV = {"python_version": "3.11", "sys_platform": "linux", "python_full_version": "3.11.7"}
 

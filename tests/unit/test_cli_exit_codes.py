@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from pipguard import cli
-from pipguard.commands.options import split_own_options
+from pipguard.cli import main as cli
+from pipguard.cli.options import split_own_options
 from pipguard.errors import (
     EnvironmentUnusable,
     LedgerError,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from packaging.utils import canonicalize_name
 
-from pipguard.conflicts import (
+from pipguard.core.conflicts import (
     Cause,
     PlanResult,
     Source,
@@ -13,8 +13,8 @@ from pipguard.conflicts import (
     parse_conflict,
     pip_summary,
 )
-from pipguard.constraints import Need, Violation
-from pipguard.model import PlannedInstall
+from pipguard.core.constraints import Need, Violation
+from pipguard.core.model import PlannedInstall
 
 # What pip 26.3 printed for 'pip install --dry-run -r a.txt -r b.txt' (A needs B>1.0,<2.0; E needs B>=2.0).
 STDOUT = """Looking in links: wh

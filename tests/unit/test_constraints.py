@@ -7,7 +7,7 @@ from packaging.markers import Marker
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name as cn
 
-from pipguard.constraints import (
+from pipguard.core.constraints import (
     Distribution,
     Need,
     RootSpec,

@@ -14,7 +14,7 @@ import pytest
 from packaging.utils import NormalizedName
 from packaging.utils import canonicalize_name as cn
 
-from pipguard.decide import (
+from pipguard.core.decide import (
     Situation,
     decide_install,
     may_have_replanned,
@@ -23,9 +23,9 @@ from pipguard.decide import (
     roots_after,
     satisfied,
 )
+from pipguard.core.model import Distribution, PlannedInstall, Root, StandingConstraint
 from pipguard.engines.base import Approval, Approver, Failure, Invocation, Resolution
-from pipguard.model import Distribution, PlannedInstall, Root, StandingConstraint
-from pipguard.request import read_install
+from pipguard.pip.request import read_install
 
 ENV = {"python_version": "3.11", "sys_platform": "linux", "python_full_version": "3.11.7"}
 NO_CONFIG = {"PIP_CONFIG_FILE": "/dev/null"}

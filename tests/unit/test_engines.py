@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 
 import pipguard.engines as engines
-from pipguard.commands.as_pip import with_own_options
-from pipguard.commands.options import split_own_options
-from pipguard.context import Options
-from pipguard.engines.pip import PipEngine
-from pipguard.engines.uv import UvEngine, check_uv_version
+from pipguard.cli.context import Options
+from pipguard.cli.options import split_own_options
+from pipguard.commands.pip import with_own_options
+from pipguard.engines.pip.engine import PipEngine
+from pipguard.engines.uv.engine import UvEngine, check_uv_version
 from pipguard.errors import EnvironmentUnusable, UsageError
-from pipguard.request import read_install
+from pipguard.pip.request import read_install
 
 
 def fake_uv(tmp_path: Path, answer: str, code: int = 0) -> list[str]:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from packaging.utils import NormalizedName, canonicalize_name
 
-from pipguard.health import CheckResult, assess
-from pipguard.model import Distribution, LedgerState, Root, Transaction
+from pipguard.core.health import CheckResult, assess
+from pipguard.core.model import Distribution, LedgerState, Root, Transaction
 
 MARKERS = {"python_version": "3.11", "sys_platform": "linux", "os_name": "posix"}
 

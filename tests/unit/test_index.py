@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from pipguard.index import index_url, upload_dates
-from pipguard.request import read_install
+from pipguard.engines.index import index_url, upload_dates
+from pipguard.pip.request import read_install
 
 NO_CONFIG = {"PIP_CONFIG_FILE": "/dev/null"}
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from packaging.utils import canonicalize_name
 
+from pipguard.core.model import Change, Transaction
 from pipguard.ledger.journal import (
     Journal,
     JournalLineError,
@@ -18,7 +19,6 @@ from pipguard.ledger.journal import (
     decode_line,
     encode_line,
 )
-from pipguard.model import Change, Transaction
 
 
 def txn(txn_id: int, status: str = "committed", **fields: object) -> Transaction:

@@ -11,15 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from packaging.utils import canonicalize_name
 
-from pipguard.ledger import codec
-from pipguard.ledger.state import (
-    STATE_SCHEMA,
-    LegacyDocument,
-    decode_state,
-    encode_state,
-    state_from_data,
-)
-from pipguard.model import (
+from pipguard.core.model import (
     ENGINES,
     OUTSIDE_POLICIES,
     POLICIES,
@@ -31,6 +23,14 @@ from pipguard.model import (
     StandingConstraint,
     StandingFile,
     Transaction,
+)
+from pipguard.ledger import codec
+from pipguard.ledger.state import (
+    STATE_SCHEMA,
+    LegacyDocument,
+    decode_state,
+    encode_state,
+    state_from_data,
 )
 
 text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=12)
@@ -220,7 +220,7 @@ def test_a_complete_shim_record_with_extra_keys_is_accepted() -> None:
 
 
 def test_a_shim_record_of_the_wrong_shape_is_kept_as_data_for_the_shim_to_refuse() -> None:
-    """Only ``shim`` (pipguard.shim_record) judges the record: a bad one must not make
+    """Only ``shim`` (pipguard.shim.record) judges the record: a bad one must not make
     the whole ledger unusable, so installs go on and the shim warns (tests/integration/test_shim.py)."""
     shim = {"runner": "/bin/sh -c x", "scripts": ["pip"], "format": "1"}
     assert state_from_data(doc(shim=shim)).shim == shim

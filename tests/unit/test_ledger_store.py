@@ -16,13 +16,13 @@ import filelock
 import pytest
 from packaging.utils import canonicalize_name
 
+from pipguard.core.model import Change, LedgerState, Root, StandingConstraint, Transaction
+from pipguard.core.transactions import close, replay, start
 from pipguard.errors import LedgerError, UsageError
 from pipguard.ledger.journal import Journal, Trimmed, encode_line
 from pipguard.ledger.paths import default_ledger_path
 from pipguard.ledger.safety import check_safe
 from pipguard.ledger.store import LedgerStore
-from pipguard.model import Change, LedgerState, Root, StandingConstraint, Transaction
-from pipguard.transactions import close, replay, start
 
 n = canonicalize_name
 

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from pipguard._pip_hook import GLOBAL_VALUED, module_run, pip_command_word, pipguard_command
-from pipguard.commands.as_pip import GLOBAL_VALUED as AS_PIP_GLOBAL_VALUED
-from pipguard.commands.as_pip import split_pip_command_line
-from pipguard.pip_hook import HOOK_MARKER, HookConfig, hook_state, remove_hook, render_hook, write_hook
+from pipguard.commands.pip import GLOBAL_VALUED as AS_PIP_GLOBAL_VALUED
+from pipguard.commands.pip import split_pip_command_line
+from pipguard.shim.hook import HOOK_MARKER, HookConfig, hook_state, remove_hook, render_hook, write_hook
+from pipguard.shim.hook_runtime import GLOBAL_VALUED, module_run, pip_command_word, pipguard_command
 
 PY = "/venv/bin/python3.11"
 
@@ -80,7 +80,7 @@ def test_hook_file_is_ascii_with_one_line_that_site_runs() -> None:
     assert len(run_lines) == 1 and run_lines[0].startswith("import sys; ")  # the rest are comments to site
     compile(run_lines[0], "pth", "exec")
     assert len(run_lines[0]) < 1000  # compiled at every start: kept short
-    from pipguard import _pip_hook
+    from pipguard.shim import hook_runtime as _pip_hook
 
     assert Path(_pip_hook.__file__).read_text().isascii()  # its code is carried as is
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from pipguard.environment import probe_environment, read_cache, write_cache
+from pipguard.system.environment import probe_environment, read_cache, write_cache
 
 
 def test_a_cache_others_could_write_is_ignored(tmp_path: Path) -> None:
@@ -131,7 +131,7 @@ class _Probes:
     """Counts the times the target interpreter is really started."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        import pipguard.environment as environment
+        import pipguard.system.environment as environment
 
         self.count = 0
         real = environment._run_probe
@@ -208,7 +208,7 @@ def test_metadata_rewritten_in_place_starts_the_probe(tmp_path: Path, monkeypatc
 def test_a_pth_file_edited_in_place_changes_the_signature_pipguard_checks(tmp_path: Path) -> None:
     """A .pth line adds a directory to sys.path; editing it in place changes no directory's
     stat, so the signature (the probe's, and pipguard's own check of it) covers .pth files."""
-    from pipguard import _probe
+    from pipguard.system import probe as _probe
 
     site = tmp_path / "site-packages"
     site.mkdir()

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from pipguard import _probe
-from pipguard.environment import state_from_dict
+from pipguard.system import probe as _probe
+from pipguard.system.environment import state_from_dict
 
 
 def found(key: str, version: str, outside: bool) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""pipguard.process, the one subprocess seam: real processes, no mocks.
+"""pipguard.system.process, the one subprocess seam: real processes, no mocks.
 
 Signals are sent to a small driver process that runs a child through the
 seam (never to the test process itself), so that what is tested is what a
@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from pipguard.environment import DEFAULT_PROBE_TIMEOUT, probe_timeout
 from pipguard.errors import EnvironmentUnusable, UsageError
-from pipguard.process import (
+from pipguard.system.environment import DEFAULT_PROBE_TIMEOUT, probe_timeout
+from pipguard.system.process import (
     Interrupted,
     RunningProcess,
     remove_stale_work_directories,
@@ -106,7 +106,7 @@ _DRIVER = textwrap.dedent(
     """
     import json, os, sys
     from pathlib import Path
-    from pipguard.process import Interrupted, RunningProcess, run_process, terminate_as_interrupt
+    from pipguard.system.process import Interrupted, RunningProcess, run_process, terminate_as_interrupt
 
     mode, marker, report = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
     child = (
@@ -281,7 +281,7 @@ _TERMINAL_CHECK = textwrap.dedent(
     import os, signal, sys
     if sys.argv[1] == "terminal":
         os.close(os.open(os.ttyname(0), os.O_RDWR))  # a session leader opening a tty: its controlling terminal
-    from pipguard.process import _terminal_sent_it, _Watch
+    from pipguard.system.process import _terminal_sent_it, _Watch
     print(_terminal_sent_it(signal.SIGINT, _Watch()), _terminal_sent_it(signal.SIGTERM, _Watch()),
           _terminal_sent_it(signal.SIGINT, _Watch(own_group=True)))
     """

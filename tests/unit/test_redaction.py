@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipguard.redaction import redact, redact_all
+from pipguard.core.redaction import redact, redact_all
 
 
 @pytest.mark.parametrize(

@@ -7,9 +7,7 @@ import xml.etree.ElementTree as ET
 
 from packaging.utils import NormalizedName, canonicalize_name
 
-from pipguard.health import assess
-from pipguard.model import Change, Distribution, LedgerState, Root, Transaction
-from pipguard.render import (
+from pipguard.cli.render import (
     JSON_SCHEMA,
     Case,
     check_cases,
@@ -25,7 +23,9 @@ from pipguard.render import (
     why_json,
     why_text,
 )
-from pipguard.views import history_view, ledger_view, why
+from pipguard.core.health import assess
+from pipguard.core.model import Change, Distribution, LedgerState, Root, Transaction
+from pipguard.core.views import history_view, ledger_view, why
 
 
 def n(name: str) -> NormalizedName:

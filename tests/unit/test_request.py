@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from pipguard.constraints import requirement_text
+from pipguard.core.constraints import requirement_text
 from pipguard.errors import UsageError
-from pipguard.request import classify, read_install, read_requirements_file, read_uninstall
+from pipguard.pip.request import classify, read_install, read_requirements_file, read_uninstall
 
 NO_CONFIG = {"PIP_CONFIG_FILE": "/dev/null"}
 

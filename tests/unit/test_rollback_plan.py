@@ -7,11 +7,11 @@ from collections.abc import Sequence
 import pytest
 from packaging.utils import canonicalize_name as cn
 
+from pipguard.core.model import Distribution, Root, StandingConstraint, StandingFile
 from pipguard.engines.base import Invocation, Resolution
-from pipguard.model import Distribution, Root, StandingConstraint, StandingFile
-from pipguard.request import InstallRequest, read_install
-from pipguard.rollback_plan import LookupFailed, pins_missing, plan_rollback, unavailable
-from pipguard.state_diff import Snapshot, diff_dict, diff_lines, diff_snapshots
+from pipguard.maintenance.diff import Snapshot, diff_dict, diff_lines, diff_snapshots
+from pipguard.maintenance.rollback import LookupFailed, pins_missing, plan_rollback, unavailable
+from pipguard.pip.request import InstallRequest, read_install
 from tests.unit.test_decide import FakeEngine, fails, ok, planned
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from pipguard.shim_record import ShimRecordInvalid, parse_shim_record, runner_problem
+from pipguard.shim.record import ShimRecordInvalid, parse_shim_record, runner_problem
 
 GOOD: dict[str, Any] = {
     "format": 1,

@@ -34,7 +34,7 @@ def test_shim_importing_pipguard_names_no_pipguard_file() -> None:
     text = render_shim(spec()).decode()
     assert text.startswith("#!/venv/bin/python\n")
     assert SHIM_MARKER.decode() in text
-    assert "from pipguard.cli import main" in text
+    assert "from pipguard.cli.main import main" in text
     assert str(Path(pipguard.__file__).parent) not in text
     compile(text, "shim", "exec")  # valid Python
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from pipguard.commands.standing import (
+from pipguard.commands.constraints import (
     COMMAND_LINE,
     ConstraintLine,
     added,
@@ -16,8 +16,8 @@ from pipguard.commands.standing import (
     removed,
     standing_in_force,
 )
+from pipguard.core.model import LedgerState, StandingConstraint, StandingFile
 from pipguard.errors import UsageError
-from pipguard.model import LedgerState, StandingConstraint, StandingFile
 
 
 def test_constraints_file_is_read_with_markers_comments_and_nested_files(tmp_path: Path) -> None:

@@ -6,9 +6,9 @@ from dataclasses import replace
 
 from packaging.utils import canonicalize_name as cn
 
-from pipguard.constraints import Distribution
-from pipguard.model import Change, LedgerState, Root, RootChange, StandingConstraint, Transaction
-from pipguard.transactions import (
+from pipguard.core.constraints import Distribution
+from pipguard.core.model import Change, LedgerState, Root, RootChange, StandingConstraint, Transaction
+from pipguard.core.transactions import (
     apply,
     baseline,
     close,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from packaging.utils import canonicalize_name
 
 from pipguard.commands.uninstall import explain_refusal, removal_blockers
-from pipguard.model import Distribution, Root, StandingConstraint
+from pipguard.core.model import Distribution, Root, StandingConstraint
 
 MARKERS = {"python_version": "3.11", "sys_platform": "linux", "platform_system": "Linux",
            "implementation_name": "cpython", "os_name": "posix", "platform_machine": "x86_64",

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from packaging.utils import canonicalize_name as cn
 
-from pipguard.model import Distribution, PlannedInstall, Root, StandingConstraint
-from pipguard.upgrade_plan import (
+from pipguard.core.model import Distribution, PlannedInstall, Root, StandingConstraint
+from pipguard.maintenance.upgrade import (
     HELD,
     MAJOR,
     OUTSIDE,

@@ -10,11 +10,11 @@ from collections.abc import Sequence
 
 from packaging.utils import canonicalize_name as cn
 
+from pipguard.core.verdicts import Explainer
 from pipguard.engines.base import Invocation, Resolution
-from pipguard.request import InstallRequest, read_install
-from pipguard.upgrade_plan import UpgradeAssessment, UpgradeSituation, plan_upgrade
-from pipguard.upgrading import UpgradeOutcome, decide_upgrade
-from pipguard.verdicts import Explainer
+from pipguard.maintenance.upgrade import UpgradeAssessment, UpgradeSituation, plan_upgrade
+from pipguard.maintenance.upgrading import UpgradeOutcome, decide_upgrade
+from pipguard.pip.request import InstallRequest, read_install
 from tests.unit.test_decide import FakeEngine, fails, ok, planned
 from tests.unit.test_upgrade_plan import DISTS, ENV, ROOTS, situation
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from wheelkit import build_wheel
 
-from pipguard.engines.uv_metadata import (
+from pipguard.engines.uv.metadata import (
     Metadata,
     find_wheel,
     from_pyproject,

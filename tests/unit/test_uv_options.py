@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from pipguard.engines.uv_options import UvArguments, translate, uv_environment
+from pipguard.engines.uv.options import UvArguments, translate, uv_environment
 from pipguard.errors import UsageError
-from pipguard.request import read_install
+from pipguard.pip.request import read_install
 
 NO_CONFIG = {"PIP_CONFIG_FILE": "/dev/null"}
 

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 from packaging.version import Version
 
-from pipguard.engines.uv_output import (
+from pipguard.engines.pip.runner import ProcessResult
+from pipguard.engines.uv.output import (
     UvChange,
     UvUnreadable,
     classify_failure,
@@ -22,7 +23,6 @@ from pipguard.engines.uv_output import (
     uv_version,
 )
 from pipguard.errors import EnvironmentUnusable
-from pipguard.pip_runner import ProcessResult
 
 RECORDED = Path(__file__).parent / "uv_outputs"
 
@@ -182,7 +182,7 @@ def test_conflict_is_told_as_pip_tells_it_naming_each_side() -> None:
 
 
 def test_conflict_with_a_constraint_is_read_by_the_cores_reader() -> None:
-    from pipguard.conflicts import parse_conflict
+    from pipguard.core.conflicts import parse_conflict
 
     stderr = ("error: No solution found when resolving dependencies\n"
               "  cause: Because you require b==2.0 and b==1.5, we can conclude that your\n"

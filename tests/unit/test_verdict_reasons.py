@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pipguard.decide import decide_install
+from pipguard.core.decide import decide_install
 from pipguard.engines.base import Invocation, Resolution
 from tests.unit.test_decide import FakeEngine, Recorder, dist, fails, ok, planned, root, situation
 
@@ -61,9 +61,9 @@ def test_the_requested_projects_own_requirement_is_the_reason_whatever_the_engin
 
 
 def test_the_uv_engine_gives_release_dates_from_the_index_of_its_last_request(monkeypatch, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    from pipguard import index
-    from pipguard.engines.uv import UvEngine
-    from pipguard.request import read_install
+    from pipguard.engines import index
+    from pipguard.engines.uv.engine import UvEngine
+    from pipguard.pip.request import read_install
 
     asked: list[tuple[object, str]] = []
     monkeypatch.setattr(index, "release_dates",

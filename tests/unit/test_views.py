@@ -6,8 +6,8 @@ import pytest
 from packaging.markers import Marker
 from packaging.utils import NormalizedName, canonicalize_name
 
-from pipguard.model import Change, Distribution, LedgerState, Root, StandingConstraint, Transaction
-from pipguard.views import (
+from pipguard.core.model import Change, Distribution, LedgerState, Root, StandingConstraint, Transaction
+from pipguard.core.views import (
     export_pins,
     history_view,
     is_project_name,

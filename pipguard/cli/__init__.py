@@ -1,0 +1,1 @@
+"""Command line: main(argv), global options, the command registry, rendering."""

@@ -1,0 +1,148 @@
+"""Which environment a command acts on, and its ledger store (an I/O edge)."""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from pipguard.core.model import LedgerState, StandingConstraint
+from pipguard.core.transactions import apply, baseline, reconcile
+from pipguard.engines.pip.runner import check_pip_version
+from pipguard.errors import EnvironmentUnusable, LedgerError
+from pipguard.ledger import LedgerStore, default_ledger_path, now
+from pipguard.system.environment import EnvironmentState, probe_environment, resolve_python, run_in_target
+
+
+@dataclass(frozen=True)
+class Options:
+    """pipguard's own global options."""
+
+    python: str | None = None
+    ledger: str | None = None
+    lock_timeout: float = 600.0
+    policy: str | None = None
+    engine: str | None = None  # pip, uv or auto; None: the ledger's choice
+    guard: bool = True
+    allow_older_major: bool = False
+
+
+@dataclass(frozen=True)
+class Target:
+    python: str
+    prefix: str
+    store: LedgerStore
+
+
+def _prefixes(python: str) -> tuple[str, str]:
+    if python == sys.executable:
+        return sys.prefix, sys.base_prefix
+    venv = Path(os.path.abspath(python)).parent.parent
+    if (venv / "pyvenv.cfg").is_file():
+        return str(venv), ""
+    result = run_in_target([python, "-I", "-c", "import sys; print(sys.prefix); print(sys.base_prefix)"])
+    lines = result.stdout.splitlines()
+    if result.returncode != 0 or len(lines) < 2:
+        raise EnvironmentUnusable(
+            f"cannot run the interpreter {python}. Check the path given with --python."
+        )
+    return lines[0], lines[1]
+
+
+def locate(options: Options) -> Target:
+    python = resolve_python(options.python)
+    prefix, base = _prefixes(python)
+    is_venv = os.path.realpath(prefix) != os.path.realpath(base) if base else True
+    override = options.ledger or os.environ.get("PIPGUARD_LEDGER")
+    path = Path(override) if override else default_ledger_path(prefix, is_venv)
+    return Target(python, prefix, LedgerStore(path.absolute(), options.lock_timeout))
+
+
+@dataclass(frozen=True)
+class Session:
+    """The probed environment and its ledger's state, read under the lock."""
+
+    state: EnvironmentState
+    ledger: LedgerState
+    created: bool  # there was no ledger: this one starts from what is installed
+    notes: tuple[str, ...] = ()
+    moved_from: str | None = None  # with moved=True: the prefix the ledger was recorded for
+
+    @functools.cached_property
+    def standing(self) -> tuple[StandingConstraint, ...]:
+        """Every standing constraint in force: the command line's, and the lines of
+        each standing file read now (a vanished or unreadable file: exit 2)."""
+        from pipguard.commands.constraints import standing_in_force
+
+        return standing_in_force(self.ledger)
+
+
+def environment_record(state: EnvironmentState) -> dict[str, str]:
+    return {"prefix": state.prefix, "python": state.executable, "python_version": state.python_version}
+
+
+def _same_place(a: str, b: str) -> bool:
+    return os.path.realpath(a) == os.path.realpath(b)
+
+
+def check_environment(ledger: LedgerState, state: EnvironmentState, target: Target) -> None:
+    """Refuse a ledger recorded for another environment (a shared --ledger, a copied venv)."""
+    recorded = ledger.environment.get("prefix")
+    if not recorded or _same_place(recorded, state.prefix):
+        return
+    raise LedgerError(
+        f"the ledger {target.store.path} belongs to the environment {recorded}, not to {state.prefix} "
+        "(the one being guarded here), so it would record the wrong environment's changes. Nothing "
+        "was changed. Use this environment's own ledger (leave out --ledger and PIPGUARD_LEDGER), or, "
+        f"if the environment was moved from {recorded} to {state.prefix}, say so with: "
+        f"pipguard --python {target.python} adopt --moved"
+    )
+
+
+def _probe_cache(store: LedgerStore) -> Path | None:
+    directory = store.files.directory
+    return store.probe_cache if directory.is_dir() and os.access(directory, os.W_OK) else None
+
+
+def probe(target: Target) -> EnvironmentState:
+    """Read the environment again (after pip ran)."""
+    return probe_environment(target.python, _probe_cache(target.store))
+
+
+def open_session(target: Target, *, reconcile_drift: bool = True, policy: str = "compatible",
+                 moved: bool = False, require_pip: bool = False) -> Session:
+    """Probe the target and read (or start) its ledger. Call with the store's lock held.
+
+    Holding the exclusive lock (``store.locked()``) records what must be: a
+    new ledger's baseline, and (with *reconcile_drift*) an interrupted run
+    and changes made behind pipguard's back. Holding the shared lock
+    (``store.locked(shared=True)``) only reads. *moved*: the ledger's
+    environment was moved here (``adopt --moved``): its recorded prefix is
+    not checked. *require_pip*: refuse (exit 12) an environment whose pip is missing
+    or too old before anything is recorded.
+    """
+    store = target.store
+    ledger = store.load()
+    state = probe_environment(target.python, _probe_cache(store))
+    if require_pip:
+        check_pip_version(state.pip_version, target.python)
+    if ledger is None:
+        empty, txn = baseline(environment_record(state), state.own, state.markers, now,
+                              policy)  # type: ignore[arg-type]  # checked by the command line
+        ledger = store.finish(empty, txn) if store.writing else apply(empty, txn)
+        return Session(state, ledger, created=True)
+    recorded = ledger.environment.get("prefix")
+    moved_from = recorded if moved and recorded and not _same_place(recorded, state.prefix) else None
+    if not moved:
+        check_environment(ledger, state, target)
+    if store.writing and dict(ledger.environment) != environment_record(state):
+        ledger = replace(ledger, environment=environment_record(state))
+        store.save(ledger)
+    if not reconcile_drift or not store.writing:
+        return Session(state, ledger, created=False, moved_from=moved_from)
+    found = reconcile(ledger, state.own_versions, now)
+    for txn in found.records:
+        ledger = store.finish(ledger, txn)
+    return Session(state, ledger, created=False, notes=found.notes, moved_from=moved_from)

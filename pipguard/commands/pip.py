@@ -1,0 +1,148 @@
+"""``pipguard pip ARGS``: a whole pip command line, read the way pip reads it.
+
+This is what the shim runs. pip's global options may come before the
+command (``pip -q install X``, ``pip --isolated list``); ``install`` and
+``uninstall`` go to pipguard's guarded commands (global options moved after
+the command, where pip accepts them too), everything else, including
+``pip --version``, ``pip -V``, ``pip help`` and a bare ``pip``, goes to pip
+unchanged. Through the shim, pass-through runs pip's own kept script, so
+pip's output, down to the program name in its usage lines, is byte for byte
+what the unshimmed ``pip`` prints.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+from pipguard.cli.context import Options, locate
+from pipguard.cli.options import add_global_options, make_options, split_own_options
+from pipguard.engines.pip.runner import pip_command, run_process
+from pipguard.errors import UsageError
+from pipguard.pip.request import read_install, read_uninstall
+from pipguard.system.environment import resolve_python
+
+GUARDED = ("install", "uninstall")
+
+# pip's general options that take a value (pip 23 to 26).
+GLOBAL_VALUED = frozenset({
+    "--python", "--log", "--log-file", "--local-log", "--keyring-provider", "--proxy", "--retries",
+    "--timeout", "--exists-action", "--trusted-host", "--cert", "--client-cert", "--cache-dir",
+    "--use-feature", "--use-deprecated", "--resume-retries",
+})
+_STOPS = frozenset({"-h", "--help", "-V", "--version"})  # pip answers these itself
+
+@dataclass(frozen=True)
+class PipCommandLine:
+    """A pip command line split at its command word."""
+
+    global_options: tuple[str, ...]
+    command: str | None
+    args: tuple[str, ...]
+
+    @property
+    def asks_pip_itself(self) -> bool:
+        """``pip -V install``, ``pip install --help``: pip answers, nothing is installed."""
+        return any(opt.split("=", 1)[0] in _STOPS for opt in self.global_options) or any(
+            arg in ("-h", "--help") for arg in self.args
+        )
+
+    def pip_python(self) -> str | None:
+        """pip's own ``--python`` before the command (pip re-runs itself in that interpreter)."""
+        options = list(self.global_options)
+        for i, opt in enumerate(options):
+            if opt == "--python" and i + 1 < len(options):
+                return options[i + 1]
+            if opt.startswith("--python="):
+                return opt.split("=", 1)[1]
+        return None
+
+    def global_options_without_python(self) -> list[str]:
+        kept, skip = [], False
+        for opt in self.global_options:
+            if skip:
+                skip = False
+                continue
+            if opt == "--python":
+                skip = True
+                continue
+            if not opt.startswith("--python="):
+                kept.append(opt)
+        return kept
+
+
+def split_pip_command_line(args: Sequence[str]) -> PipCommandLine:
+    """Find the command word as pip does: the first argument that is not an option or its value."""
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg == "--":
+            break
+        if not arg.startswith("-") or arg == "-":
+            return PipCommandLine(tuple(args[:i]), arg, tuple(args[i + 1 :]))
+        if arg in GLOBAL_VALUED:  # (pip has no short general option that takes a value)
+            i += 2
+        else:
+            i += 1
+    return PipCommandLine(tuple(args), None, ())
+
+
+def with_own_options(options: Options, own: Sequence[str], python: str | None) -> Options:
+    class Parser(argparse.ArgumentParser):
+        def error(self, message: str) -> None:  # type: ignore[override]
+            raise UsageError(f"pip: {message}.")
+
+    parser = Parser(prog="pip", add_help=False)
+    add_global_options(parser)
+    ns = parser.parse_args(list(own))
+    parsed = make_options(ns)
+    return replace(
+        options,
+        python=python or options.python,
+        ledger=ns.ledger or options.ledger,
+        lock_timeout=parsed.lock_timeout if ns.lock_timeout is not None else options.lock_timeout,
+        policy=ns.policy or options.policy,
+        engine=ns.engine or options.engine,
+        guard=options.guard and parsed.guard,
+        allow_older_major=options.allow_older_major or parsed.allow_older_major,
+    )
+
+
+def run_pip(options: Options, args: list[str]) -> int:
+    invoked_as = None
+    if args[:1] == ["--invoked-as"] and len(args) >= 2:
+        invoked_as, args = args[1], args[2:]
+    line = split_pip_command_line(args)
+    if line.command in GUARDED and not line.asks_pip_itself:
+        from pipguard.cli.registry import COMMANDS
+
+        own, rest = split_own_options([*line.global_options_without_python(), *line.args])
+        if asks_for_something(line.command, rest):
+            options = with_own_options(options, own, line.pip_python())
+            return COMMANDS[line.command](options, rest)
+    return run_as_pip(options, args, invoked_as)
+
+
+def asks_for_something(command: str, args: list[str]) -> bool:
+    """Does this install/uninstall name anything? (If not, pip gives its own usage error.)"""
+    try:
+        if command == "install":
+            # read without pip's configuration: only the command line says whether it asks for anything
+            return read_install(args, "", {"PIP_CONFIG_FILE": "/dev/null"}, read_files=False).has_requests
+        found = read_uninstall(args, "", {"PIP_CONFIG_FILE": "/dev/null"})
+        return bool(found.names or found.requirement_files)
+    except UsageError:
+        return True  # the guarded command explains what is wrong
+
+
+def run_as_pip(options: Options, args: Sequence[str], invoked_as: str | None) -> int:
+    """pip itself: the kept original script when run through a shim, else ``python -m pip``."""
+    python = resolve_python(options.python)
+    if invoked_as:
+        from pipguard.commands.shim import original_script
+
+        script = original_script(locate(options), invoked_as)
+        if script is not None:
+            return run_process([python, str(script), *args]).returncode
+    return run_process(pip_command(python, *args)).returncode

@@ -1,0 +1,1 @@
+"""The pure core: model, requirement algebra, decisions, verdicts, transactions, views."""

@@ -1,0 +1,391 @@
+"""Requirement algebra: who needs what, merged, evaluated and rendered.
+
+Pure: data in, data out. Names are canonical inside; the user's spelling
+only reaches messages through ``display_name``.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from packaging.markers import Marker
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.specifiers import SpecifierSet
+from packaging.utils import NormalizedName, canonicalize_name
+from packaging.version import InvalidVersion, Version
+
+from pipguard.core.model import Distribution as Distribution
+from pipguard.core.model import MarkerEnvironment as MarkerEnvironment
+from pipguard.core.model import OutsidePolicy, PlannedInstall, Root, StandingConstraint
+
+
+@dataclass(frozen=True, order=True)
+class Need:
+    """*required_by* needs *name* at *specifier* (the smallest unit of a check)."""
+
+    name: NormalizedName
+    specifier: str
+    required_by: str
+    kind: str = "dependency"  # "dependency", "root", "standing" or "strict"
+    source: str = ""  # canonical name of the distribution or root that needs it
+    extras: tuple[str, ...] = ()
+
+    @property
+    def specifier_set(self) -> SpecifierSet:
+        return _specifier_set(self.specifier)
+
+    def describe(self) -> str:
+        return f"{self.name}{self.specifier}" if self.specifier else self.name
+
+
+def need_order(need: Need) -> tuple[str, str, str, str, str, tuple[str, ...]]:
+    """The sort key of a Need: the same order as comparing Needs, much cheaper."""
+    return (need.name, need.specifier, need.required_by, need.kind, need.source, need.extras)
+
+
+def sorted_needs(needs: Iterable[Need]) -> list[Need]:
+    return sorted(needs, key=need_order)
+
+
+# Parsing is the algebra's main cost: an environment of 575 distributions has
+# thousands of requirement strings, read several times per command (before
+# and after a plan, extras to a fixed point). Each string is parsed once per
+# process; the parsed objects are shared, so treat them as read-only.
+
+
+@functools.lru_cache(maxsize=16384)
+def _specifier_set(text: str) -> SpecifierSet:
+    return SpecifierSet(text)
+
+
+@functools.lru_cache(maxsize=16384)
+def _version(text: str) -> Version | None:
+    try:
+        return Version(text)
+    except InvalidVersion:
+        return None
+
+
+# Requirements parsed elsewhere, by the text they print as (a constraints file's lines are
+# parsed when the file is read, and kept as str(requirement)): not parsed a second time.
+_PARSED: dict[str, Requirement] = {}
+
+
+def remember_requirement(requirement: Requirement) -> str:
+    """*requirement*'s text, remembered as parsed (``str`` of a Requirement parses back to an
+    equal one); returns the text."""
+    text = requirement_text(requirement)
+    _PARSED.setdefault(text, requirement)
+    return text
+
+
+@functools.lru_cache(maxsize=16384)
+def _requirement(text: str) -> Requirement | None:
+    known = _PARSED.get(text)
+    if known is not None:
+        return known
+    try:
+        return Requirement(text)
+    except InvalidRequirement:
+        return None
+
+
+@dataclass(frozen=True, order=True)
+class Violation:
+    need: Need
+    installed: str | None  # None: not installed at all
+
+    def describe(self) -> str:
+        have = f"{self.need.name} {self.installed} is installed" if self.installed else (
+            f"{self.need.name} is not installed"
+        )
+        return f"{self.need.required_by} needs {self.need.describe()}, but {have}"
+
+
+@dataclass(frozen=True)
+class RootSpec:
+    """What the algebra needs to know of a ledger root."""
+
+    name: NormalizedName
+    specifier: str = ""
+    extras: tuple[str, ...] = ()
+    label: str = ""
+
+
+def parse_requirement(text: str) -> Requirement:
+    """Parse a PEP 508 string; raises ``ValueError`` with a readable reason."""
+    try:
+        return Requirement(text)
+    except InvalidRequirement as exc:
+        raise ValueError(str(exc)) from None
+
+
+def exact_pin(version: str) -> SpecifierSet:
+    """The specifier that admits exactly *version* (``===`` for one PEP 440 cannot parse)."""
+    return SpecifierSet(f"=={version}" if _version(version) is not None else f"==={version}")
+
+
+def plan_pins(plan: Iterable[PlannedInstall]) -> dict[NormalizedName, SpecifierSet]:
+    """Constraints that make an engine install exactly *plan* (by version; URLs and
+    editables are fixed by the request itself)."""
+    return {item.name: exact_pin(item.version) for item in plan if not (item.editable or item.url)}
+
+
+def requirement_text(req: Requirement) -> str:
+    """A requirement as text, the same whatever packaging renders (22 and 23 write
+    ``name@ url``; later releases ``name @ url``): ledgers and messages stay alike."""
+    text = req.name
+    if req.extras:
+        text += f"[{','.join(sorted(req.extras))}]"
+    text += str(req.specifier)
+    if req.url:
+        text += f" @ {req.url}" + (" " if req.marker else "")
+    if req.marker:
+        text += f"; {req.marker}"
+    return text
+
+
+def marker_applies(marker: Marker | None, environment: MarkerEnvironment, extras: Iterable[str] = ()) -> bool:
+    if marker is None:
+        return True
+    return any(marker.evaluate({**environment, "extra": extra}) for extra in ("", *sorted(extras)))
+
+
+def active_requirements(
+    dist: Distribution, environment: MarkerEnvironment, extras: Iterable[str] = ()
+) -> list[Requirement]:
+    """The distribution's requirements that apply on the target with *extras* in use.
+
+    The Requirement objects are shared between calls: do not modify them.
+    """
+    wanted = tuple(sorted(set(extras)))
+    try:
+        return list(_active_cached(dist.requires, _environment_key(environment), wanted))
+    except TypeError:  # an unhashable marker environment: no caching
+        return list(_active(dist.requires, environment, wanted))
+
+
+def _environment_key(environment: MarkerEnvironment) -> tuple[tuple[str, str], ...]:
+    return tuple(sorted(environment.items()))
+
+
+@functools.lru_cache(maxsize=16384)
+def _active_cached(
+    requires: tuple[str, ...], environment: tuple[tuple[str, str], ...], extras: tuple[str, ...]
+) -> tuple[Requirement, ...]:
+    return _active(requires, dict(environment), extras)
+
+
+def _active(
+    requires: Iterable[str], environment: MarkerEnvironment, extras: tuple[str, ...]
+) -> tuple[Requirement, ...]:
+    active = []
+    for text in requires:
+        req = _requirement(text)
+        if req is None:
+            continue  # pip ignores unparseable metadata lines too
+        if marker_applies(req.marker, environment, extras):
+            active.append(req)
+    return tuple(active)
+
+
+def extras_in_use(
+    dists: Mapping[NormalizedName, Distribution],
+    roots: Iterable[RootSpec],
+    environment: MarkerEnvironment,
+) -> dict[NormalizedName, frozenset[str]]:
+    """Extras requested by roots or by installed requirements, to a fixed point."""
+    in_use: dict[NormalizedName, set[str]] = {}
+    for root in roots:
+        if root.extras:
+            in_use.setdefault(root.name, set()).update(canonicalize_name(e) for e in root.extras)
+    changed = True
+    while changed:
+        changed = False
+        for dist in dists.values():
+            for req in active_requirements(dist, environment, in_use.get(dist.name, ())):
+                if not req.extras:
+                    continue
+                target = in_use.setdefault(canonicalize_name(req.name), set())
+                new = {canonicalize_name(e) for e in req.extras} - target
+                if new:
+                    target.update(new)
+                    changed = True
+    return {name: frozenset(extras) for name, extras in in_use.items()}
+
+
+def dependency_needs(
+    dists: Mapping[NormalizedName, Distribution],
+    environment: MarkerEnvironment,
+    extras: Mapping[NormalizedName, frozenset[str]],
+) -> list[Need]:
+    needs: list[Need] = []
+    for dist in dists.values():
+        in_use = tuple(sorted(set(extras.get(dist.name, ()))))
+        try:
+            needs += _dist_needs(dist, _environment_key(environment), in_use)
+        except TypeError:  # an unhashable marker environment: no caching
+            needs += _needs_of(dist, active_requirements(dist, environment, in_use))
+    return sorted_needs(needs)
+
+
+@functools.lru_cache(maxsize=16384)
+def _dist_needs(
+    dist: Distribution, environment: tuple[tuple[str, str], ...], extras: tuple[str, ...]
+) -> tuple[Need, ...]:
+    return _needs_of(dist, _active_cached(dist.requires, environment, extras))
+
+
+def _needs_of(dist: Distribution, requirements: Iterable[Requirement]) -> tuple[Need, ...]:
+    return tuple(
+        Need(
+            name=canonicalize_name(req.name),
+            specifier=str(req.specifier),
+            required_by=dist.label,
+            kind="dependency",
+            source=dist.name,
+            extras=tuple(sorted(req.extras)),
+        )
+        for req in requirements
+    )
+
+
+def root_needs(roots: Iterable[RootSpec]) -> list[Need]:
+    return sorted_needs(
+        Need(
+            name=root.name,
+            specifier=root.specifier,
+            required_by=root.label or f"root {root.name}",
+            kind="root",
+            source=root.name,
+            extras=tuple(sorted(root.extras)),
+        )
+        for root in roots
+    )
+
+
+def standing_needs(
+    requirements: Iterable[str], source: str, environment: MarkerEnvironment
+) -> list[Need]:
+    """Constraint lines remembered by the user (e.g. upper-constraints)."""
+    needs = []
+    for text in requirements:
+        req = _requirement(text) or parse_requirement(text)  # the latter raises, with the reason
+        if not marker_applies(req.marker, environment):
+            continue
+        needs.append(
+            Need(
+                name=canonicalize_name(req.name),
+                specifier=str(req.specifier),
+                required_by=f"constraint {source}",
+                kind="standing",
+                source=source,
+            )
+        )
+    return sorted_needs(needs)
+
+
+def merge_specifiers(needs: Iterable[Need]) -> dict[NormalizedName, SpecifierSet]:
+    """One specifier per name: the intersection of every need for it."""
+    merged: dict[NormalizedName, SpecifierSet] = {}
+    for need in needs:
+        merged[need.name] = merged.get(need.name, SpecifierSet()) & need.specifier_set
+    return dict(sorted(merged.items()))
+
+
+def render_constraints(merged: Mapping[NormalizedName, SpecifierSet], header: str = "") -> str:
+    """A pip constraints file: one line per name, no extras, no markers.
+
+    Markers are already evaluated for the target, and pip refuses extras on
+    constraint lines, so neither is written. Names with no specifier are
+    left out: a bare name constrains nothing.
+    """
+    lines = [f"# {line}" for line in header.splitlines()]
+    for name, spec in sorted(merged.items()):
+        if str(spec):
+            lines.append(f"{name}{spec}")
+    return "\n".join(lines) + ("\n" if lines else "")
+
+
+def parse_constraints(text: str) -> dict[NormalizedName, SpecifierSet]:
+    """Read back a file written by ``render_constraints`` (or any simple one)."""
+    needs = []
+    for raw in text.splitlines():
+        line = raw.split(" #", 1)[0].strip()
+        if not line or line.startswith("#"):
+            continue
+        req = parse_requirement(line)
+        needs.append(Need(canonicalize_name(req.name), str(req.specifier), "file"))
+    return merge_specifiers(needs)
+
+
+def version_satisfies(version: str, specifier: SpecifierSet) -> bool:
+    if not str(specifier):
+        return True
+    parsed = _version(version)
+    if parsed is None:
+        return False
+    return specifier.contains(parsed, prereleases=True)
+
+
+@functools.lru_cache(maxsize=65536)
+def _satisfies(version: str, specifier: str) -> bool:
+    return version_satisfies(version, _specifier_set(specifier))
+
+
+def find_violations(versions: Mapping[NormalizedName, str], needs: Iterable[Need]) -> list[Violation]:
+    """Every need the given installed versions do not meet, sorted."""
+    found = []
+    for need in needs:
+        installed = versions.get(need.name)
+        if installed is None:
+            if need.kind != "standing":
+                found.append(Violation(need, None))
+        elif not _satisfies(installed, need.specifier):
+            found.append(Violation(need, installed))
+    return sorted(found)
+
+
+# -- what must hold in an environment -------------------------------------------------
+
+
+def root_specs(roots: Mapping[NormalizedName, Root]) -> list[RootSpec]:
+    return [
+        RootSpec(
+            name=root.name,
+            specifier=root.specifier,
+            extras=root.extras,
+            label=f"{root.display_name} (root, transaction {root.added_by})"
+            if root.added_by
+            else f"{root.display_name} (root)",
+        )
+        for root in roots.values()
+    ]
+
+
+def guarded_distributions(
+    dists: Mapping[NormalizedName, Distribution], outside: OutsidePolicy
+) -> dict[NormalizedName, Distribution]:
+    """The distributions whose requirements are protected (outside ones only when asked)."""
+    if outside == "protect":
+        return dict(dists)
+    return {name: dist for name, dist in dists.items() if not dist.outside}
+
+
+def all_needs(
+    dists: Mapping[NormalizedName, Distribution],
+    roots: Mapping[NormalizedName, Root],
+    standing: Sequence[StandingConstraint],
+    markers: MarkerEnvironment,
+    outside: OutsidePolicy = "protect",
+) -> list[Need]:
+    """Everything that must hold in an environment with *dists* installed."""
+    guarded = guarded_distributions(dists, outside)
+    specs = root_specs(roots)
+    extras = extras_in_use(guarded, specs, markers)
+    needs = root_needs(specs) + dependency_needs(guarded, markers, extras)
+    for item in standing:
+        needs += standing_needs([item.requirement], item.source, markers)
+    return sorted_needs(needs)

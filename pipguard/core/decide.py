@@ -1,0 +1,673 @@
+"""The decision core: what is protected, whether a plan keeps it, and what to do.
+
+Pure, over an engine port (``pipguard.engines.base``): given the request,
+what is installed, the ledger's roots and standing constraints, and an
+engine, it decides between
+
+* satisfied -- nothing to do, proved without running the engine (the fast path);
+* installed -- the engine's plan inside the protections (pipguard's
+  constraints) keeps every earlier project working; when it differs from
+  what plain pip would install here, the user is told what was chosen
+  instead, and why;
+* plain pip's plan -- the protections found no plan, but plain pip's own
+  plan breaks nothing either: that plan is installed exactly;
+* rejected -- every plan breaks an earlier project, or the only one that
+  does not is of another major version (taken only when the user allows
+  it): nothing is changed;
+* failed -- the engine itself fails: its failure is passed on.
+
+Effects happen at the edge: the engine runs processes; ``begin`` (given by
+the command) records the pending transaction before anything can change;
+the command prints the outcome's messages and records it.
+
+Simulate, then check (as pip's ``check_install_conflicts``): start from what
+is installed, lay the plan on top, check every need of the end state. Never
+make it worse: a need that was already unmet before is reported, not
+blocking.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Literal
+
+from packaging.utils import NormalizedName, canonicalize_name
+from packaging.version import InvalidVersion, Version
+
+from pipguard.core.constraints import (
+    Need,
+    Violation,
+    all_needs,
+    find_violations,
+    guarded_distributions,
+    marker_applies,
+    merge_specifiers,
+    sorted_needs,
+    version_satisfies,
+)
+from pipguard.core.model import (
+    Distribution,
+    MarkerEnvironment,
+    OutsidePolicy,
+    PlannedInstall,
+    Policy,
+    Root,
+    StandingConstraint,
+)
+from pipguard.core.redaction import redact
+from pipguard.core.verdicts import (
+    Explainer,
+    held_back_message,
+    major_rejection,
+    rejection,
+    replan_message,
+    shadow_notes,
+)
+from pipguard.engines.base import (
+    Approval,
+    Constraints,
+    Engine,
+    Invocation,
+    Resolution,
+    approve_all,
+)
+from pipguard.pip.request import InstallRequest, Requested
+
+# pip settings that cannot make pip act on an already-satisfied request: where
+# to look, how to talk, how loud. Any other setting, from the command line or
+# pip's configuration, means pip runs (it may upgrade, reinstall, or refuse).
+FAST_PATH_SETTINGS = frozenset({
+    "constraint", "build-constraint", "index-url", "extra-index-url", "no-index", "find-links",
+    "trusted-host", "pre", "prefer-binary", "only-binary", "no-binary", "quiet", "verbose", "no-input",
+    "disable-pip-version-check", "no-color", "cache-dir", "no-cache-dir", "timeout", "retries", "proxy",
+    "cert", "client-cert", "keyring-provider", "exists-action", "log", "no-build-isolation",
+    "no-warn-script-location", "no-warn-conflicts", "compile", "no-compile", "progress-bar",
+    "root-user-action", "upgrade-strategy", "no-clean", "src", "config-settings", "resume-retries",
+    "isolated", "requirement", "editable", "no-python-version-warning", "use-feature", "use-deprecated",
+    "debug", "require-virtualenv", "no-proxy-env", "break-system-packages", "check-build-dependencies",
+    "use-pep517", "uploaded-prior-to", "refresh-package", "all-releases", "only-final",
+})
+
+OutcomeKind = Literal["satisfied", "installed", "dry-run", "rejected", "failed"]
+
+EXIT_REJECTED = 10
+
+
+# -- what the core is given ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Situation:
+    """Everything the core knows about one guarded install, read at the edge."""
+
+    request: InstallRequest
+    distributions: Mapping[NormalizedName, Distribution]  # what imports see: own, and outside ones
+    markers: MarkerEnvironment
+    roots: Mapping[NormalizedName, Root] = field(default_factory=dict)
+    standing: tuple[StandingConstraint, ...] = ()
+    policy: Policy = "compatible"
+    outside: OutsidePolicy = "ignore"
+    allow_older_major: bool = False
+    txn_id: int = 0  # the id this run's transaction gets (stamped on roots it adds)
+    now: str = ""  # when (stamped on roots it adds)
+    pipguard_here: str = ""  # the target interpreter, when pipguard itself is installed in its environment
+
+    @property
+    def versions(self) -> dict[NormalizedName, str]:
+        return {name: dist.version for name, dist in self.distributions.items()}
+
+
+# -- what must keep holding ------------------------------------------------------------
+
+
+def _key(violation: Violation) -> tuple[str, str, str, str]:
+    need = violation.need
+    return (need.kind, need.source, need.name, need.specifier)
+
+
+@dataclass(frozen=True)
+class Protection:
+    """What pip must not be allowed to break, as needs (and as constraints)."""
+
+    needs: tuple[Need, ...]
+    preexisting: tuple[Violation, ...]  # already unmet: reported, never demanded
+
+    def constraints(self) -> Constraints:
+        return merge_specifiers(self.needs)
+
+    def standing_constraints(self) -> Constraints:
+        """The standing constraints alone: applied to plain pip's runs too."""
+        return merge_specifiers(n for n in self.needs if n.kind == "standing")
+
+    def binding(self, name: NormalizedName) -> list[Need]:
+        """Needs on *name* that plain pip would not have (earlier projects, strict pins)."""
+        return [n for n in self.needs if n.name == name and n.kind != "standing" and n.specifier]
+
+
+def protect(s: Situation) -> Protection:
+    """The needs turned into constraints for a guarded run.
+
+    A requested project's own old needs are dropped (the user is asking for it
+    again, maybe at another version: its new needs are checked after), and so
+    are needs already unmet (never make it worse, but do not demand a repair).
+    ``strict`` pins everything installed; ``replan`` keeps only roots and
+    standing constraints (the roots are resolved again with the request).
+    """
+    asked = set(s.request.names)
+    needs = all_needs(s.distributions, s.roots, s.standing, s.markers, s.outside)
+    broken = find_violations(s.versions, needs)
+    broken_keys = {_key(v) for v in broken}
+    kept = [
+        need for need in needs
+        if need.source not in asked and (need.kind, need.source, need.name, need.specifier) not in broken_keys
+    ]
+    if s.policy == "replan":
+        kept = [need for need in kept if need.kind in ("root", "standing")]
+    kept += strict_needs(s)
+    return Protection(tuple(sorted_needs(kept)), tuple(broken))
+
+
+def strict_needs(s: Situation) -> list[Need]:
+    """Under ``strict``, every installed version stays as it is."""
+    if s.policy != "strict":
+        return []
+    return [
+        Need(name, f"=={dist.version}" if _is_version(dist.version) else f"==={dist.version}",
+             "the strict policy", kind="strict", source=name)
+        for name, dist in guarded_distributions(s.distributions, s.outside).items()
+    ]
+
+
+def _is_version(text: str) -> bool:
+    try:
+        Version(text)
+    except InvalidVersion:
+        return False
+    return True
+
+
+# -- judging a plan ---------------------------------------------------------------------
+
+
+def overlay(
+    before: Mapping[NormalizedName, Distribution], plan: Iterable[PlannedInstall]
+) -> dict[NormalizedName, Distribution]:
+    """The end state: what is installed, with the plan laid on top (inside the environment)."""
+    after = dict(before)
+    for item in plan:
+        after[item.name] = item.as_distribution()
+    return after
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """How an end state compares with the state before."""
+
+    blocking: tuple[Violation, ...]  # earlier projects that would break
+    warnings: tuple[Violation, ...]  # needs of what this install brings, unmet
+    preexisting: tuple[Violation, ...]  # already broken before: reported only
+
+
+def judge_states(
+    before: Mapping[NormalizedName, Distribution],
+    after: Mapping[NormalizedName, Distribution],
+    roots_before: Mapping[NormalizedName, Root],
+    roots_after: Mapping[NormalizedName, Root],
+    standing: Sequence[StandingConstraint],
+    markers: MarkerEnvironment,
+    outside: OutsidePolicy = "ignore",
+    pinned: Sequence[Need] = (),
+) -> Judgement:
+    """*pinned*: needs that hold before by definition (the strict policy's pins)."""
+    old = find_violations(_versions(before), all_needs(before, roots_before, standing, markers, outside))
+    new = find_violations(_versions(after), [*all_needs(after, roots_after, standing, markers, outside), *pinned])
+    old_keys = {_key(v) for v in old}
+    changed = {name for name in after if before.get(name) != after.get(name)}
+    blocking, warnings = [], []
+    for violation in new:
+        if _key(violation) in old_keys:
+            continue
+        if violation.need.kind == "dependency" and violation.need.source in changed:
+            warnings.append(violation)
+        else:
+            blocking.append(violation)
+    still_broken = [v for v in new if _key(v) in old_keys]
+    return Judgement(tuple(blocking), tuple(warnings), tuple(still_broken))
+
+
+def _versions(dists: Mapping[NormalizedName, Distribution]) -> dict[NormalizedName, str]:
+    return {name: dist.version for name, dist in dists.items()}
+
+
+def judge(s: Situation, plan: Sequence[PlannedInstall]) -> Judgement:
+    """Would installing *plan* here break an earlier project?"""
+    return judge_states(s.distributions, overlay(s.distributions, plan), s.roots,
+                        roots_after(s, plan), s.standing, s.markers, s.outside, strict_needs(s))
+
+
+# -- roots ------------------------------------------------------------------------------
+
+
+def _root_for(item: Requested, s: Situation) -> Root | None:
+    req = item.requirement
+    if req is None or not marker_applies(req.marker, s.markers):
+        return None
+    return Root(
+        name=canonicalize_name(req.name),
+        display_name=req.name,
+        specifier=str(req.specifier),
+        extras=tuple(sorted(req.extras)),
+        url=redact(req.url) if req.url else None,
+        added_by=s.txn_id,
+        added_at=s.now,
+    )
+
+
+def _same(old: Root, new: Root) -> bool:
+    return (old.specifier, old.extras, old.url, old.editable, old.kind) == (
+        new.specifier, new.extras, new.url, new.editable, new.kind)
+
+
+def roots_after(s: Situation, plan: Sequence[PlannedInstall] = ()) -> dict[NormalizedName, Root]:
+    """The ledger's roots after this request: what the user asked for, and how.
+
+    A root asked for again keeps its transaction unless something about it
+    changed; an editable asked for again without the extras recorded earlier
+    keeps them (the user removes extras by asking with others, or uninstalling).
+    """
+    result = dict(s.roots)
+    for item in s.request.requested:
+        if item.kind in ("named", "url"):
+            new = _root_for(item, s)
+            if new is None:
+                continue
+            old = result.get(new.name)
+            if old is None or not _same(old, new):
+                result[new.name] = new
+    for planned in plan:
+        if not planned.requested or not (planned.editable or planned.url) or planned.name in s.request.names:
+            continue
+        old = result.get(planned.name)
+        extras = tuple(sorted(set(planned.requested_extras) | set(old.extras if old else ())))
+        new = Root(planned.name, planned.display_name, extras=extras, editable=planned.editable,
+                   url=redact(planned.url) if planned.url else None, added_by=s.txn_id, added_at=s.now)
+        if old is not None and _same(old, replace(new, kind=old.kind)):
+            continue
+        result[planned.name] = new if old is None else replace(new, added_by=s.txn_id)
+    return result
+
+
+# -- the fast path ----------------------------------------------------------------------
+
+
+def fast_path_settings_only(request: InstallRequest) -> bool:
+    return set(request.settings) <= FAST_PATH_SETTINGS and not request.unknown_options
+
+
+def satisfied(s: Situation) -> bool:
+    """Can it be proved, without the engine, that pip would change nothing?"""
+    request = s.request
+    if s.policy == "replan" or request.dry_run or request.report or request.remote_files:
+        return False
+    if not request.requested or any(r.kind != "named" for r in request.requested):
+        return False
+    if not fast_path_settings_only(request):
+        return False
+    versions = s.versions
+    limits = [(line.requirement, line.where) for line in request.constraints]
+    for item in request.requested:
+        req = item.requirement
+        assert req is not None
+        if not marker_applies(req.marker, s.markers):
+            continue
+        installed = versions.get(canonicalize_name(req.name))
+        if installed is None or not version_satisfies(installed, req.specifier):
+            return False
+    for limit, _ in limits:
+        name = canonicalize_name(limit.name)
+        if name in versions and marker_applies(limit.marker, s.markers) and (
+                limit.url or not version_satisfies(versions[name], limit.specifier)):
+            return False
+    # Nothing would change, so one look at the end state is the whole judgement:
+    # every need met (none new, none already broken for pip to repair).
+    needs = all_needs(s.distributions, roots_after(s), s.standing, s.markers, s.outside)
+    return not find_violations(versions, needs)
+
+
+# -- the outcome ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happened, what to say, and what to record."""
+
+    kind: OutcomeKind
+    returncode: int = 0
+    messages: tuple[str, ...] = ()  # pipguard's words for the user (stderr), the verdict first
+    stdout: tuple[str, ...] = ()  # lines pip would have printed itself (stdout)
+    roots: Mapping[NormalizedName, Root] | None = None  # the roots to record
+    plan: tuple[PlannedInstall, ...] = ()
+    reason: str = ""  # recorded with the transaction
+    engine_output: str = ""  # everything the engine printed (for -v and the log)
+    held_output: str = ""  # what the engine printed and was not shown yet
+    show_engine_output: bool = False  # the engine's own words are passed on: show held_output once
+    report: str | None = None  # the installed plan as pip's --report JSON
+    began: bool = False  # a transaction was begun (the engine was asked to install)
+    signal: int | None = None  # pipguard was told to stop (SIGINT, SIGTERM) while the engine ran
+    killed: bool = False  # the engine was killed by someone else
+
+
+# -- choosing ----------------------------------------------------------------------------
+
+
+def _major(version: str) -> int | None:
+    try:
+        return Version(version).release[0]
+    except (InvalidVersion, IndexError):
+        return None
+
+
+@dataclass(frozen=True)
+class Difference:
+    """Where pipguard's plan and plain pip's differ, for one project."""
+
+    name: NormalizedName
+    display_name: str
+    chosen: str | None  # what pipguard installs (None: left as it is)
+    plain: str  # what plain pip would install
+    installed: str | None  # what is installed now
+    requested: bool
+
+    @property
+    def held_back(self) -> bool:
+        return self.chosen is None
+
+    @property
+    def older_major(self) -> bool:
+        chosen = _major(self.chosen or self.installed or "")
+        plain = _major(self.plain)
+        return chosen is not None and plain is not None and chosen < plain
+
+
+def differences(s: Situation, chosen: Sequence[PlannedInstall], plain: Sequence[PlannedInstall]) -> list[Difference]:
+    ours = {item.name: item for item in chosen}
+    installed = s.versions
+    found = []
+    for item in plain:
+        mine = ours.get(item.name)
+        if mine is not None and mine.version == item.version:
+            continue
+        if mine is None and installed.get(item.name) == item.version:
+            continue
+        found.append(Difference(item.name, item.display_name, mine.version if mine else None, item.version,
+                                installed.get(item.name), item.requested or item.name in s.request.names))
+    return found
+
+
+def may_have_replanned(s: Situation, protection: Protection, found: Resolution) -> bool:
+    """Could pipguard's constraints have made the engine choose differently from plain pip?
+
+    Cheap signs, read before plain pip's plan is computed: the engine looked
+    at several versions of something, a requested project is itself
+    constrained by an earlier one, an upgrade was asked for, or a planned
+    distribution moved where an earlier project's needs bound it.
+    """
+    request = s.request
+    if found.backtracked or request.upgrade or request.value("upgrade-strategy") == "eager":
+        return True
+    if any(protection.binding(name) for name in request.names):
+        return True
+    installed = s.versions
+    if any(protection.binding(item.name) for item in found.plan
+           if item.name in installed and installed[item.name] != item.version):
+        return True
+    chosen = {**installed, **{item.name: item.version for item in found.plan}}
+    return any(_newer(version, chosen.get(name)) for name, version in found.considered)
+
+
+def _newer(version: str, than: str | None) -> bool:
+    """Is *version* newer than *than* (a candidate the engine turned down)?"""
+    if than is None:
+        return False
+    try:
+        return Version(version) > Version(than)
+    except InvalidVersion:
+        return False
+
+
+@dataclass
+class _Run:
+    """One guarded install being decided (mutable only while the engine runs)."""
+
+    s: Situation
+    engine: Engine
+    protection: Protection
+    explainer: Explainer
+    notes: list[str] = field(default_factory=list)
+    stop_reason: str = ""
+
+    def plain_invocation(self) -> Invocation:
+        standing = self.protection.standing_constraints()
+        return Invocation(self.s.request, standing, standing, show_output=False)
+
+    def guarded_invocation(self) -> Invocation:
+        constraints = self.protection.constraints()
+        return Invocation(self.s.request, constraints, constraints, joint_roots(self.s))
+
+    def approve(self, found: Resolution) -> Approval:
+        """The engine found a plan inside the protections: take it, or stop before any change."""
+        verdict = judge(self.s, found.plan)
+        if verdict.blocking:
+            self.stop_reason = rejection(self.explainer, verdict.blocking, found.plan)
+            return Approval(False, self.stop_reason)
+        if not may_have_replanned(self.s, self.protection, found):
+            return Approval(True)
+        plain = self.engine.resolve(self.plain_invocation())
+        if not plain.ok:
+            return Approval(True)  # plain pip has no plan here: pipguard's is the only one
+        found_differences = differences(self.s, found.plan, plain.plan)
+        plain_verdict = judge(self.s, plain.plan)
+        if not plain_verdict.blocking:
+            return Approval(True)  # plain pip's plan is as good: nothing to tell
+        majors = [d for d in found_differences if d.requested and d.older_major and not d.held_back]
+        if majors and not self.s.allow_older_major:
+            self.stop_reason = major_rejection(self.explainer, majors, plain_verdict.blocking, plain.plan,
+                                               self.engine)
+            return Approval(False, self.stop_reason)
+        for difference in found_differences:
+            if difference.held_back and difference.requested:
+                self.notes.append(held_back_message(self.explainer, difference, plain_verdict.blocking,
+                                                    plain.plan))
+            elif difference.requested:
+                self.notes.append(replan_message(self.explainer, difference, plain_verdict.blocking,
+                                                 plain.plan, self.engine))
+        return Approval(True)
+
+
+def joint_roots(s: Situation) -> tuple[str, ...]:
+    """Under ``replan``, every earlier root is resolved again with the request."""
+    if s.policy != "replan":
+        return ()
+    return tuple(
+        root.requirement
+        for root in sorted(s.roots.values(), key=lambda r: r.name)
+        if not (root.editable or root.url) and root.name not in s.request.names and root.kind == "requested"
+    )
+
+
+def decide_install(s: Situation, engine: Engine, begin: Callable[[Mapping[NormalizedName, Root]], None]) -> Outcome:
+    """One guarded ``pip install``: the whole decision, the engine's runs included.
+
+    *begin* is called, with the roots the request means to add, right before
+    the engine may change anything (the command records a pending transaction).
+    """
+    protection = protect(s)
+    explainer = Explainer(s.request, s.distributions, s.roots, s.markers, s.request.constraints,
+                          pipguard_here=s.pipguard_here)
+    notes = [f"pipguard: already broken before this install (not blocking): {v.describe()}."
+             for v in protection.preexisting]
+    if satisfied(s):
+        return _satisfied(s, notes)
+    run = _Run(s, engine, protection, explainer)
+    if s.request.dry_run:
+        return _dry_run(run, notes)
+    begin(roots_after(s))
+    found = engine.install(run.guarded_invocation(), run.approve)
+    if found.ok:
+        return _installed(run, found, notes)
+    failure = found.failure
+    assert failure is not None
+    if failure.kind == "stopped":
+        # pip was stopped by pipguard before it changed anything: it has no failure of its own to tell
+        return Outcome("rejected", EXIT_REJECTED, (*notes, run.stop_reason), reason=run.stop_reason, began=True)
+    if failure.kind in ("impossible", "no-match") or failure.from_older_candidate:
+        return _outside_protections(run, found, notes)
+    return _failed(found, notes)
+
+
+def _satisfied(s: Situation, notes: list[str]) -> Outcome:
+    lines = []
+    if not s.request.quiet:
+        versions = s.versions
+        for item in s.request.requested:
+            name = item.name
+            if name is not None and name in versions:
+                lines.append(f"Requirement already satisfied: {item.text} ({versions[name]})")
+    roots = roots_after(s)
+    return Outcome("satisfied", 0, tuple(notes), tuple(lines), roots if roots != dict(s.roots) else None)
+
+
+def _installed(run: _Run, found: Resolution, notes: list[str]) -> Outcome:
+    s = run.s
+    verdict = judge(s, found.plan)
+    messages = [*notes, *run.notes]
+    for violation in verdict.warnings:
+        messages.append(f"pipguard: warning: {violation.describe()} (installed with unmet requirements).")
+    messages += run.explainer.moved_roots(found.plan)
+    messages += shadow_notes(s.distributions, found.plan)
+    return Outcome("installed", 0, tuple(messages), roots=roots_after(s, found.plan), plan=found.plan,
+                   engine_output=found.output, held_output=found.held, show_engine_output=True,
+                   report=found.report, began=True)
+
+
+def _failed(found: Resolution, notes: list[str], began: bool = True) -> Outcome:
+    failure = found.failure
+    assert failure is not None
+    code = failure.returncode if failure.returncode > 0 else (128 - failure.returncode if failure.returncode < 0 else 1)
+    reason = failure.summary or f"pip exited with {failure.returncode}"
+    killed = failure.kind == "killed" and failure.signal is None and failure.returncode < 0
+    if killed:
+        reason = f"pip was killed by signal {_signal_name(-failure.returncode)}"
+        notes = [*notes, f"pipguard: {reason}; what it changed before it stopped is recorded in the ledger. "
+                 "Run 'pipguard check' to see the environment's state."]
+    return Outcome("failed", code, tuple(notes), reason=reason, engine_output=found.output,
+                   held_output=found.held, show_engine_output=True, began=began, signal=failure.signal,
+                   killed=killed)
+
+
+def _signal_name(number: int) -> str:
+    import signal
+
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return str(number)
+
+
+def _outside_protections(run: _Run, guarded: Resolution, notes: list[str]) -> Outcome:
+    """No plan inside the protections: judge plain pip's own plan.
+
+    The protections are a little stricter than "every earlier project keeps
+    working" (an old need stays in force even when pip would move the one who
+    needs it), and looking for older versions can fail for reasons of its own
+    (an old source release that no longer builds): plain pip's plan decides.
+    """
+    s = run.s
+    plain = run.engine.resolve(run.plain_invocation())
+    if not plain.ok:
+        return _explain_plain_failure(run, plain, notes)
+    verdict = judge(s, plain.plan)
+    failure = guarded.failure
+    assert failure is not None
+    if verdict.blocking:
+        message = rejection(run.explainer, verdict.blocking, plain.plan, failure=failure)
+        return Outcome("rejected", EXIT_REJECTED, (*notes, message), reason=message,
+                       engine_output=guarded.output + plain.output, began=True)
+    exact = Invocation(s.request, _pins(plain.plan), run.protection.constraints(), joint_roots(s))
+    installed = run.engine.install(exact, approve_all)
+    if not installed.ok:
+        return _failed(installed, notes)
+    return _installed(run, installed, notes)
+
+
+def _explain_plain_failure(run: _Run, plain: Resolution, notes: list[str]) -> Outcome:
+    """Plain pip cannot install the request here either: say whose requirements clash."""
+    failure = plain.failure
+    assert failure is not None
+    blame = run.explainer.blame_conflict(failure, run.s.standing)
+    if blame:
+        return Outcome("rejected", EXIT_REJECTED, (*notes, blame), reason=blame, engine_output=plain.output,
+                       began=True)
+    return _failed(plain, notes)
+
+
+def _pins(plan: Sequence[PlannedInstall]) -> Constraints:
+    from packaging.specifiers import SpecifierSet
+
+    return {
+        item.name: SpecifierSet(f"=={item.version}" if _is_version(item.version) else f"==={item.version}")
+        for item in plan if not (item.editable or item.url)
+    }
+
+
+def _dry_run(run: _Run, notes: list[str]) -> Outcome:
+    """The user asked for --dry-run: say what would happen, change nothing."""
+    s = run.s
+    found = run.engine.resolve(run.guarded_invocation())
+    if found.ok:
+        approval = run.approve(found)
+        if not approval.proceed:
+            return Outcome("rejected", EXIT_REJECTED, (*notes, run.stop_reason), reason=run.stop_reason,
+                           engine_output=found.output)
+        return Outcome("dry-run", 0, (*notes, *run.notes), _would_install(found.plan), plan=found.plan,
+                       engine_output=found.output, report=found.report)
+    failure = found.failure
+    assert failure is not None
+    if not (failure.kind in ("impossible", "no-match") or failure.from_older_candidate):
+        return _failed(found, notes, began=False)
+    plain = run.engine.resolve(run.plain_invocation())
+    if not plain.ok:
+        outcome = _explain_plain_failure(run, plain, notes)
+        return replace(outcome, began=False)
+    verdict = judge(s, plain.plan)
+    if verdict.blocking:
+        message = rejection(run.explainer, verdict.blocking, plain.plan, failure=failure)
+        return Outcome("rejected", EXIT_REJECTED, (*notes, message), reason=message,
+                       engine_output=found.output + plain.output)
+    return Outcome("dry-run", 0, tuple(notes), _would_install(plain.plan), plan=plain.plan,
+                   engine_output=plain.output, report=plain.report)
+
+
+def _would_install(plan: Sequence[PlannedInstall]) -> tuple[str, ...]:
+    if not plan:
+        return ()
+    items = sorted((item.display_name, item.version) for item in plan)
+    return ("Would install " + " ".join(f"{name}-{version}" for name, version in items),)
+
+
+# -- uninstalling ------------------------------------------------------------------------
+
+
+def removal_blockers(
+    dists: Mapping[NormalizedName, Distribution],
+    roots: Mapping[NormalizedName, Root],
+    standing: Sequence[StandingConstraint],
+    markers: MarkerEnvironment,
+    removed: set[NormalizedName],
+    outside: OutsidePolicy = "ignore",
+) -> tuple[Violation, ...]:
+    """What would lose something it needs if *removed* were uninstalled."""
+    after = {name: dist for name, dist in dists.items() if name not in removed}
+    roots_left = {name: root for name, root in roots.items() if name not in removed}
+    return judge_states(dists, after, roots, roots_left, standing, markers, outside).blocking

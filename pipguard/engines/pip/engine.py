@@ -1,0 +1,409 @@
+"""The pip engine: pip's own command line, constraints files and ``--report`` JSON.
+
+pip is run in the target interpreter (``TARGET -m pip install``) with the
+user's arguments untouched, plus pipguard's constraints (``-c``, and
+``--build-constraint`` where pip has it) and a report path. pipguard never
+imports pip.
+
+Installing is judged before anything changes, in one pip run: pip is run
+through a gate (``pipguard.engines.pip.gate``) that stops it after it has resolved
+and written its ``--report``, before its first uninstall or install, until
+pipguard says go. The core judges the plan in between; pip then goes on, or
+ends having changed nothing. Where the gate cannot go (Windows, or a pip
+without its place), the engine falls back to a dry run followed by an
+install of exactly the planned versions.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import itertools
+import json
+import os
+import re
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from packaging.utils import InvalidSdistFilename, NormalizedName, canonicalize_name, parse_sdist_filename
+from packaging.version import Version
+
+from pipguard.core.constraints import plan_pins, render_constraints
+from pipguard.core.model import PlannedInstall
+from pipguard.core.redaction import redact
+from pipguard.engines.base import (
+    Approval,
+    Approver,
+    Constraints,
+    Failure,
+    Invocation,
+    Resolution,
+)
+from pipguard.engines.pip.gate import NO_GATE
+from pipguard.engines.pip.runner import BUILD_CONSTRAINT_PIP as BUILD_CONSTRAINT_PIP
+from pipguard.engines.pip.runner import build_constraints_note as build_constraints_note
+from pipguard.engines.pip.runner import pip_command
+from pipguard.pip.request import InstallRequest
+from pipguard.system.process import ProcessResult, WatchedProcess
+
+_BACKTRACKING = "INFO: pip is looking at multiple versions of"
+_INSTALLING = ("Installing collected packages:", "Successfully installed")
+_ARCHIVE_LINE = re.compile(r"^\s*(?:Downloading|Using cached|Processing|Obtaining|Collecting)\s+(\S+)")
+_WHEEL_NAME = re.compile(r"^(?P<name>[^-]+)-(?P<version>[^-]+)(-\d[^-]*)?-[^-]+-[^-]+-[^-]+\.whl$")
+_BUILD_ERRORS = (
+    "subprocess-exited-with-error", "metadata-generation-failed", "Failed building wheel",
+    "Failed to build", "did not run successfully", "Could not build wheels",
+)
+_NOT_FOUND = ("404 Client Error", "HTTP error 404", "No such file or directory", "does not exist")
+
+
+# -- reading pip's answers ----------------------------------------------------------
+
+
+def _item(data: Mapping[str, Any]) -> PlannedInstall:
+    meta = data.get("metadata", {})
+    info = data.get("download_info") or {}
+    url = info.get("url")
+    editable = url if (info.get("dir_info") or {}).get("editable") else None
+    return PlannedInstall(
+        name=canonicalize_name(meta["name"]),
+        display_name=meta["name"],
+        version=str(meta["version"]),
+        requires=tuple(meta.get("requires_dist") or ()),
+        requested=bool(data.get("requested")),
+        requested_extras=tuple(data.get("requested_extras") or ()),
+        editable=editable,
+        url=url if data.get("is_direct") and not editable else None,
+        archive=url,
+    )
+
+
+def parse_report(text: str) -> tuple[PlannedInstall, ...]:
+    """The items of a ``pip install --report`` document (format version 1)."""
+    data = json.loads(text)
+    return tuple(_item(item) for item in data.get("install", []))
+
+
+def conflict_block(stdout: str) -> str:
+    """pip's "The conflict is caused by:" explanation, as pip printed it."""
+    lines = stdout.splitlines()
+    for index, line in enumerate(lines):
+        if line.strip() == "The conflict is caused by:":
+            block = [line]
+            for more in lines[index + 1:]:
+                if not more.strip():
+                    break
+                block.append(more)
+            return "\n".join(block)
+    return ""
+
+
+def _failed_candidate(output: str) -> str:
+    """The last source distribution pip was handling before it failed ("PyYAML 5.4.1")."""
+    found = ""
+    for line in output.splitlines():
+        match = _ARCHIVE_LINE.match(line)
+        if not match:
+            continue
+        filename = match.group(1).rsplit("/", 1)[-1].split("#", 1)[0]
+        try:
+            name, version = parse_sdist_filename(filename)
+        except InvalidSdistFilename:
+            continue
+        display = filename[: len(filename) - len(filename.lstrip("-_.").split("-")[-1])].rstrip("-")
+        found = f"{display or name} {version}"
+    return found
+
+
+def considered_versions(output: str) -> tuple[tuple[NormalizedName, str], ...]:
+    """The distribution files pip looked at ("Processing c-2.0-py3-none-any.whl"), as (name, version).
+
+    A version newer than the one pip chose means it examined and turned down
+    a candidate: a sign that pipguard's constraints may have made the choice.
+    """
+    found: list[tuple[NormalizedName, str]] = []
+    for line in output.splitlines():
+        match = _ARCHIVE_LINE.match(line)
+        if not match:
+            continue
+        filename = match.group(1).rsplit("/", 1)[-1].split("#", 1)[0].removesuffix(".metadata")
+        wheel = _WHEEL_NAME.match(filename)
+        if wheel:
+            found.append((canonicalize_name(wheel.group("name")), wheel.group("version")))
+            continue
+        try:
+            name, version = parse_sdist_filename(filename)
+        except InvalidSdistFilename:
+            continue
+        found.append((name, str(version)))
+    return tuple(dict.fromkeys(found))
+
+
+def classify_failure(result: ProcessResult) -> Failure:
+    """Why pip ended without a plan (read from its exit code and words)."""
+    text = result.stdout + result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("ERROR:")]
+    summary = redact(errors[-1]) if errors else ""
+    if result.returncode < 0:
+        return Failure("killed", result.returncode, summary)
+    if "ResolutionImpossible" in text:
+        return Failure("impossible", result.returncode, summary, conflict=conflict_block(result.stdout))
+    if any(marker in text for marker in _BUILD_ERRORS):
+        return Failure("build", result.returncode, summary, candidate=_failed_candidate(text))
+    if "No matching distribution found" in text:
+        return Failure("no-match", result.returncode, summary)
+    if any(marker in text for marker in _NOT_FOUND):
+        return Failure("not-found", result.returncode, summary)
+    return Failure("other", result.returncode, summary)
+
+
+# -- showing pip's output as the user asked -----------------------------------------------
+
+
+@dataclass
+class _Output:
+    """Watches a pip run's lines: shows what pip would have shown, holds back the rest.
+
+    pip's progress (stdout) is shown as it comes, as pip would show it (pip
+    runs at verbosity 0 or more so that pipguard sees its INFO lines; what
+    the user's -q would have hidden stays hidden). Lines about pipguard's
+    constraints (pip looking at several versions, a conflict's explanation)
+    and pip's warnings and errors (stderr) are held: the core decides whether
+    pip's failure is passed on (then they are shown once) or handled (then
+    pipguard's verdict comes first, and pip's words go to the log).
+    """
+
+    show: bool
+    quiet: int
+    backtracked: bool = False
+    installing: bool = False
+    held: list[str] = field(default_factory=list)
+    _in_conflict: bool = False
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __call__(self, stream: str, line: str) -> None:
+        with self._lock:
+            if line.startswith(_BACKTRACKING):
+                self.backtracked = True
+            if line.startswith(_INSTALLING):
+                self.installing = True
+            if stream == "stdout" and line.strip() == "The conflict is caused by:":
+                self._in_conflict = True
+            if line.startswith(("INFO: pip is looking", "INFO: pip is still looking", "INFO: This is taking")):
+                return  # pipguard's constraints made pip look: it says what came of it itself
+            if not self.show or stream == "stderr" or self._in_conflict:
+                if not self._hidden(stream, line):
+                    self.held.append(line)
+                return
+            if not self._hidden(stream, line):
+                sink = _stdout()
+                sink.write(redact(line))
+                sink.flush()
+
+    def _hidden(self, stream: str, line: str) -> bool:
+        if self.quiet >= 1 and stream == "stdout":
+            return True  # -q: pip shows warnings and errors only
+        return self.quiet >= 2 and not line.startswith("ERROR")
+
+
+def _stdout() -> Any:
+    import sys
+
+    return sys.stdout
+
+
+def _stderr() -> Any:
+    import sys
+
+    return sys.stderr
+
+
+# -- the engine ---------------------------------------------------------------------------
+
+# pip's options that pipguard sets itself on every run (the user's are taken out).
+_OWN_OPTIONS = ("report", "dry-run")
+
+
+class PipEngine:
+    """Runs the target's pip for the decision core."""
+
+    name = "pip"
+
+    def __init__(self, python: str, pip_version: str | None, workdir: Path) -> None:
+        self.python = python
+        self.pip_version = pip_version
+        self.workdir = workdir
+        self._count = itertools.count(1)
+        self._request: InstallRequest | None = None
+
+    def release_dates(self, name: str) -> Mapping[str, str]:
+        """When each version of *name* was released, where the index says (for re-plan messages)."""
+        if self._request is None:
+            return {}
+        from pipguard.engines.index import release_dates
+
+        return release_dates(self._request, name)
+
+    def supports_build_constraints(self) -> bool:
+        try:
+            return self.pip_version is not None and Version(self.pip_version) >= BUILD_CONSTRAINT_PIP
+        except ValueError:
+            return False
+
+    # -- command lines ----------------------------------------------------------
+
+    def _file(self, stem: str, constraints: Constraints) -> Path:
+        path = self.workdir / f"{stem}-{next(self._count)}.txt"
+        path.write_text(render_constraints(constraints, header="written by pipguard (do not edit)"))
+        return path
+
+    def command(self, invocation: Invocation, report: Path, dry_run: bool) -> list[str]:
+        request = self._request = invocation.request
+        extra: list[str] = []
+        if invocation.constraints:
+            extra += ["-c", str(self._file("constraints", invocation.constraints))]
+        if invocation.build_constraints and self.supports_build_constraints():
+            extra += ["--build-constraint", str(self._file("build-constraints", invocation.build_constraints))]
+        extra += ["--report", str(report)]
+        if dry_run:
+            extra.append("--dry-run")
+        # pip runs at verbosity 0 or more, so that its INFO lines (backtracking, what it
+        # installs) reach pipguard; pipguard itself hides what -q would have hidden.
+        net = request.count("verbose") - request.count("quiet")
+        extra += ["-v"] * max(0, -net)
+        args = request.pip_args(drop=_OWN_OPTIONS, add=[*invocation.also, *extra])
+        return pip_command(self.python, "install", *args)
+
+    def _quiet(self, invocation: Invocation) -> int:
+        request = invocation.request
+        return max(0, request.count("quiet") - request.count("verbose"))
+
+    # -- the port -----------------------------------------------------------------
+
+    def resolve(self, invocation: Invocation) -> Resolution:
+        report = self.workdir / f"report-{next(self._count)}.json"
+        watch = _Output(show=False, quiet=self._quiet(invocation))
+        with WatchedProcess(self.command(invocation, report, dry_run=True), watch) as process:
+            result = process.wait()
+        return self._answer(result, report.read_text() if report.exists() else None, watch)
+
+    def install(self, invocation: Invocation, approve: Approver) -> Resolution:
+        if os.name != "posix":
+            return self._install_in_two_runs(invocation, approve)
+        report = self.workdir / f"report-{next(self._count)}.json"
+        watch = _Output(show=invocation.show_output, quiet=self._quiet(invocation))
+        approval: Approval | None = None
+        with _Gate() as gate:
+            pip = self.command(invocation, report, dry_run=False)
+            with WatchedProcess(gate.command(pip), watch, pass_fds=gate.child_ends, shown=pip) as process:
+                gate.started()
+                if gate.wait_until_ready():  # pip has resolved and written its report; it has changed nothing
+                    planned = self._answer(ProcessResult(0, process.stdout_so_far()), _read(report), watch)
+                    approval = Approval(False, "") if process.signalled else approve(planned)
+                    gate.answer(approval.proceed)
+                else:
+                    gate.answer(False)
+                result = process.wait()
+        if approval is None and result.signal is None and result.returncode == NO_GATE:
+            return self._install_in_two_runs(invocation, approve)  # a pip without the gate's place
+        if approval is not None and not approval.proceed and result.signal is None:
+            return Resolution(
+                plan=parse_report(_read(report) or "") if report.exists() else (),
+                failure=Failure("stopped", 0, approval.reason),
+                output=result.stdout + result.stderr, report=_read(report), backtracked=watch.backtracked,
+                held="".join(watch.held),
+            )
+        return self._answer(result, _read(report), watch)
+
+    def _install_in_two_runs(self, invocation: Invocation, approve: Approver) -> Resolution:
+        planned = self.resolve(invocation)
+        if not planned.ok:
+            return planned
+        approval = approve(planned)
+        if not approval.proceed:
+            return planned.stopped(approval.reason)
+        pins = plan_pins(planned.plan)
+        exact = Invocation(invocation.request, pins, invocation.build_constraints or invocation.constraints,
+                           invocation.also, invocation.show_output)
+        report = self.workdir / f"report-{next(self._count)}.json"
+        watch = _Output(show=invocation.show_output, quiet=self._quiet(invocation))
+        with WatchedProcess(self.command(exact, report, dry_run=False), watch) as process:
+            result = process.wait()
+        return self._answer(result, report.read_text() if report.exists() else None, watch)
+
+    def _answer(self, result: ProcessResult, report: str | None, watch: _Output) -> Resolution:
+        output = result.stdout + result.stderr
+        held = "".join(watch.held)
+        considered = considered_versions(result.stdout)
+        if result.signal is not None:
+            return Resolution(failure=Failure("killed", result.returncode, signal=result.signal), output=output,
+                              report=report, backtracked=watch.backtracked, held=held, considered=considered)
+        if result.returncode != 0:
+            return Resolution(failure=classify_failure(result), output=output, report=report,
+                              backtracked=watch.backtracked, held=held, considered=considered)
+        plan = parse_report(report) if report else ()
+        return Resolution(plan, None, output, report, watch.backtracked, held, considered)
+
+
+def _read(report: Path) -> str | None:
+    return report.read_text(encoding="utf-8") if report.exists() else None
+
+
+class _Gate:
+    """Two pipes between pipguard and the gated pip (``pipguard.engines.pip.gate``): pip says
+    ``ready`` on one when its plan is in the report, and waits on the other for ``go``."""
+
+    def __enter__(self) -> _Gate:
+        self._ready_read, self._ready_write = os.pipe()
+        self._go_read, self._go_write = os.pipe()
+        self._open = {self._ready_read, self._ready_write, self._go_read, self._go_write}
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for fd in self._open:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        self._open.clear()
+
+    @property
+    def child_ends(self) -> tuple[int, int]:
+        return self._ready_write, self._go_read
+
+    def command(self, pip: list[str]) -> list[str]:
+        """``python -m pip ARGS`` as ``python -c <gate> READY GO ARGS``."""
+        python, _, _, *args = pip
+        return [python, "-c", _gate_source(), str(self._ready_write), str(self._go_read), *args]
+
+    def started(self) -> None:
+        """pip has its ends: close pipguard's copies, so that pip's end of either pipe is seen."""
+        self._close(self._ready_write)
+        self._close(self._go_read)
+
+    def wait_until_ready(self) -> bool:
+        """True when pip waits at the gate; False when it ended without reaching it."""
+        data = b""
+        while True:
+            chunk = os.read(self._ready_read, 64)  # a signal to pipguard goes to pip, which then ends
+            if not chunk:
+                return data.startswith(b"ready")
+            data += chunk
+            if data.endswith(b"\n"):
+                return data.startswith(b"ready")
+
+    def answer(self, proceed: bool) -> None:
+        with contextlib.suppress(OSError):  # pip may be gone already (a signal): nothing to tell
+            os.write(self._go_write, b"go\n" if proceed else b"stop\n")
+        self._close(self._go_write)
+
+    def _close(self, fd: int) -> None:
+        if fd in self._open:
+            self._open.discard(fd)
+            os.close(fd)
+
+
+@functools.cache
+def _gate_source() -> str:
+    return (Path(__file__).parent / "gate.py").read_text(encoding="utf-8")

@@ -1,0 +1,1 @@
+"""The uv engine: uv's pip interface, its options and output."""

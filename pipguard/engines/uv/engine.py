@@ -1,0 +1,355 @@
+"""The uv engine: uv's pip interface behind the same guard as pip.
+
+Supported: uv 0.13.9 and later whose ``uv pip install --dry-run
+--output-format json`` writes the JSON schema "preview" (checked on every
+run: ``uv --version`` before the first, the schema in every answer; an older
+uv, or an unknown schema, is refused with a clear error, exit 12). Tested
+with uv 0.13.9.
+
+* **Same arguments, same meaning.** uv reads neither pip.conf nor
+  ``PIP_*``: the request's settings (configuration folded in) are spelled
+  out as uv flags and variables by ``uv_options``, which refuses what uv
+  cannot do alike (exit 2, naming the setting and where it came from).
+  uv's own configuration is kept out: ``--no-config``, and the user's
+  ``UV_*`` variables that could change what uv installs are removed from
+  its environment. pip's way of choosing among indexes is kept
+  (``--index-strategy unsafe-best-match``: the best version from any index).
+* **The plan.** A dry run (``--dry-run --output-format json -v``) gives the
+  plan's names, versions and actions (``uv_output``); which distributions
+  were asked for, with which extras, and which are editables or URLs come
+  from the request and uv's own lines; requirements (``Requires-Dist``)
+  from the distributions' metadata (``uv_metadata``).
+* **Judged before anything changes.** uv has no hook between resolving and
+  installing, so ``install`` is a dry run, the core's approval, and then an
+  install of exactly that plan: the planned versions pinned as constraints,
+  with the request itself.
+
+pipguard's constraints reach uv as ``-c`` and ``--build-constraints`` files,
+exactly as they reach pip.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import sys
+import urllib.parse
+import urllib.request
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from pathlib import Path
+
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import NormalizedName, canonicalize_name
+from packaging.version import Version
+
+from pipguard.core.constraints import exact_pin, plan_pins, render_constraints, requirement_text
+from pipguard.core.model import PlannedInstall
+from pipguard.core.redaction import redact
+from pipguard.engines.base import Approver, Constraints, Failure, Invocation, Resolution
+from pipguard.engines.pip.runner import ProcessResult, run_process
+from pipguard.engines.uv.metadata import (
+    Metadata,
+    find_wheel,
+    from_target,
+    from_url,
+    from_wheel,
+)
+from pipguard.engines.uv.options import UvArguments, translate, uv_environment
+from pipguard.engines.uv.output import (
+    MINIMUM_UV,
+    UvChange,
+    UvUnreadable,
+    classify_failure,
+    direct_references,
+    installed,
+    pip_style_conflict,
+    read_changes,
+    read_selections,
+    split_output,
+    uv_version,
+)
+from pipguard.errors import EnvironmentUnusable
+from pipguard.pip.request import InstallRequest, Requested
+
+# Always: no uv configuration files, and pip's choice among several indexes.
+_FIXED = ("--no-config", "--index-strategy", "unsafe-best-match")
+
+
+def check_uv_version(command: Sequence[str]) -> Version:
+    """The version of the uv at *command*, refused when pipguard cannot read its plans."""
+    result = run_process([*command, "--version"], capture=True)
+    found = uv_version(result.stdout) if result.returncode == 0 else None
+    shown = " ".join(command)
+    if found is None:
+        raise EnvironmentUnusable(
+            f"cannot tell the version of uv ({shown} --version exited {result.returncode}: "
+            f"{(result.stdout + result.stderr).strip()[:200]!r}). Reinstall it (pip install 'pipguard[uv]'), "
+            "or use --engine pip."
+        )
+    if found < MINIMUM_UV:
+        raise EnvironmentUnusable(
+            f"uv {found} ({shown}) is older than the uv engine supports ({MINIMUM_UV} and later, whose "
+            "'uv pip install --dry-run --output-format json' pipguard reads). Upgrade it "
+            f"(pip install 'uv>={MINIMUM_UV}'), or use --engine pip."
+        )
+    return found
+
+
+class UvEngine:
+    """Runs ``uv pip install --python TARGET`` for the decision core."""
+
+    name = "uv"
+
+    def __init__(self, python: str, uv: Sequence[str], workdir: Path, version: Version | None = None) -> None:
+        self.python = python
+        self.uv = list(uv)
+        self.workdir = workdir
+        self.version = version
+        self._count = itertools.count(1)
+        self._request: InstallRequest | None = None
+
+    def supports_build_constraints(self) -> bool:
+        return True
+
+    def release_dates(self, name: str) -> Mapping[str, str]:
+        """When each version of *name* was released, where the index says (for re-plan messages, as pip's)."""
+        if self._request is None:
+            return {}
+        from pipguard.engines.index import release_dates
+
+        return release_dates(self._request, name)
+
+    @property
+    def _version(self) -> str:
+        if self.version is None:
+            self.version = check_uv_version(self.uv)
+        return str(self.version)
+
+    # -- command lines ----------------------------------------------------------
+
+    def _file(self, stem: str, constraints: Constraints) -> Path:
+        path = self.workdir / f"{stem}-{next(self._count)}.txt"
+        path.write_text(render_constraints(constraints, header="written by pipguard (do not edit)"))
+        return path
+
+    def _own(self, invocation: Invocation, constraints: Constraints) -> list[str]:
+        words: list[str] = []
+        if constraints:
+            words += ["-c", str(self._file("constraints", constraints))]
+        if invocation.build_constraints:
+            words += ["--build-constraints", str(self._file("build-constraints", invocation.build_constraints))]
+        return words
+
+    def command(self, arguments: UvArguments, own: Sequence[str], *extra: str) -> list[str]:
+        return [*self.uv, "pip", "install", "--python", self.python, *_FIXED, *extra, *arguments.sources,
+                *own, *arguments.requests]
+
+    def _run(self, cmd: list[str], arguments: UvArguments) -> ProcessResult:
+        return run_process(cmd, capture=True, env=uv_environment(os.environ, arguments))
+
+    # -- the port -----------------------------------------------------------------
+
+    def resolve(self, invocation: Invocation) -> Resolution:
+        self._request = invocation.request
+        arguments = translate(invocation.request, invocation.also)
+        version = self._version
+        own = self._own(invocation, invocation.constraints)
+        result = self._run(self.command(arguments, own, "--dry-run", "--output-format", "json", "-v"), arguments)
+        _, held, output = split_output(result.stderr)
+        selections = read_selections(result.stderr)
+        if result.returncode != 0:
+            return Resolution(failure=_failure(result, invocation), output=output, held=held,
+                              backtracked=selections.backtracked, considered=selections.considered)
+        changes = installed(read_changes(result.stdout, version))
+        urls = direct_references(result.stderr)
+        metadata = self._metadata(changes, urls, selections.files, arguments, invocation.build_constraints)
+        if isinstance(metadata, Resolution):
+            return metadata
+        plan = tuple(_planned(change, metadata, urls, invocation, version) for change in changes)
+        return Resolution(plan, None, output, None, selections.backtracked, held, selections.considered)
+
+    def install(self, invocation: Invocation, approve: Approver) -> Resolution:
+        planned = self.resolve(invocation)
+        if not planned.ok:
+            return planned
+        approval = approve(planned)
+        if not approval.proceed:
+            return planned.stopped(approval.reason)
+        arguments = translate(invocation.request, invocation.also)
+        pins = plan_pins(planned.plan)
+        exact = {**invocation.constraints, **pins}
+        quiet = _quiet(invocation.request)
+        # never -q here: uv's -qq also silences its JSON; pipguard hides what -q would hide itself
+        cmd = self.command(arguments, self._own(invocation, exact), "--output-format", "json")
+        result = self._run(cmd, arguments)
+        shown, held, output = split_output(result.stderr)
+        if invocation.show_output and shown and not quiet:
+            sys.stderr.write(redact(shown))
+            sys.stderr.flush()
+        if result.returncode != 0:
+            return Resolution(failure=classify_failure(result), output=planned.output + output,
+                              held=planned.held + held)
+        held += _unplanned(result.stdout, planned.plan, self._version)
+        return Resolution(planned.plan, None, planned.output + output, None, planned.backtracked,
+                          planned.held + held, planned.considered)
+
+    # -- metadata ---------------------------------------------------------------------
+
+    def _metadata(self, changes: Sequence[UvChange], urls: Mapping[NormalizedName, str],
+                  files: Mapping[tuple[NormalizedName, str], str], arguments: UvArguments,
+                  build_constraints: Constraints) -> dict[NormalizedName, Metadata] | Resolution:
+        """Each planned distribution's metadata: from local files where uv says which, else from uv."""
+        find_links = _find_links(arguments)
+        found: dict[NormalizedName, Metadata] = {}
+        missing: list[str] = []
+        for change in changes:
+            url = urls.get(change.name)
+            meta: Metadata | None = None
+            if url is not None:
+                meta = from_url(url)
+            elif change.version is not None:
+                filename = files.get((change.name, change.version))
+                wheel = find_wheel(filename, find_links) if filename else None
+                meta = from_wheel(wheel) if wheel else None
+            if meta is not None:
+                found[change.name] = meta
+            elif url is not None:
+                missing.append(f"{change.name} @ {url}")
+            elif change.version is not None:
+                missing.append(f"{change.name}{exact_pin(change.version)}")
+            else:
+                missing.append(change.name)
+        if not missing:
+            return found
+        scratch = self.workdir / f"metadata-{next(self._count)}"
+        own = ["--build-constraints", str(self._file("build-constraints", build_constraints))] \
+            if build_constraints else []
+        cmd = [*self.uv, "pip", "install", "--python", self.python, *_FIXED, "--target", str(scratch),
+               "--no-deps", "-q", *arguments.sources, *own, *missing]
+        result = self._run(cmd, arguments)
+        if result.returncode != 0:
+            _, held, output = split_output(result.stderr)
+            return Resolution(failure=classify_failure(result), output=output, held=held)
+        found.update(from_target(scratch))
+        return found
+
+
+def _unplanned(stdout: str, plan: Sequence[PlannedInstall], uv: str) -> str:
+    """A warning when uv's account of the install differs from the approved plan (or is unreadable).
+
+    The install has happened by then: its account is checked, never a reason to fail.
+    """
+    try:
+        done = {(c.name, c.version) for c in installed(read_changes(stdout, uv))}
+    except UvUnreadable as exc:
+        return f"pipguard: warning: {exc}\n"
+    planned = {(item.name, item.version) for item in plan}
+    unplanned = sorted(f"{name} {version}" for name, version in done if version is not None
+                       and (name, version) not in planned)
+    if not unplanned:
+        return ""
+    return (f"pipguard: warning: uv installed {', '.join(unplanned)}, which the approved plan did not hold "
+            "(did the index change between the dry run and the install?).\n")
+
+
+def _failure(result: ProcessResult, invocation: Invocation) -> Failure:
+    """Why uv found no plan; for a conflict, told as pip tells it (the core reads pip's account)."""
+    failure = classify_failure(result)
+    if failure.kind != "impossible":
+        return failure
+    request = invocation.request
+    requested = [(item.name, requirement_text(item.requirement)) for item in request.requested
+                 if item.name is not None and item.requirement is not None]
+    requested += [(name, text) for text in invocation.also for name in _names([text])]
+    constraints = [(name, f"{name}{spec}") for name, spec in sorted(invocation.constraints.items())]
+    constraints += [(line.name, requirement_text(line.requirement)) for line in request.constraints]
+    return replace(failure, conflict=pip_style_conflict(result.stderr, requested, constraints))
+
+
+def _quiet(request: InstallRequest) -> int:
+    return max(0, request.count("quiet") - request.count("verbose"))
+
+
+def _find_links(arguments: UvArguments) -> list[str]:
+    words = list(arguments.sources)
+    return [words[i + 1] for i, word in enumerate(words[:-1]) if word == "--find-links"]
+
+
+def _matching_request(request: InstallRequest, name: NormalizedName, url: str | None) -> Requested | None:
+    """The request item that asked for this distribution (by name, or by path or URL)."""
+    for item in request.requested:
+        if item.name == name:
+            return item
+    if url is None:
+        return None
+    for item in request.requested:
+        if item.name is None and _same_location(item, url):
+            return item
+    return None
+
+
+def _local_path(location: str) -> str | None:
+    """A local path, or a file: URL, as a real path (None for anything remote)."""
+    location = location.split("#", 1)[0]
+    if location.startswith("file:"):
+        return os.path.realpath(urllib.request.url2pathname(urllib.parse.urlsplit(location).path))
+    if "://" in location:
+        return None
+    return os.path.realpath(location)
+
+
+def _same_location(item: Requested, url: str) -> bool:
+    """Does the request item (a path, an editable, a URL) name what uv reports at *url*?"""
+    text = item.text.split(";", 1)[0].strip()
+    if item.extras and text.endswith("]"):
+        text = text[: text.rindex("[")]
+    if text == url:
+        return True
+    mine, theirs = _local_path(text), _local_path(url)
+    return mine is not None and mine == theirs
+
+
+def _planned(change: UvChange, metadata: Mapping[NormalizedName, Metadata], urls: Mapping[NormalizedName, str],
+             invocation: Invocation, uv: str) -> PlannedInstall:
+    meta = metadata.get(change.name)
+    if meta is None:
+        raise UvUnreadable(
+            f"cannot read the metadata of {change.name}, which uv {uv} plans to install: no METADATA was "
+            "found for it. Use --engine pip for this install."
+        )
+    url = urls.get(change.name)
+    item = _matching_request(invocation.request, change.name, url)
+    requested = item is not None or change.name in _names(invocation.also)
+    extras = _extras(invocation.request, change.name, item)
+    editable = url if item is not None and item.kind == "editable" else None
+    return PlannedInstall(
+        name=change.name,
+        display_name=meta.name,
+        version=meta.version if change.version is None else change.version,
+        requires=meta.requires,
+        requested=requested,
+        requested_extras=extras,
+        editable=editable,
+        url=url if url is not None and editable is None else None,
+        archive=url,
+    )
+
+
+def _extras(request: InstallRequest, name: NormalizedName, item: Requested | None) -> tuple[str, ...]:
+    """The extras asked for (every request item naming *name*, or the path/editable's own)."""
+    found = set(item.extras) if item is not None else set()
+    for other in request.requested:
+        if other.name == name and other.requirement is not None:
+            found |= {canonicalize_name(extra) for extra in other.requirement.extras}
+    return tuple(sorted(found))
+
+
+def _names(requirements: Sequence[str]) -> set[NormalizedName]:
+    names = set()
+    for text in requirements:
+        try:
+            names.add(canonicalize_name(Requirement(text).name))
+        except InvalidRequirement:
+            continue
+    return names

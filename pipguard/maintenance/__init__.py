@@ -1,0 +1,1 @@
+"""Pure plans beyond pip: upgrade, rollback, autoremove, diff."""

@@ -1,0 +1,1 @@
+"""pip's command line, read once: request, requirement files, option table, configuration."""

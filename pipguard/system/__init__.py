@@ -1,0 +1,1 @@
+"""The system edges: processes (the one seam), the environment and its probe."""
