@@ -21,9 +21,8 @@ from typing import Any
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "scripts"))
 
-from wheelkit import build_wheel, write_source_project  # noqa: E402
+from tests.support.wheelkit import build_wheel, write_source_project  # noqa: E402
 
 # The seed story and a few more shapes, as (name, version, requires, extras).
 STORY_WHEELS: list[tuple[str, str, list[str], dict[str, list[str]]]] = [

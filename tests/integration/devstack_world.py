@@ -16,9 +16,8 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from wheelkit import build_wheel, metadata_text, module_name
-
 from tests.conftest import REPO
+from tests.support.wheelkit import build_wheel, metadata_text, module_name
 
 # (name, version, requires, extras): wheels in the wheelhouse.
 LIBRARIES: list[tuple[str, str, list[str], dict[str, list[str]]]] = [
@@ -139,7 +138,7 @@ class World:
 
     def requirements_copy(self, where: Path) -> Path:
         """$REQUIREMENTS_DIR for one run (edit-constraints changes it in place)."""
-        from devstack_kit import write_edit_constraints
+        from tests.support.devstack_kit import write_edit_constraints
 
         shutil.copytree(self.requirements, where)
         write_edit_constraints(where)

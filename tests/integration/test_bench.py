@@ -1,4 +1,4 @@
-"""Smoke test of the benchmark harness (scripts/bench) on a tiny shape.
+"""Smoke test of the benchmark harness (bench/bench) on a tiny shape.
 
 No timing is asserted: only that one quick run measures every scenario and
 writes its results. The full benchmark is ``tox -e bench`` (docs/benchmark.md).
@@ -32,7 +32,7 @@ def test_quick_bench_writes_every_row_with_numeric_ratios(tmp_path: Path) -> Non
     constraints.write_text("# a tiny shape\n" + "\n".join(PINS) + "\n")
     out = tmp_path / "results"
     result = subprocess.run(
-        [sys.executable, str(REPO / "scripts" / "bench"), "--quick", "--dists", "30",
+        [sys.executable, str(REPO / "bench" / "bench"), "--quick", "--dists", "30",
          "--transactions", "300,30", "--constraints", str(constraints), "--out", str(out), "--no-uv"],
         capture_output=True, text=True, env=scrubbed_env(), timeout=600, check=False,
     )

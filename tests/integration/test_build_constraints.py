@@ -7,9 +7,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from wheelkit import write_source_project
 
 from tests.conftest import Pipguard, Venv, combined
+from tests.support.wheelkit import write_source_project
 
 
 def test_standing_constraint_reaches_the_isolated_build_environment(guard: Pipguard, make_project) -> None:  # type: ignore[no-untyped-def]

@@ -1,7 +1,7 @@
 """devstack's own functions as pipguard's client (issue 9, "How it is shown").
 
 Every call goes through devstack's real ``inc/python`` (sourced in bash,
-unchanged, with ``scripts/devstack_stubs.sh``), offline on a wheelhouse the
+unchanged, with ``tests/support/devstack_stubs.sh``), offline on a wheelhouse the
 suite builds, against pipguard installed *outside* the environment it guards
 (its own venv, as docs/devstack.md tells an operator) and shimmed with
 ``pipguard --python VENV shim install``. Each sequence runs twice in the same
@@ -20,7 +20,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from devstack_kit import (
+
+from tests.conftest import journal_transactions
+from tests.integration.devstack_world import BASE_DISTRIBUTIONS, World, build_world
+from tests.support.devstack_kit import (
     CallResult,
     Devstack,
     clean_env,
@@ -29,9 +32,6 @@ from devstack_kit import (
     make_venv,
     pipguard_home,
 )
-
-from tests.conftest import journal_transactions
-from tests.integration.devstack_world import BASE_DISTRIBUTIONS, World, build_world
 
 pytestmark = pytest.mark.integration
 

@@ -1,4 +1,4 @@
-"""scripts/devstack-replay: the real-index replay is opt-in; here only what it would run (no network)."""
+"""trials/devstack-replay: the real-index replay is opt-in; here only what it would run (no network)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from tests.conftest import REPO, scrubbed_env
 
 
 def test_devstack_replay_makes_devstacks_calls_and_the_breaking_ones_last() -> None:
-    result = subprocess.run([sys.executable, str(REPO / "scripts" / "devstack-replay"), "--dry-run"],
+    result = subprocess.run([sys.executable, str(REPO / "trials" / "devstack-replay"), "--dry-run"],
                             capture_output=True, text=True, env=scrubbed_env(), check=False, timeout=60)
     assert result.returncode == 0, result.stderr
     calls = result.stdout.splitlines()

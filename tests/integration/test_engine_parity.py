@@ -69,7 +69,7 @@ def ledger_view(guard: Pipguard) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def parity_wheels(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from wheelkit import build_wheel
+    from tests.support.wheelkit import build_wheel
 
     directory = tmp_path_factory.mktemp("parity-wheels")
     for name, version, requires in WHEELS:

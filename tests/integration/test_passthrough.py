@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from wheelkit import write_source_project
 
 from tests.conftest import Venv, make_venv, scrubbed_env
 from tests.integration.shimkit import is_shim, run_script, same_output, show
+from tests.support.wheelkit import write_source_project
 
 LINKS = ["--no-index", "-f", "{wheelhouse}"]
 

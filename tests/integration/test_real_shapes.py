@@ -15,9 +15,9 @@ import tarfile
 from pathlib import Path
 
 import pytest
-from wheelkit import build_wheel, write_source_project
 
 from tests.conftest import Pipguard, Venv, combined, engine_words, make_venv
+from tests.support.wheelkit import build_wheel, write_source_project
 
 # (name, version, requires, extras)
 SHAPES: list[tuple[str, str, list[str], dict[str, list[str]]]] = [

@@ -148,7 +148,7 @@ def test_shim_imports_pipguard_in_the_target_and_survives_pipguards_upgrade(tmp_
     shutil.rmtree(tmp_path / "pipguard-1")  # "upgrade": the old files are gone, new ones elsewhere
     install_pipguard(tmp_path / "pipguard-2")
     wheelhouse_b = tmp_path / "wh"
-    from wheelkit import build_wheel
+    from tests.support.wheelkit import build_wheel
 
     build_wheel(wheelhouse_b, "B", "1.5")
     installed = subprocess.run(

@@ -6,7 +6,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from wheelkit import build_wheel
 
 from pipguard.engines.uv.metadata import (
     Metadata,
@@ -17,6 +16,7 @@ from pipguard.engines.uv.metadata import (
     from_wheel,
     parse_metadata,
 )
+from tests.support.wheelkit import build_wheel
 
 needs_tomllib = pytest.mark.skipif(sys.version_info < (3, 11), reason="tomllib is Python 3.11+ (uv is asked instead)")
 

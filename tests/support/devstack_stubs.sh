@@ -1,7 +1,7 @@
 # Stubs for what devstack's inc/python takes from the rest of devstack.
 #
 # Sourced (in bash) before devstack's own, unchanged inc/python, by the test
-# suite (tests/integration/test_devstack.py) and scripts/devstack-replay, so
+# suite (tests/integration/test_devstack.py) and trials/devstack-replay, so
 # that devstack's pip_install, pip_install_gr, setup_develop, pip_uninstall...
 # run exactly as stack.sh runs them. The caller sets devstack's globals in the
 # environment: DEST, REQUIREMENTS_DIR, DEVSTACK_VENV, GLOBAL_VENV,

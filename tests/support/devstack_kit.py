@@ -35,7 +35,7 @@ from importlib import metadata
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-REPO = HERE.parent
+REPO = HERE.parent.parent
 STUBS = HERE / "devstack_stubs.sh"
 PY_VERSION = f"{sys.version_info[0]}.{sys.version_info[1]}"
 # devstack's inc/python, unchanged: a copy in the test data (see its README), so that a clean

@@ -21,7 +21,7 @@ call refused with exit 10 while plain pip went ahead. Exit 1 if a check
 fails. The offline version of the same sequence, on synthetic projects, is
 ``tests/integration/test_devstack.py`` (in CI).
 
-    scripts/devstack-replay [--workdir DIR] [--keep] [--base-python PATH | --clean-base] [--verbose]
+    trials/devstack-replay [--workdir DIR] [--keep] [--base-python PATH | --clean-base] [--verbose]
 """
 
 from __future__ import annotations
@@ -40,9 +40,9 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
-sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(REPO))
 
-from devstack_kit import (  # noqa: E402
+from tests.support.devstack_kit import (  # noqa: E402
     PY_VERSION,
     CallResult,
     Devstack,

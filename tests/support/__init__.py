@@ -1,0 +1,1 @@
+"""Test infrastructure: tiny real wheels, devstack's world, launchers."""
