@@ -29,7 +29,8 @@ from typing import Literal
 
 from packaging.markers import InvalidMarker, Marker
 from packaging.requirements import InvalidRequirement, Requirement
-from packaging.utils import NormalizedName, canonicalize_name
+from packaging.utils import InvalidWheelFilename, NormalizedName, canonicalize_name, parse_wheel_filename
+from packaging.version import InvalidVersion
 
 from pipguard.core.redaction import redact
 from pipguard.errors import UsageError
@@ -128,14 +129,12 @@ def _strip_extras(text: str) -> tuple[str, tuple[str, ...]]:
 
 
 def _wheel_requirement(filename: str) -> Requirement | None:
-    """``name==version`` from a wheel's file name (pip does the same)."""
-    parts = os.path.basename(filename).split("-")
-    if len(parts) < 5 or not filename.lower().endswith(".whl"):
-        return None
+    """``name==version`` from a wheel's file name (pip's ``Wheel`` does the same)."""
     try:
-        return Requirement(f"{parts[0]}=={parts[1]}")
-    except InvalidRequirement:
+        name, version, _, _ = parse_wheel_filename(os.path.basename(filename))
+    except (InvalidWheelFilename, InvalidVersion):  # packaging < 23.2 lets a bad version through
         return None
+    return Requirement(f"{name}=={version}")
 
 
 def _egg_fragment(url: str) -> Requirement | None:
