@@ -580,11 +580,6 @@ class InstallRequest(PipRequest):
     def editables(self) -> tuple[Requested, ...]:
         return tuple(r for r in self.requested if r.kind == "editable")
 
-    @property
-    def unnamed(self) -> tuple[Requested, ...]:
-        """Requests whose project name only pip can tell (directories, some URLs)."""
-        return tuple(r for r in self.requested if r.name is None)
-
     def describe(self) -> str:
         return ", ".join(r.label for r in self.requested) or "the request"
 
