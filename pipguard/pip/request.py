@@ -24,7 +24,6 @@ import sys
 import urllib.parse
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import Literal
 
 from packaging.markers import InvalidMarker, Marker
@@ -704,9 +703,3 @@ def _uninstall_name(arg: str, source: str) -> str:
         raise UsageError(
             f"cannot uninstall {redact(arg)!r} ({source}): it is not a package name. Give the names pip list shows."
         ) from None
-
-
-def requirement_paths(request: InstallRequest) -> list[Path]:
-    """The local project directories and archives the request installs from."""
-    return [Path(_strip_extras(r.text.partition(";")[0].strip())[0]) for r in request.requested
-            if r.kind in ("path", "editable") and not _is_url(r.text)]
