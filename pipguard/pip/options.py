@@ -9,6 +9,9 @@ parsers): short options bundled (``-qU``) or with their value attached
 says, for each option, its spellings, whether it takes a value, and how pip
 folds it with configuration (a flag, a count, a value, a list). The names
 and kinds follow pip's ``cli/cmdoptions.py`` and ``commands/install.py``.
+
+To add a pip option: add its row (every spelling, and its kind) to the group
+pip lists it in; the parsers and the configuration folding follow from it.
 """
 
 from __future__ import annotations
