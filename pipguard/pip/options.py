@@ -154,8 +154,9 @@ class OptionTable:
         """Split *args* into options (as pip's optparse reads them) and positional arguments.
 
         An option pip does not have is kept (with no spec) for pip to refuse
-        with its own message; an ambiguous abbreviation or a missing value is
-        a ``UsageError`` (pip refuses those too, with exit status 2).
+        with its own message; an ambiguous abbreviation, a missing value or a
+        value given to a flag is a ``UsageError`` (pip refuses those too, with
+        exit status 2).
         """
         return self._parser.read(args, where)
 
