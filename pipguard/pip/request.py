@@ -528,23 +528,25 @@ class PipRequest:
         return [word for position in sorted(groups) for word in self._render(groups[position], dropped)]
 
     def pip_args(self, drop: Collection[str] = (), add: Sequence[str] = ()) -> list[str]:
-        """The user's arguments for pip, less the options keyed in *drop*, plus *add*."""
+        """The user's arguments for pip, less the options keyed in *drop*, plus *add* (before any ``--``)."""
         dropped = set(drop)
         groups = self._option_groups()
         kept: list[str] = []
+        requirements_only: list[str] = []
         i = 0
         while i < len(self.args):
             group = groups.get(i)
             if group is None:
                 if self.args[i] == "--":
-                    kept.extend(self.args[i:])  # after "--" everything is a requirement
+                    # after "--" pip takes everything for a requirement, pipguard's own options too
+                    requirements_only = list(self.args[i:])
                     break
                 kept.append(self.args[i])
                 i += 1
                 continue
             kept.extend(self._render(group, dropped))
             i += len(group[0].written)
-        return [*kept, *add]
+        return [*kept, *add, *requirements_only]
 
 
 @dataclass(frozen=True)
