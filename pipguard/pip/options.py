@@ -137,6 +137,7 @@ class OptionTable:
     """The options one pip command accepts, by every spelling."""
 
     specs: tuple[OptionSpec, ...]
+    interspersed: bool = True  # False: the options end at the first other argument (pip's main parser)
 
     @cached_property
     def by_name(self) -> Mapping[str, OptionSpec]:
@@ -148,7 +149,7 @@ class OptionTable:
 
     @cached_property
     def _parser(self) -> _OptionReader:
-        return _OptionReader(self.specs)
+        return _OptionReader(self.specs, self.interspersed)
 
     def parse(self, args: Sequence[str], where: str) -> tuple[list[ParsedOption], list[str]]:
         """Split *args* into options (as pip's optparse reads them) and positional arguments.
@@ -208,8 +209,9 @@ class _OptionReader(optparse.OptionParser):
     at an option pip does not have: pip will refuse it with its own message.
     """
 
-    def __init__(self, specs: Iterable[OptionSpec]) -> None:
+    def __init__(self, specs: Iterable[OptionSpec], interspersed: bool) -> None:
         super().__init__(add_help_option=False, usage=optparse.SUPPRESS_USAGE)
+        self.allow_interspersed_args = interspersed
         for spec in specs:
             self.add_option(*spec.names, action="callback", callback=_found, callback_args=(spec,),
                             type="string" if spec.takes_value else None)
@@ -267,6 +269,8 @@ def table(*groups: Iterable[OptionSpec]) -> OptionTable:
     return OptionTable(tuple(spec for group in groups for spec in group))
 
 
+# pip's main parser: the general options before the command word, which ends them (pip's main_parser.py).
+MAIN_TABLE = OptionTable(GENERAL, interspersed=False)
 INSTALL_TABLE = table(GENERAL, INDEX, SELECTION, INSTALL)
 UNINSTALL_TABLE = table(GENERAL, UNINSTALL)
 REQUIREMENTS_FILE_TABLE = table(REQUIREMENTS_FILE)

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import Pipguard, combined
+from tests.integration.shimkit import run_script, show
 
 
 def test_bundled_abbreviated_and_attached_options_are_read_as_pip_reads_them(
@@ -36,3 +37,18 @@ def test_what_pip_refuses_pipguard_refuses_before_running_it(
     assert result.returncode == 2, combined(result)
     assert ours in result.stderr and "Traceback" not in combined(result)
     assert not pip_guard.venv.ledger_path.exists()
+
+
+@pytest.mark.parametrize("before", [["--time", "60"], ["--"]], ids=["abbreviated-timeout", "double-dash"])
+def test_the_shim_finds_install_past_general_options_as_pip_does(guard: Pipguard, before: list[str]) -> None:
+    # pip reads "--time 60" as --timeout 60 and "--" as the end of its general options, then installs:
+    # so does the shim, and the install is guarded (before, "60" or nothing was taken for the command).
+    assert guard.run("shim", "install").returncode == 0
+    pip = guard.venv.path / "bin" / "pip"
+    # the index from the environment: after "--" every argument is a requirement, for pip too
+    index = {"PIP_NO_INDEX": "1", "PIP_FIND_LINKS": " ".join(str(link) for link in guard.find_links)}
+    assert run_script(pip, "install", "A", env=index).returncode == 0
+    rejected = run_script(pip, *before, "install", "E", env=index)
+    assert rejected.returncode == 10, show(rejected)
+    assert b"not installing E" in rejected.stderr
+    assert "e" not in guard.venv.versions()

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from pipguard.cli import main as cli
+from pipguard.commands.pip import split_pip_command_line
 from pipguard.errors import UsageError
 from pipguard.pip.options import INSTALL_TABLE, REQUIREMENTS_FILE_TABLE, UNINSTALL_TABLE
 from pipguard.pip.request import read_install
@@ -172,3 +173,37 @@ def test_an_ambiguous_abbreviation_in_a_requirements_file_names_the_line(tmp_pat
     (tmp_path / "r.txt").write_text("A\n--no-\n")  # --no-index, --no-binary, --no-require-hashes
     with pytest.raises(UsageError, match=r"ambiguous option --no- \(.*r\.txt, line 2\)"):
         read_install(["-r", str(tmp_path / "r.txt")], "/nonexistent", NO_CONFIG)
+
+
+# -- pip's main parser: the command word, past the general options ---------------------------
+
+
+@pytest.mark.parametrize(
+    ("argv", "globals_", "command", "rest"),
+    [
+        (["--time", "5", "install", "X"], ("--time", "5"), "install", ("X",)),  # --timeout, abbreviated
+        (["--log-f", "l", "install", "X"], ("--log-f", "l"), "install", ("X",)),
+        (["-qv", "install", "X"], ("-qv",), "install", ("X",)),
+        (["--", "install", "X"], ("--",), "install", ("X",)),  # pip installs X: so is it guarded
+        (["--frob", "install", "X"], ("--frob",), "install", ("X",)),  # pip's to refuse
+        (["--log"], ("--log",), None, ()),  # written as pip refuses it: pip answers
+        (["--no-c", "list"], ("--no-c", "list"), None, ()),  # ambiguous: --no-cache-dir, --no-color
+    ],
+)
+def test_the_command_word_is_found_as_pips_main_parser_finds_it(
+        argv: list[str], globals_: tuple[str, ...], command: str | None, rest: tuple[str, ...]) -> None:
+    line = split_pip_command_line(argv)
+    assert (line.global_options, line.command, line.args) == (globals_, command, rest)
+
+
+def test_pips_python_and_version_are_read_abbreviated_or_bundled() -> None:
+    line = split_pip_command_line(["-q", "--pyth", "/envs/x/bin/python", "install", "A"])
+    assert line.pip_python() == "/envs/x/bin/python"
+    assert line.global_options_without_python() == ["-q"]
+    assert split_pip_command_line(["-qV", "install", "A"]).asks_pip_itself
+    assert split_pip_command_line(["--vers", "install", "A"]).asks_pip_itself
+
+
+def test_pipguards_own_options_go_before_a_double_dash() -> None:
+    request = read_install(["-q", "--", "A", "B"], "/nonexistent", NO_CONFIG)
+    assert request.pip_args(add=["-c", "x"]) == ["-q", "-c", "x", "--", "A", "B"]  # after "--" pip reads requirements
