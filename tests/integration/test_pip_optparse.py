@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import Pipguard, combined
-from tests.integration.shimkit import run_script, show
+from tests.integration.shimkit import run_python, run_script, show
 
 
 def test_bundled_abbreviated_and_attached_options_are_read_as_pip_reads_them(
@@ -51,4 +51,6 @@ def test_the_shim_finds_install_past_general_options_as_pip_does(guard: Pipguard
     rejected = run_script(pip, *before, "install", "E", env=index)
     assert rejected.returncode == 10, show(rejected)
     assert b"not installing E" in rejected.stderr
+    hooked = run_python(guard.venv.python, "-m", "pip", *before, "install", "E", env=index)  # the .pth hook
+    assert hooked.returncode == 10, show(hooked)
     assert "e" not in guard.venv.versions()
