@@ -26,6 +26,7 @@ from pipguard.system.environment import resolve_python
 
 GUARDED = ("install", "uninstall")
 
+
 @dataclass(frozen=True)
 class PipCommandLine:
     """A pip command line split at its command word."""
