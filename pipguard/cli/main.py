@@ -33,7 +33,6 @@ except KeyboardInterrupt:
 if TYPE_CHECKING:
     from pipguard.cli.context import Options
 
-EXIT_PROBLEMS = 1  # pipguard check found problems
 EXIT_USAGE = 2  # bad input: malformed requirement, unknown option, missing file
 EXIT_REJECTED = 10  # the install would break an earlier project; nothing changed
 EXIT_LEDGER = 11  # ledger unusable: corrupt, unsafe, unwritable, lock timeout

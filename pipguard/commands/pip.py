@@ -20,18 +20,12 @@ from pipguard.cli.context import Options, locate
 from pipguard.cli.options import add_global_options, make_options, split_own_options
 from pipguard.engines.pip.runner import pip_command, run_process
 from pipguard.errors import UsageError
-from pipguard.pip.request import read_install, read_uninstall
+from pipguard.pip.options import MAIN_TABLE, ParsedOption
+from pipguard.pip.request import COMMAND_LINE, read_install, read_uninstall
 from pipguard.system.environment import resolve_python
 
 GUARDED = ("install", "uninstall")
 
-# pip's general options that take a value (pip 23 to 26).
-GLOBAL_VALUED = frozenset({
-    "--python", "--log", "--log-file", "--local-log", "--keyring-provider", "--proxy", "--retries",
-    "--timeout", "--exists-action", "--trusted-host", "--cert", "--client-cert", "--cache-dir",
-    "--use-feature", "--use-deprecated", "--resume-retries",
-})
-_STOPS = frozenset({"-h", "--help", "-V", "--version"})  # pip answers these itself
 
 @dataclass(frozen=True)
 class PipCommandLine:
@@ -40,52 +34,35 @@ class PipCommandLine:
     global_options: tuple[str, ...]
     command: str | None
     args: tuple[str, ...]
+    options: tuple[ParsedOption, ...] = ()  # the global options, read
 
     @property
     def asks_pip_itself(self) -> bool:
         """``pip -V install``, ``pip install --help``: pip answers, nothing is installed."""
-        return any(opt.split("=", 1)[0] in _STOPS for opt in self.global_options) or any(
+        return any(o.key in ("help", "version") for o in self.options) or any(
             arg in ("-h", "--help") for arg in self.args
         )
 
     def pip_python(self) -> str | None:
         """pip's own ``--python`` before the command (pip re-runs itself in that interpreter)."""
-        options = list(self.global_options)
-        for i, opt in enumerate(options):
-            if opt == "--python" and i + 1 < len(options):
-                return options[i + 1]
-            if opt.startswith("--python="):
-                return opt.split("=", 1)[1]
-        return None
+        given = [o.value for o in self.options if o.key == "python"]
+        return given[-1] if given else None
 
     def global_options_without_python(self) -> list[str]:
-        kept, skip = [], False
-        for opt in self.global_options:
-            if skip:
-                skip = False
-                continue
-            if opt == "--python":
-                skip = True
-                continue
-            if not opt.startswith("--python="):
-                kept.append(opt)
-        return kept
+        dropped = {i for o in self.options if o.key == "python" for i in range(o.position, o.position + len(o.written))}
+        return [arg for i, arg in enumerate(self.global_options) if i not in dropped]
 
 
 def split_pip_command_line(args: Sequence[str]) -> PipCommandLine:
-    """Find the command word as pip does: the first argument that is not an option or its value."""
-    i = 0
-    while i < len(args):
-        arg = args[i]
-        if arg == "--":
-            break
-        if not arg.startswith("-") or arg == "-":
-            return PipCommandLine(tuple(args[:i]), arg, tuple(args[i + 1 :]))
-        if arg in GLOBAL_VALUED:  # (pip has no short general option that takes a value)
-            i += 2
-        else:
-            i += 1
-    return PipCommandLine(tuple(args), None, ())
+    """Find the command word as pip's main parser does: the first argument that is not an option or its value."""
+    try:
+        options, rest = MAIN_TABLE.parse(args, COMMAND_LINE)
+    except UsageError:
+        return PipCommandLine(tuple(args), None, ())  # written as pip refuses it: pip says so itself
+    if not rest:
+        return PipCommandLine(tuple(args), None, ())
+    at = len(args) - len(rest)
+    return PipCommandLine(tuple(args[:at]), rest[0], tuple(rest[1:]), tuple(options))
 
 
 def with_own_options(options: Options, own: Sequence[str], python: str | None) -> Options:

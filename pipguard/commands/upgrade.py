@@ -3,9 +3,9 @@
 The edge of an upgrade: the command line (project names, ``--dry-run``,
 ``--json``, ``--allow-major`` and pip's own options; location options
 refused as ``install`` refuses them), the lock, the probe, the terminal and
-the ledger. What moves and under which protections is ``upgrade_plan``'s;
-the engine runs (a look-up of the newest releases, then one resolve of
-everything) and the judgement are ``upgrading.decide_upgrade``'s. The plan
+the ledger. What moves and under which protections (``plan_upgrade``), the
+engine runs (a look-up of the newest releases, then one resolve of
+everything) and the judgement (``decide_upgrade``) are ``maintenance.upgrade``'s. The plan
 is shown as a table (name, from, to), with the requirement that held each
 target back and whose it is, before anything changes; a real upgrade is one
 transaction, recorded like an install.
@@ -38,11 +38,12 @@ from pipguard.maintenance.upgrade import (
     ALLOW_MAJOR,
     UnknownTarget,
     UpgradeAssessment,
+    UpgradeOutcome,
     UpgradeSituation,
     UpgradeSpec,
+    decide_upgrade,
     plan_upgrade,
 )
-from pipguard.maintenance.upgrading import UpgradeOutcome, decide_upgrade
 from pipguard.pip.request import InstallRequest, read_install
 from pipguard.system.process import Interrupted, signal_name, work_directory
 

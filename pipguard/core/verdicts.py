@@ -12,7 +12,7 @@ import shlex
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import SpecifierSet
@@ -29,12 +29,6 @@ if TYPE_CHECKING:
     from pipguard.engines.base import Failure
 
 ALLOW_OLDER_MAJOR = "--allow-older-major"
-
-
-class ReleaseDates(Protocol):
-    """Where release dates come from (an engine that can ask the index), if anywhere."""
-
-    def release_dates(self, name: str) -> Mapping[str, str]: ...
 
 
 # -- who needs what, and who brings it --------------------------------------------------------

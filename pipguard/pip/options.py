@@ -1,17 +1,29 @@
-"""pip's option table (pip 23 to 26), as much of it as reading a command line needs.
+"""pip's option table (pip 23 to 26), and the command line read with it as pip reads it.
 
-pipguard never re-implements pip's option handling: it passes the command
-line on unchanged. It only needs to know, for each option, whether it takes
-a value (to find the requirements among the arguments) and how pip folds it
-with configuration (a flag, a count, a value, a list). The names and kinds
-follow pip's ``cli/cmdoptions.py`` and ``commands/install.py``.
+pipguard passes the command line on to pip unchanged. To find the
+requirements among the arguments and each option's value, it reads the
+arguments with stdlib ``optparse``, as pip does (pip's parsers are optparse
+parsers): short options bundled (``-qU``) or with their value attached
+(``-rreq.txt``), long options abbreviated (``--upg``) or with ``=value``,
+``--`` ending the options, options anywhere among the arguments. The table
+says, for each option, its spellings, whether it takes a value, and how pip
+folds it with configuration (a flag, a count, a value, a list). The names
+and kinds follow pip's ``cli/cmdoptions.py`` and ``commands/install.py``.
+
+To add a pip option: add its row (every spelling, and its kind) to the group
+pip lists it in; the parsers and the configuration folding follow from it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import optparse
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from functools import cached_property
+from typing import Literal, NoReturn
+
+from pipguard.core.redaction import redact
+from pipguard.errors import UsageError
 
 Kind = Literal["flag", "false-flag", "count", "value", "append"]
 
@@ -97,12 +109,37 @@ REQUIREMENTS_FILE = _options(
 
 
 @dataclass(frozen=True)
+class ParsedOption:
+    """One option as written (on the command line or in a file), and its value."""
+
+    spec: OptionSpec | None  # None: not an option pip has (pip will say so)
+    written: tuple[str, ...]  # the argument(s) it was written with (a bundle such as -qU: all share it)
+    value: str | None = None
+    position: int = 0  # index of its first argument
+    bundled: bool = False  # one of several short flags written together ("-qU")
+
+    @property
+    def key(self) -> str:
+        return self.spec.key if self.spec else self.written[0]
+
+    def respelled(self) -> list[str]:
+        """This option alone, written out again (to take it out of a bundle)."""
+        if not self.bundled or self.spec is None:
+            return list(self.written)
+        short = next((n for n in self.spec.names if len(n) == 2), self.spec.names[0])
+        if self.spec.takes_value and self.value is not None:
+            return [short, self.value]
+        return [short]
+
+
+@dataclass(frozen=True)
 class OptionTable:
     """The options one pip command accepts, by every spelling."""
 
     specs: tuple[OptionSpec, ...]
+    interspersed: bool = True  # False: the options end at the first other argument (pip's main parser)
 
-    @property
+    @cached_property
     def by_name(self) -> Mapping[str, OptionSpec]:
         return {name: spec for spec in self.specs for name in spec.names}
 
@@ -110,28 +147,130 @@ class OptionTable:
         """The option a configuration key names (any long spelling, as pip's get_option)."""
         return self.by_name.get("--" + key)
 
-    def match_long(self, given: str) -> OptionSpec | list[str] | None:
-        """The option a long spelling means, abbreviations included (as optparse allows).
+    @cached_property
+    def _parser(self) -> _OptionReader:
+        return _OptionReader(self.specs, self.interspersed)
 
-        Returns the spec, the candidate spellings when an abbreviation is
-        ambiguous, or None when nothing matches.
+    def parse(self, args: Sequence[str], where: str) -> tuple[list[ParsedOption], list[str]]:
+        """Split *args* into options (as pip's optparse reads them) and positional arguments.
+
+        An option pip does not have is kept (with no spec) for pip to refuse
+        with its own message; an ambiguous abbreviation, a missing value or a
+        value given to a flag is a ``UsageError`` (pip refuses those too, with
+        exit status 2).
         """
-        names = self.by_name
-        if given in names:
-            return names[given]
-        # optparse counts spellings, not options: "--no-d" is ambiguous between
-        # --no-deps and --no-dependencies although both are one option.
-        candidates = sorted(n for n in names if n.startswith("--") and n.startswith(given))
-        if len(candidates) == 1:
-            return names[candidates[0]]
-        return candidates or None
+        return self._parser.read(args, where)
+
+
+class _Refused(Exception):
+    """optparse's ``error()``: an option written wrong (pip prints it and exits 2)."""
+
+
+class _Reading(optparse.Values):
+    """One command line being read: its arguments, and the options found in them so far."""
+
+    def __init__(self, args: Sequence[str], where: str) -> None:
+        super().__init__()
+        self.args = args
+        self.where = where
+        self.found: list[ParsedOption] = []
+        self.start = 0  # the argument being read
+        self.current: list[tuple[OptionSpec | None, str | None]] = []  # what it holds
+
+    def begin(self, rargs: Sequence[str]) -> str:
+        self.start = len(self.args) - len(rargs)
+        self.current = []
+        return rargs[0]
+
+    def forget_inserted(self, rargs: list[str]) -> None:
+        """Drop what optparse put back in front of the arguments (a ``=value`` it split off)."""
+        del rargs[: len(rargs) - (len(self.args) - self.start - 1)]
+
+    def end(self, rargs: Sequence[str]) -> None:
+        written = tuple(self.args[self.start:len(self.args) - len(rargs)])
+        bundled = len(self.current) > 1
+        self.found += [ParsedOption(spec, written, value, self.start, bundled) for spec, value in self.current]
+
+
+def _found(option: optparse.Option, opt_str: str, value: str | None, parser: optparse.OptionParser,
+           spec: OptionSpec) -> None:
+    """optparse's callback for every option: note it (pip's own action is folded later, with configuration)."""
+    reading = parser.values
+    assert isinstance(reading, _Reading)
+    reading.current.append((spec, value))
+
+
+class _OptionReader(optparse.OptionParser):
+    """An optparse parser built from the table, as pip builds its command's parser.
+
+    Every option only records itself, with the arguments it was written
+    with, so that the request can render the command line back (less an
+    option) without re-spelling the user's arguments. Reading does not stop
+    at an option pip does not have: pip will refuse it with its own message.
+    """
+
+    def __init__(self, specs: Iterable[OptionSpec], interspersed: bool) -> None:
+        super().__init__(add_help_option=False, usage=optparse.SUPPRESS_USAGE)
+        self.allow_interspersed_args = interspersed
+        for spec in specs:
+            self.add_option(*spec.names, action="callback", callback=_found, callback_args=(spec,),
+                            type="string" if spec.takes_value else None)
+
+    def read(self, args: Sequence[str], where: str) -> tuple[list[ParsedOption], list[str]]:
+        reading = _Reading(args, where)
+        _, positional = self.parse_args(list(args), reading)
+        return reading.found, positional
+
+    def error(self, msg: str) -> NoReturn:
+        raise _Refused(msg)
+
+    def _process_long_opt(self, rargs: list[str], values: optparse.Values) -> None:
+        assert isinstance(values, _Reading)
+        arg = values.begin(rargs)
+        given = arg.partition("=")[0]
+        try:
+            super()._process_long_opt(rargs, values)
+        except optparse.AmbiguousOptionError as error:
+            raise UsageError(
+                f"ambiguous option {given} ({values.where}): pip would not know which option it means, it "
+                f"could be {', '.join(error.possibilities)}. Spell it out."
+            ) from None
+        except optparse.BadOptionError:
+            values.forget_inserted(rargs)
+            values.current.append((None, None))
+        except _Refused:
+            if self._long_opt[self._match_long_opt(given)].takes_value():
+                raise UsageError(f"option {given} needs a value ({values.where}).") from None
+            raise UsageError(f"option {given} takes no value ({values.where}): pip refuses "
+                             f"{redact(arg)!r}.") from None
+        values.end(rargs)
+
+    def _process_short_opts(self, rargs: list[str], values: optparse.Values) -> None:
+        assert isinstance(values, _Reading)
+        arg = values.begin(rargs)
+        while True:
+            try:
+                super()._process_short_opts(rargs, values)
+                break
+            except optparse.BadOptionError:
+                # optparse gives up on the rest of the bundle: read it on (-qXU is -q, -X, -U).
+                values.current.append((None, None))
+                rest = arg[1 + len(values.current):]
+                if not rest:
+                    break
+                rargs.insert(0, "-" + rest)
+            except _Refused:
+                raise UsageError(f"option -{arg[len(values.current) + 1]} needs a value "
+                                 f"({values.where}).") from None
+        values.end(rargs)
 
 
 def table(*groups: Iterable[OptionSpec]) -> OptionTable:
     return OptionTable(tuple(spec for group in groups for spec in group))
 
 
+# pip's main parser: the general options before the command word, which ends them (pip's main_parser.py).
+MAIN_TABLE = OptionTable(GENERAL, interspersed=False)
 INSTALL_TABLE = table(GENERAL, INDEX, SELECTION, INSTALL)
 UNINSTALL_TABLE = table(GENERAL, UNINSTALL)
-GENERAL_TABLE = table(GENERAL)
 REQUIREMENTS_FILE_TABLE = table(REQUIREMENTS_FILE)

@@ -24,12 +24,12 @@ import sys
 import urllib.parse
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import Literal
 
 from packaging.markers import InvalidMarker, Marker
 from packaging.requirements import InvalidRequirement, Requirement
-from packaging.utils import NormalizedName, canonicalize_name
+from packaging.utils import InvalidWheelFilename, NormalizedName, canonicalize_name, parse_wheel_filename
+from packaging.version import InvalidVersion
 
 from pipguard.core.redaction import redact
 from pipguard.errors import UsageError
@@ -40,6 +40,7 @@ from pipguard.pip.options import (
     UNINSTALL_TABLE,
     OptionSpec,
     OptionTable,
+    ParsedOption,
 )
 
 COMMAND_LINE = "command line"
@@ -127,14 +128,12 @@ def _strip_extras(text: str) -> tuple[str, tuple[str, ...]]:
 
 
 def _wheel_requirement(filename: str) -> Requirement | None:
-    """``name==version`` from a wheel's file name (pip does the same)."""
-    parts = os.path.basename(filename).split("-")
-    if len(parts) < 5 or not filename.lower().endswith(".whl"):
-        return None
+    """``name==version`` from a wheel's file name (pip's ``Wheel`` does the same)."""
     try:
-        return Requirement(f"{parts[0]}=={parts[1]}")
-    except InvalidRequirement:
+        name, version, _, _ = parse_wheel_filename(os.path.basename(filename))
+    except (InvalidWheelFilename, InvalidVersion):  # packaging < 23.2 lets a bad version through
         return None
+    return Requirement(f"{name}=={version}")
 
 
 def _egg_fragment(url: str) -> Requirement | None:
@@ -264,91 +263,6 @@ def logical_lines(text: str) -> Iterator[tuple[int, str]]:
 
 
 @dataclass(frozen=True)
-class ParsedOption:
-    """One option as written (on the command line or in a file), and its value."""
-
-    spec: OptionSpec | None  # None: not an option pip has (pip will say so)
-    written: tuple[str, ...]  # the argument(s) it was written with (a bundle such as -qU: all share it)
-    value: str | None = None
-    position: int = 0  # index of its first argument
-    bundled: bool = False  # one of several short flags written together ("-qU")
-
-    @property
-    def key(self) -> str:
-        return self.spec.key if self.spec else self.written[0]
-
-    def respelled(self) -> list[str]:
-        """This option alone, written out again (to take it out of a bundle)."""
-        if not self.bundled or self.spec is None:
-            return list(self.written)
-        short = next((n for n in self.spec.names if len(n) == 2), self.spec.names[0])
-        if self.spec.takes_value and self.value is not None:
-            return [short, self.value]
-        return [short]
-
-
-def _split_short_bundle(arg: str, table: OptionTable) -> list[tuple[OptionSpec | None, str, str | None]]:
-    """``-qU``, ``-rreq.txt``: optparse's short options, bundled or with the value attached."""
-    found: list[tuple[OptionSpec | None, str, str | None]] = []
-    names = table.by_name
-    for i in range(1, len(arg)):
-        spelled = "-" + arg[i]
-        spec = names.get(spelled)
-        if spec is not None and spec.takes_value:
-            found.append((spec, spelled, arg[i + 1:] or None))
-            return found
-        found.append((spec, spelled, None))
-    return found
-
-
-def parse_options(args: Sequence[str], table: OptionTable, where: str) -> tuple[list[ParsedOption], list[str]]:
-    """Split *args* into options (as pip's optparse reads them) and positional arguments."""
-    options: list[ParsedOption] = []
-    positional: list[str] = []
-    i = 0
-    while i < len(args):
-        arg = args[i]
-        if arg == "--":
-            positional.extend(args[i + 1:])
-            break
-        if not arg.startswith("-") or arg == "-":
-            positional.append(arg)
-            i += 1
-            continue
-        if arg.startswith("--"):
-            given, eq, inline = arg.partition("=")
-            match = table.match_long(given)
-            if isinstance(match, list):
-                raise UsageError(
-                    f"pip would not know which option {given} means ({where}): it could be "
-                    f"{', '.join(match)}. Spell it out."
-                )
-            if match is not None and match.takes_value and not eq:
-                if i + 1 >= len(args):
-                    raise UsageError(f"option {given} needs a value ({where}).")
-                options.append(ParsedOption(match, (arg, args[i + 1]), args[i + 1], i))
-                i += 2
-                continue
-            options.append(ParsedOption(match, (arg,), inline if eq else None, i))
-            i += 1
-            continue
-        bundle = _split_short_bundle(arg, table)
-        last_spec, last_name, attached = bundle[-1]
-        written: tuple[str, ...] = (arg,)
-        value = attached
-        if last_spec is not None and last_spec.takes_value and attached is None:
-            if i + 1 >= len(args):
-                raise UsageError(f"option {last_name} needs a value ({where}).")
-            value = args[i + 1]
-            written = (arg, value)
-        for j, (spec, _name, _) in enumerate(bundle):
-            is_last = j == len(bundle) - 1
-            options.append(ParsedOption(spec, written, value if is_last else None, i, len(bundle) > 1))
-        i += len(written)
-    return options, positional
-
-
-@dataclass(frozen=True)
 class FileContent:
     """Everything a requirements or constraints file (and the files it includes) holds."""
 
@@ -420,7 +334,7 @@ def read_requirements_file(
             words = shlex.split(options_text)
         except ValueError as exc:
             raise UsageError(f"cannot read {where}: {exc} in {options_text!r}.") from None
-        parsed, extra = parse_options(words, REQUIREMENTS_FILE_TABLE, where)
+        parsed, extra = REQUIREMENTS_FILE_TABLE.parse(words, where)
         unknown = [o.written[0] for o in parsed if o.spec is None] + extra
         if unknown:
             raise UsageError(f"invalid line in {where}: pip does not accept {unknown[0]!r} in a "
@@ -614,23 +528,25 @@ class PipRequest:
         return [word for position in sorted(groups) for word in self._render(groups[position], dropped)]
 
     def pip_args(self, drop: Collection[str] = (), add: Sequence[str] = ()) -> list[str]:
-        """The user's arguments for pip, less the options keyed in *drop*, plus *add*."""
+        """The user's arguments for pip, less the options keyed in *drop*, plus *add* (before any ``--``)."""
         dropped = set(drop)
         groups = self._option_groups()
         kept: list[str] = []
+        requirements_only: list[str] = []
         i = 0
         while i < len(self.args):
             group = groups.get(i)
             if group is None:
                 if self.args[i] == "--":
-                    kept.extend(self.args[i:])  # after "--" everything is a requirement
+                    # after "--" pip takes everything for a requirement, pipguard's own options too
+                    requirements_only = list(self.args[i:])
                     break
                 kept.append(self.args[i])
                 i += 1
                 continue
             kept.extend(self._render(group, dropped))
             i += len(group[0].written)
-        return [*kept, *add]
+        return [*kept, *add, *requirements_only]
 
 
 @dataclass(frozen=True)
@@ -664,11 +580,6 @@ class InstallRequest(PipRequest):
     @property
     def editables(self) -> tuple[Requested, ...]:
         return tuple(r for r in self.requested if r.kind == "editable")
-
-    @property
-    def unnamed(self) -> tuple[Requested, ...]:
-        """Requests whose project name only pip can tell (directories, some URLs)."""
-        return tuple(r for r in self.requested if r.name is None)
 
     def describe(self) -> str:
         return ", ".join(r.label for r in self.requested) or "the request"
@@ -737,7 +648,7 @@ def read_install(args: Sequence[str], prefix: str, environ: Mapping[str, str] | 
                  *, read_files: bool = True) -> InstallRequest:
     """Read ``pip install ARGS`` for the interpreter whose prefix is *prefix*."""
     environ = os.environ if environ is None else environ
-    options, positional = parse_options(list(args), INSTALL_TABLE, COMMAND_LINE)
+    options, positional = INSTALL_TABLE.parse(args, COMMAND_LINE)
     settings = _configuration("install", INSTALL_TABLE, options, prefix, environ)
     requested: list[Requested] = [classify(arg, COMMAND_LINE) for arg in positional]
     for option in options:
@@ -775,7 +686,7 @@ class UninstallRequest(PipRequest):
 
 def read_uninstall(args: Sequence[str], prefix: str, environ: Mapping[str, str] | None = None) -> UninstallRequest:
     environ = os.environ if environ is None else environ
-    options, positional = parse_options(list(args), UNINSTALL_TABLE, COMMAND_LINE)
+    options, positional = UNINSTALL_TABLE.parse(args, COMMAND_LINE)
     settings = _configuration("uninstall", UNINSTALL_TABLE, options, prefix, environ)
     names = [_uninstall_name(arg, COMMAND_LINE) for arg in positional]
     files: list[str] = []
@@ -794,9 +705,3 @@ def _uninstall_name(arg: str, source: str) -> str:
         raise UsageError(
             f"cannot uninstall {redact(arg)!r} ({source}): it is not a package name. Give the names pip list shows."
         ) from None
-
-
-def requirement_paths(request: InstallRequest) -> list[Path]:
-    """The local project directories and archives the request installs from."""
-    return [Path(_strip_extras(r.text.partition(";")[0].strip())[0]) for r in request.requested
-            if r.kind in ("path", "editable") and not _is_url(r.text)]

@@ -42,11 +42,11 @@ _SHORT_VALUED = "WX"
 _LONG_VALUED = ("--check-hash-based-pycs",)
 # pip's commands that pipguard guards; every other one is pip's alone, and runs untouched.
 GUARDED = ("install", "uninstall")
-# pip's general options that take a value (pip 23 to 26): the same table as pipguard.commands.pip.
+# pip's general options that take a value (pip 23 to 26): those of pipguard.pip.options.GENERAL.
 GLOBAL_VALUED = frozenset({
     "--python", "--log", "--log-file", "--local-log", "--keyring-provider", "--proxy", "--retries",
-    "--timeout", "--exists-action", "--trusted-host", "--cert", "--client-cert", "--cache-dir",
-    "--use-feature", "--use-deprecated", "--resume-retries",
+    "--timeout", "--default-timeout", "--exists-action", "--trusted-host", "--cert", "--client-cert",
+    "--cache-dir", "--use-feature", "--use-deprecated", "--resume-retries",
 })
 
 
@@ -92,15 +92,20 @@ def module_run(argv: list[str]) -> tuple[str, list[str]] | None:
 
 
 def pip_command_word(args: list[str]) -> str | None:
-    """pip's command in ARGS, found as pip finds it: the first word that is no option or option value."""
+    """pip's command in ARGS, found as pip finds it: the first word that is no option or option value.
+
+    As pip's main parser (optparse): "--" ends the options, a long option may
+    be abbreviated (an abbreviation of two options pip refuses, whatever runs).
+    """
     i = 0
     while i < len(args):
         arg = args[i]
         if arg == "--":
-            return None
+            return args[i + 1] if i + 1 < len(args) else None
         if not arg.startswith("-") or arg == "-":
             return arg
-        i += 2 if arg in GLOBAL_VALUED else 1
+        valued = arg.startswith("--") and "=" not in arg and any(name.startswith(arg) for name in GLOBAL_VALUED)
+        i += 2 if valued else 1
     return None
 
 

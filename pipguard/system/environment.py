@@ -179,10 +179,6 @@ def state_from_dict(data: Mapping[str, Any]) -> EnvironmentState:
     )
 
 
-def state_from_json(text: str) -> EnvironmentState:
-    return state_from_dict(json.loads(text))
-
-
 # -- the cache --------------------------------------------------------------------
 
 

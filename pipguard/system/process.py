@@ -455,9 +455,6 @@ class WatchedProcess:
         """pipguard received SIGINT or SIGTERM while the child ran."""
         return bool(self._watch.signals)
 
-    def running(self) -> bool:
-        return self._popen.poll() is None
-
     def stdout_so_far(self) -> str:
         return "".join(list(self._out))
 

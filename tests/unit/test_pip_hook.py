@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from pipguard.commands.pip import GLOBAL_VALUED as AS_PIP_GLOBAL_VALUED
 from pipguard.commands.pip import split_pip_command_line
+from pipguard.pip.options import GENERAL
 from pipguard.shim.hook import HOOK_MARKER, HookConfig, hook_state, remove_hook, render_hook, write_hook
 from pipguard.shim.hook_runtime import GLOBAL_VALUED, module_run, pip_command_word, pipguard_command
 
@@ -48,12 +48,13 @@ def test_module_run_reads_the_interpreters_command_line_as_python_does(
     "args",
     [["install", "x"], ["-q", "install", "x"], ["--python", "/other/python", "install"], ["--log=x", "uninstall"],
      ["--cache-dir", "install", "list"], ["list", "--format=columns"], ["freeze"], ["--version"], [],
-     ["--", "install"], ["-", "install"], ["--timeout", "5", "--isolated", "show", "x"]],
+     ["--", "install"], ["-", "install"], ["--timeout", "5", "--isolated", "show", "x"],
+     ["--time", "5", "install"], ["--default-timeout", "5", "install"], ["--", "-q", "install"], ["--"]],
 )
 def test_the_hook_finds_pips_command_as_pipguard_pip_does(args: list[str]) -> None:
     """Only install and uninstall go to pipguard; the hook and `pipguard pip` must agree on which that is."""
     assert pip_command_word(args) == split_pip_command_line(args).command
-    assert GLOBAL_VALUED == AS_PIP_GLOBAL_VALUED
+    assert {name for spec in GENERAL if spec.takes_value for name in spec.names} == GLOBAL_VALUED
 
 
 def config(**changes: object) -> HookConfig:

@@ -133,7 +133,7 @@ def test_rendering_drops_options_even_from_bundles() -> None:
     request = install("-qU", "--report=-", "--no-ind", "-f", "/z", "A", "--", "B")
     assert request.pip_args(drop={"report"}) == ["-qU", "--no-ind", "-f", "/z", "A", "--", "B"]
     assert request.pip_args(drop={"quiet"}, add=["-c", "x"]) == [
-        "-U", "--report=-", "--no-ind", "-f", "/z", "A", "--", "B", "-c", "x"]
+        "-U", "--report=-", "--no-ind", "-f", "/z", "A", "-c", "x", "--", "B"]  # after "--": requirements only
     assert request.pip_options(drop={"find-links"}) == ["-qU", "--report=-", "--no-ind"]
 
 

@@ -1,4 +1,4 @@
-"""upgrade_plan.py: what an upgrade asks the engine for, and how its plan is read (no pip runs here)."""
+"""maintenance/upgrade.py, the plan: what an upgrade asks the engine for, and how its plan is read (no pip runs)."""
 
 from __future__ import annotations
 

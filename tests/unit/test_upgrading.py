@@ -1,4 +1,4 @@
-"""upgrading.py: the upgrade decision over a fake engine (every branch, no pip runs).
+"""maintenance/upgrade.py, the decision: decide_upgrade over a fake engine (every branch, no pip runs).
 
 The fake engine tells the look-up run (``--no-deps``) from the upgrade's
 resolve by the request's settings, and answers each from a table.
@@ -12,8 +12,13 @@ from packaging.utils import canonicalize_name as cn
 
 from pipguard.core.verdicts import Explainer
 from pipguard.engines.base import Invocation, Resolution
-from pipguard.maintenance.upgrade import UpgradeAssessment, UpgradeSituation, plan_upgrade
-from pipguard.maintenance.upgrading import UpgradeOutcome, decide_upgrade
+from pipguard.maintenance.upgrade import (
+    UpgradeAssessment,
+    UpgradeOutcome,
+    UpgradeSituation,
+    decide_upgrade,
+    plan_upgrade,
+)
 from pipguard.pip.request import InstallRequest, read_install
 from tests.unit.test_decide import FakeEngine, fails, ok, planned
 from tests.unit.test_upgrade_plan import DISTS, ENV, ROOTS, situation

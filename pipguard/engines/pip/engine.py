@@ -215,12 +215,6 @@ def _stdout() -> Any:
     return sys.stdout
 
 
-def _stderr() -> Any:
-    import sys
-
-    return sys.stderr
-
-
 # -- the engine ---------------------------------------------------------------------------
 
 # pip's options that pipguard sets itself on every run (the user's are taken out).

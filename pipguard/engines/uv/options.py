@@ -117,7 +117,6 @@ FILE_OPTIONS_UV_READS = frozenset({
     "index-url", "extra-index-url", "no-index", "find-links", "only-binary", "no-binary", "require-hashes",
     "hash", "constraint", "requirement", "editable",
 })
-FILE_OPTIONS_PASSED = frozenset({"pre", "trusted-host"})
 
 _KEYRING_PROVIDERS = ("disabled", "subprocess")
 _ENGINE_HINT = "Run it with --engine pip (or leave the setting out)."
