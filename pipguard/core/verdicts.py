@@ -184,12 +184,18 @@ class Explainer:
                 "projects are protected."]
 
     def moved_roots(self, plan: Sequence[PlannedInstall]) -> list[str]:
-        """Earlier roots the plan moves (the replan policy may, within their specifiers)."""
+        """Earlier roots the plan moves (the replan policy may, within their specifiers).
+
+        Not what the request itself names: by name, or by path or URL (``-e
+        DIR``, whose name only the plan tells), which the engine reports as
+        requested. That is what was asked for, not a re-plan.
+        """
         messages = []
         for item in plan:
             root = self.roots.get(item.name)
             before = self.distributions.get(item.name)
-            if root and before and item.name not in self.request.names and before.version != item.version:
+            asked = item.requested or item.name in self.request.names
+            if root and before and not asked and before.version != item.version:
                 within = f" (still within {root.specifier})" if root.specifier else ""
                 messages.append(f"pipguard: re-planned the earlier root {root.display_name}: "
                                 f"{before.version} -> {item.version}{within}.")
