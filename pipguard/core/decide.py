@@ -302,8 +302,9 @@ def roots_after(s: Situation, plan: Sequence[PlannedInstall] = ()) -> dict[Norma
             if old is None or not _same(old, new):
                 result[new.name] = new
     for planned in plan:
-        named = by_name.get(planned.name)
-        if named is not None and not (planned.editable or planned.url):
+        named, kept = by_name.get(planned.name), result.get(planned.name)
+        if named is not None and kept is not None and (kept.editable or kept.url) \
+                and not (planned.editable or planned.url):
             result[planned.name] = named  # the engine installs it by name after all: the source goes
         if not planned.requested or not (planned.editable or planned.url) or planned.name in s.request.names:
             continue

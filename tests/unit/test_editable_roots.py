@@ -52,3 +52,9 @@ def test_the_checkout_asked_for_by_path_is_not_a_replan_of_the_earlier_root() ->
     moved = PlannedInstall(NAME, "keystoneauth1", "5.14.0")  # a dependency's move: that is a re-plan
     assert explainer.moved_roots([moved]) == [
         "pipguard: re-planned the earlier root keystoneauth1: 5.15.0 -> 5.14.0 (still within >=5.0)."]
+
+
+def test_a_named_root_reinstalled_by_name_keeps_its_transaction() -> None:
+    named = Root(NAME, "keystoneauth1", ">=5.0", added_by=3)
+    s = situation("-U", "keystoneauth1>=5.0", installed=Distribution(NAME, "5.14.0", (), "keystoneauth1"), root=named)
+    assert roots_after(s, (PlannedInstall(NAME, "keystoneauth1", "5.15.0", requested=True),))[NAME] == named
