@@ -51,3 +51,14 @@ def test_check_reports_it_as_outside_not_as_a_problem() -> None:
         assert result.ok is (problems == 0)
     result = assess(DISTS, LedgerState(), ENV, ledger_path="l", has_ledger=True, standing=UPPER)
     assert outside_unmet_summary(result.outside_unmet) == "click 8.0.3 (constraint: click===8.1.7)"
+
+
+def test_check_json_lists_the_unmet_constraints_of_outside_distributions() -> None:
+    from pipguard.cli.render import check_json
+
+    ledger = LedgerState(distributions={cn("nova-lib"): "1.0"})
+    result = assess(DISTS, ledger, ENV, ledger_path="l", has_ledger=True, standing=UPPER)
+    outside = check_json(result)["outside"]
+    assert outside["distributions"] == [{"name": "click", "version": "8.0.3"}]
+    assert outside["unmet_constraints"] == [{"name": "click", "version": "8.0.3", "constraint": "click===8.1.7",
+                                             "source": "/opt/stack/requirements/upper-constraints.txt"}]
