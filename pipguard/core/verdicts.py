@@ -191,14 +191,16 @@ class Explainer:
         """Earlier roots the plan moves (the replan policy may, within their specifiers).
 
         Not what the request itself names: by name, or by path or URL (``-e
-        DIR``, whose name only the plan tells), which the engine reports as
-        requested. That is what was asked for, not a re-plan.
+        DIR``, whose name only the plan tells: the engine reports it as
+        requested, from a path or URL). That is what was asked for, not a
+        re-plan. (The roots the replan policy resolves again with the request
+        are requested too, but by name: those are re-plans.)
         """
         messages = []
         for item in plan:
             root = self.roots.get(item.name)
             before = self.distributions.get(item.name)
-            asked = item.requested or item.name in self.request.names
+            asked = item.name in self.request.names or (item.requested and bool(item.editable or item.url))
             if root and before and not asked and before.version != item.version:
                 within = f" (still within {root.specifier})" if root.specifier else ""
                 messages.append(f"pipguard: re-planned the earlier root {root.display_name}: "

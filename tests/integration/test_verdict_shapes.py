@@ -3,9 +3,9 @@
 * 22: an earlier project pins ``marshmallow<4``; then ``install -r requirements.txt`` with
   flask-marshmallow and marshmallow-sqlalchemy, whose newest releases both need
   ``marshmallow>=4``. Both are re-planned, each for its own reason.
-* 24: an earlier project needs ``docutils<0.22``; the newest sphinx-autodoc-typehints (3.6.1)
-  needs ``sphinx>=9.0.4``, and Sphinx 9.0.4 needs ``docutils>=0.22``: the only plan that fits is
-  of an older major version, and the refusal names the chain from the request to the clash.
+* 24: an earlier project needs ``docutils<0.20``; the newest sphinx-autodoc-typehints (3.6.1)
+  needs ``sphinx>=9.0.4``, and Sphinx 9.0.4 needs ``docutils>=0.20,<0.23``: the only plan that
+  fits is of an older major version, and the refusal names the chain from the request to the clash.
 
 The wheelhouse is shaped like the real index (names shortened; versions as they were).
 """
@@ -30,12 +30,12 @@ SHAPES: list[tuple[str, str, list[str]]] = [
     ("flask-marshmallow", "1.5.0", ["marshmallow>=4.0.0"]),
     ("marshmallow-sqlalchemy", "1.5.0", ["marshmallow>=3.18.0"]),
     ("marshmallow-sqlalchemy", "1.6.0", ["marshmallow>=4.0.0"]),
-    # (24) sphinx-autodoc-typehints 3.6.1 -> Sphinx 9.0.4 -> docutils 0.22
-    ("Theme", "3.0", ["docutils<0.22"]),
-    ("docutils", "0.21.2", []), ("docutils", "0.22.3", []),
-    ("Sphinx", "8.2.3", ["docutils>=0.20,<0.22"]),
-    ("Sphinx", "9.0.4", ["docutils>=0.22"]),
-    ("sphinx-autodoc-typehints", "2.5.0", ["Sphinx>=8.1.3"]),
+    # (24) sphinx-autodoc-typehints 3.6.1 -> Sphinx 9.0.4 -> docutils>=0.20 (the real requirements)
+    ("Theme", "1.0", ["docutils<0.20"]),
+    ("docutils", "0.19", []), ("docutils", "0.21.2", []),
+    ("Sphinx", "7.1.2", ["docutils>=0.18.1,<0.21"]),
+    ("Sphinx", "9.0.4", ["docutils>=0.20,<0.23"]),
+    ("sphinx-autodoc-typehints", "1.25.3", ["Sphinx>=7.1.2"]),
     ("sphinx-autodoc-typehints", "3.6.1", ["Sphinx>=9.0.4"]),
 ]
 
@@ -79,11 +79,11 @@ def test_an_older_major_refusal_names_the_chain_from_the_request_to_the_clash(gu
     assert without_log_line(verdict(result)) == [
         "pipguard: not installing sphinx-autodoc-typehints: plain pip's plan would break earlier projects, and "
         "the versions that keep them working are of an older major version.",
-        "  sphinx-autodoc-typehints 2.5.0 would fit, where plain pip would install 3.6.1 (1 major version back); "
-        "another major version may have another API.",
-        "  sphinx-autodoc-typehints 3.6.1 needs Sphinx>=9.0.4, and Sphinx 9.0.4 needs docutils>=0.22, but "
-        "Theme 3.0 (root, transaction 2) needs docutils<0.22.",
+        "  sphinx-autodoc-typehints 1.25.3 would fit, where plain pip would install 3.6.1 (2 major versions "
+        "back); another major version may have another API.",
+        "  sphinx-autodoc-typehints 3.6.1 needs Sphinx>=9.0.4, and Sphinx 9.0.4 needs docutils<0.23,>=0.20, but "
+        "Theme 1.0 (root, transaction 2) needs docutils<0.20.",
         "Nothing was changed. To take it anyway, run the same command with --allow-older-major, or ask for "
-        "'sphinx-autodoc-typehints==2.5.0'.",
+        "'sphinx-autodoc-typehints==1.25.3'.",
     ]
     assert "sphinx-autodoc-typehints" not in guard.venv.versions()

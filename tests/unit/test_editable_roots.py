@@ -49,9 +49,11 @@ def test_the_checkout_asked_for_by_path_is_not_a_replan_of_the_earlier_root() ->
     explainer = Explainer(s.request, s.distributions, s.roots, ENV)
     by_path = PlannedInstall(NAME, "keystoneauth1", "5.14.1.dev11", requested=True, editable=CHECKOUT)
     assert explainer.moved_roots([by_path]) == []
-    moved = PlannedInstall(NAME, "keystoneauth1", "5.14.0")  # a dependency's move: that is a re-plan
-    assert explainer.moved_roots([moved]) == [
-        "pipguard: re-planned the earlier root keystoneauth1: 5.15.0 -> 5.14.0 (still within >=5.0)."]
+    # a dependency's move, or the replan policy resolving the root again by name: those are re-plans
+    for requested in (False, True):
+        moved = PlannedInstall(NAME, "keystoneauth1", "5.14.0", requested=requested)
+        assert explainer.moved_roots([moved]) == [
+            "pipguard: re-planned the earlier root keystoneauth1: 5.15.0 -> 5.14.0 (still within >=5.0)."]
 
 
 def test_a_named_root_reinstalled_by_name_keeps_its_transaction() -> None:
