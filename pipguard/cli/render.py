@@ -417,6 +417,9 @@ def check_json(result: CheckResult) -> dict[str, Any]:
         "outside": {
             "policy": result.outside_policy,
             "distributions": [{"name": name, "version": version} for name, version in result.outside],
+            # standing constraints these do not meet: reported, not problems (under the ignore policy)
+            "unmet_constraints": [{"name": v.need.name, "version": v.installed, "constraint": v.need.describe(),
+                                   "source": v.need.source} for v in result.outside_unmet],
         },
     }
 

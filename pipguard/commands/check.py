@@ -28,7 +28,8 @@ from pipguard.cli.render import (
     plan_json,
     plan_text,
 )
-from pipguard.core.health import CheckResult, assess
+from pipguard.core.constraints import Violation
+from pipguard.core.health import CheckResult, assess, outside_unmet_summary
 from pipguard.core.model import Transaction
 from pipguard.engines.pip.runner import build_constraints_note
 from pipguard.errors import UsageError
@@ -71,15 +72,17 @@ def compute_check(options: Options, since: int | None = None) -> CheckResult:
     return replace(result, old_pip_note=build_constraints_note(state.pip_version))
 
 
-def outside_note(count: int, policy: str) -> str:
+def outside_note(count: int, policy: str, unmet: Sequence[Violation] = ()) -> str:
     """One line about the distributions seen only from outside the environment."""
     plural = "s" if count != 1 else ""
     if policy == "protect":
         return (f"pipguard: {count} distribution{plural} seen from outside the environment (base interpreter, "
                 "user site, PYTHONPATH) are protected too ('pipguard outside ignore' stops that).")
+    standing = (f"; standing constraints judge only the environment's own, not {outside_unmet_summary(unmet)}"
+                if unmet else "")
     return (f"pipguard: {count} distribution{plural} seen from outside the environment (base interpreter, user "
-            "site, PYTHONPATH) are not guarded: their requirements do not block installs ('pipguard outside "
-            "protect' guards them too).")
+            f"site, PYTHONPATH) are not guarded: their requirements do not block installs{standing} ('pipguard "
+            "outside protect' guards them too).")
 
 
 def split_arguments(args: Sequence[str]) -> tuple[list[str], list[str]]:
@@ -181,7 +184,7 @@ def run_check(options: Options, args: list[str]) -> int:
     if not result.has_ledger:
         say(f"pipguard: no ledger yet at {result.ledger_path}; checked the environment only.")
     if result.outside:
-        say(outside_note(len(result.outside), result.outside_policy))
+        say(outside_note(len(result.outside), result.outside_policy, result.outside_unmet))
     if result.old_pip_note:
         say(result.old_pip_note)
     if not result.ok:

@@ -32,7 +32,13 @@ from packaging.utils import canonicalize_name
 
 from pipguard.cli.context import Options, locate, open_session
 from pipguard.cli.options import say
-from pipguard.core.constraints import find_violations, requirement_text, standing_needs
+from pipguard.core.constraints import (
+    guarded_violations,
+    outside_standing_violations,
+    requirement_text,
+    standing_needs,
+)
+from pipguard.core.health import outside_unmet_summary
 from pipguard.core.model import LedgerState, StandingConstraint, StandingFile
 from pipguard.core.redaction import redact
 from pipguard.core.transactions import close, start
@@ -291,9 +297,14 @@ def run_constraints(options: Options, args: list[str]) -> int:
         needs = []
         for item in lines:
             needs += standing_needs([item.requirement], item.source, session.state.markers)
-        for violation in find_violations(session.state.versions, needs)[:10]:
+        dists, outside = session.state.distributions, session.ledger.outside
+        for violation in guarded_violations(dists, needs, outside)[:10]:
             say(f"pipguard: warning: {violation.describe()} (pipguard check reports it; later "
                 "installs are not blocked by it, but may not make it worse).")
+        unmet = outside_standing_violations(dists, needs, outside)
+        if unmet:
+            say(f"pipguard: note: seen from outside the environment, not judged by standing constraints "
+                f"('pipguard outside protect' would): {outside_unmet_summary(unmet)}.")
     else:
         say(f"pipguard: forgot {before - after} standing constraint file(s) or line(s); {after} remain "
             f"(transaction {txn.id}).")

@@ -374,6 +374,44 @@ def guarded_distributions(
     return {name: dist for name, dist in dists.items() if not dist.outside}
 
 
+def unguarded_names(
+    dists: Mapping[NormalizedName, Distribution], outside: OutsidePolicy
+) -> frozenset[NormalizedName]:
+    """Names seen only from outside the environment, and not protected (the ``ignore`` policy)."""
+    if outside == "protect":
+        return frozenset()
+    return frozenset(name for name, dist in dists.items() if dist.outside)
+
+
+def guarded_violations(
+    dists: Mapping[NormalizedName, Distribution], needs: Iterable[Need], outside: OutsidePolicy
+) -> list[Violation]:
+    """Every need *dists* do not meet, standing constraints judged against the environment's own.
+
+    A standing constraint never requires a project to be installed, and a
+    distribution seen only from outside is not this environment's (unless the
+    user protects what is outside): for it, the constraint waits until the
+    environment installs the project itself. Requirements of the environment's
+    own distributions on an outside one still see it: imports do.
+    """
+    unguarded = unguarded_names(dists, outside)
+    versions = {name: dist.version for name, dist in dists.items()}
+    if unguarded:
+        needs = [need for need in needs if not (need.kind == "standing" and need.name in unguarded)]
+    return find_violations(versions, needs)
+
+
+def outside_standing_violations(
+    dists: Mapping[NormalizedName, Distribution], needs: Iterable[Need], outside: OutsidePolicy
+) -> list[Violation]:
+    """The standing constraints that distributions seen from outside do not meet (reported, not judged)."""
+    unguarded = unguarded_names(dists, outside)
+    if not unguarded:
+        return []
+    versions = {name: dist.version for name, dist in dists.items() if name in unguarded}
+    return find_violations(versions, [need for need in needs if need.kind == "standing" and need.name in unguarded])
+
+
 def all_needs(
     dists: Mapping[NormalizedName, Distribution],
     roots: Mapping[NormalizedName, Root],

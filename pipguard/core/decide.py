@@ -39,8 +39,8 @@ from pipguard.core.constraints import (
     Need,
     Violation,
     all_needs,
-    find_violations,
     guarded_distributions,
+    guarded_violations,
     marker_applies,
     merge_specifiers,
     sorted_needs,
@@ -156,7 +156,7 @@ def protect(s: Situation) -> Protection:
     """
     asked = set(s.request.names)
     needs = all_needs(s.distributions, s.roots, s.standing, s.markers, s.outside)
-    broken = find_violations(s.versions, needs)
+    broken = guarded_violations(s.distributions, needs, s.outside)
     broken_keys = {_key(v) for v in broken}
     kept = [
         need for need in needs
@@ -220,8 +220,8 @@ def judge_states(
     pinned: Sequence[Need] = (),
 ) -> Judgement:
     """*pinned*: needs that hold before by definition (the strict policy's pins)."""
-    old = find_violations(_versions(before), all_needs(before, roots_before, standing, markers, outside))
-    new = find_violations(_versions(after), [*all_needs(after, roots_after, standing, markers, outside), *pinned])
+    old = guarded_violations(before, all_needs(before, roots_before, standing, markers, outside), outside)
+    new = guarded_violations(after, [*all_needs(after, roots_after, standing, markers, outside), *pinned], outside)
     old_keys = {_key(v) for v in old}
     changed = {name for name in after if before.get(name) != after.get(name)}
     blocking, warnings = [], []
@@ -234,10 +234,6 @@ def judge_states(
             blocking.append(violation)
     still_broken = [v for v in new if _key(v) in old_keys]
     return Judgement(tuple(blocking), tuple(warnings), tuple(still_broken))
-
-
-def _versions(dists: Mapping[NormalizedName, Distribution]) -> dict[NormalizedName, str]:
-    return {name: dist.version for name, dist in dists.items()}
 
 
 def judge(s: Situation, plan: Sequence[PlannedInstall]) -> Judgement:
@@ -269,6 +265,22 @@ def _same(old: Root, new: Root) -> bool:
         new.specifier, new.extras, new.url, new.editable, new.kind)
 
 
+def _keeping_source(old: Root | None, new: Root, installed: Distribution | None) -> Root:
+    """An editable or URL root asked for again by name (devstack's ``pip_install_gr_extras`` after
+    ``setup_dev_lib``): pip keeps the checkout that is installed when it satisfies the request, so
+    the root keeps its source (a rollback or upgrade puts that back), with the extras of both."""
+    if old is None or installed is None:
+        return new
+    if old.editable:
+        still = installed.editable == old.editable
+    else:
+        still = old.url is not None and installed.url is not None and redact(installed.url) == old.url
+    if not still:
+        return new  # not (or no longer) installed from there
+    extras = tuple(sorted(set(old.extras) | set(new.extras)))
+    return replace(new, editable=old.editable, url=old.url, extras=extras)
+
+
 def roots_after(s: Situation, plan: Sequence[PlannedInstall] = ()) -> dict[NormalizedName, Root]:
     """The ledger's roots after this request: what the user asked for, and how.
 
@@ -277,15 +289,23 @@ def roots_after(s: Situation, plan: Sequence[PlannedInstall] = ()) -> dict[Norma
     keeps them (the user removes extras by asking with others, or uninstalling).
     """
     result = dict(s.roots)
+    by_name: dict[NormalizedName, Root] = {}
     for item in s.request.requested:
         if item.kind in ("named", "url"):
             new = _root_for(item, s)
             if new is None:
                 continue
             old = result.get(new.name)
+            if item.kind == "named":
+                by_name[new.name] = new
+                new = _keeping_source(old, new, s.distributions.get(new.name))
             if old is None or not _same(old, new):
                 result[new.name] = new
     for planned in plan:
+        named, kept = by_name.get(planned.name), result.get(planned.name)
+        if named is not None and kept is not None and (kept.editable or kept.url) \
+                and not (planned.editable or planned.url):
+            result[planned.name] = named  # the engine installs it by name after all: the source goes
         if not planned.requested or not (planned.editable or planned.url) or planned.name in s.request.names:
             continue
         old = result.get(planned.name)
@@ -332,7 +352,7 @@ def satisfied(s: Situation) -> bool:
     # Nothing would change, so one look at the end state is the whole judgement:
     # every need met (none new, none already broken for pip to repair).
     needs = all_needs(s.distributions, roots_after(s), s.standing, s.markers, s.outside)
-    return not find_violations(versions, needs)
+    return not guarded_violations(s.distributions, needs, s.outside)
 
 
 # -- the outcome ------------------------------------------------------------------------

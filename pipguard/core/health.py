@@ -15,7 +15,15 @@ from typing import Any
 
 from packaging.utils import NormalizedName
 
-from pipguard.core.constraints import Distribution, MarkerEnvironment, Need, Violation, all_needs, find_violations
+from pipguard.core.constraints import (
+    Distribution,
+    MarkerEnvironment,
+    Need,
+    Violation,
+    all_needs,
+    guarded_violations,
+    outside_standing_violations,
+)
 from pipguard.core.model import Change, LedgerState, Root, StandingConstraint, Transaction
 from pipguard.core.redaction import redact, redact_all
 from pipguard.core.transactions import changes_between
@@ -91,6 +99,8 @@ class CheckResult:
     # distributions seen only from outside the environment, as (name, version), and what is done with them
     outside: tuple[tuple[NormalizedName, str], ...] = ()
     outside_policy: str = "ignore"
+    # standing constraints that distributions seen from outside do not meet (reported, not problems)
+    outside_unmet: tuple[Violation, ...] = ()
     old_pip_note: str = ""  # the target's pip cannot constrain build environments
 
     @property
@@ -189,7 +199,7 @@ def assess(
     own = {name: dist.version for name, dist in dists.items() if not dist.outside}
     roots = ledger.roots if has_ledger else {}
     needs = all_needs(dists, roots, standing, markers, ledger.outside)
-    violations = tuple(find_violations(installed, needs))
+    violations = tuple(guarded_violations(dists, needs, ledger.outside))
     # what is seen from outside the environment is not its drift
     drift = changes_between(ledger.distributions, own) if has_ledger else ()
     failed: tuple[Transaction, ...] = ()
@@ -208,4 +218,17 @@ def assess(
         since=since,
         outside=tuple(sorted((name, dist.version) for name, dist in dists.items() if dist.outside)),
         outside_policy=ledger.outside,
+        outside_unmet=tuple(outside_standing_violations(dists, needs, ledger.outside)),
     )
+
+
+def outside_unmet_summary(unmet: Sequence[Violation], shown: int = 5) -> str:
+    """The outside distributions that standing constraints do not admit, for one line of text:
+    ``ds-crypto 2.0 (constraint: ds-crypto===1.0), ... and 3 more``."""
+    seen: dict[str, list[str]] = {}
+    for violation in unmet:
+        label = f"{violation.need.name} {violation.installed}"
+        seen.setdefault(label, []).append(violation.need.describe())
+    items = [f"{label} (constraint: {', '.join(sorted(set(specs)))})" for label, specs in sorted(seen.items())]
+    more = len(items) - shown
+    return ", ".join(items[:shown]) + (f" and {more} more" if more > 0 else "")

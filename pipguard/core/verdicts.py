@@ -99,18 +99,21 @@ class Explainer:
             return f"{label} (needed by {self.root_label(first)}{more})"
         return label
 
-    def brings(self, name: NormalizedName, plan: Iterable[PlannedInstall]) -> list[str]:
+    def brings(self, name: NormalizedName, plan: Iterable[PlannedInstall],
+               by: NormalizedName | None = None) -> list[str]:
         """Who, in a plan and in the command itself, asks for *name* at other versions.
 
         Only the requirements that exclude the installed version (the one the
         earlier project is content with) are reasons: "Nova needs utils>=3.33"
         is no reason to leave utils 3.40 when the command's ``-c`` pins 10.1.
         When none excludes it (nothing installed, a URL), every one is given.
+        *by*: the project a message is about; its own requirement comes first.
         """
         found: list[tuple[str, SpecifierSet]] = []
-        # what the user asked for first: its own requirement is the reason a user recognises, and
-        # the engines list their plans in different orders (the same words under pip and uv)
-        for item in sorted(plan, key=lambda planned: not planned.requested):
+        # the project the message is about, then what the user asked for: its own requirement is the
+        # reason a user recognises, and the engines list their plans in different orders (the same
+        # words under pip and uv)
+        for item in sorted(plan, key=lambda planned: (planned.name != by, not planned.requested)):
             dist = item.as_distribution()
             for req in active_requirements(dist, self.markers, item.requested_extras):
                 if canonicalize_name(req.name) == name:
@@ -155,15 +158,16 @@ class Explainer:
         verb = "allows only" if need.kind == "standing" else "needs"
         return f"{self.who(violation)} {verb} {wanted}; this install would {brought}{because}"
 
-    def clash(self, violation: Violation, plan: Sequence[PlannedInstall]) -> str:
-        """"X needs R, but P needs N": what plain pip's plan asks for, against the earlier need."""
+    def clash(self, violation: Violation, plan: Sequence[PlannedInstall], by: NormalizedName | None = None) -> str:
+        """"X needs R, but P needs N": what plain pip's plan asks for, against the earlier need
+        (*by*'s own requirement first, when it has one)."""
         need = violation.need
         wanted = f"{need.name}{need.specifier}" if need.specifier else need.name
         verb = "allows only" if need.kind == "standing" else "needs"
         earlier = f"{self.who(violation)} {verb} {wanted}"
         if need.kind == "strict":
             return f"the strict policy keeps installed versions ({need.name} stays as it is)"
-        why = self.brings(need.name, plan)
+        why = self.brings(need.name, plan, by)
         if not why:
             moved = f"take {need.name} {violation.installed}" if violation.installed else f"remove {need.name}"
             return f"plain pip would {moved}, but {earlier}"
@@ -178,12 +182,20 @@ class Explainer:
                 "projects are protected."]
 
     def moved_roots(self, plan: Sequence[PlannedInstall]) -> list[str]:
-        """Earlier roots the plan moves (the replan policy may, within their specifiers)."""
+        """Earlier roots the plan moves (the replan policy may, within their specifiers).
+
+        Not what the request itself names: by name, or by path or URL (``-e
+        DIR``, whose name only the plan tells: the engine reports it as
+        requested, from a path or URL). That is what was asked for, not a
+        re-plan. (The roots the replan policy resolves again with the request
+        are requested too, but by name: those are re-plans.)
+        """
         messages = []
         for item in plan:
             root = self.roots.get(item.name)
             before = self.distributions.get(item.name)
-            if root and before and item.name not in self.request.names and before.version != item.version:
+            asked = item.name in self.request.names or (item.requested and bool(item.editable or item.url))
+            if root and before and not asked and before.version != item.version:
                 within = f" (still within {root.specifier})" if root.specifier else ""
                 messages.append(f"pipguard: re-planned the earlier root {root.display_name}: "
                                 f"{before.version} -> {item.version}{within}.")
@@ -274,12 +286,52 @@ def _requires(item: PlannedInstall, name: NormalizedName, markers: MarkerEnviron
                for req in active_requirements(item.as_distribution(), markers, item.requested_extras))
 
 
+def _chain(explainer: Explainer, start: NormalizedName, target: NormalizedName,
+           plan: Sequence[PlannedInstall]) -> list[PlannedInstall]:
+    """The shortest path through *plan*'s requirements from *start* to the item that requires
+    *target* (both included), or [] when *start* does not lead there."""
+    items = {item.name: item for item in plan}
+    first = items.get(start)
+    if first is None:
+        return []
+    paths: deque[list[PlannedInstall]] = deque([[first]])
+    seen = {start}
+    while paths:
+        path = paths.popleft()
+        last = path[-1]
+        if _requires(last, target, explainer.markers):
+            return path
+        wanted = {canonicalize_name(req.name) for req in
+                  active_requirements(last.as_distribution(), explainer.markers, last.requested_extras)}
+        for name in sorted(wanted - seen):
+            if name in items:
+                seen.add(name)
+                paths.append([*path, items[name]])
+    return []
+
+
+def _step(explainer: Explainer, item: PlannedInstall, then: PlannedInstall) -> str:
+    """"A 3.6 needs B>=9": *item*'s requirement that brings *then*."""
+    for req in active_requirements(item.as_distribution(), explainer.markers, item.requested_extras):
+        if canonicalize_name(req.name) == then.name:
+            return f"{item.display_name} {item.version} needs {req.name}{req.specifier}"
+    return f"{item.display_name} {item.version} needs {then.display_name}"
+
+
 def _clashes(explainer: Explainer, name: NormalizedName, plain_blocking: Sequence[Violation],
              plain_plan: Sequence[PlannedInstall]) -> list[str]:
-    related = [v for v in plain_blocking
-               if v.need.name == name or any(item.name == name for item in plain_plan
-                                             if _requires(item, v.need.name, explainer.markers))]
-    return [explainer.clash(v, plain_plan) for v in (related or plain_blocking)]
+    """Why plain pip's plan for *name* breaks an earlier project: for each clash it leads to, the
+    chain of requirements from *name* to it (its own reason, never another project's)."""
+    found = []
+    for violation in plain_blocking:
+        if violation.need.name == name:
+            found.append(explainer.clash(violation, plain_plan))
+            continue
+        chain = _chain(explainer, name, violation.need.name, plain_plan)
+        if chain:
+            steps = [_step(explainer, item, then) for item, then in zip(chain, chain[1:])]
+            found.append(", and ".join([*steps, explainer.clash(violation, plain_plan, chain[-1].name)]))
+    return found or [explainer.clash(v, plain_plan) for v in plain_blocking]
 
 
 def replan_message(explainer: Explainer, difference: Difference, plain_blocking: Sequence[Violation],

@@ -37,6 +37,8 @@ LIBRARIES: list[tuple[str, str, list[str], dict[str, list[str]]]] = [
     ("ds-glanceclient", "1.0", ["ds-crypto<2.0"], {}),  # as glanceclient needed an older cryptography
     ("ds-distro-tool", "1.0", ["ds-crypto>=2.0"], {}),  # as the distro's joserfc needed a newer one
     ("ds-libguestfs", "1.0", [], {}),  # why devstack's venv sees the system site-packages
+    ("ds-oauthlib", "1.0", [], {}),
+    ("ds-keystoneauth1", "5.15.0", [], {"oauth1": ["ds-oauthlib>=1.0"]}),  # the release u-c pins
 ]
 # What the base interpreter (the "distro" Python) holds in its own site-packages.
 BASE_DISTRIBUTIONS = ["ds-distro-tool==1.0", "ds-crypto==2.0", "ds-libguestfs==1.0"]
@@ -46,12 +48,14 @@ CHECKOUTS: list[tuple[str, str, str, list[str], dict[str, list[str]]]] = [
      {"compute": ["ds-libvirt>=1.0"]}),
     ("cinder", "ds-cinder", "1.2.dev1", ["ds-oslo-db", "ds-legacy<2.0"], {}),
     ("oslo-config", "ds-oslo-config", "3.0.1.dev3", [], {}),  # a library from git (LIBS_FROM_GIT)
+    # a library from git with an extra, later asked for by name with it (pip_install_gr_extras)
+    ("keystoneauth", "ds-keystoneauth1", "5.14.1.dev11", [], {"oauth1": ["ds-oauthlib>=1.0"]}),
 ]
 UPPER_PINS = ["ds-oslo-config===2.0", "ds-oslo-db===1.0", "ds-oslo-messaging===1.0", "ds-amqp===1.0",
               "ds-libvirt===1.0", "ds-crypto===1.0", "ds-glanceclient===1.0",
-              "ds-debug-tool===1.0"]
+              "ds-debug-tool===1.0", "ds-keystoneauth1===5.15.0", "ds-oauthlib===1.0"]
 GLOBAL_REQUIREMENTS = ["ds-oslo-config>=1.0", "ds-oslo-messaging>=1.0", "ds-glanceclient>=1.0",
-                       "ds-debug-tool>=1.0", "ds-rogue-plugin>=1.0"]
+                       "ds-debug-tool>=1.0", "ds-rogue-plugin>=1.0", "ds-keystoneauth1>=5.0.0"]
 REAL_UPPER_CONSTRAINTS = [base / "shared" / "data" / "upper-constraints.txt"
                           for base in (REPO.parent, REPO.parent.parent)]
 
