@@ -15,6 +15,7 @@ try:
 
     from pipguard import __version__
     from pipguard.cli.options import CommandParser, add_global_options, make_options, split_own_options
+    from pipguard.core.printable import safe_text
     from pipguard.core.redaction import redact
     from pipguard.errors import (
         EnvironmentUnusable,
@@ -86,10 +87,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return exit_status(dispatch(args))
     except PipFailed as exc:
         if exc.message:
-            print(redact(f"pipguard: {exc.message}"), file=sys.stderr)
+            print(safe_text(redact(f"pipguard: {exc.message}")), file=sys.stderr)
         return exit_status(exc.returncode)
     except PipguardError as exc:
-        message = redact(str(exc))
+        message = safe_text(redact(str(exc)))
         print(message if message.startswith("pipguard") else f"pipguard: {message}", file=sys.stderr)
         return EXIT_CODES.get(type(exc), EXIT_USAGE)
     except KeyboardInterrupt as exc:

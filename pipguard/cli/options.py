@@ -11,6 +11,7 @@ from collections.abc import Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from pipguard.core.model import ENGINES, POLICIES
+from pipguard.core.printable import safe_text
 from pipguard.errors import UsageError
 
 if TYPE_CHECKING:
@@ -67,7 +68,7 @@ def print_json(document: Any) -> None:
 
 def say(message: str) -> None:
     """Messages for the user go to stderr."""
-    print(message, file=sys.stderr)
+    print(safe_text(message), file=sys.stderr)
 
 
 # -- pipguard's global options ------------------------------------------------------

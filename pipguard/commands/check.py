@@ -30,6 +30,7 @@ from pipguard.cli.render import (
 )
 from pipguard.core.health import CheckResult, assess
 from pipguard.core.model import Transaction
+from pipguard.core.printable import safe_line
 from pipguard.engines.pip.runner import build_constraints_note
 from pipguard.errors import UsageError
 from pipguard.ledger import now
@@ -177,7 +178,7 @@ def run_check(options: Options, args: list[str]) -> int:
         print_json(check_json(result))
     else:
         for problem in result.findings():
-            print(problem.message)
+            print(safe_line(problem.message))
     if not result.has_ledger:
         say(f"pipguard: no ledger yet at {result.ledger_path}; checked the environment only.")
     if result.outside:

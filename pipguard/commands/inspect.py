@@ -33,7 +33,8 @@ from pipguard.cli.render import (
 from pipguard.commands.check import outside_note
 from pipguard.core.health import assess
 from pipguard.core.model import StandingConstraint, Transaction
-from pipguard.core.redaction import clean, printable
+from pipguard.core.printable import safe_line
+from pipguard.core.redaction import clean
 from pipguard.core.views import (
     Compacted,
     close_matches,
@@ -41,6 +42,7 @@ from pipguard.core.views import (
     history_view,
     is_project_name,
     ledger_view,
+    not_exported,
     transaction_range,
     why,
 )
@@ -262,7 +264,7 @@ def run_history(options: Options, args: list[str]) -> int:
                 say(f"pipguard: transactions {summary.first}-{summary.id} were compacted on "
                     f"{summary.compacted_at}; the journal keeps a summary of the state after {summary.id}.")
             for line in history_lines(view):
-                sys.stdout.write(printable(line) + "\n")
+                sys.stdout.write(safe_line(line) + "\n")
     for txn_id in pending:
         say(f"pipguard: transaction {txn_id} never finished (its run was interrupted); the next "
             "'pipguard install' records what it changed.")
@@ -321,10 +323,12 @@ def run_export(options: Options, args: list[str]) -> int:
     health = assess(state.distributions, ledger, state.markers, ledger_path=str(target.store.path),
                     has_ledger=has_ledger, standing=session.standing)
     problems = health.findings()
+    left_out = not_exported(state.distributions, include_tooling=ns.all)
     if ns.json:
         print_json(export_json(
             pins,
             clean(state_to_data(ledger)) if has_ledger else None,
+            left_out=left_out,
             ledger_path=str(target.store.path),
             python={"executable": state.executable, "version": state.python_version, "prefix": state.prefix},
             markers=state.markers,
@@ -343,10 +347,15 @@ def run_export(options: Options, args: list[str]) -> int:
         else:
             header.append("No ledger yet: this is what is installed, not checked against any record.")
         header.append("Use it with: pip install -c THIS_FILE ...")
+        header += [f"NOT EXPORTED: {dist.display_name or dist.name} {dist.version or '(no version)'}: {reason}."
+                   for dist, reason in left_out]
         if problems:
             header.append(f"WARNING: 'pipguard check' finds {len(problems)} problem(s) here; this is what is "
                           "installed, not a set known to work.")
         sys.stdout.write(export_text(pins, header))
+    for dist, reason in left_out:
+        say(f"pipguard: warning: {dist.display_name or dist.name} {dist.version or '(no version)'} is not "
+            f"exported: {reason} (its metadata is broken; reinstall it).")
     if problems:
         say(f"pipguard: warning: 'pipguard check' finds {len(problems)} problem(s) in this environment; "
             "the exported set is what is installed, not a set known to work.")

@@ -148,9 +148,59 @@ def requirement_text(req: Requirement) -> str:
 
 
 def marker_applies(marker: Marker | None, environment: MarkerEnvironment, extras: Iterable[str] = ()) -> bool:
+    """Whether *marker* holds on the target; one that cannot be evaluated there (``python_version
+    ~= 'zzz'``: packaging's UndefinedComparison) does not (``unreadable_requirements`` says so)."""
     if marker is None:
         return True
-    return any(marker.evaluate({**environment, "extra": extra}) for extra in ("", *sorted(extras)))
+    for extra in ("", *sorted(extras)):
+        try:
+            if marker.evaluate({**environment, "extra": extra}):
+                return True
+        except ValueError:  # UndefinedComparison, UndefinedEnvironmentName
+            continue
+    return False
+
+
+@dataclass(frozen=True, order=True)
+class Unreadable:
+    """A requirement of an installed distribution that cannot be read or evaluated on the target."""
+
+    source: NormalizedName  # the distribution that declares it
+    required_by: str  # its label (name and version)
+    requirement: str
+    reason: str
+
+    def describe(self) -> str:
+        return f"{self.required_by} requires {self.requirement!r}, which {self.reason}"
+
+
+def unreadable_requirements(
+    dists: Mapping[NormalizedName, Distribution], environment: MarkerEnvironment
+) -> list[Unreadable]:
+    """Every requirement of *dists* that cannot be parsed, or whose marker cannot be evaluated
+    on the target: pipguard cannot protect it (pip ignores it too), so it is reported."""
+    key = _environment_key(environment)
+    found = []
+    for dist in dists.values():
+        for text in dist.requires:
+            reason = _requirement_problem(text, key)
+            if reason:
+                found.append(Unreadable(dist.name, dist.label, text, reason))
+    return sorted(found)
+
+
+@functools.lru_cache(maxsize=16384)
+def _requirement_problem(text: str, environment: tuple[tuple[str, str], ...]) -> str:
+    req = _requirement(text)
+    if req is None:
+        return "is not a valid requirement (PEP 508)"
+    if req.marker is None:
+        return ""
+    try:
+        req.marker.evaluate({**dict(environment), "extra": ""})
+    except ValueError as exc:
+        return f"cannot be evaluated on this interpreter ({exc})"
+    return ""
 
 
 def active_requirements(

@@ -15,7 +15,17 @@ from typing import Any
 
 from packaging.utils import NormalizedName
 
-from pipguard.core.constraints import Distribution, MarkerEnvironment, Need, Violation, all_needs, find_violations
+from pipguard.core.constraints import (
+    Distribution,
+    MarkerEnvironment,
+    Need,
+    Unreadable,
+    Violation,
+    all_needs,
+    find_violations,
+    guarded_distributions,
+    unreadable_requirements,
+)
 from pipguard.core.model import Change, LedgerState, Root, StandingConstraint, Transaction
 from pipguard.core.redaction import redact, redact_all
 from pipguard.core.transactions import changes_between
@@ -29,7 +39,7 @@ class Problem:
     """One thing wrong, as a line of text and as data."""
 
     kind: str  # unsatisfied-root, unsatisfied-requirement, unsatisfied-constraint, drift,
-    # interrupted, rejected, failed
+    # interrupted, rejected, failed, unreadable-requirement
     subject: str  # a short name for it (a JUnit test name)
     message: str  # one line for a person
     name: NormalizedName | None = None  # the distribution concerned, if any
@@ -92,13 +102,21 @@ class CheckResult:
     outside: tuple[tuple[NormalizedName, str], ...] = ()
     outside_policy: str = "ignore"
     old_pip_note: str = ""  # the target's pip cannot constrain build environments
+    # requirements of the environment's distributions that cannot be read or evaluated
+    unreadable: tuple[Unreadable, ...] = ()
 
     @property
     def ok(self) -> bool:
-        return not (self.violations or self.drift or self.interrupted or self.failed)
+        return not (self.violations or self.drift or self.interrupted or self.failed or self.unreadable)
 
     def findings(self) -> list[Problem]:
         found = [_violation_problem(v) for v in self.violations]
+        for item in self.unreadable:
+            found.append(
+                Problem("unreadable-requirement", f"{item.required_by}: unreadable requirement",
+                        f"unreadable requirement: {item.describe()}; it is not checked or protected "
+                        f"(reinstall {item.required_by.split(' ')[0]} or fix its metadata)", item.source)
+            )
         for change in self.drift:
             found.append(
                 Problem("drift", f"{change.name} changed outside pipguard",
@@ -208,4 +226,5 @@ def assess(
         since=since,
         outside=tuple(sorted((name, dist.version) for name, dist in dists.items() if dist.outside)),
         outside_policy=ledger.outside,
+        unreadable=tuple(unreadable_requirements(guarded_distributions(dists, ledger.outside), markers)),
     )
