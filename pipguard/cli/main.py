@@ -107,13 +107,23 @@ def interrupted(exc: KeyboardInterrupt) -> int:
     return 128 + int(signum)
 
 
+def command_arguments(args: Sequence[str], command: str, remainder: list[str]) -> list[str]:
+    """The command's own arguments as given. argparse drops a "--" that comes right after the
+    command (``install -- --no-guard`` would reach the command as ``--no-guard``, pipguard's own
+    option): put it back, so that after "--" everything stays pip's, as pip reads it."""
+    at = len(args) - len(remainder)
+    if at >= 2 and args[at - 1] == "--" and args[at - 2] == command:
+        return ["--", *remainder]
+    return remainder
+
+
 def dispatch(args: list[str]) -> int:
     parser = build_parser()
     ns = parser.parse_args(args)
     if ns.command is None:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
-    rest = list(ns.args)
+    rest = command_arguments(args, ns.command, list(ns.args))
     commands = _commands()
     if ns.command in ("install", "uninstall"):
         own, rest = split_own_options(rest)

@@ -35,6 +35,7 @@ from pipguard.engines.pip.runner import build_constraints_note
 from pipguard.errors import UsageError
 from pipguard.ledger import now
 from pipguard.ledger.journal import Trimmed
+from pipguard.ledger.points import is_number
 
 if TYPE_CHECKING:
     from pipguard.core.conflicts import PlanResult
@@ -166,7 +167,7 @@ def run_check(options: Options, args: list[str]) -> int:
         )
     since = None
     if ns.since is not None:
-        if not ns.since.isdigit():
+        if not is_number(ns.since):
             raise UsageError(
                 f"pipguard check: --since needs a transaction number (0 for all), not {ns.since!r}."
             )
