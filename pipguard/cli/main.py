@@ -70,6 +70,15 @@ def _commands() -> Mapping[str, Callable[[Options, list[str]], int]]:
     return COMMANDS
 
 
+def exit_code(exc: PipguardError) -> int:
+    """*exc*'s exit code: that of the nearest class in ``EXIT_CODES`` (a subclass, such as uv's
+    unreadable plan, an ``EnvironmentUnusable``, exits as its base), else usage (2)."""
+    for cls in type(exc).__mro__:
+        if cls in EXIT_CODES:
+            return EXIT_CODES[cls]
+    return EXIT_USAGE
+
+
 def exit_status(returncode: int) -> int:
     """A process's exit status: a child killed by signal N gives 128 + N, as in a shell."""
     return 128 - returncode if returncode < 0 else returncode
@@ -92,7 +101,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except PipguardError as exc:
         message = safe_text(redact(str(exc)))
         print(message if message.startswith("pipguard") else f"pipguard: {message}", file=sys.stderr)
-        return EXIT_CODES.get(type(exc), EXIT_USAGE)
+        return exit_code(exc)
     except KeyboardInterrupt as exc:
         return interrupted(exc)
 
