@@ -91,7 +91,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         from pipguard.system.process import terminate_as_interrupt
 
-        # SIGTERM unwinds like Ctrl-C: the lock is released, work directories go.
+        # SIGTERM and SIGHUP unwind like Ctrl-C: the lock is released, work directories go.
         with terminate_as_interrupt():
             return exit_status(dispatch(args))
     except PipFailed as exc:
@@ -112,7 +112,10 @@ def interrupted(exc: KeyboardInterrupt) -> int:
 
     signum = getattr(exc, "signum", signal.SIGINT)
     name = "" if signum == signal.SIGINT else f" by {signal.Signals(signum).name}"
-    print(f"pipguard: interrupted{name}.", file=sys.stderr)
+    try:
+        print(f"pipguard: interrupted{name}.", file=sys.stderr)
+    except OSError:  # after SIGHUP the terminal may be gone: the exit status still says it
+        pass
     return 128 + int(signum)
 
 
