@@ -291,13 +291,21 @@ def run_constraints(options: Options, args: list[str]) -> int:
         needs = []
         for item in lines:
             needs += standing_needs([item.requirement], item.source, session.state.markers)
-        for violation in find_violations(session.state.versions, needs)[:10]:
+        violations = find_violations(session.state.versions, needs)
+        for violation in violations[:VIOLATIONS_SHOWN]:
             say(f"pipguard: warning: {violation.describe()} (pipguard check reports it; later "
                 "installs are not blocked by it, but may not make it worse).")
+        if len(violations) > VIOLATIONS_SHOWN:
+            say(f"pipguard: warning: ... and {len(violations) - VIOLATIONS_SHOWN} more ('pipguard check' "
+                "lists them all).")
     else:
         say(f"pipguard: forgot {before - after} standing constraint file(s) or line(s); {after} remain "
             f"(transaction {txn.id}).")
     return 0
+
+
+# Violations of new standing constraints named by 'constraints add' (check lists them all).
+VIOLATIONS_SHOWN = 10
 
 
 def _readable_lines(ledger: LedgerState) -> list[StandingConstraint]:
