@@ -64,6 +64,17 @@ def command_text(txn: Transaction) -> str:
     return printable(shlex.join(redact_all(txn.argv)) if txn.argv else txn.command)
 
 
+def outside_note(count: int, policy: str) -> str:
+    """One line about the distributions seen only from outside the environment."""
+    plural = "s" if count != 1 else ""
+    if policy == "protect":
+        return (f"pipguard: {count} distribution{plural} seen from outside the environment (base interpreter, "
+                "user site, PYTHONPATH) are protected too ('pipguard outside ignore' stops that).")
+    return (f"pipguard: {count} distribution{plural} seen from outside the environment (base interpreter, user "
+            "site, PYTHONPATH) are not guarded: their requirements do not block installs ('pipguard outside "
+            "protect' guards them too).")
+
+
 # -- ledger ---------------------------------------------------------------------
 
 
