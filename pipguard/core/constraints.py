@@ -150,15 +150,27 @@ def requirement_text(req: Requirement) -> str:
 def marker_applies(marker: Marker | None, environment: MarkerEnvironment, extras: Iterable[str] = ()) -> bool:
     """Whether *marker* holds on the target; one that cannot be evaluated there (``python_version
     ~= 'zzz'``: packaging's UndefinedComparison) does not (``unreadable_requirements`` says so)."""
+    return _evaluate(marker, environment, extras)[0]
+
+
+def _evaluate(marker: Marker | None, environment: MarkerEnvironment, extras: Iterable[str] = ()) -> tuple[bool, str]:
+    """Whether *marker* holds, and why it could not be evaluated ("" when it could)."""
     if marker is None:
-        return True
+        return True, ""
+    error = ""
     for extra in ("", *sorted(extras)):
         try:
             if marker.evaluate({**environment, "extra": extra}):
-                return True
-        except ValueError:  # UndefinedComparison, UndefinedEnvironmentName
-            continue
-    return False
+                return True, ""
+        except ValueError as exc:  # UndefinedComparison, UndefinedEnvironmentName
+            error = str(exc)
+    return False, error
+
+
+# Requirement texts whose marker could not be evaluated, with packaging's reason: noted as the
+# requirements are evaluated (the target is one interpreter per process), read by
+# ``unreadable_requirements`` without evaluating anything again.
+_UNEVALUABLE: dict[str, str] = {}
 
 
 @dataclass(frozen=True, order=True)
@@ -179,28 +191,16 @@ def unreadable_requirements(
 ) -> list[Unreadable]:
     """Every requirement of *dists* that cannot be parsed, or whose marker cannot be evaluated
     on the target: pipguard cannot protect it (pip ignores it too), so it is reported."""
-    key = _environment_key(environment)
     found = []
     for dist in dists.values():
+        active_requirements(dist, environment)  # evaluated once (cached): notes what cannot be
         for text in dist.requires:
-            reason = _requirement_problem(text, key)
-            if reason:
-                found.append(Unreadable(dist.name, dist.label, text, reason))
+            if _requirement(text) is None:
+                found.append(Unreadable(dist.name, dist.label, text, "is not a valid requirement (PEP 508)"))
+            elif text in _UNEVALUABLE:
+                found.append(Unreadable(dist.name, dist.label, text,
+                                        f"cannot be evaluated on this interpreter ({_UNEVALUABLE[text]})"))
     return sorted(found)
-
-
-@functools.lru_cache(maxsize=16384)
-def _requirement_problem(text: str, environment: tuple[tuple[str, str], ...]) -> str:
-    req = _requirement(text)
-    if req is None:
-        return "is not a valid requirement (PEP 508)"
-    if req.marker is None:
-        return ""
-    try:
-        req.marker.evaluate({**dict(environment), "extra": ""})
-    except ValueError as exc:
-        return f"cannot be evaluated on this interpreter ({exc})"
-    return ""
 
 
 def active_requirements(
@@ -236,7 +236,10 @@ def _active(
         req = _requirement(text)
         if req is None:
             continue  # pip ignores unparseable metadata lines too
-        if marker_applies(req.marker, environment, extras):
+        applies, error = _evaluate(req.marker, environment, extras)
+        if error:
+            _UNEVALUABLE[text] = error
+        if applies:
             active.append(req)
     return tuple(active)
 
