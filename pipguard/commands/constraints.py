@@ -34,6 +34,7 @@ from pipguard.cli.context import Options, locate, open_session
 from pipguard.cli.options import say
 from pipguard.core.constraints import find_violations, requirement_text, standing_needs
 from pipguard.core.model import LedgerState, StandingConstraint, StandingFile
+from pipguard.core.printable import safe_line
 from pipguard.core.redaction import redact
 from pipguard.core.transactions import close, start
 from pipguard.errors import UsageError
@@ -340,7 +341,7 @@ def list_standing(ledger: LedgerState, path: str, as_json: bool) -> int:
     else:
         width = max((len(s.requirement) for s in lines), default=0)
         for item in lines:
-            print(redact(f"{item.requirement:<{width}}  {item.source} (transaction {item.added_by})"))
+            print(safe_line(redact(f"{item.requirement:<{width}}  {item.source} (transaction {item.added_by})")))
     for info in files:
         if info["error"]:
             say(f"pipguard: warning: {info['error']}")
