@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -146,3 +148,29 @@ def open_session(target: Target, *, reconcile_drift: bool = True, policy: str = 
     for txn in found.records:
         ledger = store.finish(ledger, txn)
     return Session(state, ledger, created=False, notes=found.notes, moved_from=moved_from)
+
+
+# -- reading without changing: ledger, why, history, export, diff ---------------------------
+
+
+@contextlib.contextmanager
+def reading(options: Options) -> Iterator[tuple[Target, Session]]:
+    """The target and its session, the lock held *shared* while the caller reads (so it never
+    reads a ledger half-way through another run's transaction, while other readers may read at
+    once; on a read-only location, none, said in one line). Drift is shown, not recorded."""
+    target = locate(options)
+    with target.store.locked(shared=True):
+        yield target, open_session(target, reconcile_drift=False)
+
+
+def read_state(options: Options) -> tuple[Target, Session]:
+    """Probe the target and read its ledger's state under the lock; write nothing."""
+    with reading(options) as (target, session):
+        return target, session
+
+
+def no_ledger_note(target: Target) -> str:
+    return (
+        f"pipguard: no ledger yet at {target.store.path}: nothing has been installed through "
+        "pipguard in this environment ('pipguard install' starts the ledger)."
+    )

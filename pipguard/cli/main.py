@@ -15,6 +15,7 @@ try:
 
     from pipguard import __version__
     from pipguard.cli.options import CommandParser, add_global_options, make_options, split_own_options
+    from pipguard.core.printable import safe_text
     from pipguard.core.redaction import redact
     from pipguard.errors import (
         EnvironmentUnusable,
@@ -68,6 +69,15 @@ def _commands() -> Mapping[str, Callable[[Options, list[str]], int]]:
     return COMMANDS
 
 
+def exit_code(exc: PipguardError) -> int:
+    """*exc*'s exit code: that of the nearest class in ``EXIT_CODES`` (a subclass, such as uv's
+    unreadable plan, an ``EnvironmentUnusable``, exits as its base), else usage (2)."""
+    for cls in type(exc).__mro__:
+        if cls in EXIT_CODES:
+            return EXIT_CODES[cls]
+    return EXIT_USAGE
+
+
 def exit_status(returncode: int) -> int:
     """A process's exit status: a child killed by signal N gives 128 + N, as in a shell."""
     return 128 - returncode if returncode < 0 else returncode
@@ -80,17 +90,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         from pipguard.system.process import terminate_as_interrupt
 
-        # SIGTERM unwinds like Ctrl-C: the lock is released, work directories go.
+        # SIGTERM and SIGHUP unwind like Ctrl-C: the lock is released, work directories go.
         with terminate_as_interrupt():
             return exit_status(dispatch(args))
     except PipFailed as exc:
         if exc.message:
-            print(redact(f"pipguard: {exc.message}"), file=sys.stderr)
+            print(safe_text(redact(f"pipguard: {exc.message}")), file=sys.stderr)
         return exit_status(exc.returncode)
     except PipguardError as exc:
-        message = redact(str(exc))
+        message = safe_text(redact(str(exc)))
         print(message if message.startswith("pipguard") else f"pipguard: {message}", file=sys.stderr)
-        return EXIT_CODES.get(type(exc), EXIT_USAGE)
+        return exit_code(exc)
     except KeyboardInterrupt as exc:
         return interrupted(exc)
 
@@ -101,8 +111,21 @@ def interrupted(exc: KeyboardInterrupt) -> int:
 
     signum = getattr(exc, "signum", signal.SIGINT)
     name = "" if signum == signal.SIGINT else f" by {signal.Signals(signum).name}"
-    print(f"pipguard: interrupted{name}.", file=sys.stderr)
+    try:
+        print(f"pipguard: interrupted{name}.", file=sys.stderr)
+    except OSError:  # after SIGHUP the terminal may be gone: the exit status still says it
+        pass
     return 128 + int(signum)
+
+
+def command_arguments(args: Sequence[str], command: str, remainder: list[str]) -> list[str]:
+    """The command's own arguments as given. argparse drops a "--" that comes right after the
+    command (``install -- --no-guard`` would reach the command as ``--no-guard``, pipguard's own
+    option): put it back, so that after "--" everything stays pip's, as pip reads it."""
+    at = len(args) - len(remainder)
+    if at >= 2 and args[at - 1] == "--" and args[at - 2] == command:
+        return ["--", *remainder]
+    return remainder
 
 
 def dispatch(args: list[str]) -> int:
@@ -111,7 +134,7 @@ def dispatch(args: list[str]) -> int:
     if ns.command is None:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
-    rest = list(ns.args)
+    rest = command_arguments(args, ns.command, list(ns.args))
     commands = _commands()
     if ns.command in ("install", "uninstall"):
         own, rest = split_own_options(rest)

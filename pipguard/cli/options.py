@@ -11,6 +11,7 @@ from collections.abc import Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from pipguard.core.model import ENGINES, POLICIES
+from pipguard.core.printable import safe_text
 from pipguard.errors import UsageError
 
 if TYPE_CHECKING:
@@ -66,8 +67,12 @@ def print_json(document: Any) -> None:
 
 
 def say(message: str) -> None:
-    """Messages for the user go to stderr."""
-    print(message, file=sys.stderr)
+    """Messages for the user go to stderr (made printable). A terminal that has gone (a closed
+    ssh session: SIGHUP) must not stop pipguard before it records what happened."""
+    try:
+        print(safe_text(message), file=sys.stderr)
+    except OSError:
+        pass
 
 
 # -- pipguard's global options ------------------------------------------------------

@@ -15,11 +15,13 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from pipguard.core.model import STATUSES, Change, Root, RootChange, Transaction
+from pipguard.core.model import STATUSES, Change, Distribution, Root, RootChange, Transaction
+from pipguard.core.printable import safe_line
 from pipguard.core.redaction import printable, redact, redact_all
 
 if TYPE_CHECKING:  # the result types only: every command imports this module, few need each of them
     from pipguard.core.conflicts import Clash, PlanResult
+    from pipguard.core.constraints import Violation
     from pipguard.core.health import CheckResult, Problem
     from pipguard.core.views import Compacted, HistoryView, LedgerView, Pin, WhyResult
 
@@ -29,17 +31,25 @@ JSON_SCHEMA = 1
 CHANGES_SHOWN = 8
 
 
-def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
-    """Aligned columns, two spaces apart; the last column is not padded."""
+def table(header: Sequence[str], rows: Sequence[Sequence[str | None]]) -> list[str]:
+    """Aligned columns, two spaces apart; the last column is not padded. Each cell is
+    made one printable line (a name or version from metadata may hold escapes or newlines);
+    a missing one (None) is shown as ``-``."""
+    shown = [[safe_line(cell) if cell is not None else "-" for cell in row] for row in rows]
     widths = [len(h) for h in header]
-    for row in rows:
+    for row in shown:
         for i, cell in enumerate(row):
             widths[i] = max(widths[i], len(cell))
     lines = []
-    for row in (header, *rows):
+    for row in (list(header), *shown):
         cells = [cell.ljust(widths[i]) if i < len(row) - 1 else cell for i, cell in enumerate(row)]
         lines.append("  ".join(cells).rstrip())
     return lines
+
+
+def lines_text(lines: Sequence[str]) -> str:
+    """Lines as text for a terminal: each made one printable line, each ending in a newline."""
+    return "".join(safe_line(line) + "\n" for line in lines)
 
 
 def _indent(text: str, prefix: str) -> list[str]:
@@ -53,6 +63,22 @@ def _without_prefix(text: str) -> str:
 def command_text(txn: Transaction) -> str:
     """The command a transaction ran, credentials redacted, quoted for a shell, printable."""
     return printable(shlex.join(redact_all(txn.argv)) if txn.argv else txn.command)
+
+
+def outside_note(count: int, policy: str, unmet: Sequence[Violation] = ()) -> str:
+    """One line about the distributions seen only from outside the environment."""
+    plural = "s" if count != 1 else ""
+    if policy == "protect":
+        return (f"pipguard: {count} distribution{plural} seen from outside the environment (base interpreter, "
+                "user site, PYTHONPATH) are protected too ('pipguard outside ignore' stops that).")
+    standing = ""
+    if unmet:
+        from pipguard.core.health import outside_unmet_summary  # only with something to summarise
+
+        standing = f"; standing constraints judge only the environment's own, not {outside_unmet_summary(unmet)}"
+    return (f"pipguard: {count} distribution{plural} seen from outside the environment (base interpreter, user "
+            f"site, PYTHONPATH) are not guarded: their requirements do not block installs{standing} ('pipguard "
+            "outside protect' guards them too).")
 
 
 # -- ledger ---------------------------------------------------------------------
@@ -109,7 +135,7 @@ def ledger_text(view: LedgerView) -> str:
         by_source[key] = by_source.get(key, 0) + 1
     for (source, added_by), count in sorted(by_source.items()):
         lines.append(f"standing constraints: {count} from {source} (transaction {added_by})")
-    return "\n".join(lines) + ("\n" if lines else "")
+    return lines_text(lines)
 
 
 # -- why ----------------------------------------------------------------------------
@@ -166,7 +192,7 @@ def why_text(result: WhyResult) -> str:
         if result.root is None:
             lines.append(f"Nothing needs {name}: {have}, but no root, installed distribution or "
                          "standing constraint requires it.")
-        return "\n".join(lines) + "\n"
+        return lines_text(lines)
     met = "met" if result.satisfied else "NOT met"
     count = len(result.requirers)
     merged = f"{name}{result.merged_specifier}" if result.merged_specifier else "any version"
@@ -190,7 +216,7 @@ def why_text(result: WhyResult) -> str:
     else:
         lines.append("")
         lines.append(f"No root reaches {name}: only the distributions above need it.")
-    return "\n".join(lines) + "\n"
+    return lines_text(lines)
 
 
 # -- history ---------------------------------------------------------------------
@@ -319,8 +345,7 @@ def history_lines(view: HistoryView) -> Iterator[str]:
 
 
 def history_text(view: HistoryView) -> str:
-    lines = [printable(line) for line in history_lines(view)]
-    return "\n".join(lines) + ("\n" if lines else "")
+    return lines_text(list(history_lines(view)))
 
 
 def transaction_detail(txn: Transaction) -> str:
@@ -346,7 +371,7 @@ def transaction_detail(txn: Transaction) -> str:
     if txn.reason:
         lines.append("  reason:")
         lines += _indent(_without_prefix(redact(txn.reason)), "    ")
-    return "\n".join(lines) + "\n"
+    return lines_text(lines)
 
 
 def _describe_root_change(change: RootChange) -> str:
@@ -369,13 +394,14 @@ def _describe_root_change(change: RootChange) -> str:
 def export_text(pins: Sequence[Pin], header: Sequence[str]) -> str:
     lines = [f"# {line}" if line else "#" for line in header]
     lines += [pin.line for pin in pins]
-    return "\n".join(lines) + "\n"
+    return lines_text(lines)
 
 
 def export_json(
     pins: Sequence[Pin],
     ledger: Mapping[str, Any] | None,
     *,
+    left_out: Sequence[tuple[Distribution, str]] = (),
     ledger_path: str,
     python: Mapping[str, str],
     markers: Mapping[str, str],
@@ -392,6 +418,8 @@ def export_json(
             {"name": p.name, "version": p.version, "marker": p.marker, "note": p.note, "line": p.line}
             for p in pins
         ],
+        "not_exported": [{"name": dist.display_name or dist.name, "version": dist.version, "reason": reason}
+                         for dist, reason in left_out],
         "problems": [p.to_dict() for p in problems],
         "ledger": dict(ledger) if ledger is not None else None,
     }
@@ -469,13 +497,13 @@ def plan_text(result: PlanResult) -> str:
         else:
             lines.append("  would install: " + ", ".join(f"{n} {v}" for n, v in result.install))
         lines += [f"  warning: {w}" for w in result.warnings]
-        return "\n".join(lines) + "\n"
+        return lines_text(lines)
     lines.append(f"NOT OK: {labels} cannot be installed{together}{where}.")
     for problem in result.findings():
         lines.append(f"  {problem.message}")
     if result.pip_summary:
         lines.append(f"  (pip: {result.pip_summary})")
-    return "\n".join(lines) + "\n"
+    return lines_text(lines)
 
 
 # -- JUnit XML --------------------------------------------------------------------

@@ -20,6 +20,7 @@ from pipguard.cli.options import command_parser, print_json, say
 from pipguard.cli.render import JSON_SCHEMA, table
 from pipguard.core.decide import removal_blockers
 from pipguard.core.model import Status
+from pipguard.core.printable import safe_line
 from pipguard.core.transactions import close, start
 from pipguard.engines.pip.runner import pip_command, run_process
 from pipguard.errors import Rejected, UsageError
@@ -89,7 +90,7 @@ def run_autoremove(options: Options, args: list[str]) -> int:
             raise Rejected("\n".join([*lines, "Nothing was changed."]))
         if not ns.json:
             for line in plan_lines(plan):
-                print(line)
+                print(safe_line(line))
         if ns.dry_run:
             if ns.json:
                 print_json(plan_json(plan, "dry-run", None))

@@ -24,17 +24,19 @@ from pipguard.cli.render import (
     check_cases,
     check_json,
     junit_xml,
+    outside_note,
     plan_cases,
     plan_json,
     plan_text,
 )
-from pipguard.core.constraints import Violation
-from pipguard.core.health import CheckResult, assess, outside_unmet_summary
+from pipguard.core.health import CheckResult, assess
 from pipguard.core.model import Transaction
+from pipguard.core.printable import safe_line
 from pipguard.engines.pip.runner import build_constraints_note
 from pipguard.errors import UsageError
 from pipguard.ledger import now
 from pipguard.ledger.journal import Trimmed
+from pipguard.ledger.points import is_number
 
 if TYPE_CHECKING:
     from pipguard.core.conflicts import PlanResult
@@ -70,19 +72,6 @@ def compute_check(options: Options, since: int | None = None) -> CheckResult:
     result = assess(state.distributions, session.ledger, state.markers, ledger_path=str(store.path),
                     has_ledger=not session.created, standing=session.standing, since=since, later=later)
     return replace(result, old_pip_note=build_constraints_note(state.pip_version))
-
-
-def outside_note(count: int, policy: str, unmet: Sequence[Violation] = ()) -> str:
-    """One line about the distributions seen only from outside the environment."""
-    plural = "s" if count != 1 else ""
-    if policy == "protect":
-        return (f"pipguard: {count} distribution{plural} seen from outside the environment (base interpreter, "
-                "user site, PYTHONPATH) are protected too ('pipguard outside ignore' stops that).")
-    standing = (f"; standing constraints judge only the environment's own, not {outside_unmet_summary(unmet)}"
-                if unmet else "")
-    return (f"pipguard: {count} distribution{plural} seen from outside the environment (base interpreter, user "
-            f"site, PYTHONPATH) are not guarded: their requirements do not block installs{standing} ('pipguard "
-            "outside protect' guards them too).")
 
 
 def split_arguments(args: Sequence[str]) -> tuple[list[str], list[str]]:
@@ -168,7 +157,7 @@ def run_check(options: Options, args: list[str]) -> int:
         )
     since = None
     if ns.since is not None:
-        if not ns.since.isdigit():
+        if not is_number(ns.since):
             raise UsageError(
                 f"pipguard check: --since needs a transaction number (0 for all), not {ns.since!r}."
             )
@@ -180,7 +169,7 @@ def run_check(options: Options, args: list[str]) -> int:
         print_json(check_json(result))
     else:
         for problem in result.findings():
-            print(problem.message)
+            print(safe_line(problem.message))
     if not result.has_ledger:
         say(f"pipguard: no ledger yet at {result.ledger_path}; checked the environment only.")
     if result.outside:

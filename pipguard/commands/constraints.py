@@ -40,6 +40,7 @@ from pipguard.core.constraints import (
 )
 from pipguard.core.health import outside_unmet_summary
 from pipguard.core.model import LedgerState, StandingConstraint, StandingFile
+from pipguard.core.printable import safe_line
 from pipguard.core.redaction import redact
 from pipguard.core.transactions import close, start
 from pipguard.errors import UsageError
@@ -298,9 +299,13 @@ def run_constraints(options: Options, args: list[str]) -> int:
         for item in lines:
             needs += standing_needs([item.requirement], item.source, session.state.markers)
         dists, outside = session.state.distributions, session.ledger.outside
-        for violation in guarded_violations(dists, needs, outside)[:10]:
+        violations = guarded_violations(dists, needs, outside)
+        for violation in violations[:VIOLATIONS_SHOWN]:
             say(f"pipguard: warning: {violation.describe()} (pipguard check reports it; later "
                 "installs are not blocked by it, but may not make it worse).")
+        if len(violations) > VIOLATIONS_SHOWN:
+            say(f"pipguard: warning: ... and {len(violations) - VIOLATIONS_SHOWN} more ('pipguard check' "
+                "lists them all).")
         unmet = outside_standing_violations(dists, needs, outside)
         if unmet:
             say(f"pipguard: note: seen from outside the environment, not judged by standing constraints "
@@ -309,6 +314,10 @@ def run_constraints(options: Options, args: list[str]) -> int:
         say(f"pipguard: forgot {before - after} standing constraint file(s) or line(s); {after} remain "
             f"(transaction {txn.id}).")
     return 0
+
+
+# Violations of new standing constraints named by 'constraints add' (check lists them all).
+VIOLATIONS_SHOWN = 10
 
 
 def _readable_lines(ledger: LedgerState) -> list[StandingConstraint]:
@@ -343,7 +352,7 @@ def list_standing(ledger: LedgerState, path: str, as_json: bool) -> int:
     else:
         width = max((len(s.requirement) for s in lines), default=0)
         for item in lines:
-            print(redact(f"{item.requirement:<{width}}  {item.source} (transaction {item.added_by})"))
+            print(safe_line(redact(f"{item.requirement:<{width}}  {item.source} (transaction {item.added_by})")))
     for info in files:
         if info["error"]:
             say(f"pipguard: warning: {info['error']}")

@@ -9,10 +9,10 @@ journal is read only after the older of the two points (``commands.points``).
 
 from __future__ import annotations
 
-from pipguard.cli.context import Options
+from pipguard.cli.context import Options, reading
 from pipguard.cli.options import command_parser, print_json, say
 from pipguard.cli.render import JSON_SCHEMA
-from pipguard.commands.inspect import reading
+from pipguard.core.printable import safe_line
 from pipguard.core.transactions import changes_between
 from pipguard.errors import UsageError
 from pipguard.ledger.points import parse_number, snapshot_after, snapshot_now
@@ -59,7 +59,7 @@ def run_diff(options: Options, args: list[str]) -> int:
         print_json(document)
     else:
         for line in diff_lines(diff):
-            print(line)
+            print(safe_line(line))
         say(_summary(diff) if not diff.empty else
             f"pipguard: no difference from {_label(diff.before)} to {_label(diff.after)}.")
     if drift:

@@ -30,6 +30,7 @@ from pipguard.cli.options import print_json, say, split_options
 from pipguard.cli.render import JSON_SCHEMA
 from pipguard.commands.install import refuse_locations
 from pipguard.core.model import LedgerState, Status, Transaction
+from pipguard.core.printable import safe_line
 from pipguard.core.redaction import redact
 from pipguard.core.transactions import close, start
 from pipguard.engines import make_engine
@@ -101,7 +102,7 @@ def _show(diff: StateDiff, plan: RollbackPlan, json_mode: bool) -> None:
     if json_mode:
         return
     for line in diff_lines(diff):
-        print(line)
+        print(safe_line(line))
     for name in plan.kept:
         say(f"pipguard: note: {name} is kept: it was not installed after transaction {diff.after}, but "
             "pipguard needs it to run.")

@@ -27,6 +27,7 @@ from pipguard.commands.install import refuse_locations
 from pipguard.commands.shim import keep_shims
 from pipguard.core.decide import overlay
 from pipguard.core.model import Distribution, LedgerState, Status, Transaction
+from pipguard.core.printable import safe_line
 from pipguard.core.redaction import redact
 from pipguard.core.transactions import close, start
 from pipguard.core.verdicts import Explainer, shadow_notes
@@ -150,7 +151,7 @@ class UpgradeEffects:
         if self.parsed.json:
             return
         for line in plan_lines(assessment):
-            print(line)
+            print(safe_line(line))
         sys.stdout.flush()
 
     def _start(self, status: Status = "pending") -> Transaction:

@@ -148,9 +148,59 @@ def requirement_text(req: Requirement) -> str:
 
 
 def marker_applies(marker: Marker | None, environment: MarkerEnvironment, extras: Iterable[str] = ()) -> bool:
+    """Whether *marker* holds on the target; one that cannot be evaluated there (``python_version
+    ~= 'zzz'``: packaging's UndefinedComparison) does not (``unreadable_requirements`` says so)."""
+    return _evaluate(marker, environment, extras)[0]
+
+
+def _evaluate(marker: Marker | None, environment: MarkerEnvironment, extras: Iterable[str] = ()) -> tuple[bool, str]:
+    """Whether *marker* holds, and why it could not be evaluated ("" when it could)."""
     if marker is None:
-        return True
-    return any(marker.evaluate({**environment, "extra": extra}) for extra in ("", *sorted(extras)))
+        return True, ""
+    error = ""
+    for extra in ("", *sorted(extras)):
+        try:
+            if marker.evaluate({**environment, "extra": extra}):
+                return True, ""
+        except ValueError as exc:  # UndefinedComparison, UndefinedEnvironmentName
+            error = str(exc)
+    return False, error
+
+
+# Requirement texts whose marker could not be evaluated, with packaging's reason: noted as the
+# requirements are evaluated (the target is one interpreter per process), read by
+# ``unreadable_requirements`` without evaluating anything again.
+_UNEVALUABLE: dict[str, str] = {}
+
+
+@dataclass(frozen=True, order=True)
+class Unreadable:
+    """A requirement of an installed distribution that cannot be read or evaluated on the target."""
+
+    source: NormalizedName  # the distribution that declares it
+    required_by: str  # its label (name and version)
+    requirement: str
+    reason: str
+
+    def describe(self) -> str:
+        return f"{self.required_by} requires {self.requirement!r}, which {self.reason}"
+
+
+def unreadable_requirements(
+    dists: Mapping[NormalizedName, Distribution], environment: MarkerEnvironment
+) -> list[Unreadable]:
+    """Every requirement of *dists* that cannot be parsed, or whose marker cannot be evaluated
+    on the target: pipguard cannot protect it (pip ignores it too), so it is reported."""
+    found = []
+    for dist in dists.values():
+        active_requirements(dist, environment)  # evaluated once (cached): notes what cannot be
+        for text in dist.requires:
+            if _requirement(text) is None:
+                found.append(Unreadable(dist.name, dist.label, text, "is not a valid requirement (PEP 508)"))
+            elif text in _UNEVALUABLE:
+                found.append(Unreadable(dist.name, dist.label, text,
+                                        f"cannot be evaluated on this interpreter ({_UNEVALUABLE[text]})"))
+    return sorted(found)
 
 
 def active_requirements(
@@ -186,7 +236,10 @@ def _active(
         req = _requirement(text)
         if req is None:
             continue  # pip ignores unparseable metadata lines too
-        if marker_applies(req.marker, environment, extras):
+        applies, error = _evaluate(req.marker, environment, extras)
+        if error:
+            _UNEVALUABLE[text] = error
+        if applies:
             active.append(req)
     return tuple(active)
 

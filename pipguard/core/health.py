@@ -19,10 +19,13 @@ from pipguard.core.constraints import (
     Distribution,
     MarkerEnvironment,
     Need,
+    Unreadable,
     Violation,
     all_needs,
+    guarded_distributions,
     guarded_violations,
     outside_standing_violations,
+    unreadable_requirements,
 )
 from pipguard.core.model import Change, LedgerState, Root, StandingConstraint, Transaction
 from pipguard.core.redaction import redact, redact_all
@@ -37,7 +40,7 @@ class Problem:
     """One thing wrong, as a line of text and as data."""
 
     kind: str  # unsatisfied-root, unsatisfied-requirement, unsatisfied-constraint, drift,
-    # interrupted, rejected, failed
+    # interrupted, rejected, failed, unreadable-requirement
     subject: str  # a short name for it (a JUnit test name)
     message: str  # one line for a person
     name: NormalizedName | None = None  # the distribution concerned, if any
@@ -102,13 +105,21 @@ class CheckResult:
     # standing constraints that distributions seen from outside do not meet (reported, not problems)
     outside_unmet: tuple[Violation, ...] = ()
     old_pip_note: str = ""  # the target's pip cannot constrain build environments
+    # requirements of the environment's distributions that cannot be read or evaluated
+    unreadable: tuple[Unreadable, ...] = ()
 
     @property
     def ok(self) -> bool:
-        return not (self.violations or self.drift or self.interrupted or self.failed)
+        return not (self.violations or self.drift or self.interrupted or self.failed or self.unreadable)
 
     def findings(self) -> list[Problem]:
         found = [_violation_problem(v) for v in self.violations]
+        for item in self.unreadable:
+            found.append(
+                Problem("unreadable-requirement", f"{item.required_by}: unreadable requirement",
+                        f"unreadable requirement: {item.describe()}; it is not checked or protected "
+                        f"(reinstall {item.required_by.split(' ')[0]} or fix its metadata)", item.source)
+            )
         for change in self.drift:
             found.append(
                 Problem("drift", f"{change.name} changed outside pipguard",
@@ -219,6 +230,7 @@ def assess(
         outside=tuple(sorted((name, dist.version) for name, dist in dists.items() if dist.outside)),
         outside_policy=ledger.outside,
         outside_unmet=tuple(outside_standing_violations(dists, needs, ledger.outside)),
+        unreadable=tuple(unreadable_requirements(guarded_distributions(dists, ledger.outside), markers)),
     )
 
 

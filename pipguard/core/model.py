@@ -87,7 +87,12 @@ class Change:
     after: str | None
 
     def describe(self) -> str:
-        return f"{self.name}: {self.before or '(none)'} -> {self.after or '(removed)'}"
+        return f"{self.name}: {_version_text(self.before, '(none)')} -> {_version_text(self.after, '(removed)')}"
+
+
+def _version_text(version: str | None, absent: str) -> str:
+    # "": installed, but its metadata gives no version (a broken METADATA header)
+    return absent if version is None else (version or "(no version)")
 
 
 @dataclass(frozen=True)

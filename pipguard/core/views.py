@@ -327,12 +327,7 @@ class Pin:
 
     @property
     def line(self) -> str:
-        try:
-            Version(self.version)
-            operator = "=="
-        except InvalidVersion:
-            operator = "==="  # a legacy version: compare as a string, as pip does
-        text = f"{self.name}{operator}{self.version}"
+        text = f"{self.name}=={self.version}"
         if self.marker:
             text += f"; {self.marker}"
         if self.note:
@@ -435,7 +430,7 @@ def export_pins(
     needed = _markers_needed(dists, roots, markers)
     pins = []
     for name, dist in sorted(dists.items()):
-        if name in TOOLING and not include_tooling:
+        if (name in TOOLING and not include_tooling) or unexportable(dist):
             continue
         note = ""
         if dist.editable:
@@ -444,6 +439,35 @@ def export_pins(
             note = f"from {redact(dist.url)}"
         pins.append(Pin(name, dist.version, needed.get(name), note))
     return pins
+
+
+def unexportable(dist: Distribution) -> str:
+    """Why *dist* cannot be a line of a constraints file ("" when it can): its metadata gives a
+    name or version that is not valid (pip would not read the line, and it may hold anything)."""
+    if not is_project_name(dist.display_name or dist.name):
+        return "its name is not a valid distribution name"
+    if not dist.version:
+        return "its metadata gives no version"
+    if not _valid_version(dist.version):
+        return "its version is not a valid (PEP 440) version"
+    return ""
+
+
+def _valid_version(text: str) -> bool:
+    try:
+        Version(text)
+    except InvalidVersion:
+        return False
+    # Version() allows surrounding whitespace, which a constraints line would carry along.
+    return text == text.strip()
+
+
+def not_exported(
+    dists: Mapping[NormalizedName, Distribution], include_tooling: bool = False
+) -> list[tuple[Distribution, str]]:
+    """The distributions ``export_pins`` leaves out as unreadable, each with the reason."""
+    return [(dist, reason) for name, dist in sorted(dists.items())
+            if (include_tooling or name not in TOOLING) and (reason := unexportable(dist))]
 
 
 def close_matches(name: str, candidates: Iterable[str]) -> list[str]:

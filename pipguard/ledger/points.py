@@ -20,11 +20,16 @@ from pipguard.ledger.store import LedgerStore
 from pipguard.maintenance.diff import Snapshot
 
 
+def is_number(text: str) -> bool:
+    """ASCII digits only: ``int()`` also takes Arabic-Indic or fullwidth digits, " 3", "+3"
+    and "1_0", which no transaction is numbered with."""
+    return text.isascii() and text.isdigit()
+
+
 def parse_number(text: str, command: str) -> int:
-    try:
-        number = int(text)
-    except ValueError:
-        raise UsageError(f"{command} needs a transaction number from 'pipguard history', not {text!r}.") from None
+    if not is_number(text):
+        raise UsageError(f"{command} needs a transaction number from 'pipguard history', not {text!r}.")
+    number = int(text)
     if number < 1:
         raise UsageError(f"{command} needs a transaction number from 'pipguard history' (1 or more), not {number}.")
     return number

@@ -20,6 +20,7 @@ import locale
 import os
 import re
 import shlex
+import stat
 import sys
 import urllib.parse
 from collections.abc import Collection, Iterator, Mapping, Sequence
@@ -281,10 +282,35 @@ class FileContent:
         )
 
 
+# The most a requirements or constraints file may hold (OpenStack's upper-constraints.txt, the
+# largest known, is ~20 KB): a file that goes on (/dev/zero, a runaway generator) is refused,
+# never read until the kernel stops pipguard. docs/reliability.md says so.
+MAX_FILE_BYTES = 16 * 1024 * 1024
+
+
 def _read_bytes(path: str, what: str, flag: str) -> bytes:
+    """A requirements or constraints file's bytes: a regular file (or the null device), at most
+    ``MAX_FILE_BYTES``; a FIFO, another device, a socket or a directory is refused (exit 2).
+    pip runs apart from pipguard, so a pipe (``-r <(...)``) could not reach it anyway."""
     try:
-        with open(path, "rb") as handle:
-            return handle.read()
+        # O_NONBLOCK: opening a FIFO nobody writes to must not hang before it is refused
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+        with os.fdopen(fd, "rb") as handle:
+            info = os.fstat(fd)
+            if stat.S_ISDIR(info.st_mode):
+                raise IsADirectoryError
+            if _is_null_device(info):
+                return b""
+            if not stat.S_ISREG(info.st_mode):
+                raise UsageError(f"cannot read the {what} file {path}: it is not a regular file (a FIFO, "
+                                 f"device or socket). Give {flag} a file.")
+            os.set_blocking(fd, True)
+            data = handle.read(MAX_FILE_BYTES + 1)
+        if len(data) > MAX_FILE_BYTES:
+            raise UsageError(f"cannot read the {what} file {path}: it is larger than "
+                             f"{MAX_FILE_BYTES // (1024 * 1024)} MiB, far more than any {what} file needs. "
+                             f"Check the path given to {flag}.")
+        return data
     except FileNotFoundError:
         raise UsageError(f"{what} file not found: {path}. Check the path given to {flag}.") from None
     except IsADirectoryError:
@@ -292,6 +318,14 @@ def _read_bytes(path: str, what: str, flag: str) -> bytes:
                          f"to {flag}.") from None
     except OSError as exc:
         raise UsageError(f"cannot read the {what} file {path}: {exc.strerror or exc}.") from None
+
+
+def _is_null_device(info: os.stat_result) -> bool:
+    try:
+        null = os.stat(os.devnull)
+    except OSError:
+        return False
+    return stat.S_ISCHR(info.st_mode) and info.st_rdev == null.st_rdev
 
 
 def _break_line(line: str) -> tuple[str, str]:

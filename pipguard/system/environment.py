@@ -147,7 +147,8 @@ def resolve_python(python: str | None) -> str:
 def _distribution(item: Mapping[str, Any]) -> Distribution:
     return Distribution(
         name=canonicalize_name(item["name"]),
-        version=item["version"],
+        # A broken METADATA header may hide the Version (it is None then): no version, not None.
+        version=str(item.get("version") or ""),
         requires=tuple(item.get("requires") or ()),
         display_name=item["name"],
         editable=item.get("editable"),

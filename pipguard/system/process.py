@@ -9,7 +9,7 @@ Every subprocess (pip, the probe, interpreter queries) goes through
 * ``check=False`` semantics: the exit code is returned, the caller reads it;
 * an optional timeout: the process runs in a session of its own and the
   whole tree is stopped when the time is up (``ProcessResult.timed_out``);
-* signals: while a child runs, SIGINT and SIGTERM sent to pipguard are passed
+* signals: while a child runs, SIGINT, SIGTERM and SIGHUP sent to pipguard are passed
   on to the child (a Ctrl-C at the terminal already reached it, so that one
   is not sent twice) and pipguard waits for the child to end. Then, by
   default, ``Interrupted`` is raised, so that nothing unwinds (lock, work
@@ -17,7 +17,7 @@ Every subprocess (pip, the probe, interpreter queries) goes through
   child changed asks for the signal in the result instead
   (``return_on_signal=True``) and raises ``Interrupted`` itself afterwards.
 
-Outside a child, ``terminate_as_interrupt`` makes SIGTERM unwind like Ctrl-C.
+Outside a child, ``terminate_as_interrupt`` makes SIGTERM and SIGHUP unwind like Ctrl-C.
 ``work_directory`` makes pipguard's temporary directories, removed on every
 exit path and, after a SIGKILL, by a later run.
 """
@@ -72,7 +72,7 @@ def signal_name(number: int) -> str:
 
 
 class Interrupted(KeyboardInterrupt):
-    """pipguard was told to stop (SIGINT, SIGTERM): unwind, then exit 128 + N.
+    """pipguard was told to stop (SIGINT, SIGTERM, SIGHUP): unwind, then exit 128 + N.
 
     A ``KeyboardInterrupt``, so that everything that already unwinds cleanly
     on Ctrl-C (finally blocks, the lock, work directories) does so on SIGTERM.
@@ -102,7 +102,10 @@ class _Watch:
     signals: list[int] = field(default_factory=list)
 
 
-_FORWARDED = (signal.SIGINT, signal.SIGTERM)
+# SIGHUP (a closed terminal or ssh session) is treated as SIGTERM: passed on, waited for, recorded.
+_HANGUP: tuple[signal.Signals, ...] = (signal.SIGHUP,) if hasattr(signal, "SIGHUP") else ()
+_FORWARDED = (signal.SIGINT, signal.SIGTERM, *_HANGUP)
+_UNWINDING = (signal.SIGTERM, *_HANGUP)  # outside a child: unwind like Ctrl-C
 _watches: list[_Watch] = []
 _saved_handlers: dict[int, Any] = {}
 _waiting = 0  # how many children the main thread is waiting for right now
@@ -184,18 +187,19 @@ def _raise_interrupted(signum: int, frame: FrameType | None) -> None:
 
 @contextlib.contextmanager
 def terminate_as_interrupt() -> Iterator[None]:
-    """Inside: SIGTERM unwinds like Ctrl-C (``Interrupted``), finally blocks and all."""
+    """Inside: SIGTERM and SIGHUP unwind like Ctrl-C (``Interrupted``), finally blocks and all."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = signal.signal(signal.SIGTERM, _raise_interrupted)
+    previous = {signum: signal.signal(signum, _raise_interrupted) for signum in _UNWINDING}
     try:
         yield
     finally:
         # Children abandoned by an exception: nothing waits for them any more.
         while _watches:
             _end_watch(_watches[-1])
-        signal.signal(signal.SIGTERM, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 # -- running ----------------------------------------------------------------------
@@ -346,7 +350,7 @@ def run_process(
     With *capture* its output is kept (and with *tee* also shown live,
     credentials redacted); without, it shares pipguard's terminal. With
     *timeout* (seconds) it runs in a session of its own and is stopped, with
-    everything it started, when the time is up. A SIGINT or SIGTERM pipguard
+    everything it started, when the time is up. A SIGINT, SIGTERM or SIGHUP pipguard
     receives meanwhile is passed on; once the process has ended,
     ``Interrupted`` is raised, or with *return_on_signal* the signal is in
     the result for the caller to record first.
@@ -396,7 +400,7 @@ class WatchedProcess:
     stopped: the pip engine's install, judged half-way (at its gate).
 
     Use it as a context manager: inside, pipguard counts as waiting for the
-    child, so a SIGINT or SIGTERM it receives is passed on to the child
+    child, so a SIGINT, SIGTERM or SIGHUP it receives is passed on to the child
     instead of unwinding pipguard while the child runs; ``wait`` returns the
     signal in the result. *pass_fds* are inherited by the child (the gate's
     pipes).
@@ -452,7 +456,7 @@ class WatchedProcess:
 
     @property
     def signalled(self) -> bool:
-        """pipguard received SIGINT or SIGTERM while the child ran."""
+        """pipguard received SIGINT, SIGTERM or SIGHUP while the child ran."""
         return bool(self._watch.signals)
 
     def stdout_so_far(self) -> str:

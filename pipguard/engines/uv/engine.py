@@ -78,9 +78,19 @@ _FIXED = ("--no-config", "--index-strategy", "unsafe-best-match")
 
 def check_uv_version(command: Sequence[str]) -> Version:
     """The version of the uv at *command*, refused when pipguard cannot read its plans."""
-    result = run_process([*command, "--version"], capture=True)
-    found = uv_version(result.stdout) if result.returncode == 0 else None
+    from pipguard.system.environment import PROBE_TIMEOUT_ENV, probe_timeout
+
+    # A uv that never answers must not hold the environment's lock for ever (issue 19.13).
+    timeout = probe_timeout()
+    result = run_process([*command, "--version"], capture=True, timeout=timeout)
     shown = " ".join(command)
+    if result.timed_out:
+        raise EnvironmentUnusable(
+            f"uv ({shown} --version) did not answer within {timeout:g} s, so pipguard stopped it. "
+            f"Reinstall uv (pip install 'pipguard[uv]'), allow it more time with {PROBE_TIMEOUT_ENV}=SECONDS, "
+            "or use --engine pip."
+        )
+    found = uv_version(result.stdout) if result.returncode == 0 else None
     if found is None:
         raise EnvironmentUnusable(
             f"cannot tell the version of uv ({shown} --version exited {result.returncode}: "
