@@ -48,7 +48,7 @@ import contextlib
 import json
 import os
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -210,8 +210,7 @@ class LedgerStore:
         found = self._read_state_text()
         if found is None:
             state = recovery.rebuild(self)
-            if state is not None:
-                self._verify(None, None, state)
+            self._verify(None, None)  # a new ledger's mark: its journal as it is (none: empty)
             return state
         text, mtime = found
         try:
@@ -222,17 +221,17 @@ class LedgerStore:
             raise self.unusable_state(text, exc) from None
         recovery.set_aside_torn(self)
         state = recovery.catch_up(self, state)
-        self._verify(recovery.mark_from(mark_data), mtime, state)
+        self._verify(recovery.mark_from(mark_data), mtime)
         return state
 
-    def _verify(self, mark: Mark | None, state_mtime: int | None, state: LedgerState) -> None:
+    def _verify(self, mark: Mark | None, state_mtime: int | None) -> None:
         """Know the journal's integrity (cheaply when the mark vouches for it), remember it
         for the next write, and say when lines in it cannot be read."""
         journal = Journal(self.files.journal)
         with self.reading_journal():
-            self._mark, scanned = recovery.verify(journal, mark, state_mtime)
-        if scanned and self.writing and self.files.state.exists():
-            self.save(state)  # the next run trusts the mark again without reading
+            # Kept in memory: the next write records it (never a write here, before the
+            # command knows the ledger is this environment's).
+            self._mark, _scanned = recovery.verify(journal, mark, state_mtime)
         if self.damage and self.writing:
             for note in recovery.damage_notes(self):
                 _say(f"pipguard: warning: {note}")
@@ -364,25 +363,23 @@ class LedgerStore:
         except OSError as exc:
             raise self._write_error(exc) from None
 
-    def begin(self, state: LedgerState, txn: Transaction) -> LedgerState:
-        """Record *txn* as pending: the state staged, its journal line, the state in place."""
-        if txn.status != "pending" or txn.id <= state.last_id or state.pending is not None:
-            raise ValueError(f"transaction {txn.id} cannot begin after {state.last_id}")
-        after = apply(state, txn)
-        text, mark = self._encode(after, [txn])
+    def _record(self, after: LedgerState, records: Sequence[Transaction],
+                error: Callable[[OSError, str], LedgerError]) -> LedgerState:
+        """The one order every record is written in: the state *after* staged, the
+        journal lines of *records* appended, the state put in place. *error* turns a
+        failure at a step ("stage", "append") into what it means for the command; a
+        failure to put the state in place loses nothing (the journal has it: the next
+        run catches up)."""
+        text, mark = self._encode(after, records)
         try:
             staged = self._stage(text)
         except OSError as exc:
-            raise self._write_error(exc) from None
+            raise error(exc, "stage") from None
         try:
-            self._append([txn])
+            self._append(records)
         except OSError as exc:
             staged.discard()
-            raise LedgerError(
-                f"cannot write the ledger {self.path} (its journal {self.files.journal}): "
-                f"{exc.strerror or exc}. The previous ledger was left as it was: nothing was recorded and "
-                "nothing was changed; free space or fix permissions and run again."
-            ) from None
+            raise error(exc, "append") from None
         except BaseException:
             staged.discard()
             raise
@@ -392,31 +389,33 @@ class LedgerStore:
             raise self._write_error(exc) from None
         return after
 
+    def begin(self, state: LedgerState, txn: Transaction) -> LedgerState:
+        """Record *txn* as pending: the state staged, its journal line, the state in place."""
+        if txn.status != "pending" or txn.id <= state.last_id or state.pending is not None:
+            raise ValueError(f"transaction {txn.id} cannot begin after {state.last_id}")
+
+        def error(exc: OSError, step: str) -> LedgerError:
+            if step == "stage":
+                return self._write_error(exc)
+            return LedgerError(
+                f"cannot write the ledger {self.path} (its journal {self.files.journal}): "
+                f"{exc.strerror or exc}. The previous ledger was left as it was: nothing was recorded and "
+                "nothing was changed; free space or fix permissions and run again."
+            )
+
+        return self._record(apply(state, txn), [txn], error)
+
     def finish(self, state: LedgerState, txn: Transaction) -> LedgerState:
         """Record *txn*'s outcome (of a transaction begun, or one recorded at once):
         the state staged with it applied, its journal line, the state in place."""
         began = state.pending is not None and state.pending.id == txn.id
         if txn.status == "pending" or (not began and txn.id <= state.last_id):
             raise ValueError(f"transaction {txn.id} cannot be recorded after {state.last_id}")
-        after = apply(state, txn)
-        text, mark = self._encode(after, [txn])
-        try:
-            staged = self._stage(text)
-        except OSError as exc:
-            raise (self._commit_error(txn, exc) if began else self._write_error(exc)) from None
-        try:
-            self._append([txn])
-        except OSError as exc:
-            staged.discard()
-            raise (self._commit_error(txn, exc) if began else self._write_error(exc)) from None
-        except BaseException:
-            staged.discard()
-            raise
-        try:
-            self._put_in_place(staged, mark)
-        except OSError as exc:
-            raise self._write_error(exc) from None  # the journal has it: the next run catches up
-        return after
+
+        def error(exc: OSError, step: str) -> LedgerError:
+            return self._commit_error(txn, exc) if began else self._write_error(exc)
+
+        return self._record(apply(state, txn), [txn], error)
 
     def _commit_error(self, txn: Transaction, exc: OSError) -> LedgerError:
         return LedgerError(
@@ -442,18 +441,7 @@ class LedgerStore:
             if txn.status == "pending" or txn.id <= after.last_id:
                 raise ValueError(f"transaction {txn.id} cannot be recorded after {after.last_id}")
             after = apply(after, txn)
-        text, mark = self._encode(after, records)
-        try:
-            staged = self._stage(text)
-        except OSError as exc:
-            raise self._write_error(exc) from None
-        try:
-            self._append(records)
-            self._put_in_place(staged, mark)
-        except OSError as exc:
-            staged.discard()
-            raise self._write_error(exc) from None
-        return after
+        return self._record(after, records, lambda exc, _step: self._write_error(exc))
 
     # -- compaction ---------------------------------------------------------------------------
 

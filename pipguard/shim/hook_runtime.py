@@ -133,10 +133,18 @@ def _runs_here(config: dict[str, Any]) -> bool:
 
 
 def _pipguard_importable() -> bool:
-    import importlib.util  # only on a guarded pip command: every other start stays cheap
+    """Can ``python -I -m pipguard`` import pipguard? Searched as -I searches: without
+    PYTHONPATH, the current directory or the user's site-packages."""
+    import importlib.machinery  # only on a guarded pip command: every other start stays cheap
+    import site
 
+    left_out = {os.path.abspath(p) for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p}
+    left_out.add(os.getcwd())
+    if site.USER_SITE:
+        left_out.add(os.path.abspath(site.USER_SITE))
+    search = [p for p in sys.path if p and os.path.abspath(p) not in left_out]
     try:
-        return importlib.util.find_spec("pipguard") is not None
+        return importlib.machinery.PathFinder.find_spec("pipguard", search) is not None
     except (ImportError, ValueError):
         return False
 

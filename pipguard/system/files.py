@@ -26,6 +26,7 @@ temporary file behind.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import stat
 from collections.abc import Callable, Iterable
@@ -66,11 +67,11 @@ def open_regular(path: Path | str, flags: int = os.O_RDONLY, mode: int = 0o644, 
     try:
         fd = os.open(path, flags | nofollow | _NONBLOCK | _CLOEXEC, mode)
     except OSError as exc:
-        if nofollow and (exc.errno == getattr(os, "ELOOP", 40) or os.path.islink(path)):
+        if nofollow and (exc.errno == errno.ELOOP or os.path.islink(path)):
             raise NotRegularFile(path, "a symbolic link") from None
-        if exc.errno == 6:  # ENXIO: a FIFO opened for writing with no reader, a socket
-            with contextlib.suppress(OSError):
-                raise NotRegularFile(path, kind_of(os.lstat(path).st_mode)) from None
+        kind = is_regular_or_absent(path) if exc.errno == errno.ENXIO else None
+        if kind is not None:  # a FIFO opened for writing with no reader, a socket
+            raise NotRegularFile(path, kind) from None
         raise
     try:
         info = os.fstat(fd)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -152,6 +153,11 @@ def test_refusing_another_environments_ledger_writes_nothing_beside_it(guard: Pi
     assert guard.install("G").returncode == 0
     directory = guard.venv.path / ".pipguard"
     assert (directory / "ledger.json.probe-cache").exists()
+    # A state without the journal's integrity mark (an earlier pipguard wrote it): reading it
+    # means reading the journal, and that must not write the mark into the refused ledger.
+    state = json.loads((directory / "ledger.json").read_text())
+    del state["journal"]
+    (directory / "ledger.json").write_text(json.dumps(state))
     before = ledger_files(directory)
     other = Pipguard(make_venv(tmp_path / "env2"), [wheelhouse])
     result = other.run("--ledger", str(directory / "ledger.json"), "install", *other.index_args(), "M")
