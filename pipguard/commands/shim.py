@@ -1,22 +1,12 @@
 """``pipguard shim install|remove|status``: an environment's pip, through pipguard.
 
-devstack calls ``$VENV/bin/pip`` by absolute path, so the files themselves
-are replaced: ``pip``, ``pip3``, ``pip3.X`` (and ``pip-3.X``) next to the
-target interpreter become small scripts that run ``pipguard --python TARGET
-pip ARGS``. pip's own scripts are kept byte for byte beside the ledger (in
-``shim-originals/``) so ``shim remove`` puts them back exactly; pass-through
-commands run the kept original, so pip's output (down to the program name in
-its usage lines) is unchanged. devstack also runs ``python3.X -m pip``: a
-``.pth`` hook in the environment's site-packages (``pipguard.shim.hook``)
-sends those to the same pipguard.
-
-A shim names only interpreters, never a pipguard file: it imports pipguard
-when it runs in the target, or runs ``python -I -m pipguard`` with
-pipguard's own interpreter (pipguard installed outside the environment it
-guards, the way devstack should use it), so upgrading pipguard keeps it
-working. What was installed is recorded in the ledger's ``shim`` key; that
-record is data, checked (``pipguard.shim.record`` and ``verify_record``)
-before anything in it is run or written.
+The command: its arguments, the lock, the ledger's shim record, and what is
+said. The work is in ``pipguard.shim``: ``scripts`` (finding pip's scripts,
+writing shims over them, putting pip's back after checking them), ``runner``
+(how a shim reaches pipguard, and the record checked against this
+environment), ``record`` (the record's shape) and ``hook`` (``python -m
+pip``). What was installed is recorded in the ledger's ``shim`` key; that
+record is data, checked before anything in it is run or written.
 """
 
 from __future__ import annotations
@@ -24,8 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import stat
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -34,7 +22,6 @@ from typing import Any
 from pipguard.cli.context import Options, Target, locate, open_session, probe
 from pipguard.cli.options import say
 from pipguard.core.model import LedgerState
-from pipguard.engines.pip.runner import run_process
 from pipguard.errors import EnvironmentUnusable, UsageError
 from pipguard.ledger import now
 from pipguard.shim.hook import HOOK_NAME, HookConfig, hook_state, render_hook, site_packages, write_hook
@@ -45,6 +32,7 @@ from pipguard.shim.record import (
     parse_shim_record,
     runner_problem,
 )
+from pipguard.shim.runner import choose_runner, interpreter_problem, record_problems
 from pipguard.shim.scripts import (
     SHIM_MARKER,
     RemoveReport,
@@ -55,7 +43,6 @@ from pipguard.shim.scripts import (
     put_shims_back,
     remove_shims,
     render_shim,
-    same_interpreter,
     scripts_directory,
     shebang_interpreter,
     shim_scripts,
@@ -83,89 +70,7 @@ def _reinstall_pip(target: Target) -> str:
     return f"{target.python} -m pip install --force-reinstall pip"
 
 
-# -- choosing how the shim runs pipguard ---------------------------------------------------
-
-_HAS_PIP_COMMAND = "from pipguard.cli.registry import COMMANDS; raise SystemExit('pip' not in COMMANDS)"
-
-
-def can_import_pipguard(python: str, isolated: bool = True) -> bool:
-    flags = ["-I"] if isolated else []
-    return run_process([python, *flags, "-c", _HAS_PIP_COMMAND], capture=True).returncode == 0
-
-
-def choose_runner(target_python: str, target_prefix: str) -> tuple[tuple[str, ...], str | None]:
-    """How the shim reaches pipguard, and a note when that depends on the caller's setup.
-
-    The pipguard running now is the one the user chose: from its own venv (or
-    pipx) it guards the target from outside, as devstack should use it; run
-    from inside the target, the shims import it there.
-    """
-    own = sys.executable
-    here = os.path.realpath(sys.prefix) == os.path.realpath(target_prefix)
-    if here and can_import_pipguard(target_python):
-        return (), None
-    if can_import_pipguard(own):
-        return (own, "-I", "-m", "pipguard"), None
-    if can_import_pipguard(target_python):
-        return (), None
-    return (own, "-m", "pipguard"), (
-        f"pipguard: note: pipguard is not installed for {own} (it runs from PYTHONPATH or the "
-        "current directory), so the shim works only where that is still the case. Install "
-        "pipguard (pip install pipguard) and run 'pipguard shim install' again to make it permanent."
-    )
-
-
 # -- the record, checked against this environment -------------------------------------------
-
-
-def interpreter_problem(path: str) -> str | None:
-    """Why the runner's interpreter is not one only root or this user could have put there."""
-    try:
-        info = os.stat(path)
-    except OSError as exc:
-        return f"runner {path} cannot be found ({exc.strerror or exc})"
-    if not stat.S_ISREG(info.st_mode) or not info.st_mode & 0o111:
-        return f"runner {path} is not an executable file"
-    me = os.geteuid() if hasattr(os, "geteuid") else 0
-    resolved = os.path.realpath(path)
-    for where in dict.fromkeys((resolved, os.path.dirname(resolved), os.path.dirname(path))):
-        try:
-            info = os.stat(where)
-        except OSError as exc:
-            return f"cannot inspect {where} ({exc.strerror or exc})"
-        if info.st_uid not in (0, me):
-            return f"runner {path}: {where} is owned by user id {info.st_uid}"
-        if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
-            return f"runner {path}: {where} is writable by others (mode {stat.filemode(info.st_mode)})"
-    return None
-
-
-def _inside(path: str, prefix: str) -> bool:
-    real, top = os.path.realpath(path), os.path.realpath(prefix)
-    return real.startswith(top.rstrip("/") + "/")
-
-
-def verify_record(record: ShimRecord, target: Target) -> list[str]:
-    """What in *record* is not what ``shim install`` would have recorded for *target*."""
-    problems = []
-    directory = str(scripts_directory(target.python))
-    if record.scripts_dir != directory:
-        problems.append(f"scripts_dir {record.scripts_dir} is not {directory}")
-    if os.path.dirname(record.target_python) != directory or not same_interpreter(
-            record.target_python, target.python):
-        problems.append(f"target_python {record.target_python} is not the interpreter {target.python}")
-    if record.originals != str(originals_directory(target)):
-        problems.append(f"originals {record.originals} is not {originals_directory(target)}")
-    if record.ledger is not None and record.ledger != str(target.store.path):
-        problems.append(f"ledger {record.ledger} is not {target.store.path}")
-    if record.pip_hook is not None and (
-            os.path.basename(record.pip_hook) != HOOK_NAME or not _inside(record.pip_hook, target.prefix)):
-        problems.append(f"pip_hook {record.pip_hook} is not a {HOOK_NAME} inside {target.prefix}")
-    if record.runner:
-        problem = interpreter_problem(record.runner[0])
-        if problem:
-            problems.append(problem)
-    return problems
 
 
 def read_record(target: Target, ledger: LedgerState | None) -> ShimRecord | None:
@@ -173,7 +78,7 @@ def read_record(target: Target, ledger: LedgerState | None) -> ShimRecord | None
     record = parse_shim_record(dict(ledger.shim) if ledger else {})
     if record is None:
         return None
-    problems = verify_record(record, target)
+    problems = record_problems(record, target.python, target.prefix, target.store.path)
     if problems:
         raise ShimRecordInvalid(problems)
     return record
