@@ -39,7 +39,7 @@ from pipguard.core.model import LedgerState, Transaction
 from pipguard.core.transactions import replay
 from pipguard.errors import LedgerError
 from pipguard.ledger import journal as journal_module
-from pipguard.ledger.journal import Journal, JournalLineError, Summary, check_order, decode_line
+from pipguard.ledger.journal import Journal, JournalLineError, Summary, check_order, complete_end, decode_line
 
 if TYPE_CHECKING:
     from pipguard.ledger.store import LedgerStore
@@ -148,6 +148,26 @@ def repair_from(journal: Journal, damage: tuple[Damage, ...]) -> int | None:
         if isinstance(entry, Transaction):
             return entry.id
     return None
+
+
+def readable_start(journal: Journal, damage: tuple[Damage, ...]) -> int:
+    """The offset of the first line after the last damaged one (compaction keeps from there)."""
+    last = max(d.offset for d in damage)
+    for start, _line in journal.raw_lines(last):
+        if start > last:
+            return start
+    return complete_end(journal.path)
+
+
+def first_id_ever(journal: Journal) -> int | None:
+    """The first transaction the journal holds (or its summary replaced), if its head is readable."""
+    try:
+        head = journal.head()
+    except JournalLineError:
+        return None
+    if isinstance(head, Summary):
+        return head.first
+    return head.id if head is not None else None
 
 
 def damage_notes(store: LedgerStore) -> tuple[str, ...]:

@@ -463,8 +463,8 @@ class LedgerStore:
                     f"{max(d.line for d in self.damage)}; compaction keeps what can be read after them: give "
                     f"--compact {repair if repair is not None else 'N'} or later."
                 )
-            first = self._first_id_ever(journal)
-            journal = Journal(files.journal, start=self._line_after(max(d.offset for d in self.damage)))
+            first = recovery.first_id_ever(journal)
+            journal = Journal(files.journal, start=recovery.readable_start(journal, self.damage))
         size_before = files.journal.stat().st_size if files.journal.exists() else 0
         with self.reading_journal():
             found = summarise(journal, state, first_kept, now, first)
@@ -482,18 +482,3 @@ class LedgerStore:
         self._mark = Mark(size_after)
         self.save(state)  # the new journal's mark (and no damaged lines any more)
         return Compaction(summary, size_before, size_after)
-
-    def _line_after(self, offset: int) -> int:
-        for start, _line in Journal(self.files.journal).raw_lines(offset):
-            if start > offset:
-                return start
-        return complete_end(self.files.journal)
-
-    def _first_id_ever(self, journal: Journal) -> int | None:
-        with contextlib.suppress(JournalLineError):
-            head = journal.head()
-            if isinstance(head, Summary):
-                return head.first
-            if head is not None:
-                return head.id
-        return None
