@@ -103,6 +103,7 @@ class LedgerStore:
         # The journal's integrity mark as ``load`` found it, kept up to date by every write
         # (None: not known, and not written: the next load reads the journal once).
         self._mark: Mark | None = None
+        self._damage_said = False
         # The journal's newest transaction as ``load`` found it (None: none, or not read).
         self.last_entry: Transaction | None = None
 
@@ -232,7 +233,8 @@ class LedgerStore:
             # Kept in memory: the next write records it (never a write here, before the
             # command knows the ledger is this environment's).
             self._mark, _scanned = recovery.verify(journal, mark, state_mtime)
-        if self.damage and self.writing:
+        if self.damage and self.writing and not self._damage_said:
+            self._damage_said = True  # once a run, however often it loads
             for note in recovery.damage_notes(self):
                 _say(f"pipguard: warning: {note}")
 
