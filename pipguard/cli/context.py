@@ -127,7 +127,10 @@ def open_session(target: Target, *, reconcile_drift: bool = True, policy: str = 
     """
     store = target.store
     ledger = store.load()
-    state = probe_environment(target.python, _probe_cache(store))
+    recorded = ledger.environment.get("prefix") if ledger is not None else None
+    # Nothing is written beside a ledger before it is known to be this environment's (issue 19.26).
+    elsewhere = bool(recorded) and not moved and not _same_place(recorded or "", target.prefix)
+    state = probe_environment(target.python, None if elsewhere else _probe_cache(store))
     if require_pip:
         check_pip_version(state.pip_version, target.python)
     if ledger is None:

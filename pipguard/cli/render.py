@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from pipguard.core.model import STATUSES, Change, Distribution, Root, RootChange, Transaction
 from pipguard.core.printable import safe_line
 from pipguard.core.redaction import printable, redact, redact_all
+from pipguard.ledger.codec import transaction_public_data
 
 if TYPE_CHECKING:  # the result types only: every command imports this module, few need each of them
     from pipguard.core.conflicts import Clash, PlanResult
@@ -226,38 +227,10 @@ def change_dict(change: Change) -> dict[str, Any]:
     return {"name": change.name, "before": change.before, "after": change.after}
 
 
-def root_change_dict(change: RootChange) -> dict[str, Any]:
-    return {
-        "name": change.name,
-        "before": root_dict(change.before) if change.before else None,
-        "after": root_dict(change.after) if change.after else None,
-    }
-
-
 def transaction_dict(txn: Transaction) -> dict[str, Any]:
-    """A transaction's full record (as the journal keeps it), credentials redacted."""
-    return {
-        "id": txn.id,
-        "status": txn.status,
-        "command": txn.command,
-        "argv": redact_all(txn.argv),
-        "started": txn.started,
-        "finished": txn.finished,
-        "pip_version": txn.pip_version,
-        "policy": txn.policy,
-        "engine": txn.engine,
-        "changes": [change_dict(c) for c in txn.changes],
-        "constraints": redact_all(txn.constraints),
-        "reason": redact(txn.reason),
-        "roots": [root_change_dict(c) for c in txn.roots],
-        "standing": None if txn.standing is None else [
-            {"requirement": redact(s.requirement), "source": redact(s.source), "added_by": s.added_by}
-            for s in txn.standing
-        ],
-        "standing_files": None if txn.standing_files is None else [
-            {"path": redact(f.path), "added_by": f.added_by} for f in txn.standing_files
-        ],
-    }
+    """A transaction's full record (as the journal keeps it: the ledger's own encoder),
+    credentials redacted."""
+    return transaction_public_data(txn)
 
 
 def compacted_dict(compacted: Compacted | None) -> dict[str, Any] | None:

@@ -71,7 +71,8 @@ def compute_check(options: Options, since: int | None = None) -> CheckResult:
     state = session.state
     result = assess(state.distributions, session.ledger, state.markers, ledger_path=str(store.path),
                     has_ledger=not session.created, standing=session.standing, since=since, later=later)
-    return replace(result, old_pip_note=build_constraints_note(state.pip_version))
+    return replace(result, old_pip_note=build_constraints_note(state.pip_version),
+                   ledger_damage=store.damage_notes())  # journal lines that cannot be read
 
 
 def split_arguments(args: Sequence[str]) -> tuple[list[str], list[str]]:

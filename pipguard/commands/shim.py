@@ -1,75 +1,60 @@
 """``pipguard shim install|remove|status``: an environment's pip, through pipguard.
 
-devstack calls ``$VENV/bin/pip`` by absolute path, so the files themselves
-are replaced: ``pip``, ``pip3``, ``pip3.X`` (and ``pip-3.X``) next to the
-target interpreter become small scripts that run ``pipguard --python TARGET
-pip ARGS``. pip's own scripts are kept byte for byte beside the ledger (in
-``shim-originals/``) so ``shim remove`` puts them back exactly; pass-through
-commands run the kept original, so pip's output (down to the program name in
-its usage lines) is unchanged. devstack also runs ``python3.X -m pip``: a
-``.pth`` hook in the environment's site-packages (``pipguard.shim.hook``)
-sends those to the same pipguard.
-
-A shim names only interpreters, never a pipguard file: it imports pipguard
-when it runs in the target, or runs ``python -I -m pipguard`` with
-pipguard's own interpreter (pipguard installed outside the environment it
-guards, the way devstack should use it), so upgrading pipguard keeps it
-working. What was installed is recorded in the ledger's ``shim`` key; that
-record is data, checked (``pipguard.shim.record`` and ``verify_record``)
-before anything in it is run or written.
+The command: its arguments, the lock, the ledger's shim record, and what is
+said. The work is in ``pipguard.shim``: ``scripts`` (finding pip's scripts,
+writing shims over them, putting pip's back after checking them), ``runner``
+(how a shim reaches pipguard, and the record checked against this
+environment), ``record`` (the record's shape) and ``hook`` (``python -m
+pip``). What was installed is recorded in the ledger's ``shim`` key; that
+record is data, checked before anything in it is run or written.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
-import hashlib
 import json
 import os
-import re
-import secrets
-import shlex
-import shutil
-import stat
-import sys
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from pipguard.cli.context import Options, Target, locate, open_session
+from pipguard.cli.context import Options, Target, locate, open_session, probe
 from pipguard.cli.options import say
 from pipguard.core.model import LedgerState
-from pipguard.engines.pip.runner import run_process
 from pipguard.errors import EnvironmentUnusable, UsageError
 from pipguard.ledger import now
-from pipguard.shim.hook import HOOK_NAME, HookConfig, hook_state, remove_hook, render_hook, site_packages, write_hook
+from pipguard.shim.hook import HOOK_NAME, HookConfig, hook_state, render_hook, site_packages, write_hook
 from pipguard.shim.record import (
     PIP_SCRIPT,
-    SHIM_FORMAT,
-    ScriptRecord,
     ShimRecord,
     ShimRecordInvalid,
     parse_shim_record,
     runner_problem,
 )
+from pipguard.shim.runner import choose_runner, interpreter_problem, record_problems
+from pipguard.shim.scripts import (
+    SHIM_MARKER,
+    RemoveReport,
+    ShimSpec,
+    find_pip_scripts,
+    is_shim,
+    originals_beside,
+    put_shims_back,
+    remove_shims,
+    render_shim,
+    scripts_directory,
+    shebang_interpreter,
+    shim_scripts,
+    spec_of,
+)
 
-SHIM_MARKER = b"# pipguard-shim"
-ORIGINALS_DIRNAME = "shim-originals"
-_MAX_SHEBANG = 127  # the kernel's limit on older Linux; longer ones go through /bin/sh
-
-
-# -- where things are -------------------------------------------------------------
-
-
-def scripts_directory(python: str) -> Path:
-    """The directory holding the interpreter, as given (a venv's bin/, not the base's)."""
-    return Path(os.path.abspath(python)).parent
+__all__: Sequence[str] = ["SHIM_MARKER", "ShimSpec", "keep_shims", "original_script", "render_shim", "run_shim",
+                          "shebang_interpreter"]
 
 
 def originals_directory(target: Target) -> Path:
-    return target.store.path.parent / ORIGINALS_DIRNAME
+    return originals_beside(target.store.path)
 
 
 def original_script(target: Target, invoked_as: str) -> Path | None:
@@ -81,268 +66,11 @@ def original_script(target: Target, invoked_as: str) -> Path | None:
     return kept if kept.is_file() else None
 
 
-# -- reading scripts ----------------------------------------------------------------
-
-
-def _head(path: Path, size: int = 2048) -> bytes:
-    try:
-        with path.open("rb") as handle:
-            return handle.read(size)
-    except OSError:
-        return b""
-
-
-def is_shim(path: Path) -> bool:
-    """Is *path* (followed if a link) a script pipguard wrote?"""
-    return not path.is_symlink() and SHIM_MARKER in _head(path)
-
-
-def shebang_interpreter(head: bytes) -> str | None:
-    """The interpreter a script runs with (handles distlib's /bin/sh trampoline)."""
-    lines = head.split(b"\n", 2)
-    if not lines or not lines[0].startswith(b"#!"):
-        return None
-    first = lines[0][2:].strip().decode(errors="replace")
-    if first in ("/bin/sh", "/usr/bin/env sh") and len(lines) > 1:
-        second = lines[1].decode(errors="replace")
-        match = re.match(r"""^'''exec' (?:"([^"]+)"|(\S+))""", second)
-        return (match.group(1) or match.group(2)) if match else None
-    try:
-        words = shlex.split(first)
-    except ValueError:
-        return None
-    if not words:
-        return None
-    interpreter = words[1] if os.path.basename(words[0]) == "env" and len(words) > 1 else words[0]
-    return interpreter if os.path.isabs(interpreter) else shutil.which(interpreter)
-
-
-def _same_interpreter(a: str, b: str) -> bool:
-    try:
-        return os.path.samefile(os.path.realpath(a), os.path.realpath(b))
-    except OSError:
-        return False
-
-
-def find_pip_scripts(directory: Path, python: str) -> list[Path]:
-    """pip's scripts in *directory* that run *python* (and shims pipguard wrote there)."""
-    found = []
-    try:
-        entries = sorted(directory.iterdir())
-    except OSError:
-        return []
-    for path in entries:
-        if not PIP_SCRIPT.match(path.name) or not path.is_file():
-            continue
-        if is_shim(path):
-            found.append(path)
-            continue
-        interpreter = shebang_interpreter(_head(path))
-        if interpreter and _same_interpreter(interpreter, python):
-            found.append(path)
-    return found
-
-
-def digest(path: Path) -> str:
-    if path.is_symlink():
-        return "symlink:" + os.readlink(path)
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-# -- writing shims --------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ShimSpec:
-    """How the shims of one environment run pipguard."""
-
-    target_python: str
-    runner: tuple[str, ...]  # () : import pipguard in the target; else the command to run
-    ledger: str | None  # a --ledger override given when the shim was installed
-    originals: str
-
-    @property
-    def pipguard_args(self) -> list[str]:
-        args = ["--python", self.target_python]
-        if self.ledger:
-            args += ["--ledger", self.ledger]
-        return args
-
-    @property
-    def hook_runner(self) -> tuple[str, ...]:
-        """What the ``python -m pip`` hook runs: the runner, or pipguard in the target itself."""
-        return self.runner or (self.target_python, "-I", "-m", "pipguard")
-
-
-def spec_of(record: ShimRecord) -> ShimSpec:
-    return ShimSpec(record.target_python, record.runner, record.ledger, record.originals)
-
-
-def render_shim(spec: ShimSpec) -> bytes:
-    """The text of one shim script."""
-    header = (
-        f"{SHIM_MARKER.decode()} {SHIM_FORMAT}: this pip runs through pipguard. pip's own script is\n"
-        f"# kept in {spec.originals}; 'pipguard shim remove' puts it back.\n"
-        f"# 'python -m pip' runs through pipguard too (the {HOOK_NAME} file in site-packages).\n"
-    )
-    if spec.runner:
-        command = " ".join(shlex.quote(w) for w in (*spec.runner, *spec.pipguard_args, "pip"))
-        return f'#!/bin/sh\n{header}exec {command} --invoked-as "$0" "$@"\n'.encode()
-    python = spec.target_python
-    if len(python) + 2 > _MAX_SHEBANG or " " in python:
-        start = f"#!/bin/sh\n'''exec' {shlex.quote(python)} \"$0\" \"$@\"\n' '''\n"
-    else:
-        start = f"#!{python}\n"
-    argv = repr([*spec.pipguard_args, "pip", "--invoked-as"])
-    advice = (f" cannot import pipguard any more. Reinstall pipguard, then run 'pipguard --python "
-              f"{spec.target_python} shim remove'; or put pip back by copying the files in "
-              f"{spec.originals} over the shims.\n")
-    return (
-        f"{start}{header}"
-        "import sys\n\n"
-        "if __name__ == '__main__':\n"
-        "    try:\n"
-        "        from pipguard.cli.main import main\n"
-        "    except ImportError:\n"
-        f"        sys.stderr.write('pipguard: this pip is a pipguard shim, but ' + sys.executable + {advice!r})\n"
-        "        sys.exit(12)\n"
-        f"    sys.exit(main([*{argv}, sys.argv[0], *sys.argv[1:]]))\n"
-    ).encode()
-
-
-def _write_atomically(path: Path, data: bytes, mode: int) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-        tmp = ""
-    finally:
-        if tmp:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-
-
-def _copy_entry(source: Path, destination: Path) -> None:
-    """Copy a file (bytes and mode) or a symlink (its target), replacing *destination*."""
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    if source.is_symlink():
-        tmp = destination.with_name(f".{destination.name}.{secrets.token_hex(8)}")
-        os.symlink(os.readlink(source), tmp)
-        os.replace(tmp, destination)
-        return
-    _write_atomically(destination, source.read_bytes(), stat.S_IMODE(source.lstat().st_mode))
-
-
-def _script_mode(path: Path) -> int:
-    if path.is_symlink() or not path.exists():
-        return 0o755
-    return stat.S_IMODE(path.stat().st_mode)
-
-
-def _script_record(original: Path) -> ScriptRecord:
-    if original.is_symlink():
-        return ScriptRecord(digest(original), symlink=os.readlink(original))
-    return ScriptRecord(digest(original), mode=oct(stat.S_IMODE(original.lstat().st_mode)))
-
-
-def _shim_over(path: Path, spec: ShimSpec, originals: Path) -> ScriptRecord:
-    """Keep pip's script at *path*, then write the shim over it."""
-    kept = originals / path.name
-    mode = _script_mode(path)
-    _copy_entry(path, kept)
-    if path.is_symlink():
-        path.unlink()
-    _write_atomically(path, render_shim(spec), mode | 0o111)
-    return _script_record(kept)
-
-
-# -- choosing how the shim runs pipguard ---------------------------------------------------
-
-_HAS_PIP_COMMAND = "from pipguard.cli.registry import COMMANDS; raise SystemExit('pip' not in COMMANDS)"
-
-
-def can_import_pipguard(python: str, isolated: bool = True) -> bool:
-    flags = ["-I"] if isolated else []
-    return run_process([python, *flags, "-c", _HAS_PIP_COMMAND], capture=True).returncode == 0
-
-
-def choose_runner(target_python: str, target_prefix: str) -> tuple[tuple[str, ...], str | None]:
-    """How the shim reaches pipguard, and a note when that depends on the caller's setup.
-
-    The pipguard running now is the one the user chose: from its own venv (or
-    pipx) it guards the target from outside, as devstack should use it; run
-    from inside the target, the shims import it there.
-    """
-    own = sys.executable
-    here = os.path.realpath(sys.prefix) == os.path.realpath(target_prefix)
-    if here and can_import_pipguard(target_python):
-        return (), None
-    if can_import_pipguard(own):
-        return (own, "-I", "-m", "pipguard"), None
-    if can_import_pipguard(target_python):
-        return (), None
-    return (own, "-m", "pipguard"), (
-        f"pipguard: note: pipguard is not installed for {own} (it runs from PYTHONPATH or the "
-        "current directory), so the shim works only where that is still the case. Install "
-        "pipguard (pip install pipguard) and run 'pipguard shim install' again to make it permanent."
-    )
+def _reinstall_pip(target: Target) -> str:
+    return f"{target.python} -m pip install --force-reinstall pip"
 
 
 # -- the record, checked against this environment -------------------------------------------
-
-
-def interpreter_problem(path: str) -> str | None:
-    """Why the runner's interpreter is not one only root or this user could have put there."""
-    try:
-        info = os.stat(path)
-    except OSError as exc:
-        return f"runner {path} cannot be found ({exc.strerror or exc})"
-    if not stat.S_ISREG(info.st_mode) or not info.st_mode & 0o111:
-        return f"runner {path} is not an executable file"
-    me = os.geteuid() if hasattr(os, "geteuid") else 0
-    resolved = os.path.realpath(path)
-    for where in dict.fromkeys((resolved, os.path.dirname(resolved), os.path.dirname(path))):
-        try:
-            info = os.stat(where)
-        except OSError as exc:
-            return f"cannot inspect {where} ({exc.strerror or exc})"
-        if info.st_uid not in (0, me):
-            return f"runner {path}: {where} is owned by user id {info.st_uid}"
-        if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
-            return f"runner {path}: {where} is writable by others (mode {stat.filemode(info.st_mode)})"
-    return None
-
-
-def _inside(path: str, prefix: str) -> bool:
-    real, top = os.path.realpath(path), os.path.realpath(prefix)
-    return real.startswith(top.rstrip("/") + "/")
-
-
-def verify_record(record: ShimRecord, target: Target) -> list[str]:
-    """What in *record* is not what ``shim install`` would have recorded for *target*."""
-    problems = []
-    directory = str(scripts_directory(target.python))
-    if record.scripts_dir != directory:
-        problems.append(f"scripts_dir {record.scripts_dir} is not {directory}")
-    if os.path.dirname(record.target_python) != directory or not _same_interpreter(
-            record.target_python, target.python):
-        problems.append(f"target_python {record.target_python} is not the interpreter {target.python}")
-    if record.originals != str(originals_directory(target)):
-        problems.append(f"originals {record.originals} is not {originals_directory(target)}")
-    if record.ledger is not None and record.ledger != str(target.store.path):
-        problems.append(f"ledger {record.ledger} is not {target.store.path}")
-    if record.pip_hook is not None and (
-            os.path.basename(record.pip_hook) != HOOK_NAME or not _inside(record.pip_hook, target.prefix)):
-        problems.append(f"pip_hook {record.pip_hook} is not a {HOOK_NAME} inside {target.prefix}")
-    if record.runner:
-        problem = interpreter_problem(record.runner[0])
-        if problem:
-            problems.append(problem)
-    return problems
 
 
 def read_record(target: Target, ledger: LedgerState | None) -> ShimRecord | None:
@@ -350,7 +78,7 @@ def read_record(target: Target, ledger: LedgerState | None) -> ShimRecord | None
     record = parse_shim_record(dict(ledger.shim) if ledger else {})
     if record is None:
         return None
-    problems = verify_record(record, target)
+    problems = record_problems(record, target.python, target.prefix, target.store.path)
     if problems:
         raise ShimRecordInvalid(problems)
     return record
@@ -392,77 +120,19 @@ def install_shims(target: Target, previous: ShimRecord | None, spec: ShimSpec,
             f"there first ({target.python} -m ensurepip), or give --python the interpreter "
             "whose pip devstack calls."
         )
-    originals = Path(spec.originals)
-    originals.mkdir(parents=True, exist_ok=True, mode=0o755)
-    records: dict[str, ScriptRecord] = dict(previous.scripts) if previous else {}
-    shimmed, refreshed, unchanged = [], [], []
-    wanted = render_shim(spec)
-    for path in scripts:
-        kept = originals / path.name
-        if is_shim(path):
-            if not (kept.exists() or kept.is_symlink()):
-                say(f"pipguard: warning: {path} is a pipguard shim but pip's own script is not kept "
-                    f"in {originals}; left as it is. Reinstall pip to get it back: "
-                    f"{target.python} -m pip install --force-reinstall pip")
-                continue
-            records.setdefault(path.name, _script_record(kept))
-            if path.read_bytes() != wanted:
-                _write_atomically(path, wanted, _script_mode(path))
-                refreshed.append(path.name)
-            else:
-                unchanged.append(path.name)
-            continue
-        records[path.name] = _shim_over(path, spec, originals)
-        shimmed.append(path.name)
+    done = shim_scripts(scripts, spec, dict(previous.scripts) if previous else {}, _reinstall_pip(target))
+    for warning in done.warnings:
+        say(f"pipguard: warning: {warning}")
     hook_written = write_hook(pth, render_hook(hook_config(spec, target, pth)))
-    installed_at = previous.installed_at if previous and not shimmed else now()
+    installed_at = previous.installed_at if previous and not done.shimmed else now()
     record = ShimRecord(spec.target_python, spec.runner, spec.ledger, spec.originals, str(directory),
-                        dict(sorted(records.items())), str(pth), installed_at)
-    return record, ShimReport(tuple(shimmed), tuple(refreshed), tuple(unchanged), hook_written)
+                        done.scripts, str(pth), installed_at)
+    return record, ShimReport(done.shimmed, done.refreshed, done.unchanged, hook_written)
 
 
-@dataclass(frozen=True)
-class RemoveReport:
-    restored: tuple[str, ...]
-    hook_removed: bool
-    notes: tuple[str, ...]
-
-
-def remove_shims(target: Target, record: ShimRecord | None, pth: Path | None) -> RemoveReport:
-    """Put pip's own scripts back and delete the hook.
-
-    Only paths computed for *target* are touched (never paths read from the
-    ledger); the record contributes script names, which have been checked.
-    """
-    directory = scripts_directory(target.python)
-    originals = originals_directory(target)
-    names = set(record.scripts) if record else set()
-    if originals.is_dir():
-        names |= {p.name for p in originals.iterdir() if PIP_SCRIPT.match(p.name)}
-    restored, notes = [], []
-    for name in sorted(names):
-        path, kept = directory / name, originals / name
-        has_kept = kept.exists() or kept.is_symlink()
-        current_is_pips = (path.exists() or path.is_symlink()) and not is_shim(path)
-        if current_is_pips:
-            notes.append(f"{path} is pip's own script already (pip rewrote it); left as it is.")
-        elif has_kept:
-            _copy_entry(kept, path)
-            restored.append(name)
-        elif path.exists():
-            notes.append(f"cannot restore {path}: pip's own script is not kept in {originals}. "
-                         f"Reinstall pip: {target.python} -m pip install --force-reinstall pip")
-            continue
-        if has_kept:
-            kept.unlink()
-    for path in find_pip_scripts(directory, target.python):
-        if is_shim(path) and path.name not in names:
-            notes.append(f"cannot restore {path}: pip's own script is not kept in {originals}. "
-                         f"Reinstall pip: {target.python} -m pip install --force-reinstall pip")
-    with contextlib.suppress(OSError):
-        originals.rmdir()
-    hook_removed = remove_hook(pth) if pth is not None else False
-    return RemoveReport(tuple(restored), hook_removed, tuple(notes))
+def _pip_installed(target: Target) -> bool:
+    """Is pip still one of the environment's own distributions (its scripts are pip's)?"""
+    return "pip" in probe(target).own
 
 
 def keep_shims(target: Target) -> None:
@@ -491,26 +161,12 @@ def keep_shims(target: Target) -> None:
 
 
 def _put_shims_back(target: Target, ledger: LedgerState, record: ShimRecord) -> None:
-    spec = spec_of(record)
-    directory = Path(record.scripts_dir)
-    records = dict(record.scripts)
-    put_back, gone = [], []
-    for name in sorted(records):
-        path = directory / name
-        if not (path.exists() or path.is_symlink()):
-            # pip removed it (a new pip that does not write this name): nothing to restore later.
-            with contextlib.suppress(FileNotFoundError):
-                (Path(spec.originals) / name).unlink()
-            del records[name]
-            gone.append(name)
-        elif not is_shim(path):
-            records[name] = _shim_over(path, spec, Path(spec.originals))
-            put_back.append(name)
+    records, put_back, gone = put_shims_back(record)
     if put_back or gone:
         target.store.save(replace(ledger, shim=replace(record, scripts=records).to_dict()))
     if put_back:
-        say(f"pipguard: pip rewrote {', '.join(put_back)} in {directory}; put pipguard's shim back "
-            f"(pip's new scripts are kept in {spec.originals}).")
+        say(f"pipguard: pip rewrote {', '.join(put_back)} in {record.scripts_dir}; put pipguard's shim back "
+            f"(pip's new scripts are kept in {record.originals}).")
 
 
 def shim_status(target: Target, ledger: LedgerState | None, pth: Path) -> dict[str, Any]:
@@ -657,19 +313,23 @@ def _install(options: Options, target: Target) -> int:
 def _remove(target: Target) -> int:
     ledger = target.store.load()
     record = _record_or_warn(target, ledger, "only pipguard's own files in this environment are removed")
-    report = remove_shims(target, record, site_packages(target.python) / HOOK_NAME)
+    report: RemoveReport = remove_shims(
+        target.python, originals_directory(target), record, site_packages(target.python) / HOOK_NAME,
+        lambda: _pip_installed(target), _reinstall_pip(target))
     if ledger is not None and target.store.exists():
         target.store.save(replace(ledger, shim={}))
     for note in report.notes:
         say(f"pipguard: {note}")
     directory = scripts_directory(target.python)
+    if report.dropped:
+        say(f"pipguard: pip is no longer installed in {target.prefix}: its scripts "
+            f"{', '.join(report.dropped)} were not put back (they would run a pip that is gone), and no "
+            f"shim is left in their place. Install pip again with: {target.python} -m ensurepip")
     if report.restored:
         say(f"pipguard: put pip's own {', '.join(report.restored)} back in {directory}.")
     if report.hook_removed:
         say(f"pipguard: 'python -m pip' with {target.python} is plain pip again.")
-    if not report.restored and not report.hook_removed and not report.notes:
+    if not report.restored and not report.hook_removed and not report.notes and not report.dropped:
         say(f"pipguard: no shims in {directory}; nothing changed.")
     return 1 if any(n.startswith("cannot") for n in report.notes) else 0
 
-
-__all__: Sequence[str] = ["keep_shims", "original_script", "run_shim"]

@@ -54,6 +54,20 @@ def refuse_own_tooling(removing: set[NormalizedName], spelled: Mapping[Normalize
         )
 
 
+def refuse_shimmed_pipguard(removing: set[NormalizedName], spelled: Mapping[NormalizedName, str],
+                            shim: Mapping[str, object], python: str) -> None:
+    """The shims and the ``python -m pip`` hook of this environment run the pipguard
+    installed in it: removing it first would leave every later pip run failing."""
+    name = canonicalize_name("pipguard")
+    if name in removing and shim:
+        raise Rejected(
+            f"pipguard: not uninstalling {spelled.get(name, name)}: this environment's pip and "
+            "'python -m pip' run through the pipguard installed here (its shims); without it every later "
+            f"pip command would fail.\nNothing was changed. Run 'pipguard --python {python} shim remove' "
+            "first, then uninstall it."
+        )
+
+
 def run_uninstall(options: Options, args: list[str]) -> int:
     target = locate(options)
     request = read_uninstall(args, target.prefix)
@@ -72,6 +86,7 @@ def run_uninstall(options: Options, args: list[str]) -> int:
         if options.guard and removing:
             try:
                 refuse_own_tooling(removing, spelled, args)
+                refuse_shimmed_pipguard(removing, spelled, ledger.shim, target.python)
                 blockers = removal_blockers(state.distributions, ledger.roots, session.standing,
                                             state.markers, removing, ledger.outside)
                 if blockers:

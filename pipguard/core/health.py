@@ -40,7 +40,7 @@ class Problem:
     """One thing wrong, as a line of text and as data."""
 
     kind: str  # unsatisfied-root, unsatisfied-requirement, unsatisfied-constraint, drift,
-    # interrupted, rejected, failed, unreadable-requirement
+    # interrupted, rejected, failed, unreadable-requirement, ledger-damaged
     subject: str  # a short name for it (a JUnit test name)
     message: str  # one line for a person
     name: NormalizedName | None = None  # the distribution concerned, if any
@@ -107,10 +107,13 @@ class CheckResult:
     old_pip_note: str = ""  # the target's pip cannot constrain build environments
     # requirements of the environment's distributions that cannot be read or evaluated
     unreadable: tuple[Unreadable, ...] = ()
+    # Unreadable lines in the ledger's journal, one message each (the store finds them).
+    ledger_damage: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
-        return not (self.violations or self.drift or self.interrupted or self.failed or self.unreadable)
+        return not (self.violations or self.drift or self.interrupted or self.failed or self.unreadable
+                    or self.ledger_damage)
 
     def findings(self) -> list[Problem]:
         found = [_violation_problem(v) for v in self.violations]
@@ -137,6 +140,7 @@ class CheckResult:
                         f"{txn.status} transaction {txn.id}: {_command(txn)} ({txn.started})",
                         transaction=txn.id, detail=txn.reason)
             )
+        found.extend(Problem("ledger-damaged", "ledger journal damaged", message) for message in self.ledger_damage)
         return found
 
     def problems(self) -> list[str]:

@@ -5,8 +5,11 @@
   the end or by bisection, appended and fsynced;
 * ``codec``   the records both files are made of, strictly validated (pure);
 * ``legacy``  the schema-1 single-document ledger, for migration (pure);
-* ``store``   ``LedgerStore``: loading (with repair and migration), begin and
-  finish of transactions, compaction; the API is in its docstring;
+* ``store``   ``LedgerStore``: loading, begin and finish of transactions,
+  compaction; the API is in its docstring;
+* ``recovery`` what loading repairs (a torn last line, a state behind or
+  missing) and the journal's integrity mark (damaged lines found cheaply);
+* ``migration`` a schema-1 ledger to state + journal, with a backup;
 * ``lock``    the lock: exclusive for writers, shared for readers;
 * ``compaction`` the summary that stands for the journal's oldest records;
 * ``safety``  ownership and permission checks;

@@ -165,6 +165,19 @@ def transaction_to_data(txn: Transaction) -> dict[str, Any]:
     }
 
 
+def transaction_public_data(txn: Transaction) -> dict[str, Any]:
+    """A transaction as ``--json`` shows it: the journal's own record (this encoder),
+    every string printable and redacted, and each root also with its requirement."""
+    data = transaction_to_data(txn)
+    for change, item in zip(txn.roots, data["roots"]):
+        for side in ("before", "after"):
+            root = getattr(change, side)
+            if root is not None:
+                item[side]["requirement"] = root.requirement
+    cleaned: dict[str, Any] = clean(data)
+    return cleaned
+
+
 # -- data -> records ------------------------------------------------------------------
 
 

@@ -16,18 +16,22 @@ not parsed. So compaction costs what is kept, whatever was before.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 
 from pipguard.core.model import LedgerState, StandingConstraint, StandingFile, Transaction
 from pipguard.core.transactions import Clock, rewind
 from pipguard.errors import UsageError
 from pipguard.ledger.journal import Journal, Summary, decode_line, lines_backwards
+from pipguard.system.files import open_regular
 
 
-def summarise(journal: Journal, state: LedgerState, first_kept: int, now: Clock) -> tuple[Summary, int] | None:
+def summarise(journal: Journal, state: LedgerState, first_kept: int, now: Clock,
+              first: int | None = None) -> tuple[Summary, int] | None:
     """The summary replacing the transactions before *first_kept*, and the byte offset
     of the first line kept; None when there is nothing to trim. Raises ``UsageError``
-    when the newest (or the pending) transaction would go."""
+    when the newest (or the pending) transaction would go. *first*: the first
+    transaction the journal ever held, when its head cannot be read (damaged)."""
     upto = first_kept - 1
     current = journal.summary()
     if upto < 1 or (current is not None and upto <= current.id):
@@ -43,7 +47,8 @@ def summarise(journal: Journal, state: LedgerState, first_kept: int, now: Clock)
     later = list(journal.since(upto))
     point = rewind(state, later)
     standing, standing_files = standing_at(journal, cut, state, later, current)
-    first = current.first if current is not None else (journal.first_id() or 1)
+    if first is None:
+        first = current.first if current is not None else (journal.first_id() or 1)
     summary = Summary(id=upto, first=first, count=upto - first + 1, compacted_at=now(),
                       distributions=point.distributions, roots=point.roots,
                       standing=standing, standing_files=standing_files)
@@ -61,8 +66,10 @@ def standing_at(
     if not any(t.standing_files is not None for t in later):
         files = state.standing_files
     if standing is None or files is None:
-        with open(journal.path, "rb") as handle:
+        with os.fdopen(open_regular(journal.path), "rb") as handle:
             for offset, line in lines_backwards(handle, cut):
+                if offset < journal.start:
+                    break  # damaged lines before it are not read
                 if b'"standing":null' in line and b'"standing_files":null' in line:
                     continue  # sets neither: no need to parse it
                 entry = decode_line(line, offset)

@@ -35,20 +35,19 @@ import os
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO, Union
+from typing import Any, BinaryIO, Protocol, Union
 
 from packaging.utils import NormalizedName
 
 from pipguard.core.model import Root, StandingConstraint, StandingFile, Transaction
 from pipguard.ledger import codec
+from pipguard.system.files import fsync_directory, open_regular, write_all
 from pipguard.system.testhook import pause_at
 
 LINE_VERSION = 1
 _BLOCK = 1 << 16
 # Below this many bytes a bisection reads forward line by line.
 _SCAN = 1 << 13
-_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
-_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 
 
 @dataclass(frozen=True)
@@ -66,6 +65,18 @@ class Summary:
 
 
 Entry = Union[Transaction, Summary]
+
+
+class JournalReader(Protocol):
+    """What commands read of a journal (the file, or a schema-1 ledger read in memory)."""
+
+    def last(self, count: int) -> list[Transaction]: ...
+    def get(self, txn_id: int) -> Transaction | None: ...
+    def since(self, txn_id: int) -> Iterator[Transaction]: ...
+    def __iter__(self) -> Iterator[Transaction]: ...
+    def summary(self) -> Summary | None: ...
+    def first_id(self) -> int | None: ...
+    def snapshot(self) -> contextlib.AbstractContextManager[JournalReader]: ...
 
 
 class JournalLineError(ValueError):
@@ -235,9 +246,12 @@ class Journal:
     """One journal file. Reading needs no lock beyond the store's; appending needs
     the store's exclusive lock (and a journal without a torn last line)."""
 
-    def __init__(self, path: Path, *, _fixed: tuple[BinaryIO, int] | None = None) -> None:
+    def __init__(self, path: Path, *, _fixed: tuple[BinaryIO, int] | None = None, start: int = 0) -> None:
         self.path = path
         self._fixed = _fixed  # a snapshot: an open file and the end of what it shows
+        # Where the readable journal begins: 0, or (compacting past damaged lines) a line
+        # start after them; head, entries, bisection and reading backwards stop there.
+        self.start = start
 
     def __repr__(self) -> str:
         return f"Journal({str(self.path)!r})"
@@ -249,7 +263,7 @@ class Journal:
 
     def _open(self) -> BinaryIO | None:
         try:
-            fd = os.open(self.path, os.O_RDONLY | _NOFOLLOW | _CLOEXEC)
+            fd = open_regular(self.path)  # never blocks on a FIFO planted in its place
         except FileNotFoundError:
             return None
         return os.fdopen(fd, "rb")
@@ -264,7 +278,7 @@ class Journal:
             yield self
             return
         with handle:
-            yield Journal(self.path, _fixed=(handle, _complete_end(handle)))
+            yield Journal(self.path, _fixed=(handle, _complete_end(handle)), start=self.start)
 
     @contextlib.contextmanager
     def _reading(self) -> Iterator[tuple[BinaryIO | None, int]]:
@@ -278,6 +292,14 @@ class Journal:
             return
         with handle:
             yield handle, _complete_end(handle)
+
+    def raw_lines(self, start: int = 0) -> Iterator[tuple[int, bytes]]:
+        """Every complete line (offset, bytes without its newline) from byte *start*
+        (a line start) on, not parsed: for the store's integrity scan."""
+        with self._reading() as (handle, end):
+            if handle is None:
+                return
+            yield from lines_forward(handle, start, end)
 
     def torn(self) -> tuple[int, bytes] | None:
         """(offset, bytes) of a torn last line (no newline: a crash mid-append), or None."""
@@ -295,7 +317,7 @@ class Journal:
             return None
         offset, fragment = torn
         _append_bytes(aside, fragment + b"\n")
-        fd = os.open(self.path, os.O_WRONLY | _NOFOLLOW | _CLOEXEC)
+        fd = open_regular(self.path, os.O_WRONLY)
         try:
             os.ftruncate(fd, offset)
             os.fsync(fd)
@@ -342,6 +364,8 @@ class Journal:
                 return
             later: tuple[int, Entry] | None = None
             for offset, line in lines_backwards(handle, end):
+                if offset < self.start:
+                    return
                 entry = decode_line(line, offset)
                 if later is not None:
                     check_order(entry, later[1], later[0])
@@ -353,7 +377,7 @@ class Journal:
         with self._reading() as (handle, end):
             if handle is None:
                 return None
-            for offset, line in lines_forward(handle, 0, end):
+            for offset, line in lines_forward(handle, self.start, end):
                 return decode_line(line, offset)
         return None
 
@@ -363,6 +387,7 @@ class Journal:
 
     def entries(self, start: int = 0) -> Iterator[tuple[int, Entry]]:
         """Every line (offset, entry) from byte *start* on, in order, checked as it streams."""
+        start = max(start, self.start)
         with self._reading() as (handle, end):
             if handle is None:
                 return
@@ -401,7 +426,7 @@ class Journal:
         with self._reading() as (handle, end):
             if handle is None:
                 return 0
-            lo, hi = 0, end  # lines before lo have smaller ids; the line at hi (or the end) does not
+            lo, hi = self.start, end  # lines before lo have smaller ids; the line at hi (or the end) does not
             while hi - lo > _SCAN:
                 start = _next_line_start(handle, (lo + hi) // 2)
                 if start >= hi:
@@ -461,7 +486,7 @@ class Journal:
         if not data:
             return
         created = not self.path.exists()
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | _NOFOLLOW | _CLOEXEC, 0o644)
+        fd = open_regular(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         try:
             size = os.fstat(fd).st_size
             try:
@@ -499,7 +524,7 @@ def _complete_end(handle: BinaryIO) -> int:
 
 def complete_end(path: Path) -> int:
     """The offset just past the last newline of the file at *path*."""
-    with open(path, "rb") as handle:
+    with os.fdopen(open_regular(path), "rb") as handle:
         return _complete_end(handle)
 
 
@@ -508,30 +533,10 @@ def _check_all(entries: list[tuple[int, Entry]]) -> None:
         check_order(earlier, later, offset)
 
 
-def write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        written = os.write(fd, view)
-        view = view[written:]
-
-
 def _append_bytes(path: Path, data: bytes) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | _NOFOLLOW | _CLOEXEC, 0o644)
+    fd = open_regular(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     try:
         write_all(fd, data)
         os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def fsync_directory(directory: Path) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
     finally:
         os.close(fd)

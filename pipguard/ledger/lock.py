@@ -28,14 +28,13 @@ from pathlib import Path
 from pipguard.errors import LedgerError
 from pipguard.ledger.paths import LedgerFiles
 from pipguard.ledger.safety import lock_refusal
+from pipguard.system.files import NotRegularFile, open_regular
 
 try:
     import fcntl
 except ImportError:  # pragma: no cover - Windows: readers take the exclusive lock
     fcntl = None  # type: ignore[assignment]
 
-_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
-_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 _GRACE = 0.05  # wait this long before saying that we wait
 
 
@@ -124,9 +123,12 @@ class LedgerLock:
                      "ledger without it, so a run changing it at this moment may be missed.")
                 return None
             try:
-                return os.open(lock, flags | _NOFOLLOW | _CLOEXEC, 0o644)
+                return open_regular(lock, flags, 0o644)
             except FileNotFoundError:
                 continue
+            except NotRegularFile as exc:
+                raise lock_refusal(self.path, lock, exc) or LedgerError(
+                    f"refusing the lock {lock}: {exc.strerror}. Nothing was changed.") from None
             except OSError as exc:
                 if exc.errno == errno.ELOOP:
                     raise lock_refusal(self.path, lock, exc) or LedgerError(

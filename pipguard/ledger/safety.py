@@ -25,6 +25,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from pipguard.errors import LedgerError
+from pipguard.system.files import kind_of
 
 
 def effective_uid() -> int | None:
@@ -104,6 +105,12 @@ def check_safe(path: Path, real: Path, others: Iterable[Path] = (), *, writing: 
                     "follows only a link to the ledger itself. Nothing was changed. Replace it by the "
                     "file it points to."
                 )
+            if not stat.S_ISREG(info.st_mode):
+                raise LedgerError(
+                    f"refusing the ledger {path}: its {what} {target} is {kind_of(info.st_mode)}, not a "
+                    "regular file (planted there?); reading it could block forever. Nothing was changed. "
+                    "Check it and remove it, or choose another place with --ledger PATH."
+                )
             _check_one(path, target, what, info, writing)
     directory = real.parent
     while True:
@@ -121,8 +128,9 @@ def lock_refusal(path: Path, lock: Path, exc: OSError | None = None) -> LedgerEr
     """A clear message when the lock file is not ours to use (a symbolic link or a
     file someone else planted in a shared directory), or None.
 
-    Without *exc* (before the lock is taken) only a symbolic link is refused:
-    whatever filelock's version, it must never be followed (opening it
+    Without *exc* (before the lock is taken) only a symbolic link or something
+    that is not a regular file (a FIFO blocks whoever opens it) is refused:
+    whatever filelock's version, a link must never be followed (opening it
     truncates its target). With *exc* (taking the lock failed), a file of
     another user is named as the cause too.
     """
@@ -131,11 +139,11 @@ def lock_refusal(path: Path, lock: Path, exc: OSError | None = None) -> LedgerEr
     except OSError:
         return None
     me = effective_uid()
-    planted = stat.S_ISLNK(info.st_mode) or (
+    planted = not stat.S_ISREG(info.st_mode) or (
         exc is not None and me is not None and info.st_uid not in (me, 0))
     if not planted:
         return None
-    what = "a symbolic link" if stat.S_ISLNK(info.st_mode) else "a file"
+    what = "a file" if stat.S_ISREG(info.st_mode) else kind_of(info.st_mode)
     if stat.S_ISLNK(info.st_mode):
         try:
             what += f" to {os.readlink(lock)}"

@@ -11,11 +11,16 @@ size depends on the environment, never on the number of transactions.
      "policy": "compatible", "engine": "pip", "outside": "ignore",
      "last_id": 42, "pending": null,
      "roots": {"name": {root}}, "standing": [...], "standing_files": [...],
-     "distributions": {"name": "version"}, "shim": {...}, "said": [...]}
+     "distributions": {"name": "version"}, "shim": {...}, "said": [...],
+     "journal": {"size": 18230, "damaged": []}}
 
 ``last_id`` and ``pending`` say which journal entry the state reflects:
 the final record of ``last_id`` when ``pending`` is null, else the pending
-record of ``last_id``. A schema-1 document (every transaction in one file)
+record of ``last_id``. ``journal`` is the store's integrity mark
+(``pipguard.ledger.recovery``): the journal's length when this state was
+written, and the lines already found unreadable; it lets a run trust the
+journal without reading it, as long as nothing changed it since.
+A schema-1 document (every transaction in one file)
 is recognised here and migrated by the store; a newer schema is refused.
 """
 
@@ -58,9 +63,13 @@ def state_to_data(state: LedgerState) -> dict[str, Any]:
     }
 
 
-def encode_state(state: LedgerState) -> str:
-    """The text written to disk: redacted, strict JSON, one key per line (readable with less)."""
-    return codec.dumps(state_to_data(state), indent=1) + "\n"
+def encode_state(state: LedgerState, journal: Mapping[str, Any] | None = None) -> str:
+    """The text written to disk: redacted, strict JSON, one key per line (readable with less);
+    with *journal*, the store's integrity mark of the journal."""
+    data = state_to_data(state)
+    if journal is not None:
+        data["journal"] = dict(journal)
+    return codec.dumps(data, indent=1) + "\n"
 
 
 def check_schema(data: Any) -> int:
@@ -133,3 +142,11 @@ def state_from_data(data: Any) -> LedgerState:
 def decode_state(text: str) -> LedgerState:
     """Parse and validate the document's text (see ``state_from_data``)."""
     return state_from_data(codec.loads(text))
+
+
+def decode_state_and_mark(text: str) -> tuple[LedgerState, Any]:
+    """The state, and its ``journal`` mark as plain data (None when it has none;
+    checked by ``pipguard.ledger.recovery``)."""
+    data = codec.loads(text)
+    state = state_from_data(data)
+    return state, data.get("journal")

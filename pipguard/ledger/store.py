@@ -17,25 +17,23 @@
 Every record is written in one order: the new state is staged in a
 temporary file in the ledger's directory (mkstemp, fsync), the journal
 line is appended (fsync; a failed append is cut back off), then the
-staged state is renamed into place (fsync of the directory). A full disk
-or a read-only directory thus fails before anything is recorded. The
-state says which journal record it reflects
-(``last_id``, ``pending``): ``load`` reads the journal's last lines (never
-the rest) and, when a run stopped between the two writes, brings the
-state up to date from them. Holding the exclusive lock it writes the
-repair; otherwise (a read) it only reads it that way. It also:
-
-* sets aside a torn last line (a crash in the middle of an append) into
-  ``<journal>.torn``, saying so, and never reads it as data;
-* migrates a schema-1 ledger (everything in one file): the journal is
-  written, the old file kept as ``<ledger>.schema1.bak``, one line said.
-  A read (shared lock) reads a schema-1 ledger as it is, without writing;
-* rebuilds a missing state from the journal (a first run that stopped
-  between its two writes);
-* refuses (exit 11, files untouched) a corrupt state, a corrupt journal
-  line (naming the file and the line), ids that do not increase, a
-  journal that disagrees with the state, a newer schema, a dangling
-  symbolic link, and files or directories others could have written.
+staged state is renamed into place (fsync of the directory;
+``pipguard.system.files``). A full disk or a read-only directory thus
+fails before anything is recorded. The state says which journal record
+it reflects (``last_id``, ``pending``) and keeps the journal's integrity
+mark: ``load`` reads the journal's last lines (never the rest) and, when a
+run stopped between the two writes, brings the state up to date from
+them. Holding the exclusive lock it writes the repair; otherwise (a read)
+it only reads it that way. What it repairs and how (a torn last line, a
+state behind or missing, the mark that vouches for the journal without
+reading it, damaged lines in its middle) is ``pipguard.ledger.recovery``;
+a schema-1 ledger is migrated by ``pipguard.ledger.migration``. It refuses
+(exit 11, files untouched) a corrupt state, a corrupt journal line that
+it reads (naming the file and the line), ids that do not increase, a
+journal that disagrees with the state, a newer schema, a dangling
+symbolic link, something other than a regular file where a ledger file
+should be (a FIFO would block it), and files or directories others could
+have written.
 
 Readers take a shared lock (so they never see another run's transaction
 half-way, and several may read at once), or none where the ledger's
@@ -47,74 +45,41 @@ behind a summary of the state at that point.
 from __future__ import annotations
 
 import contextlib
-import errno
 import json
 import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
 
 from pipguard.core.model import LedgerState, Transaction
-from pipguard.core.transactions import Clock, apply, replay
-from pipguard.errors import LedgerError
-from pipguard.ledger import journal as journal_module
+from pipguard.core.transactions import Clock, apply
+from pipguard.errors import LedgerError, UsageError
+from pipguard.ledger import recovery
 from pipguard.ledger.compaction import summarise
-from pipguard.ledger.journal import Journal, JournalLineError, Summary, Trimmed, fsync_directory
+from pipguard.ledger.journal import (
+    Journal,
+    JournalLineError,
+    JournalReader,
+    Summary,
+    Trimmed,
+    complete_end,
+    encode_line,
+)
 from pipguard.ledger.lock import LedgerLock
+from pipguard.ledger.migration import READ_ERRORS, MemoryJournal, migrate, write_journal_afresh
 from pipguard.ledger.paths import TEMP_SUFFIX, LedgerFiles
+from pipguard.ledger.recovery import Damage, Mark
 from pipguard.ledger.safety import check_safe, real_location
-from pipguard.ledger.state import LegacyDocument, decode_state, encode_state
+from pipguard.ledger.state import LegacyDocument, decode_state_and_mark, encode_state
+from pipguard.system.files import Staged, open_regular, stage
 from pipguard.system.testhook import pause_at
 
-_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
-_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
-_READ_ERRORS = (ValueError, KeyError, TypeError, AttributeError, RecursionError)
+__all__ = ["Compaction", "JournalReader", "LedgerStore", "MemoryJournal"]
 
 
 def _say(message: str) -> None:
     print(message, file=sys.stderr)
-
-
-class JournalReader(Protocol):
-    """What commands read of a journal (the file, or a schema-1 ledger read in memory)."""
-
-    def last(self, count: int) -> list[Transaction]: ...
-    def get(self, txn_id: int) -> Transaction | None: ...
-    def since(self, txn_id: int) -> Iterator[Transaction]: ...
-    def __iter__(self) -> Iterator[Transaction]: ...
-    def summary(self) -> Summary | None: ...
-    def first_id(self) -> int | None: ...
-    def snapshot(self) -> contextlib.AbstractContextManager[JournalReader]: ...
-
-
-class MemoryJournal:
-    """The transactions of a schema-1 ledger read without migrating it (a read-only run)."""
-
-    def __init__(self, transactions: Sequence[Transaction]) -> None:
-        self._transactions = list(transactions)
-
-    def last(self, count: int) -> list[Transaction]:
-        return self._transactions[-count:] if count > 0 else []
-
-    def get(self, txn_id: int) -> Transaction | None:
-        return next((t for t in self._transactions if t.id == txn_id), None)
-
-    def since(self, txn_id: int) -> Iterator[Transaction]:
-        return (t for t in self._transactions if t.id > txn_id)
-
-    def __iter__(self) -> Iterator[Transaction]:
-        return iter(self._transactions)
-
-    def summary(self) -> Summary | None:
-        return None
-
-    def first_id(self) -> int | None:
-        return self._transactions[0].id if self._transactions else None
-
-    def snapshot(self) -> contextlib.AbstractContextManager[JournalReader]:
-        return contextlib.nullcontext(self)
 
 
 @dataclass(frozen=True)
@@ -134,7 +99,11 @@ class LedgerStore:
         self.lock_timeout = lock_timeout
         self._files: LedgerFiles | None = None
         self._mode: str | None = None  # "exclusive", "shared" or "none" while locked()
-        self._memory: MemoryJournal | None = None
+        self.memory: MemoryJournal | None = None  # a schema-1 ledger read in memory (migration)
+        # The journal's integrity mark as ``load`` found it, kept up to date by every write
+        # (None: not known, and not written: the next load reads the journal once).
+        self._mark: Mark | None = None
+        self._damage_said = False
         # The journal's newest transaction as ``load`` found it (None: none, or not read).
         self.last_entry: Transaction | None = None
 
@@ -162,8 +131,8 @@ class LedgerStore:
     @property
     def journal(self) -> JournalReader:
         """The journal to read (after ``load``: a schema-1 ledger read in memory, if so)."""
-        if self._memory is not None:
-            return self._memory
+        if self.memory is not None:
+            return self.memory
         return Journal(self.files.journal)
 
     @property
@@ -236,46 +205,59 @@ class LedgerStore:
         """The current state (None when there is no ledger yet), brought up to date
         with the journal's last records (see the module docstring)."""
         self.check()
-        self._memory = None
+        self.memory = None
         self.last_entry = None
-        files = self.files
-        text = self._read_state_text()
-        if text is None:
-            return self._rebuild()
-        try:
-            state = decode_state(text)
-        except LegacyDocument as legacy:
-            return self._migrate(legacy.data)
-        except _READ_ERRORS as exc:
-            raise self._unusable_state(text, exc) from None
-        self._set_aside_torn()
-        later, anchor = self._records_after(state)
-        self._check_anchor(state, anchor)
-        newest = later[-1] if later else anchor
-        self.last_entry = newest if isinstance(newest, Transaction) else None
-        if not later:
+        self._mark = None
+        found = self._read_state_text()
+        if found is None:
+            state = recovery.rebuild(self)
+            self._verify(None, None)  # a new ledger's mark: its journal as it is (none: empty)
             return state
-        state = replay(state, later)
-        if self.writing:
-            self.save(state)
-            _say(f"pipguard: the ledger {self.path} was behind its journal {files.journal} (a run stopped "
-                 f"between writing the two); brought it up to date (transaction {state.last_id}).")
-        else:
-            _say(f"pipguard: note: the ledger {self.path} is behind its journal (a run stopped between "
-                 "writing the two); read as brought up to date; the next pipguard run that writes fixes it.")
+        text, mtime = found
+        try:
+            state, mark_data = decode_state_and_mark(text)
+        except LegacyDocument as legacy:
+            return migrate(self, legacy.data)
+        except READ_ERRORS as exc:
+            raise self.unusable_state(text, exc) from None
+        recovery.set_aside_torn(self)
+        state = recovery.catch_up(self, state)
+        self._verify(recovery.mark_from(mark_data), mtime)
         return state
 
-    def _read_state_text(self) -> str | None:
-        path = self.files.state
+    def _verify(self, mark: Mark | None, state_mtime: int | None) -> None:
+        """Know the journal's integrity (cheaply when the mark vouches for it), remember it
+        for the next write, and say when lines in it cannot be read."""
+        journal = Journal(self.files.journal)
+        with self.reading_journal():
+            # Kept in memory: the next write records it (never a write here, before the
+            # command knows the ledger is this environment's).
+            self._mark, _scanned = recovery.verify(journal, mark, state_mtime)
+        if self.damage and self.writing and not self._damage_said:
+            self._damage_said = True  # once a run, however often it loads
+            for note in recovery.damage_notes(self):
+                _say(f"pipguard: warning: {note}")
+
+    @property
+    def damage(self) -> tuple[Damage, ...]:
+        """The journal's lines found unreadable (after ``load``)."""
+        return self._mark.damaged if self._mark is not None else ()
+
+    def damage_notes(self) -> tuple[str, ...]:
+        """One line for each unreadable journal line, with the repair (``check`` reports them)."""
+        return recovery.damage_notes(self)
+
+    def _read_state_text(self) -> tuple[str, int] | None:
+        """The state document's text and modification time (ns), or None when there is none."""
         try:
-            fd = os.open(path, os.O_RDONLY | _NOFOLLOW | _CLOEXEC)
+            fd = open_regular(self.files.state)
         except FileNotFoundError:
             return None
         except OSError as exc:
             raise self._unreadable(exc) from None
         try:
             with os.fdopen(fd, "rb") as handle:
-                return handle.read().decode("utf-8")
+                return handle.read().decode("utf-8"), os.fstat(handle.fileno()).st_mtime_ns
         except (OSError, UnicodeDecodeError) as exc:
             raise self._unreadable(exc) from None
 
@@ -285,7 +267,7 @@ class LedgerStore:
             "permissions, or choose another ledger with --ledger PATH."
         )
 
-    def _unusable_state(self, text: str, exc: BaseException) -> LedgerError:
+    def unusable_state(self, text: str, exc: BaseException) -> LedgerError:
         detail = str(exc) or type(exc).__name__
         if isinstance(exc, json.JSONDecodeError):
             detail = f"it is not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})"
@@ -306,10 +288,15 @@ class LedgerStore:
     def _journal_error(self, exc: JournalLineError) -> LedgerError:
         journal = self.files.journal
         line = Journal(journal).line_number(exc.offset)
+        known = [d for d in self.damage if d.offset == exc.offset]
+        repair = recovery.repair_from(Journal(journal), self.damage) if known else None
+        how = (f"run 'pipguard history --compact {repair}' to keep what can be read (transactions {repair} "
+               "and later), or restore it from a backup" if repair is not None else
+               "Restore it from a backup, or repair that line (one JSON record per line; docs/inspection.md "
+               "describes them), then run again")
         return LedgerError(
             f"the ledger's journal {journal} is unusable: line {line}: {exc.detail}. It was left as it "
-            "is. Restore it from a backup, or repair that line (one JSON record per line; "
-            "docs/inspection.md describes them), then run again."
+            f"is. {how[0].upper()}{how[1:]}."
         )
 
     @contextlib.contextmanager
@@ -327,197 +314,16 @@ class LedgerStore:
                 "left as it is. Fix the permissions, or choose another ledger with --ledger PATH."
             ) from None
 
-    def _set_aside_torn(self) -> None:
-        journal = Journal(self.files.journal)
-        with self.reading_journal():
-            torn = journal.torn()
-            if torn is None:
-                return
-            if not self.writing:
-                _say(f"pipguard: note: the last line of the journal {journal.path} is torn (a run stopped "
-                     "while writing it): it is not read, and the next pipguard run that writes sets it aside.")
-                return
-            journal.set_aside_torn(self.files.torn)
-        _say(f"pipguard: the last line of the journal {journal.path} was torn (a run stopped while writing "
-             f"it, {len(torn[1])} bytes); it was set aside in {self.files.torn} and not read as a record.")
-
-    def _records_after(self, state: LedgerState) -> tuple[list[Transaction], Transaction | Summary | None]:
-        """The journal's records after the state's position (oldest first), and the one at it."""
-        later: list[Transaction] = []
-        anchor: Transaction | Summary | None = None
-        with self.reading_journal():
-            for _offset, entry in Journal(self.files.journal).backwards():
-                if anchor is not None:
-                    break  # the line before the anchor was read to check their order (ids [1, 3, 2])
-                if isinstance(entry, Transaction) and (
-                    entry.id > state.last_id
-                    or (entry.id == state.last_id and state.pending is not None and entry.status != "pending")
-                ):
-                    later.append(entry)
-                    continue
-                anchor = entry
-        later.reverse()
-        return later, anchor
-
-    def _check_anchor(self, state: LedgerState, anchor: Transaction | Summary | None) -> None:
-        if state.last_id == 0 and anchor is None:
-            return
-        if anchor is not None and anchor.id == state.last_id:
-            pending = isinstance(anchor, Transaction) and anchor.status == "pending"
-            if pending == (state.pending is not None):
-                return
-        where = f"transaction {state.last_id}" + (" (pending)" if state.pending else "")
-        if anchor is None:
-            found = "has no record of it" if Journal(self.files.journal).exists() else "is missing"
-        elif isinstance(anchor, Summary):
-            found = f"summarises transactions {anchor.first}-{anchor.id} there"
-        else:
-            found = f"has transaction {anchor.id} ({anchor.status}) there"
-        raise LedgerError(
-            f"the ledger {self.path} and its journal {self.files.journal} disagree: the state's newest "
-            f"record is {where}, but the journal {found}. Both were left as they are. Restore them from "
-            "a backup; or move the state aside, and the next run rebuilds it from the journal."
-        )
-
-    def _rebuild(self) -> LedgerState | None:
-        """No state document: none at all, or rebuilt from the journal."""
-        journal = Journal(self.files.journal)
-        if not journal.exists():
-            return None
-        self._set_aside_torn()
-        summary: Summary | None = None
-        records: list[Transaction] = []
-        with self.reading_journal():
-            for entry in journal_module.merged(journal.entries()):
-                if isinstance(entry, Summary):
-                    summary = entry
-                else:
-                    records.append(entry)
-        if summary is None and not records:
-            return None
-        start = LedgerState()
-        if summary is not None:
-            start = LedgerState(distributions=summary.distributions, roots=summary.roots,
-                                standing=summary.standing, standing_files=summary.standing_files,
-                                last_id=summary.id)
-        state = replay(start, records)
-        self.last_entry = records[-1] if records else None
-        if self.writing:
-            self.save(state)
-            _say(f"pipguard: the ledger {self.path} was missing but its journal {journal.path} is there (a "
-                 "first run stopped between writing the two, or the state was moved away); rebuilt the "
-                 f"state from the journal (transaction {state.last_id}; policy and shim settings start "
-                 "afresh).")
-        else:
-            _say(f"pipguard: note: the ledger {self.path} is missing but its journal is there: read as "
-                 "rebuilt from the journal; the next pipguard run that writes rebuilds it.")
-        return state
-
-    # -- migration ----------------------------------------------------------------------------
-
-    def _migrate(self, data: Any) -> LedgerState:
-        from pipguard.ledger.legacy import from_schema1
-
-        files = self.files
-
-        def follows(path: str) -> bool:
-            return os.path.isfile(path) and os.access(path, os.R_OK)
-
-        try:
-            state, transactions = from_schema1(data, follows)
-        except _READ_ERRORS as exc:
-            raise self._unusable_state("{}", exc) from None
-        self.last_entry = transactions[-1] if transactions else None
-        if not self.writing:
-            self._memory = MemoryJournal(transactions)
-            _say(f"pipguard: note: the ledger {self.path} is in the single-document format of earlier "
-                 "pipguard versions (schema 1); read as it is. The next pipguard run that writes migrates it.")
-            return state
-        journal = Journal(files.journal)
-        with self.reading_journal():
-            existing = journal.tail(1) if journal.exists() else []
-        if existing and existing[-1][1].id > state.last_id:
-            raise LedgerError(
-                f"the ledger {self.path} is a schema-1 ledger, but a journal {files.journal} with newer "
-                "records is beside it. Both were left as they are. Move one of them aside and run again."
-            )
-        try:
-            backup = self._write_backup()
-            self._write_journal_afresh(transactions)
-        except OSError as exc:
-            raise LedgerError(
-                f"cannot migrate the ledger {self.path}: {exc.strerror or exc} ({exc.filename or files.directory})."
-                " The ledger was left as it was; free space or fix permissions and run again."
-            ) from None
-        self.save(state)
-        followed = f"; standing constraints from {len(state.standing_files)} file(s) now follow their files" \
-            if state.standing_files else ""
-        _say(f"pipguard: migrated the ledger {self.path} to the current format (schema 2): "
-             f"{len(transactions)} transactions moved to the journal {files.journal}; the old file is "
-             f"kept as {backup}{followed}.")
-        return state
-
-    def _write_backup(self) -> Path:
-        files = self.files
-        original = files.state.read_bytes()
-        for number in range(1, 1000):
-            candidate = files.backup if number == 1 else files.backup.with_name(f"{files.backup.name}.{number}")
-            try:
-                fd = os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC, 0o644)
-            except FileExistsError:
-                with contextlib.suppress(OSError):
-                    if not candidate.is_symlink() and candidate.read_bytes() == original:
-                        return candidate  # an earlier, interrupted migration kept it already
-                continue
-            try:
-                journal_module.write_all(fd, original)
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-            fsync_directory(files.directory)
-            return candidate
-        raise OSError(errno.EEXIST, "too many backups", str(files.backup))
-
-    def _write_journal_afresh(
-        self, entries: Sequence[Transaction | Summary], tail: tuple[int, int] | None = None
-    ) -> None:
-        """Write a whole journal: *entries*, then (for compaction) the bytes of the
-        current journal from ``tail[0]`` to ``tail[1]``; atomically replaces it."""
-        import tempfile
-
-        files = self.files
-        fd, tmp = tempfile.mkstemp(prefix=files.temp_prefix(files.journal), suffix=TEMP_SUFFIX,
-                                   dir=files.directory)
-        try:
-            with os.fdopen(fd, "wb") as out:
-                for start in range(0, len(entries), 1000):
-                    out.write(b"".join(journal_module.encode_line(e) for e in entries[start:start + 1000]))
-                if tail is not None:
-                    with open(files.journal, "rb") as source:
-                        source.seek(tail[0])
-                        remaining = tail[1] - tail[0]
-                        while remaining > 0:
-                            chunk = source.read(min(1 << 20, remaining))
-                            if not chunk:
-                                break
-                            out.write(chunk)
-                            remaining -= len(chunk)
-                out.flush()
-                os.fsync(out.fileno())
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, files.journal)
-            tmp = ""
-            fsync_directory(files.directory)
-        finally:
-            if tmp:
-                with contextlib.suppress(OSError):
-                    os.unlink(tmp)
-
     # -- writing ------------------------------------------------------------------------------
 
-    def _encode(self, state: LedgerState) -> str:
+    def _encode(self, state: LedgerState, appending: Iterable[Transaction] = ()) -> tuple[str, Mark | None]:
+        """The state's text, with the journal's mark as it will be once *appending* is appended."""
+        mark = self._mark
+        if mark is not None:
+            added = sum(len(encode_line(txn)) for txn in appending)
+            mark = Mark(mark.size + added, mark.damaged)
         try:
-            return encode_state(state)
+            return encode_state(state, mark.to_data() if mark is not None else None), mark
         except ValueError as exc:
             raise LedgerError(f"refusing to write the ledger {self.path}: {exc}. Nothing was written.") from None
 
@@ -527,77 +333,79 @@ class LedgerStore:
             "ledger was left as it was; free space or fix permissions and run again."
         )
 
-    def _stage(self, text: str) -> str:
-        """Write the next state to a temporary file in the ledger's directory (mkstemp),
-        flushed and fsynced, not yet in place: a directory that cannot be written or
-        a full disk fails here (``OSError``), before anything else is written."""
-        import tempfile
-
+    def _stage(self, text: str) -> Staged:
+        """Write the next state to a temporary file in the ledger's directory, fsynced,
+        not yet in place: a directory that cannot be written or a full disk fails here
+        (``OSError``), before anything else is written."""
         self._ensure_directory()
         files = self.files
-        fd, tmp = tempfile.mkstemp(prefix=files.temp_prefix(files.state), suffix=TEMP_SUFFIX,
-                                   dir=files.directory)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                half = len(text) // 2
-                handle.write(text[:half])
-                handle.flush()
-                pause_at("ledger-write")
-                handle.write(text[half:])
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.chmod(tmp, 0o644)
-        except BaseException:
-            self._discard(tmp)
-            raise
-        return tmp
+        data = text.encode("utf-8")
 
-    def _put_in_place(self, tmp: str) -> None:
+        def halves() -> Iterator[bytes]:
+            half = len(data) // 2
+            yield data[:half]
+            pause_at("ledger-write")  # a test stops here: half a state written aside
+            yield data[half:]
+
+        return stage(files.state, halves(), 0o644, prefix=files.temp_prefix(files.state), suffix=TEMP_SUFFIX)
+
+    def _put_in_place(self, staged: Staged, mark: Mark | None) -> None:
         """Rename the staged state over the state (at its real path: a symlinked ledger
-        stays a link): a reader sees the old document or the new one, never half."""
-        files = self.files
-        try:
-            os.replace(tmp, files.state)
-        except OSError:
-            self._discard(tmp)
-            raise
-        fsync_directory(files.directory)
+        stays a link): a reader sees the old document or the new one, never half. Its
+        time is set now, after the journal's line: the mark trusts a journal no newer."""
+        staged.touch()
+        staged.commit()
+        self._mark = mark
 
     def save(self, state: LedgerState) -> None:
         """Write the state document atomically (no journal record: settings, shim)."""
-        text = self._encode(state)
+        text, mark = self._encode(state)
         try:
-            self._put_in_place(self._stage(text))
+            self._put_in_place(self._stage(text), mark)
         except OSError as exc:
             raise self._write_error(exc) from None
+
+    def _record(self, after: LedgerState, records: Sequence[Transaction],
+                error: Callable[[OSError, str], LedgerError]) -> LedgerState:
+        """The one order every record is written in: the state *after* staged, the
+        journal lines of *records* appended, the state put in place. *error* turns a
+        failure at a step ("stage", "append") into what it means for the command; a
+        failure to put the state in place loses nothing (the journal has it: the next
+        run catches up)."""
+        text, mark = self._encode(after, records)
+        try:
+            staged = self._stage(text)
+        except OSError as exc:
+            raise error(exc, "stage") from None
+        try:
+            self._append(records)
+        except OSError as exc:
+            staged.discard()
+            raise error(exc, "append") from None
+        except BaseException:
+            staged.discard()
+            raise
+        try:
+            self._put_in_place(staged, mark)
+        except OSError as exc:
+            raise self._write_error(exc) from None
+        return after
 
     def begin(self, state: LedgerState, txn: Transaction) -> LedgerState:
         """Record *txn* as pending: the state staged, its journal line, the state in place."""
         if txn.status != "pending" or txn.id <= state.last_id or state.pending is not None:
             raise ValueError(f"transaction {txn.id} cannot begin after {state.last_id}")
-        after = apply(state, txn)
-        text = self._encode(after)
-        try:
-            tmp = self._stage(text)
-        except OSError as exc:
-            raise self._write_error(exc) from None
-        try:
-            self._append(txn)
-        except OSError as exc:
-            self._discard(tmp)
-            raise LedgerError(
+
+        def error(exc: OSError, step: str) -> LedgerError:
+            if step == "stage":
+                return self._write_error(exc)
+            return LedgerError(
                 f"cannot write the ledger {self.path} (its journal {self.files.journal}): "
                 f"{exc.strerror or exc}. The previous ledger was left as it was: nothing was recorded and "
                 "nothing was changed; free space or fix permissions and run again."
-            ) from None
-        except BaseException:
-            self._discard(tmp)
-            raise
-        try:
-            self._put_in_place(tmp)
-        except OSError as exc:
-            raise self._write_error(exc) from None
-        return after
+            )
+
+        return self._record(apply(state, txn), [txn], error)
 
     def finish(self, state: LedgerState, txn: Transaction) -> LedgerState:
         """Record *txn*'s outcome (of a transaction begun, or one recorded at once):
@@ -605,25 +413,11 @@ class LedgerStore:
         began = state.pending is not None and state.pending.id == txn.id
         if txn.status == "pending" or (not began and txn.id <= state.last_id):
             raise ValueError(f"transaction {txn.id} cannot be recorded after {state.last_id}")
-        after = apply(state, txn)
-        text = self._encode(after)
-        try:
-            tmp = self._stage(text)
-        except OSError as exc:
-            raise (self._commit_error(txn, exc) if began else self._write_error(exc)) from None
-        try:
-            self._append(txn)
-        except OSError as exc:
-            self._discard(tmp)
-            raise (self._commit_error(txn, exc) if began else self._write_error(exc)) from None
-        except BaseException:
-            self._discard(tmp)
-            raise
-        try:
-            self._put_in_place(tmp)
-        except OSError as exc:
-            raise self._write_error(exc) from None  # the journal has it: the next run catches up
-        return after
+
+        def error(exc: OSError, step: str) -> LedgerError:
+            return self._commit_error(txn, exc) if began else self._write_error(exc)
+
+        return self._record(apply(state, txn), [txn], error)
 
     def _commit_error(self, txn: Transaction, exc: OSError) -> LedgerError:
         return LedgerError(
@@ -634,17 +428,12 @@ class LedgerStore:
             "Run 'pipguard check' to see the environment's state."
         )
 
-    def _append(self, txn: Transaction) -> None:
+    def _append(self, records: Sequence[Transaction]) -> None:
         try:
-            Journal(self.files.journal).append([txn])
+            Journal(self.files.journal).append(records)
         except ValueError as exc:  # NaN and the like: never written
             raise LedgerError(f"refusing to write the ledger's journal {self.files.journal}: {exc}. "
                               "Nothing was written.") from None
-
-    @staticmethod
-    def _discard(tmp: str) -> None:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
 
     def record_many(self, state: LedgerState, records: Sequence[Transaction]) -> LedgerState:
         """Record finished transactions in bulk (one fsync; for tools that build a
@@ -654,38 +443,44 @@ class LedgerStore:
             if txn.status == "pending" or txn.id <= after.last_id:
                 raise ValueError(f"transaction {txn.id} cannot be recorded after {after.last_id}")
             after = apply(after, txn)
-        text = self._encode(after)
-        try:
-            tmp = self._stage(text)
-        except OSError as exc:
-            raise self._write_error(exc) from None
-        try:
-            Journal(self.files.journal).append(records)
-            self._put_in_place(tmp)
-        except OSError as exc:
-            self._discard(tmp)
-            raise self._write_error(exc) from None
-        return after
+        return self._record(after, records, lambda exc, _step: self._write_error(exc))
 
     # -- compaction ---------------------------------------------------------------------------
 
     def compact(self, state: LedgerState, first_kept: int, now: Clock) -> Compaction:
         """Replace the journal's transactions before *first_kept* by a summary of the
         state after ``first_kept - 1`` (``compaction.summarise``); rollback to it and
-        later still works. The new journal is written aside and renamed over the old."""
+        later still works. The new journal is written aside and renamed over the old.
+
+        With damaged lines in the journal, *first_kept* must lie after the last of
+        them: compaction then keeps what can be read, and the journal is whole again."""
         files = self.files
         journal = Journal(files.journal)
+        first: int | None = None
+        if self.damage:
+            repair = recovery.repair_from(journal, self.damage)
+            if repair is None or first_kept < repair:
+                raise UsageError(
+                    f"pipguard history --compact: the journal {files.journal} has unreadable lines up to line "
+                    f"{max(d.line for d in self.damage)}; compaction keeps what can be read after them: give "
+                    f"--compact {repair if repair is not None else 'N'} or later."
+                )
+            first = recovery.first_id_ever(journal)
+            journal = Journal(files.journal, start=recovery.readable_start(journal, self.damage))
         size_before = files.journal.stat().st_size if files.journal.exists() else 0
         with self.reading_journal():
-            found = summarise(journal, state, first_kept, now)
+            found = summarise(journal, state, first_kept, now, first)
         if found is None:
             return Compaction(None, size_before, size_before)
         summary, cut = found
         try:
-            self._write_journal_afresh([summary], tail=(cut, journal_module.complete_end(files.journal)))
+            write_journal_afresh(files, [summary], tail=(cut, complete_end(files.journal)))
         except OSError as exc:
             raise LedgerError(
                 f"cannot compact the journal {files.journal}: {exc.strerror or exc}. It was left as it "
                 "was; free space and run again."
             ) from None
-        return Compaction(summary, size_before, files.journal.stat().st_size)
+        size_after = files.journal.stat().st_size
+        self._mark = Mark(size_after)
+        self.save(state)  # the new journal's mark (and no damaged lines any more)
+        return Compaction(summary, size_before, size_after)

@@ -28,6 +28,7 @@ from pathlib import Path
 from pipguard.engines.pip.runner import run_process
 from pipguard.errors import EnvironmentUnusable
 from pipguard.shim.hook_runtime import INNER_VARIABLE
+from pipguard.system.files import open_regular, write_atomically
 
 HOOK_NAME = "pipguard-pip-hook.pth"
 HOOK_MARKER = "# pipguard-pip-hook"
@@ -111,7 +112,8 @@ def hook_state(path: Path, expected: bytes | None = None) -> str:
     """``absent``; ``guarded`` (pipguard's hook, as *expected* if given); ``changed`` (pipguard's,
     but not as expected); ``foreign`` (a file of that name that pipguard did not write)."""
     try:
-        data = path.read_bytes()
+        with os.fdopen(open_regular(path), "rb") as handle:
+            data = handle.read()
     except FileNotFoundError:
         return "absent"
     except OSError:
@@ -125,18 +127,7 @@ def write_hook(path: Path, data: bytes) -> bool:
     """Write the hook (atomically, mode 0644); False when it was already exactly that."""
     if hook_state(path, data) == "guarded":
         return False
-    tmp = path.with_name(f".{HOOK_NAME}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o644)  # whatever the umask: every user of this Python reads it
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    write_atomically(path, data, 0o644)  # whatever the umask: every user of this Python reads it
     return True
 
 

@@ -123,14 +123,43 @@ def main(config: dict[str, Any]) -> None:
     if os.path.realpath(sys.prefix) != config["prefix"]:
         return  # another environment that sees this site-packages from outside
     command = pipguard_command(config, sys.executable, run[1])
+    if _runs_here(config) and not _pipguard_importable():
+        _give_up(config, "this interpreter cannot import pipguard any more (it was uninstalled?)")
     try:
         os.execv(command[0], command)
     except OSError as exc:
-        sys.stderr.write(
-            "pipguard: 'python -m pip' in " + sys.prefix + " runs through pipguard, but "
-            + command[0] + " cannot be started (" + str(exc.strerror or exc) + "). Reinstall "
-            "pipguard there, or take the hook out: 'pipguard --python " + config["python"]
-            + " shim remove', or delete " + config["pth"] + ".\n"
-        )
-        sys.stderr.flush()
-        os._exit(12)
+        _give_up(config, command[0] + " cannot be started (" + str(exc.strerror or exc) + ")")
+
+
+def _runs_here(config: dict[str, Any]) -> bool:
+    """Does the recorded pipguard run in this very interpreter (pipguard installed inside)?"""
+    runner = config["runner"]  # (its own interpreter, "-I", "-m", "pipguard") when it does
+    return len(runner) > 0 and runner[0] == config["python"]
+
+
+def _pipguard_importable() -> bool:
+    """Can ``python -I -m pipguard`` import pipguard? Searched as -I searches: without
+    PYTHONPATH, the current directory or the user's site-packages."""
+    import importlib.machinery  # only on a guarded pip command: every other start stays cheap
+    import site
+
+    left_out = {os.path.abspath(p) for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p}
+    left_out.add(os.getcwd())
+    if site.USER_SITE:
+        left_out.add(os.path.abspath(site.USER_SITE))
+    search = [p for p in sys.path if p and os.path.abspath(p) not in left_out]
+    try:
+        return importlib.machinery.PathFinder.find_spec("pipguard", search) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def _give_up(config: dict[str, Any], why: str) -> None:
+    """Say what to do and exit 12, rather than run pip unguarded (or fail with a traceback)."""
+    sys.stderr.write(
+        "pipguard: 'python -m pip' in " + sys.prefix + " runs through pipguard, but " + why + ". "
+        "Reinstall pipguard there, or take the hook out: 'pipguard --python " + config["python"]
+        + " shim remove', or delete " + config["pth"] + ".\n"
+    )
+    sys.stderr.flush()
+    os._exit(12)

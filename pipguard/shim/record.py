@@ -10,7 +10,7 @@ imports pipguard in the target) or an absolute path to a Python interpreter
 followed by pipguard's own fixed arguments. Whether those paths are the ones
 *this* environment's shims use, and whether that interpreter is a file only
 root or the current user could have written, is checked where the files are
-(``commands/shim.py``); this module is pure.
+(``pipguard.shim.runner``); this module is pure.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from typing import Any
 from pipguard.errors import LedgerError
 
 SHIM_FORMAT = 1
-# What follows the interpreter in a runner: exactly what choose_runner records.
+# What follows the interpreter in a runner: exactly what shim.runner.choose_runner records.
 RUNNER_ARGUMENTS = (("-I", "-m", "pipguard"), ("-m", "pipguard"))
 PIP_SCRIPT = re.compile(r"^pip(\d+(\.\d+)?)?$|^pip-\d+(\.\d+)?$")
 _INTERPRETER = re.compile(r"^(python|pypy)(\d+(\.\d+)?)?$")

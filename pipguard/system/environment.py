@@ -40,6 +40,7 @@ from packaging.utils import NormalizedName, canonicalize_name
 from pipguard.core.model import Distribution
 from pipguard.errors import EnvironmentUnusable, UsageError
 from pipguard.system import probe as _probe
+from pipguard.system.files import write_atomically
 from pipguard.system.process import ProcessResult, run_process
 
 _PROBE_SOURCE = (Path(__file__).parent / "probe.py").read_text()
@@ -230,32 +231,12 @@ def write_cache(path: Path, text: str) -> bool:
     over *path*: a symlink planted there is replaced, never followed. A
     cache is only a cache: any failure leaves things as they were.
     """
-    dir_flags = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0)
     try:
-        dir_fd = os.open(path.parent, dir_flags)
+        write_atomically(path, text.encode("utf-8"), 0o600, prefix=f".{path.name}.", sync=False,
+                         directory_check=_directory_is_safe)
     except OSError:
         return False
-    tmp = f".{path.name}.{os.urandom(8).hex()}.tmp"  # what secrets.token_hex does, without its imports
-    try:
-        if not _directory_is_safe(os.fstat(dir_fd)):
-            return False
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
-        fd = os.open(tmp, flags, 0o600, dir_fd=dir_fd)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8", closefd=False) as handle:
-                handle.write(text)
-        finally:
-            os.close(fd)
-        os.replace(tmp, path.name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
-        return True
-    except OSError:
-        try:
-            os.unlink(tmp, dir_fd=dir_fd)
-        except OSError:
-            pass
-        return False
-    finally:
-        os.close(dir_fd)
+    return True
 
 
 # -- running it -------------------------------------------------------------------

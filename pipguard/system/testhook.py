@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import time
 from collections import Counter
+from pathlib import Path
 
 PAUSE_ENV = "PIPGUARD_TEST_PAUSE_AT"
 MARKER_ENV = "PIPGUARD_TEST_PAUSE_MARKER"
@@ -48,10 +49,9 @@ def pause_at(step: str) -> None:
         return
     marker = os.environ.get(MARKER_ENV)
     if marker:
-        tmp = f"{marker}.{os.getpid()}.tmp"
-        with open(tmp, "w") as handle:
-            handle.write(f"{os.getpid()} {step}\n")
-        os.replace(tmp, marker)
+        from pipguard.system.files import write_atomically
+
+        write_atomically(Path(marker), f"{os.getpid()} {step}\n".encode())
     deadline = time.monotonic() + float(os.environ.get(SECONDS_ENV, "60"))
     while time.monotonic() < deadline:
         time.sleep(0.02)

@@ -209,7 +209,10 @@ def test_a_corrupt_line_in_the_middle_of_the_journal_is_named_by_what_reads_it(g
         assert f"the ledger's journal {guard.venv.journal_path} is unusable: line 3:" in result.stderr
         assert "Traceback" not in result.stderr
     assert guard.venv.journal_path.read_bytes() == before
-    # What needs only the state (and the journal's last lines) still works.
-    for args in (["check"], ["ledger"], ["history", "--last", "2"]):
+    # What needs only the state (and the journal's last lines) still works; check reports the
+    # damaged line (issue 19.6: the CI guard no longer passes while rollback is impossible).
+    checked = guard.run("check")
+    assert checked.returncode == 1 and "unreadable line 3" in checked.stdout, combined(checked)
+    for args in (["ledger"], ["history", "--last", "2"]):
         assert guard.run(*args).returncode == 0
     assert guard.install("C").returncode == 0
