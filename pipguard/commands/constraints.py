@@ -28,12 +28,12 @@ from pathlib import Path
 from typing import Any
 
 from packaging.requirements import InvalidRequirement, Requirement
-from packaging.utils import canonicalize_name
 
 from pipguard.cli.context import Options, locate, open_session
 from pipguard.cli.options import say
 from pipguard.core.constraints import find_violations, requirement_text, standing_needs
 from pipguard.core.model import LedgerState, StandingConstraint, StandingFile
+from pipguard.core.names import canonicalize_name
 from pipguard.core.redaction import redact
 from pipguard.core.transactions import close, start
 from pipguard.errors import UsageError

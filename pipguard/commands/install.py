@@ -9,13 +9,12 @@ from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 
-from packaging.utils import NormalizedName, canonicalize_name
-
 from pipguard.cli.context import Options, Session, Target, locate, open_session, probe
 from pipguard.cli.options import say
 from pipguard.core.constraints import Distribution
 from pipguard.core.decide import Outcome, Situation, decide_install, overlay
 from pipguard.core.model import LedgerState, Root, Status, Transaction
+from pipguard.core.names import NormalizedName, canonicalize_name
 from pipguard.core.redaction import redact
 from pipguard.core.transactions import close, root_changes, start
 from pipguard.engines import make_engine

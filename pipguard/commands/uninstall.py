@@ -12,13 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from packaging.utils import NormalizedName, canonicalize_name
-
 from pipguard.cli.context import Options, locate, open_session, probe
 from pipguard.cli.options import say
 from pipguard.core.constraints import Violation
 from pipguard.core.decide import removal_blockers
 from pipguard.core.model import Status
+from pipguard.core.names import NormalizedName, canonicalize_name
 from pipguard.core.transactions import close, start
 from pipguard.engines.pip.runner import pip_command, run_process
 from pipguard.errors import Rejected

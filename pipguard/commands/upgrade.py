@@ -18,8 +18,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from packaging.utils import NormalizedName, canonicalize_name
-
 from pipguard.cli.context import Options, Session, Target, locate, open_session, probe
 from pipguard.cli.options import print_json, say, split_options
 from pipguard.cli.render import JSON_SCHEMA, table
@@ -27,6 +25,7 @@ from pipguard.commands.install import refuse_locations
 from pipguard.commands.shim import keep_shims
 from pipguard.core.decide import overlay
 from pipguard.core.model import Distribution, LedgerState, Status, Transaction
+from pipguard.core.names import NormalizedName, canonicalize_name
 from pipguard.core.redaction import redact
 from pipguard.core.transactions import close, start
 from pipguard.core.verdicts import Explainer, shadow_notes

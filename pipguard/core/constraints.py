@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from packaging.markers import Marker
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import SpecifierSet
-from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from pipguard.core.model import Distribution as Distribution
 from pipguard.core.model import MarkerEnvironment as MarkerEnvironment
 from pipguard.core.model import OutsidePolicy, PlannedInstall, Root, StandingConstraint
+from pipguard.core.names import NormalizedName, canonicalize_name
 
 
 @dataclass(frozen=True, order=True)

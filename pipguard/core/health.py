@@ -13,10 +13,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from packaging.utils import NormalizedName
-
 from pipguard.core.constraints import Distribution, MarkerEnvironment, Need, Violation, all_needs, find_violations
 from pipguard.core.model import Change, LedgerState, Root, StandingConstraint, Transaction
+from pipguard.core.names import NormalizedName
 from pipguard.core.redaction import redact, redact_all
 from pipguard.core.transactions import changes_between
 

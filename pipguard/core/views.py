@@ -16,7 +16,6 @@ from typing import Any
 
 from packaging.markers import Marker
 from packaging.specifiers import SpecifierSet
-from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from pipguard.core.constraints import (
@@ -32,6 +31,7 @@ from pipguard.core.constraints import (
     version_satisfies,
 )
 from pipguard.core.model import TOOLING, Change, LedgerState, Root, StandingConstraint, Transaction
+from pipguard.core.names import NormalizedName, canonicalize_name
 from pipguard.core.redaction import redact
 from pipguard.core.transactions import changes_between
 

@@ -25,7 +25,6 @@ from typing import Any
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
-from packaging.utils import canonicalize_name
 
 from pipguard.core.model import (
     ROOT_KINDS,
@@ -37,6 +36,7 @@ from pipguard.core.model import (
     StandingFile,
     Transaction,
 )
+from pipguard.core.names import canonicalize_name
 from pipguard.core.redaction import clean, printable
 
 # -- JSON text -----------------------------------------------------------------

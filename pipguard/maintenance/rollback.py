@@ -28,10 +28,10 @@ import urllib.request
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from pipguard.core.model import Distribution, Root
+from pipguard.core.names import NormalizedName, canonicalize_name
 from pipguard.core.transactions import changes_between
 from pipguard.engines.base import Engine, Invocation
 from pipguard.pip.request import InstallRequest

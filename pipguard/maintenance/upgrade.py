@@ -33,7 +33,6 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
-from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from pipguard.core.constraints import (
@@ -56,6 +55,7 @@ from pipguard.core.model import (
     Root,
     StandingConstraint,
 )
+from pipguard.core.names import NormalizedName, canonicalize_name
 from pipguard.engines.base import Constraints
 
 ALLOW_MAJOR = "--allow-major"

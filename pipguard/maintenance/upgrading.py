@@ -22,11 +22,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from packaging.utils import NormalizedName
-
 from pipguard.core.constraints import Violation
 from pipguard.core.decide import overlay
 from pipguard.core.model import PlannedInstall
+from pipguard.core.names import NormalizedName
 from pipguard.core.verdicts import Explainer
 from pipguard.engines.base import Approval, Engine, Failure, Invocation, Resolution
 from pipguard.maintenance.upgrade import UpgradeAssessment, UpgradeSituation, UpgradeSpec, Who, assess, newer_exists

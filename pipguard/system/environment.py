@@ -35,9 +35,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from packaging.utils import NormalizedName, canonicalize_name
-
 from pipguard.core.model import Distribution
+from pipguard.core.names import NormalizedName, canonicalize_name
 from pipguard.errors import EnvironmentUnusable, UsageError
 from pipguard.system import probe as _probe
 from pipguard.system.process import ProcessResult, run_process
