@@ -74,7 +74,7 @@ class Session:
     def standing(self) -> tuple[StandingConstraint, ...]:
         """Every standing constraint in force: the command line's, and the lines of
         each standing file read now (a vanished or unreadable file: exit 2)."""
-        from pipguard.commands.constraints import standing_in_force
+        from pipguard.ledger.standing import standing_in_force
 
         return standing_in_force(self.ledger)
 

@@ -28,6 +28,7 @@ from pipguard.cli.render import (
     plan_json,
     plan_text,
 )
+from pipguard.commands.support import outside_note
 from pipguard.core.health import CheckResult, assess
 from pipguard.core.model import Transaction
 from pipguard.engines.pip.runner import build_constraints_note
@@ -69,17 +70,6 @@ def compute_check(options: Options, since: int | None = None) -> CheckResult:
     result = assess(state.distributions, session.ledger, state.markers, ledger_path=str(store.path),
                     has_ledger=not session.created, standing=session.standing, since=since, later=later)
     return replace(result, old_pip_note=build_constraints_note(state.pip_version))
-
-
-def outside_note(count: int, policy: str) -> str:
-    """One line about the distributions seen only from outside the environment."""
-    plural = "s" if count != 1 else ""
-    if policy == "protect":
-        return (f"pipguard: {count} distribution{plural} seen from outside the environment (base interpreter, "
-                "user site, PYTHONPATH) are protected too ('pipguard outside ignore' stops that).")
-    return (f"pipguard: {count} distribution{plural} seen from outside the environment (base interpreter, user "
-            "site, PYTHONPATH) are not guarded: their requirements do not block installs ('pipguard outside "
-            "protect' guards them too).")
 
 
 def split_arguments(args: Sequence[str]) -> tuple[list[str], list[str]]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from pipguard.cli.context import Options
 from pipguard.cli.options import command_parser, print_json, say
 from pipguard.cli.render import JSON_SCHEMA
-from pipguard.commands.inspect import reading
+from pipguard.commands.support import reading
 from pipguard.core.transactions import changes_between
 from pipguard.errors import UsageError
 from pipguard.ledger.points import parse_number, snapshot_after, snapshot_now

@@ -30,7 +30,7 @@ from pipguard.cli.render import (
     why_json,
     why_text,
 )
-from pipguard.commands.check import outside_note
+from pipguard.commands.support import outside_note, read_state, reading
 from pipguard.core.health import assess
 from pipguard.core.model import StandingConstraint, Transaction
 from pipguard.core.redaction import clean, printable
@@ -50,20 +50,6 @@ from pipguard.ledger.journal import Summary, Trimmed
 from pipguard.ledger.state import state_to_data
 
 
-@contextlib.contextmanager
-def reading(options: Options) -> Iterator[tuple[Target, Session]]:
-    """The target and its session, the lock held shared while the caller reads."""
-    target = locate(options)
-    with target.store.locked(shared=True):
-        yield target, open_session(target, reconcile_drift=False)
-
-
-def read_state(options: Options) -> tuple[Target, Session]:
-    """Probe the target and read its ledger's state under the lock; write nothing."""
-    with reading(options) as (target, session):
-        return target, session
-
-
 def _no_ledger_note(target: Target) -> str:
     return (
         f"pipguard: no ledger yet at {target.store.path}: nothing has been installed through "
@@ -78,7 +64,7 @@ def standing_to_show(session: Session) -> tuple[StandingConstraint, ...]:
         return session.standing
     except UsageError as exc:
         say(f"pipguard: warning: {exc}")
-        from pipguard.commands.constraints import read_standing_file
+        from pipguard.ledger.standing import read_standing_file
 
         found = list(session.ledger.standing)
         for item in session.ledger.standing_files:

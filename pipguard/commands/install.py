@@ -11,6 +11,7 @@ from pathlib import Path
 
 from pipguard.cli.context import Options, Session, Target, locate, open_session, probe
 from pipguard.cli.options import say
+from pipguard.commands.support import refuse_locations
 from pipguard.core.constraints import Distribution
 from pipguard.core.decide import Outcome, Situation, decide_install, overlay
 from pipguard.core.model import LedgerState, Root, Status, Transaction
@@ -19,7 +20,6 @@ from pipguard.core.redaction import redact
 from pipguard.core.transactions import close, root_changes, start
 from pipguard.engines import make_engine
 from pipguard.engines.pip.runner import build_constraints_note, check_pip_version, pip_command, run_process
-from pipguard.errors import UsageError
 from pipguard.ledger import now
 from pipguard.pip.request import InstallRequest, read_install
 from pipguard.system.environment import resolve_python
@@ -27,15 +27,6 @@ from pipguard.system.process import Interrupted, signal_name, work_directory
 from pipguard.system.testhook import pause_at
 
 _STATUS: dict[str, Status] = {"installed": "committed", "rejected": "rejected", "failed": "failed"}
-
-
-def refuse_locations(request: InstallRequest) -> None:
-    locations = request.locations()
-    if locations:
-        raise UsageError(
-            f"pipguard does not guard installs with {', '.join(locations)}: they go outside the "
-            "environment whose ledger it keeps. Run them with --no-guard (recorded as unguarded) or plain pip."
-        )
 
 
 def situation(request: InstallRequest, session: Session, policy: str, allow_older_major: bool,
@@ -190,7 +181,7 @@ def keep_shims(target: Target) -> None:
     ledger = target.store.load()
     if ledger is None or not ledger.shim:
         return
-    from pipguard.commands.shim import keep_shims as put_shims_back
+    from pipguard.shim.scripts import keep_shims as put_shims_back
 
     put_shims_back(target)
 

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pipguard.cli.context import Options, Session, Target, locate, open_session, probe
 from pipguard.cli.options import print_json, say, split_options
 from pipguard.cli.render import JSON_SCHEMA
-from pipguard.commands.install import refuse_locations
+from pipguard.commands.support import refuse_locations
 from pipguard.core.model import LedgerState, Status, Transaction
 from pipguard.core.redaction import redact
 from pipguard.core.transactions import close, start

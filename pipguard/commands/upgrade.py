@@ -21,8 +21,7 @@ from typing import Any
 from pipguard.cli.context import Options, Session, Target, locate, open_session, probe
 from pipguard.cli.options import print_json, say, split_options
 from pipguard.cli.render import JSON_SCHEMA, table
-from pipguard.commands.install import refuse_locations
-from pipguard.commands.shim import keep_shims
+from pipguard.commands.support import refuse_locations
 from pipguard.core.decide import overlay
 from pipguard.core.model import Distribution, LedgerState, Status, Transaction
 from pipguard.core.names import NormalizedName, canonicalize_name
@@ -43,6 +42,7 @@ from pipguard.maintenance.upgrade import (
 )
 from pipguard.maintenance.upgrading import UpgradeOutcome, decide_upgrade
 from pipguard.pip.request import InstallRequest, read_install
+from pipguard.shim.scripts import keep_shims
 from pipguard.system.process import Interrupted, signal_name, work_directory
 
 _OWN_FLAGS = {"--json", ALLOW_MAJOR}

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import re
 import urllib.parse
-import urllib.request
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -85,7 +84,7 @@ def local_path(url: str) -> str | None:
     parts = urllib.parse.urlsplit(url)
     if parts.scheme != "file":
         return None
-    return urllib.request.url2pathname(parts.path)
+    return urllib.parse.unquote(parts.path)  # url2pathname on POSIX, without urllib.request's imports
 
 
 def _extras(root: Root) -> str:
