@@ -8,12 +8,20 @@ import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from pipguard.core.constraints import all_needs
 from pipguard.core.model import LedgerState, StandingConstraint
 from pipguard.core.transactions import apply, baseline, reconcile
-from pipguard.engines.pip.runner import check_pip_version
 from pipguard.errors import EnvironmentUnusable, LedgerError
 from pipguard.ledger import LedgerStore, default_ledger_path, now
-from pipguard.system.environment import EnvironmentState, probe_environment, resolve_python, run_in_target
+from pipguard.system.environment import (
+    EnvironmentState,
+    needs_cache_path,
+    probe_environment,
+    read_needs_cache,
+    resolve_python,
+    run_in_target,
+    write_needs_cache,
+)
 
 
 @dataclass(frozen=True)
@@ -106,6 +114,19 @@ def _probe_cache(store: LedgerStore) -> Path | None:
     return store.probe_cache if directory.is_dir() and os.access(directory, os.W_OK) else None
 
 
+def needs_at_hand(store: LedgerStore, state: EnvironmentState, ledger: LedgerState) -> None:
+    """What the environment's distributions need, derived once per state of the environment:
+    read from beside the probe's cache when it is there for this state, else derived now (what
+    every command that judges or checks does first) and kept there for the next run."""
+    cache = _probe_cache(store)
+    if cache is None:
+        return
+    path = needs_cache_path(cache)
+    if not read_needs_cache(path, state):
+        all_needs(state.distributions, ledger.roots, (), state.markers, ledger.outside)
+        write_needs_cache(path, state)
+
+
 def probe(target: Target) -> EnvironmentState:
     """Read the environment again (after pip ran)."""
     return probe_environment(target.python, _probe_cache(target.store))
@@ -126,7 +147,11 @@ def open_session(target: Target, *, reconcile_drift: bool = True, policy: str = 
     store = target.store
     ledger = store.load()
     state = probe_environment(target.python, _probe_cache(store))
+    if ledger is not None:
+        needs_at_hand(store, state, ledger)
     if require_pip:
+        from pipguard.engines.pip.runner import check_pip_version  # the engines load only where pip runs
+
         check_pip_version(state.pip_version, target.python)
     if ledger is None:
         empty, txn = baseline(environment_record(state), state.own, state.markers, now,

@@ -31,7 +31,6 @@ from pipguard.cli.render import (
 from pipguard.commands.support import outside_note
 from pipguard.core.health import CheckResult, assess
 from pipguard.core.model import Transaction
-from pipguard.engines.pip.runner import build_constraints_note
 from pipguard.errors import UsageError
 from pipguard.ledger import now
 from pipguard.ledger.journal import Trimmed
@@ -69,6 +68,8 @@ def compute_check(options: Options, since: int | None = None) -> CheckResult:
     state = session.state
     result = assess(state.distributions, session.ledger, state.markers, ledger_path=str(store.path),
                     has_ledger=not session.created, standing=session.standing, since=since, later=later)
+    from pipguard.engines.pip.runner import build_constraints_note  # the engines load only where needed
+
     return replace(result, old_pip_note=build_constraints_note(state.pip_version))
 
 
