@@ -48,8 +48,10 @@ COMMANDS = {
     "history": (["history", "--last", "20"], "inspect", READER_FORBIDDEN),
     # export writes each pin's markers, read from the Requires-Dist lines: it parses requirements
     "export": (["export"], "inspect", (*ALWAYS_FORBIDDEN, "pipguard.engines", "pipguard.pip")),
-    # check names an old pip's missing --build-constraint (engines.pip.runner's note)
-    "check": (["check"], "check", ALWAYS_FORBIDDEN),
+    # check names an old pip's missing --build-constraint (engines.pip.runner's note): that module
+    # and its packages, no engine, no port, no requirement parsing (no standing constraints here)
+    "check": (["check"], "check", (*(name for name in READER_FORBIDDEN if name != "pipguard.engines"),
+                                   "pipguard.engines.base")),
 }
 
 
