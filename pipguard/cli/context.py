@@ -10,12 +10,20 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from pipguard.core.constraints import all_needs
 from pipguard.core.model import LedgerState, StandingConstraint
 from pipguard.core.transactions import apply, baseline, reconcile
-from pipguard.engines.pip.runner import check_pip_version
 from pipguard.errors import EnvironmentUnusable, LedgerError
 from pipguard.ledger import LedgerStore, default_ledger_path, now
-from pipguard.system.environment import EnvironmentState, probe_environment, resolve_python, run_in_target
+from pipguard.system.environment import (
+    EnvironmentState,
+    needs_cache_path,
+    probe_environment,
+    read_needs_cache,
+    resolve_python,
+    run_in_target,
+    write_needs_cache,
+)
 
 
 @dataclass(frozen=True)
@@ -76,7 +84,7 @@ class Session:
     def standing(self) -> tuple[StandingConstraint, ...]:
         """Every standing constraint in force: the command line's, and the lines of
         each standing file read now (a vanished or unreadable file: exit 2)."""
-        from pipguard.commands.constraints import standing_in_force
+        from pipguard.ledger.standing import standing_in_force
 
         return standing_in_force(self.ledger)
 
@@ -108,6 +116,20 @@ def _probe_cache(store: LedgerStore) -> Path | None:
     return store.probe_cache if directory.is_dir() and os.access(directory, os.W_OK) else None
 
 
+def needs_at_hand(store: LedgerStore, state: EnvironmentState, ledger: LedgerState) -> None:
+    """What the environment's distributions need, derived once per state of the environment:
+    read from beside the probe's cache when it is there for this state, else derived now (what
+    every command that judges or checks does first) and kept there for the next run."""
+    cache = _probe_cache(store)
+    if cache is None:
+        return
+    path = needs_cache_path(cache)
+    if not read_needs_cache(path, state):
+        # every distribution's needs, outside ones too ('why' and 'outside protect' read them)
+        all_needs(state.distributions, ledger.roots, (), state.markers, "protect")
+        write_needs_cache(path, state)
+
+
 def probe(target: Target) -> EnvironmentState:
     """Read the environment again (after pip ran)."""
     return probe_environment(target.python, _probe_cache(target.store))
@@ -131,7 +153,11 @@ def open_session(target: Target, *, reconcile_drift: bool = True, policy: str = 
     # Nothing is written beside a ledger before it is known to be this environment's (issue 19.26).
     elsewhere = bool(recorded) and not moved and not _same_place(recorded or "", target.prefix)
     state = probe_environment(target.python, None if elsewhere else _probe_cache(store))
+    if ledger is not None and not elsewhere:
+        needs_at_hand(store, state, ledger)
     if require_pip:
+        from pipguard.engines.pip.runner import check_pip_version  # the engines load only where pip runs
+
         check_pip_version(state.pip_version, target.python)
     if ledger is None:
         empty, txn = baseline(environment_record(state), state.own, state.markers, now,

@@ -17,6 +17,7 @@ try:
     from pipguard.cli.options import CommandParser, add_global_options, make_options, split_own_options
     from pipguard.core.printable import safe_text
     from pipguard.core.redaction import redact
+    from pipguard.core.run_end import exit_status as run_exit_status
     from pipguard.errors import (
         EnvironmentUnusable,
         LedgerError,
@@ -80,7 +81,7 @@ def exit_code(exc: PipguardError) -> int:
 
 def exit_status(returncode: int) -> int:
     """A process's exit status: a child killed by signal N gives 128 + N, as in a shell."""
-    return 128 - returncode if returncode < 0 else returncode
+    return run_exit_status(returncode)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

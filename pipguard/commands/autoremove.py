@@ -15,18 +15,18 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from pipguard.cli.context import Options, locate, open_session, probe
+from pipguard.cli.context import Options, locate, open_session
 from pipguard.cli.options import command_parser, print_json, say
 from pipguard.cli.render import JSON_SCHEMA, table
+from pipguard.commands.support import RecordedRun
 from pipguard.core.decide import removal_blockers
-from pipguard.core.model import Status
 from pipguard.core.printable import safe_line
-from pipguard.core.transactions import close, start
-from pipguard.engines.pip.runner import pip_command, run_process
+from pipguard.core.run_end import RunEnd
+from pipguard.core.transactions import start
+from pipguard.engines.pip.runner import pip_command
 from pipguard.errors import Rejected, UsageError
 from pipguard.ledger import now
 from pipguard.maintenance.autoremove import AutoremovePlan, plan_autoremove
-from pipguard.system.process import Interrupted, signal_name
 
 
 def plan_lines(plan: AutoremovePlan) -> list[str]:
@@ -104,25 +104,17 @@ def run_autoremove(options: Options, args: list[str]) -> int:
             return 0
         names = [str(name) for name in plan.names]
         txn = start(ledger, "autoremove", ["autoremove", *args], state.pip_version, ledger.policy, now)
-        ledger = store.begin(ledger, txn)
-        result = run_process(pip_command(target.python, "uninstall", "-y", *names), return_on_signal=True,
-                             capture=ns.json)
+        run = RecordedRun(target, ledger, txn)
+        result = run.run(pip_command(target.python, "uninstall", "-y", *names), capture=ns.json)
         if ns.json:  # stdout is the JSON document's: pip's own words go to stderr
             sys.stderr.write(result.stdout + result.stderr)
-        after = probe(target).own_versions
-        status: Status = "committed" if result.returncode == 0 else "failed"
-        reason = "removed what no root needs"
-        if result.signal is not None:
-            status, reason = "interrupted", f"pipguard received {signal_name(result.signal)} while pip ran"
-        elif result.returncode != 0:
-            reason = f"pip uninstall exited with {result.returncode}"
-        store.finish(ledger, close(ledger, txn, status, now, after=after, roots=ledger.roots, reason=reason))
-        if result.signal is not None:
-            raise Interrupted(result.signal)
+        end = RunEnd(result.returncode, result.signal)
+        run.close(end, reason="removed what no root needs", program="pip uninstall",
+                  roots=lambda _after: ledger.roots)
         if ns.json:
-            print_json(plan_json(plan, status, txn.id))
+            print_json(plan_json(plan, end.status, txn.id))
         if result.returncode != 0:
-            return result.returncode
+            return end.exit_status
         say(f"pipguard: removed {len(names)} unneeded distribution{'s' if len(names) != 1 else ''} "
             f"(transaction {txn.id}; 'pipguard rollback {txn.id - 1}' brings them back).")
         return 0

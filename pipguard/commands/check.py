@@ -32,11 +32,10 @@ from pipguard.cli.render import (
 from pipguard.core.health import CheckResult, assess
 from pipguard.core.model import Transaction
 from pipguard.core.printable import safe_line
-from pipguard.engines.pip.runner import build_constraints_note
+from pipguard.core.transactions import is_number
 from pipguard.errors import UsageError
 from pipguard.ledger import now
 from pipguard.ledger.journal import Trimmed
-from pipguard.ledger.points import is_number
 
 if TYPE_CHECKING:
     from pipguard.core.conflicts import PlanResult
@@ -71,6 +70,8 @@ def compute_check(options: Options, since: int | None = None) -> CheckResult:
     state = session.state
     result = assess(state.distributions, session.ledger, state.markers, ledger_path=str(store.path),
                     has_ledger=not session.created, standing=session.standing, since=since, later=later)
+    from pipguard.engines.pip.runner import build_constraints_note  # the engines load only where needed
+
     return replace(result, old_pip_note=build_constraints_note(state.pip_version),
                    ledger_damage=store.damage_notes())  # journal lines that cannot be read
 

@@ -22,8 +22,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
-from packaging.utils import NormalizedName, canonicalize_name
-
 from pipguard.cli.context import Options, locate, open_session
 from pipguard.core.conflicts import (
     Clash,
@@ -36,6 +34,7 @@ from pipguard.core.conflicts import (
 )
 from pipguard.core.constraints import requirement_text
 from pipguard.core.decide import Situation, judge, overlay, protect
+from pipguard.core.names import NormalizedName, canonicalize_name
 from pipguard.core.redaction import redact
 from pipguard.core.transactions import changes_between
 from pipguard.engines.base import Engine, Invocation, Resolution

@@ -28,7 +28,6 @@ from pathlib import Path
 from typing import Any
 
 from packaging.requirements import InvalidRequirement, Requirement
-from packaging.utils import canonicalize_name
 
 from pipguard.cli.context import Options, locate, open_session
 from pipguard.cli.options import say
@@ -40,11 +39,13 @@ from pipguard.core.constraints import (
 )
 from pipguard.core.health import outside_unmet_summary
 from pipguard.core.model import LedgerState, StandingConstraint, StandingFile
+from pipguard.core.names import canonicalize_name
 from pipguard.core.printable import safe_line
 from pipguard.core.redaction import redact
 from pipguard.core.transactions import close, start
 from pipguard.errors import UsageError
 from pipguard.ledger import now
+from pipguard.ledger.standing import read_constraints_file, read_standing_file, standing_in_force
 
 COMMAND_LINE = "command line"
 _ENV_VAR = re.compile(r"\$\{([A-Z0-9_]+)\}")
@@ -71,39 +72,7 @@ def check_constraint(text: str, where: str) -> str:
     return requirement_text(req)
 
 
-def read_constraints_file(path: Path) -> list[str]:
-    """The constraint lines of a constraints file, read as pip reads it (nested files, encodings,
-    continuations, ``${VAR}``); a bare name constrains nothing and is left out."""
-    from pipguard.core.constraints import remember_requirement
-    from pipguard.pip.request import read_constraints_file as read_lines
-
-    # parsed once here, not again when the lines are turned into needs
-    return [remember_requirement(line.requirement) for line in read_lines(str(path))
-            if line.requirement.specifier or line.requirement.url]
-
-
 # -- what the ledger holds, in force ---------------------------------------------------
-
-
-def read_standing_file(item: StandingFile) -> list[StandingConstraint]:
-    """The lines of a standing file, read now; a clear error (exit 2) naming it if it cannot be."""
-    try:
-        lines = read_constraints_file(Path(item.path))
-    except UsageError as exc:
-        raise UsageError(
-            f"the standing constraints file {item.path} (added by transaction {item.added_by}) cannot be "
-            f"used: {str(exc).rstrip('.')}. pipguard reads it on every run. Put it back, or forget it "
-            f"with: pipguard constraints remove {item.path}"
-        ) from None
-    return [StandingConstraint(line, item.path, item.added_by) for line in lines]
-
-
-def standing_in_force(ledger: LedgerState) -> tuple[StandingConstraint, ...]:
-    """The command line's constraints and every standing file's lines, read now."""
-    found = list(ledger.standing)
-    for item in ledger.standing_files:
-        found += read_standing_file(item)
-    return tuple(found)
 
 
 # -- what the user gave ----------------------------------------------------------------

@@ -9,34 +9,25 @@ from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 
-from packaging.utils import NormalizedName, canonicalize_name
-
-from pipguard.cli.context import Options, Session, Target, locate, open_session, probe
+from pipguard.cli.context import Options, Session, Target, locate, open_session
 from pipguard.cli.options import say
+from pipguard.commands.support import RecordedRun, keep_shims, refuse_locations
 from pipguard.core.constraints import Distribution
 from pipguard.core.decide import Outcome, Situation, decide_install, overlay
 from pipguard.core.model import LedgerState, Root, Status, Transaction
+from pipguard.core.names import NormalizedName, canonicalize_name
 from pipguard.core.redaction import redact
+from pipguard.core.run_end import RunEnd
 from pipguard.core.transactions import close, root_changes, start
 from pipguard.engines import make_engine
 from pipguard.engines.pip.runner import build_constraints_note, check_pip_version, pip_command, run_process
-from pipguard.errors import UsageError
 from pipguard.ledger import now
 from pipguard.pip.request import InstallRequest, read_install
 from pipguard.system.environment import resolve_python
-from pipguard.system.process import Interrupted, signal_name, work_directory
+from pipguard.system.process import Interrupted, work_directory
 from pipguard.system.testhook import pause_at
 
 _STATUS: dict[str, Status] = {"installed": "committed", "rejected": "rejected", "failed": "failed"}
-
-
-def refuse_locations(request: InstallRequest) -> None:
-    locations = request.locations()
-    if locations:
-        raise UsageError(
-            f"pipguard does not guard installs with {', '.join(locations)}: they go outside the "
-            "environment whose ledger it keeps. Run them with --no-guard (recorded as unguarded) or plain pip."
-        )
 
 
 def situation(request: InstallRequest, session: Session, policy: str, allow_older_major: bool,
@@ -113,24 +104,22 @@ class InstallEffects:
         return outcome.returncode
 
     def record(self, outcome: Outcome, txn: Transaction) -> None:
-        """Close the transaction with what really happened."""
-        status: Status = _STATUS[outcome.kind]
-        reason = outcome.reason
-        after: Mapping[NormalizedName, str] | None = None
-        if outcome.kind == "installed":
-            after = _versions(overlay(self.session.state.own, outcome.plan))
-        elif outcome.kind == "failed":
-            # pip may have changed something before it stopped: read the environment again.
-            after = probe(self.target).own_versions
-        if outcome.killed:
-            status = "interrupted"
-        if outcome.signal is not None:
-            status = "interrupted"
-            reason = (f"pipguard received {signal_name(outcome.signal)} while pip ran; what pip changed "
-                      "before it stopped is recorded")
-        done = close(self.ledger, txn, status, now, after=after, reason=reason,
-                     roots=outcome.roots if outcome.kind == "installed" else None)
-        self.ledger = self.target.store.finish(self.ledger, done)
+        """Close the transaction with what really happened (by the one rule of ``RecordedRun``)."""
+        if outcome.kind == "rejected":
+            done = close(self.ledger, txn, _STATUS[outcome.kind], now, reason=outcome.reason)
+            self.ledger = self.target.store.finish(self.ledger, done)
+            return
+        run = RecordedRun(self.target, self.ledger, txn)
+        installed = outcome.kind == "installed"
+        # the outcome's code is already an exit status: a run killed by signal N has 128 + N
+        code = 0 if installed else (128 - outcome.returncode if outcome.killed else outcome.returncode)
+        try:
+            run.close(RunEnd(code, outcome.signal, failed=not installed), detail=outcome.reason,
+                      program=self.engine_name,
+                      after=_versions(overlay(self.session.state.own, outcome.plan)) if installed else None,
+                      roots=(lambda _after: outcome.roots) if installed else None)
+        finally:
+            self.ledger = run.ledger
 
     def keep_engine_output(self, text: str) -> None:
         """pip's own words about a failure pipguard handled: shown with -v, else kept in a log."""
@@ -185,17 +174,6 @@ def write_log(directory: Path, name: str, text: str) -> Path | None:
         return None
 
 
-def keep_shims(target: Target) -> None:
-    """Put pipguard's pip shims back if pip rewrote them (only where shims were installed:
-    the shim module, and what it imports, is loaded for those environments alone)."""
-    ledger = target.store.load()
-    if ledger is None or not ledger.shim:
-        return
-    from pipguard.commands.shim import keep_shims as put_shims_back
-
-    put_shims_back(target)
-
-
 def run_install(options: Options, args: list[str]) -> int:
     if "-h" in args or "--help" in args:
         # pip's own help: nothing to guard, nothing to record.
@@ -239,17 +217,10 @@ def run_unguarded(options: Options, pip_args: list[str]) -> int:
         for note in session.notes:
             say(note)
         ledger = session.ledger
-        txn = start(ledger, pip_args[0], pip_args, session.state.pip_version, "none", now)
-        ledger = store.begin(ledger, txn)
-        result = run_process(pip_command(target.python, *pip_args), return_on_signal=True)
-        after = probe(target).own_versions
-        status: Status = "unguarded" if result.returncode == 0 else "failed"
-        reason = "run with --no-guard: pip was not checked by pipguard"
-        if result.signal is not None:
-            status = "interrupted"
-            reason += f"; pipguard received {signal_name(result.signal)} while pip ran"
-        store.finish(ledger, close(ledger, txn, status, now, after=after, reason=reason))
-        if result.signal is not None:
-            raise Interrupted(result.signal)
+        run = RecordedRun(target, ledger, start(ledger, pip_args[0], pip_args, session.state.pip_version, "none",
+                                                now))
+        result = run.run(pip_command(target.python, *pip_args))
+        run.close(RunEnd(result.returncode, result.signal), succeeded="unguarded",
+                  reason="run with --no-guard: pip was not checked by pipguard")
         keep_shims(target)  # shim: put pipguard's pip scripts back if pip rewrote them
         return result.returncode

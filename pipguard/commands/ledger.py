@@ -24,7 +24,7 @@ def standing_to_show(session: Session) -> tuple[StandingConstraint, ...]:
         return session.standing
     except UsageError as exc:
         say(f"pipguard: warning: {exc}")
-        from pipguard.commands.constraints import read_standing_file
+        from pipguard.ledger.standing import read_standing_file
 
         found = list(session.ledger.standing)
         for item in session.ledger.standing_files:

@@ -117,7 +117,7 @@ def run_as_pip(options: Options, args: Sequence[str], invoked_as: str | None) ->
     """pip itself: the kept original script when run through a shim, else ``python -m pip``."""
     python = resolve_python(options.python)
     if invoked_as:
-        from pipguard.commands.shim import original_script
+        from pipguard.commands.support import original_script
 
         script = original_script(locate(options), invoked_as)
         if script is not None:

@@ -25,14 +25,15 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from pipguard.cli.context import Options, Session, Target, locate, open_session, probe
+from pipguard.cli.context import Options, Session, Target, locate, open_session
 from pipguard.cli.options import print_json, say, split_options
 from pipguard.cli.render import JSON_SCHEMA
-from pipguard.commands.install import refuse_locations
-from pipguard.core.model import LedgerState, Status, Transaction
+from pipguard.commands.support import RecordedRun, refuse_locations
+from pipguard.core.model import LedgerState, Transaction
 from pipguard.core.printable import safe_line
 from pipguard.core.redaction import redact
-from pipguard.core.transactions import close, start
+from pipguard.core.run_end import RunEnd
+from pipguard.core.transactions import start
 from pipguard.engines import make_engine
 from pipguard.engines.base import Approval, Engine, Invocation, Resolution
 from pipguard.engines.pip.runner import check_pip_version, pip_command, run_process
@@ -42,7 +43,7 @@ from pipguard.ledger.points import parse_number, snapshot_after
 from pipguard.maintenance.diff import Snapshot, StateDiff, diff_dict, diff_lines, diff_snapshots
 from pipguard.maintenance.rollback import LookupFailed, RollbackPlan, plan_rollback, unavailable
 from pipguard.pip.request import InstallRequest, read_install
-from pipguard.system.process import Interrupted, signal_name, work_directory
+from pipguard.system.process import Interrupted, work_directory
 
 _OWN_FLAGS = {"--json"}
 _USAGE = ("usage: pipguard rollback N [--dry-run] [--json] [pip options such as --no-index -f DIR]. "
@@ -198,45 +199,34 @@ def carry_out(target: Target, session: Session, parsed: RollbackArgs, plan: Roll
     run = _Rollback(target, ledger, start(ledger, "rollback", ["rollback", *args], session.state.pip_version,
                                           ledger.policy, now, engine=engine.name))
     failure = ""
-    code = 0
-    signal: int | None = None
+    end, program = RunEnd(0), engine.name
     arguments = plan.install_arguments()
     if arguments:
         request = _pins_request(parsed.request, arguments, target.prefix)
         found = engine.install(Invocation(request, show_output=not parsed.json), run.approve)
         if not found.ok:
             assert found.failure is not None
-            signal = found.failure.signal
-            code = found.failure.returncode or 1
-            failure = found.failure.summary or f"{engine.name} exited with {code}"
+            end = RunEnd(found.failure.returncode, found.failure.signal, failed=True)
+            failure = found.failure.summary or end.reason(engine.name) or f"{engine.name} failed"
             if not run.began:
                 _refuse_unchanged(engine, parsed, plan, found, target.prefix)
             if found.held:
                 sys.stderr.write(redact(found.held))
     else:
         run.begin()
-    if code == 0 and plan.remove:
+    if end.status == "committed" and plan.remove:
         result = run_process(pip_command(target.python, "uninstall", "-y", *plan.remove), return_on_signal=True,
                              capture=parsed.json)
         if parsed.json:  # stdout is the JSON document's: pip's own words go to stderr
             sys.stderr.write(result.stdout + result.stderr)
-        signal, code = result.signal, result.returncode
-        failure = f"pip uninstall exited with {code}" if code else ""
-    after = probe(target).own_versions
-    status: Status = "committed" if code == 0 else "failed"
-    reason = f"rollback to the state after transaction {parsed.number}"
-    if signal is not None:
-        status, reason = "interrupted", f"{reason}; pipguard received {signal_name(signal)} while it ran"
-    elif failure:
-        reason = f"{reason}; {failure}"
-    done = close(run.ledger, run.txn, status, now, after=after, reason=reason,
-                 roots=wanted.roots if status == "committed" else None)
-    target.store.finish(run.ledger, done)
-    if signal is not None:
-        raise Interrupted(signal)
-    if code != 0:
+        end, program = RunEnd(result.returncode, result.signal), "pip uninstall"
+        failure = end.reason(program)
+    RecordedRun(target, run.ledger, run.txn).close(
+        end, reason=f"rollback to the state after transaction {parsed.number}", detail=failure, program=program,
+        roots=lambda _after: wanted.roots if end.status == "committed" else None)
+    if end.status != "committed":
         raise PipFailed(f"rollback to transaction {parsed.number} did not finish ({failure}); what changed is "
-                        "recorded. See the output above.", code)
+                        "recorded. See the output above.", end.exit_status)
     return run.txn.id
 
 

@@ -19,28 +19,30 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from pipguard.cli.context import Options, Target, locate, open_session, probe
+from pipguard.cli.context import Options, Target, locate, open_session
 from pipguard.cli.options import say
+from pipguard.commands.support import (
+    originals_directory,
+    pip_installed,
+    read_record,
+    reinstall_pip_advice,
+)
 from pipguard.core.model import LedgerState
 from pipguard.errors import EnvironmentUnusable, UsageError
 from pipguard.ledger import now
 from pipguard.shim.hook import HOOK_NAME, HookConfig, hook_state, render_hook, site_packages, write_hook
 from pipguard.shim.record import (
-    PIP_SCRIPT,
     ShimRecord,
     ShimRecordInvalid,
-    parse_shim_record,
     runner_problem,
 )
-from pipguard.shim.runner import choose_runner, interpreter_problem, record_problems
+from pipguard.shim.runner import choose_runner, interpreter_problem
 from pipguard.shim.scripts import (
     SHIM_MARKER,
     RemoveReport,
     ShimSpec,
     find_pip_scripts,
     is_shim,
-    originals_beside,
-    put_shims_back,
     remove_shims,
     render_shim,
     scripts_directory,
@@ -49,39 +51,10 @@ from pipguard.shim.scripts import (
     spec_of,
 )
 
-__all__: Sequence[str] = ["SHIM_MARKER", "ShimSpec", "keep_shims", "original_script", "render_shim", "run_shim",
-                          "shebang_interpreter"]
-
-
-def originals_directory(target: Target) -> Path:
-    return originals_beside(target.store.path)
-
-
-def original_script(target: Target, invoked_as: str) -> Path | None:
-    """pip's own script kept for the name the shim was run as, if there is one."""
-    name = os.path.basename(invoked_as)
-    if not PIP_SCRIPT.match(name):
-        return None
-    kept = originals_directory(target) / name
-    return kept if kept.is_file() else None
-
-
-def _reinstall_pip(target: Target) -> str:
-    return f"{target.python} -m pip install --force-reinstall pip"
+__all__: Sequence[str] = ["SHIM_MARKER", "ShimSpec", "render_shim", "run_shim", "shebang_interpreter"]
 
 
 # -- the record, checked against this environment -------------------------------------------
-
-
-def read_record(target: Target, ledger: LedgerState | None) -> ShimRecord | None:
-    """The ledger's shim record, checked for shape and against *target*; raises ShimRecordInvalid."""
-    record = parse_shim_record(dict(ledger.shim) if ledger else {})
-    if record is None:
-        return None
-    problems = record_problems(record, target.python, target.prefix, target.store.path)
-    if problems:
-        raise ShimRecordInvalid(problems)
-    return record
 
 
 def _record_or_warn(target: Target, ledger: LedgerState | None, doing: str) -> ShimRecord | None:
@@ -120,7 +93,7 @@ def install_shims(target: Target, previous: ShimRecord | None, spec: ShimSpec,
             f"there first ({target.python} -m ensurepip), or give --python the interpreter "
             "whose pip devstack calls."
         )
-    done = shim_scripts(scripts, spec, dict(previous.scripts) if previous else {}, _reinstall_pip(target))
+    done = shim_scripts(scripts, spec, dict(previous.scripts) if previous else {}, reinstall_pip_advice(target))
     for warning in done.warnings:
         say(f"pipguard: warning: {warning}")
     hook_written = write_hook(pth, render_hook(hook_config(spec, target, pth)))
@@ -128,45 +101,6 @@ def install_shims(target: Target, previous: ShimRecord | None, spec: ShimSpec,
     record = ShimRecord(spec.target_python, spec.runner, spec.ledger, spec.originals, str(directory),
                         done.scripts, str(pth), installed_at)
     return record, ShimReport(done.shimmed, done.refreshed, done.unchanged, hook_written)
-
-
-def _pip_installed(target: Target) -> bool:
-    """Is pip still one of the environment's own distributions (its scripts are pip's)?"""
-    return "pip" in probe(target).own
-
-
-def keep_shims(target: Target) -> None:
-    """After pip ran: put the shims back over pip scripts it rewrote (``pip install -U pip``).
-
-    Called with the lock held, at the end of an install. pip's newly written
-    script becomes the kept original, so ``shim remove`` restores the pip
-    that is installed now. Nothing is written from a record that fails the
-    checks of ``read_record``: a warning says so instead.
-    """
-    ledger = target.store.load()
-    if ledger is None or not ledger.shim:
-        return
-    try:
-        record = read_record(target, ledger)
-        if record is not None and record.scripts:
-            _put_shims_back(target, ledger, record)
-    except ShimRecordInvalid as exc:
-        say(f"pipguard: warning: {exc}. Nothing was run or written from it, and pip scripts pip "
-            "rewrote were left as pip wrote them; check the ledger, then run 'pipguard shim install' "
-            "again.")
-    except OSError as exc:
-        # The install itself succeeded: say what is wrong with the shims, do not fail it.
-        say(f"pipguard: warning: could not check the pip shims ({exc.strerror or exc}); run "
-            "'pipguard shim install' again to put them back.")
-
-
-def _put_shims_back(target: Target, ledger: LedgerState, record: ShimRecord) -> None:
-    records, put_back, gone = put_shims_back(record)
-    if put_back or gone:
-        target.store.save(replace(ledger, shim=replace(record, scripts=records).to_dict()))
-    if put_back:
-        say(f"pipguard: pip rewrote {', '.join(put_back)} in {record.scripts_dir}; put pipguard's shim back "
-            f"(pip's new scripts are kept in {record.originals}).")
 
 
 def shim_status(target: Target, ledger: LedgerState | None, pth: Path) -> dict[str, Any]:
@@ -315,7 +249,7 @@ def _remove(target: Target) -> int:
     record = _record_or_warn(target, ledger, "only pipguard's own files in this environment are removed")
     report: RemoveReport = remove_shims(
         target.python, originals_directory(target), record, site_packages(target.python) / HOOK_NAME,
-        lambda: _pip_installed(target), _reinstall_pip(target))
+        lambda: pip_installed(target), reinstall_pip_advice(target))
     if ledger is not None and target.store.exists():
         target.store.save(replace(ledger, shim={}))
     for note in report.notes:

@@ -12,19 +12,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from packaging.utils import NormalizedName, canonicalize_name
-
-from pipguard.cli.context import Options, locate, open_session, probe
+from pipguard.cli.context import Options, locate, open_session
 from pipguard.cli.options import say
+from pipguard.commands.support import RecordedRun
 from pipguard.core.constraints import Violation
 from pipguard.core.decide import removal_blockers
-from pipguard.core.model import Status
+from pipguard.core.model import Root
+from pipguard.core.names import NormalizedName, canonicalize_name
+from pipguard.core.run_end import RunEnd
 from pipguard.core.transactions import close, start
 from pipguard.engines.pip.runner import pip_command, run_process
 from pipguard.errors import Rejected
 from pipguard.ledger import now
 from pipguard.pip.request import read_uninstall
-from pipguard.system.process import Interrupted, signal_name
 
 # What pipguard itself runs on: removing it leaves pipguard unable to install or roll back.
 SELF_PROTECTED = frozenset({canonicalize_name("pip")})
@@ -96,24 +96,18 @@ def run_uninstall(options: Options, args: list[str]) -> int:
                             status="rejected")
                 store.finish(ledger, close(ledger, txn, "rejected", now, reason=str(refusal)))
                 raise
-        txn = start(ledger, "uninstall", ["uninstall", *args], state.pip_version, policy, now)
-        ledger = store.begin(ledger, txn)
-        result = run_process(pip_command(target.python, "uninstall", *args), return_on_signal=True)
-        after = probe(target).own_versions
-        gone = {name for name in state.own_versions if name not in after}
-        roots = {name: root for name, root in ledger.roots.items() if name not in gone}
-        status: Status
-        if result.signal is not None:
-            status, reason = "interrupted", f"pipguard received {signal_name(result.signal)} while pip ran"
-        elif result.returncode != 0:
-            status, reason = "failed", f"pip exited with {result.returncode}"
-        elif options.guard:
-            status, reason = "committed", ""
-        else:
-            status, reason = "unguarded", "run with --no-guard: not checked by pipguard"
-        store.finish(ledger, close(ledger, txn, status, now, after=after, roots=roots, reason=reason))
-        if result.signal is not None:
-            raise Interrupted(result.signal)
+        run = RecordedRun(target, ledger, start(ledger, "uninstall", ["uninstall", *args], state.pip_version,
+                                                policy, now))
+        result = run.run(pip_command(target.python, "uninstall", *args))
+
+        def roots_after(after: Mapping[NormalizedName, str]) -> dict[NormalizedName, Root]:
+            gone = {name for name in state.own_versions if name not in after}
+            return {name: root for name, root in ledger.roots.items() if name not in gone}
+
+        after = run.close(RunEnd(result.returncode, result.signal), roots=roots_after,
+                          succeeded="committed" if options.guard else "unguarded",
+                          reason="" if options.guard else "run with --no-guard: not checked by pipguard")
+        roots = roots_after(after)
         for name in sorted(set(ledger.roots) - set(roots)):
             say(f"pipguard: {ledger.roots[name].display_name} is no longer a root in the ledger.")
         return result.returncode

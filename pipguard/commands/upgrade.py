@@ -18,17 +18,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from packaging.utils import NormalizedName, canonicalize_name
-
-from pipguard.cli.context import Options, Session, Target, locate, open_session, probe
+from pipguard.cli.context import Options, Session, Target, locate, open_session
 from pipguard.cli.options import print_json, say, split_options
 from pipguard.cli.render import JSON_SCHEMA, table
-from pipguard.commands.install import refuse_locations
-from pipguard.commands.shim import keep_shims
+from pipguard.commands.support import RecordedRun, keep_shims, refuse_locations
 from pipguard.core.decide import overlay
 from pipguard.core.model import Distribution, LedgerState, Status, Transaction
+from pipguard.core.names import NormalizedName, canonicalize_name
 from pipguard.core.printable import safe_line
 from pipguard.core.redaction import redact
+from pipguard.core.run_end import RunEnd, exit_status
 from pipguard.core.transactions import close, start
 from pipguard.core.verdicts import Explainer, shadow_notes
 from pipguard.engines import make_engine
@@ -46,7 +45,7 @@ from pipguard.maintenance.upgrade import (
     plan_upgrade,
 )
 from pipguard.pip.request import InstallRequest, read_install
-from pipguard.system.process import Interrupted, signal_name, work_directory
+from pipguard.system.process import Interrupted, work_directory
 
 _OWN_FLAGS = {"--json", ALLOW_MAJOR}
 _USAGE = (
@@ -167,11 +166,12 @@ class UpgradeEffects:
         txn = self._start("rejected")
         self.ledger = self.target.store.finish(self.ledger, close(self.ledger, txn, "rejected", now, reason=reason))
 
-    def finish(self, status: Status, after: Mapping[NormalizedName, str], reason: str) -> None:
+    def finish(self, after: Mapping[NormalizedName, str]) -> None:
+        """Close the upgrade's transaction: it succeeded."""
         assert self.txn is not None
-        done = close(self.ledger, self.txn, status, now, after=after, reason=reason,
-                     roots=self.ledger.roots if status == "committed" else None)
-        self.ledger = self.target.store.finish(self.ledger, done)
+        run = RecordedRun(self.target, self.ledger, self.txn)
+        run.close(RunEnd(0), after=after, roots=lambda _after: self.ledger.roots)
+        self.ledger = run.ledger
 
     def carry_out(self, outcome: UpgradeOutcome, spec: UpgradeSpec) -> int:
         if outcome.lookup_failure:
@@ -200,7 +200,7 @@ class UpgradeEffects:
                 "(--dry-run).")
             return 0
         assert self.txn is not None
-        self.finish("committed", _versions(overlay(self.session.state.own, outcome.plan)), "")
+        self.finish(_versions(overlay(self.session.state.own, outcome.plan)))
         for violation in outcome.assessment.warnings:
             say(f"pipguard: warning: {violation.describe()} (installed with unmet requirements).")
         for note in shadow_notes(self.session.state.distributions, outcome.plan):
@@ -215,18 +215,17 @@ class UpgradeEffects:
         failure = outcome.failure
         assert failure is not None
         if outcome.began and self.txn is not None:
-            # the engine may have changed something before it stopped: read the environment again
-            status: Status = "interrupted" if failure.signal is not None or failure.kind == "killed" else "failed"
-            reason = failure.summary or f"{self.engine_name} exited with {failure.returncode}"
-            if failure.signal is not None:
-                reason = f"pipguard received {signal_name(failure.signal)} while {self.engine_name} ran"
-            self.finish(status, probe(self.target).own_versions, reason)
+            run = RecordedRun(self.target, self.ledger, self.txn)
+            try:  # raises Interrupted for a signal pipguard passed on, once the ledger is written
+                run.close(RunEnd(failure.returncode, failure.signal, failed=True), detail=failure.summary,
+                          program=self.engine_name)
+            finally:
+                self.ledger = run.ledger
         if failure.signal is not None:
             raise Interrupted(failure.signal)
         if outcome.held:
             sys.stderr.write(redact(outcome.held))
-        code = failure.returncode if failure.returncode > 0 else (
-            128 - failure.returncode if failure.returncode < 0 else 1)
+        code = exit_status(failure.returncode, failed=True)
         raise PipFailed(f"the upgrade did not finish: {failure.summary or 'see the output above'}.", code)
 
 

@@ -17,11 +17,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from packaging.requirements import InvalidRequirement, Requirement
-from packaging.utils import NormalizedName, canonicalize_name
 
 from pipguard.core.constraints import MarkerEnvironment, Violation, active_requirements
 from pipguard.core.health import Problem
 from pipguard.core.model import Change, Distribution, PlannedInstall
+from pipguard.core.names import NormalizedName, canonicalize_name
 from pipguard.core.redaction import redact
 
 _DEPENDS = re.compile(r"^(?P<name>[^\s\[]+)(?:\[[^\]]*\])? (?P<version>\S+) depends on (?P<req>.+)$")

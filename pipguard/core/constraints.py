@@ -9,16 +9,22 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from packaging.markers import Marker
-from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import SpecifierSet
-from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from pipguard.core.model import Distribution as Distribution
 from pipguard.core.model import MarkerEnvironment as MarkerEnvironment
 from pipguard.core.model import OutsidePolicy, PlannedInstall, Root, StandingConstraint
+from pipguard.core.names import NormalizedName, canonicalize_name
+
+if TYPE_CHECKING:
+    # Parsing requirements is imported only where a command parses one: packaging.markers
+    # loads packaging.utils and, through it, packaging.tags (logging, platform, subprocess),
+    # which the commands answered from the needs kept beside the probe's cache never need.
+    from packaging.markers import Marker
+    from packaging.requirements import Requirement
 
 
 @dataclass(frozen=True, order=True)
@@ -86,6 +92,8 @@ def _requirement(text: str) -> Requirement | None:
     known = _PARSED.get(text)
     if known is not None:
         return known
+    from packaging.requirements import InvalidRequirement, Requirement
+
     try:
         return Requirement(text)
     except InvalidRequirement:
@@ -116,6 +124,8 @@ class RootSpec:
 
 def parse_requirement(text: str) -> Requirement:
     """Parse a PEP 508 string; raises ``ValueError`` with a readable reason."""
+    from packaging.requirements import InvalidRequirement, Requirement
+
     try:
         return Requirement(text)
     except InvalidRequirement as exc:
@@ -258,11 +268,11 @@ def extras_in_use(
     while changed:
         changed = False
         for dist in dists.values():
-            for req in active_requirements(dist, environment, in_use.get(dist.name, ())):
-                if not req.extras:
+            for need in _needs_in_use(dist, environment, in_use.get(dist.name, ())):
+                if not need.extras:
                     continue
-                target = in_use.setdefault(canonicalize_name(req.name), set())
-                new = {canonicalize_name(e) for e in req.extras} - target
+                target = in_use.setdefault(need.name, set())
+                new = {canonicalize_name(e) for e in need.extras} - target
                 if new:
                     target.update(new)
                     changed = True
@@ -276,19 +286,46 @@ def dependency_needs(
 ) -> list[Need]:
     needs: list[Need] = []
     for dist in dists.values():
-        in_use = tuple(sorted(set(extras.get(dist.name, ()))))
-        try:
-            needs += _dist_needs(dist, _environment_key(environment), in_use)
-        except TypeError:  # an unhashable marker environment: no caching
-            needs += _needs_of(dist, active_requirements(dist, environment, in_use))
+        needs += _needs_in_use(dist, environment, extras.get(dist.name, ()))
     return sorted_needs(needs)
 
 
-@functools.lru_cache(maxsize=16384)
-def _dist_needs(
-    dist: Distribution, environment: tuple[tuple[str, str], ...], extras: tuple[str, ...]
-) -> tuple[Need, ...]:
-    return _needs_of(dist, _active_cached(dist.requires, environment, extras))
+# What each distribution needs, with the extras in use, on one marker environment: the
+# derivation of the needs costs the parsing of every Requires-Dist line (~60 ms for an
+# environment of 575 distributions). Remembered per process, and kept between runs by the
+# edge beside the probe's cache (``known_needs`` / ``remember_needs``), under its signature.
+_NeedsKey = tuple[Distribution, tuple[tuple[str, str], ...], tuple[str, ...]]
+_DIST_NEEDS: dict[_NeedsKey, tuple[Need, ...]] = {}
+
+
+def _needs_in_use(dist: Distribution, environment: MarkerEnvironment, extras: Iterable[str]) -> tuple[Need, ...]:
+    in_use = tuple(sorted(set(extras)))
+    try:
+        key = (dist, _environment_key(environment), in_use)
+        found = _DIST_NEEDS.get(key)
+    except TypeError:  # an unhashable marker environment: no caching
+        return _needs_of(dist, active_requirements(dist, environment, in_use))
+    if found is None:
+        found = _DIST_NEEDS[key] = _needs_of(dist, _active_cached(dist.requires, key[1], in_use))
+    return found
+
+
+def known_needs(
+    dists: Iterable[Distribution], environment: MarkerEnvironment
+) -> list[tuple[Distribution, tuple[str, ...], tuple[Need, ...]]]:
+    """What is already derived for *dists* on *environment*: (distribution, extras, needs)."""
+    wanted, env = set(dists), _environment_key(environment)
+    return [(dist, extras, needs) for (dist, key, extras), needs in _DIST_NEEDS.items()
+            if key == env and dist in wanted]
+
+
+def remember_needs(
+    known: Iterable[tuple[Distribution, tuple[str, ...], tuple[Need, ...]]], environment: MarkerEnvironment
+) -> None:
+    """Take needs derived earlier (by ``known_needs``, in an earlier run) as derived here."""
+    env = _environment_key(environment)
+    for dist, extras, needs in known:
+        _DIST_NEEDS.setdefault((dist, env, tuple(sorted(extras))), tuple(needs))
 
 
 def _needs_of(dist: Distribution, requirements: Iterable[Requirement]) -> tuple[Need, ...]:

@@ -32,7 +32,6 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
-from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from pipguard.core.constraints import (
@@ -55,7 +54,9 @@ from pipguard.core.model import (
     Root,
     StandingConstraint,
 )
+from pipguard.core.names import NormalizedName, canonicalize_name
 from pipguard.core.redaction import redact
+from pipguard.core.run_end import exit_status
 from pipguard.core.verdicts import (
     Explainer,
     held_back_message,
@@ -574,7 +575,7 @@ def _installed(run: _Run, found: Resolution, notes: list[str]) -> Outcome:
 def _failed(found: Resolution, notes: list[str], began: bool = True) -> Outcome:
     failure = found.failure
     assert failure is not None
-    code = failure.returncode if failure.returncode > 0 else (128 - failure.returncode if failure.returncode < 0 else 1)
+    code = exit_status(failure.returncode, failed=True)
     reason = failure.summary or f"pip exited with {failure.returncode}"
     killed = failure.kind == "killed" and failure.signal is None and failure.returncode < 0
     if killed:

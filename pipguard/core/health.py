@@ -13,8 +13,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from packaging.utils import NormalizedName
-
 from pipguard.core.constraints import (
     Distribution,
     MarkerEnvironment,
@@ -28,6 +26,7 @@ from pipguard.core.constraints import (
     unreadable_requirements,
 )
 from pipguard.core.model import Change, LedgerState, Root, StandingConstraint, Transaction
+from pipguard.core.names import NormalizedName
 from pipguard.core.redaction import redact, redact_all
 from pipguard.core.transactions import changes_between
 

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from packaging.utils import NormalizedName
+from pipguard.core.names import NormalizedName
 
 Policy = Literal["strict", "compatible", "replan"]
 POLICIES: tuple[Policy, ...] = ("strict", "compatible", "replan")

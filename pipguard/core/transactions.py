@@ -23,8 +23,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from packaging.utils import NormalizedName, canonicalize_name
-
 from pipguard.core.constraints import MarkerEnvironment, active_requirements
 from pipguard.core.model import (
     TOOLING,
@@ -39,6 +37,7 @@ from pipguard.core.model import (
     Status,
     Transaction,
 )
+from pipguard.core.names import NormalizedName, canonicalize_name
 from pipguard.core.redaction import printable, redact
 
 Clock = Callable[[], str]
@@ -320,3 +319,9 @@ def replay(start: LedgerState, records: Iterable[Transaction]) -> LedgerState:
     for txn in records:
         state = apply(state, txn)
     return state
+
+
+def is_number(text: str) -> bool:
+    """ASCII digits only: ``int()`` also takes Arabic-Indic or fullwidth digits, " 3", "+3"
+    and "1_0", which no transaction is numbered with."""
+    return text.isascii() and text.isdigit()

@@ -16,11 +16,11 @@ from typing import TYPE_CHECKING
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import SpecifierSet
-from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from pipguard.core.constraints import Violation, active_requirements, version_satisfies
 from pipguard.core.model import Distribution, MarkerEnvironment, PlannedInstall, Root, StandingConstraint
+from pipguard.core.names import NormalizedName, canonicalize_name
 from pipguard.core.redaction import redact
 from pipguard.pip.request import ConstraintLine, InstallRequest
 

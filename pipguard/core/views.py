@@ -12,11 +12,9 @@ import re
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from packaging.markers import Marker
 from packaging.specifiers import SpecifierSet
-from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from pipguard.core.constraints import (
@@ -32,8 +30,12 @@ from pipguard.core.constraints import (
     version_satisfies,
 )
 from pipguard.core.model import TOOLING, Change, LedgerState, Root, StandingConstraint, Transaction
+from pipguard.core.names import NormalizedName, canonicalize_name
 from pipguard.core.redaction import redact
 from pipguard.core.transactions import changes_between
+
+if TYPE_CHECKING:
+    from packaging.markers import Marker
 
 _PROJECT_NAME = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$", re.IGNORECASE)
 
@@ -375,6 +377,8 @@ def marker_without_extras(marker: Marker | None) -> str | None:
     tree = getattr(marker, "_markers", None)
     if not isinstance(tree, list):
         return None  # a packaging we cannot read: leave the line unconditional
+    from packaging.markers import Marker  # only here: it loads packaging.tags (see core/names.py)
+
     try:
         text = _simplify(tree)
         return str(Marker(text)) if text else None

@@ -15,10 +15,13 @@ import os
 import shutil
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from pipguard.engines.base import Engine
 from pipguard.errors import EnvironmentUnusable, UsageError
-from pipguard.pip.request import InstallRequest
+
+if TYPE_CHECKING:  # types only: the pip runner (and `check`, for its note) loads no engine through here
+    from pipguard.engines.base import Engine
+    from pipguard.pip.request import InstallRequest
 
 ENGINE_NAMES = ("pip", "uv", "auto")
 

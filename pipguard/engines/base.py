@@ -14,9 +14,9 @@ from dataclasses import dataclass, field, replace
 from typing import Literal, Protocol
 
 from packaging.specifiers import SpecifierSet
-from packaging.utils import NormalizedName
 
 from pipguard.core.model import PlannedInstall
+from pipguard.core.names import NormalizedName
 from pipguard.pip.request import InstallRequest
 
 # Why an engine run found no plan or did not finish:

@@ -15,14 +15,9 @@ import urllib.parse
 import urllib.request
 from collections.abc import Mapping
 
-from packaging.utils import (
-    InvalidSdistFilename,
-    InvalidWheelFilename,
-    canonicalize_name,
-    parse_sdist_filename,
-    parse_wheel_filename,
-)
+from packaging.utils import InvalidSdistFilename, InvalidWheelFilename, parse_sdist_filename, parse_wheel_filename
 
+from pipguard.core.names import canonicalize_name
 from pipguard.pip.request import PipRequest
 
 DEFAULT_INDEX = "https://pypi.org/simple/"

@@ -23,9 +23,7 @@ import json
 from dataclasses import fields
 from typing import Any
 
-from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
-from packaging.utils import canonicalize_name
 
 from pipguard.core.model import (
     ROOT_KINDS,
@@ -37,6 +35,7 @@ from pipguard.core.model import (
     StandingFile,
     Transaction,
 )
+from pipguard.core.names import canonicalize_name
 from pipguard.core.redaction import clean, printable
 
 # -- JSON text -----------------------------------------------------------------
@@ -101,6 +100,10 @@ def specifier(value: Any, where: str) -> str:
 
 def requirement(value: Any, where: str) -> str:
     line = text(value, where)
+    # imported here: only standing constraints are requirements, and packaging.requirements
+    # loads packaging.tags (through markers and utils), which reading a ledger needs not
+    from packaging.requirements import InvalidRequirement, Requirement
+
     try:
         Requirement(line)
     except InvalidRequirement:

@@ -37,9 +37,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol, Union
 
-from packaging.utils import NormalizedName
-
 from pipguard.core.model import Root, StandingConstraint, StandingFile, Transaction
+from pipguard.core.names import NormalizedName
 from pipguard.ledger import codec
 from pipguard.system.files import fsync_directory, open_regular, write_all
 from pipguard.system.testhook import pause_at

@@ -12,18 +12,12 @@ is not (refused, naming the earliest point there is).
 from __future__ import annotations
 
 from pipguard.core.model import LedgerState, StandingConstraint, StandingFile, Transaction
-from pipguard.core.transactions import rewind
+from pipguard.core.transactions import is_number, rewind
 from pipguard.errors import UsageError
 from pipguard.ledger.compaction import standing_at
 from pipguard.ledger.journal import Journal, Trimmed
 from pipguard.ledger.store import LedgerStore
 from pipguard.maintenance.diff import Snapshot
-
-
-def is_number(text: str) -> bool:
-    """ASCII digits only: ``int()`` also takes Arabic-Indic or fullwidth digits, " 3", "+3"
-    and "1_0", which no transaction is numbered with."""
-    return text.isascii() and text.isdigit()
 
 
 def parse_number(text: str, command: str) -> int:

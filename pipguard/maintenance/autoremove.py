@@ -15,10 +15,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from packaging.utils import NormalizedName, canonicalize_name
-
 from pipguard.core.constraints import active_requirements
 from pipguard.core.model import TOOLING, Distribution, MarkerEnvironment, OutsidePolicy, Root
+from pipguard.core.names import NormalizedName, canonicalize_name
 from pipguard.maintenance.upgrade import closure
 
 PIPGUARD = canonicalize_name("pipguard")

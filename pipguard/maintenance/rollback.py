@@ -24,14 +24,13 @@ from __future__ import annotations
 
 import re
 import urllib.parse
-import urllib.request
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from pipguard.core.model import Distribution, Root
+from pipguard.core.names import NormalizedName, canonicalize_name
 from pipguard.core.transactions import changes_between
 from pipguard.engines.base import Engine, Invocation
 from pipguard.pip.request import InstallRequest
@@ -85,7 +84,7 @@ def local_path(url: str) -> str | None:
     parts = urllib.parse.urlsplit(url)
     if parts.scheme != "file":
         return None
-    return urllib.request.url2pathname(parts.path)
+    return urllib.parse.unquote(parts.path)  # url2pathname on POSIX, without urllib.request's imports
 
 
 def _extras(root: Root) -> str:

@@ -50,7 +50,6 @@ from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
-from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from pipguard.core.constraints import (
@@ -73,6 +72,7 @@ from pipguard.core.model import (
     Root,
     StandingConstraint,
 )
+from pipguard.core.names import NormalizedName, canonicalize_name
 from pipguard.core.verdicts import Explainer
 from pipguard.engines.base import Approval, Constraints, Engine, Failure, Invocation, Resolution
 from pipguard.pip.request import InstallRequest

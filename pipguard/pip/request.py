@@ -29,9 +29,9 @@ from typing import Literal
 
 from packaging.markers import InvalidMarker, Marker
 from packaging.requirements import InvalidRequirement, Requirement
-from packaging.utils import InvalidWheelFilename, NormalizedName, canonicalize_name, parse_wheel_filename
 from packaging.version import InvalidVersion
 
+from pipguard.core.names import NormalizedName, canonicalize_name
 from pipguard.core.redaction import redact
 from pipguard.errors import UsageError
 from pipguard.pip.config import ConfigValue, read_configuration
@@ -130,6 +130,9 @@ def _strip_extras(text: str) -> tuple[str, tuple[str, ...]]:
 
 def _wheel_requirement(filename: str) -> Requirement | None:
     """``name==version`` from a wheel's file name (pip's ``Wheel`` does the same)."""
+    # packaging.utils loads packaging.tags (and logging, platform, ...): only for a wheel named on the line
+    from packaging.utils import InvalidWheelFilename, parse_wheel_filename
+
     try:
         name, version, _, _ = parse_wheel_filename(os.path.basename(filename))
     except (InvalidWheelFilename, InvalidVersion):  # packaging < 23.2 lets a bad version through

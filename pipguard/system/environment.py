@@ -35,9 +35,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from packaging.utils import NormalizedName, canonicalize_name
-
+from pipguard.core.constraints import Need, known_needs, remember_needs
 from pipguard.core.model import Distribution
+from pipguard.core.names import NormalizedName, canonicalize_name
 from pipguard.errors import EnvironmentUnusable, UsageError
 from pipguard.system import probe as _probe
 from pipguard.system.files import write_atomically
@@ -80,6 +80,8 @@ class EnvironmentState:
     own_paths: tuple[str, ...] = ()
     # name -> the sys.path directory the visible distribution lives in.
     locations: dict[NormalizedName, str] = field(default_factory=dict)
+    # The probe's signature of what it read ("" when unknown): the key of the caches.
+    signature: str = ""
 
     @property
     def visible(self) -> dict[NormalizedName, Distribution]:
@@ -178,6 +180,7 @@ def state_from_dict(data: Mapping[str, Any]) -> EnvironmentState:
         hidden=hidden,
         own_paths=tuple(data.get("own_paths") or ()),
         locations=locations,
+        signature=str(data.get("signature") or ""),
     )
 
 
@@ -237,6 +240,51 @@ def write_cache(path: Path, text: str) -> bool:
     except OSError:
         return False
     return True
+
+
+# -- the needs, kept beside the probe's cache -----------------------------------------
+
+
+def needs_cache_path(cache: Path) -> Path:
+    return cache.with_name(cache.name + "-needs")
+
+
+def read_needs_cache(path: Path, state: EnvironmentState) -> bool:
+    """Take the needs derived in an earlier run for this very state (same probe signature,
+    same markers) as derived; False when there are none to take."""
+    data = read_cache(path)
+    if not state.signature or data is None or data["signature"] != state.signature:
+        return False
+    if data.get("markers") != state.markers:
+        return False
+    dists = {**state.distributions, **state.hidden}
+    known = []
+    try:
+        for name, version, extras, needs in data["needs"]:
+            dist = dists.get(name)
+            if dist is None or dist.version != version:
+                return False  # not this state after all: derive again
+            known.append((dist, tuple(extras), tuple(
+                Need(canonicalize_name(n), spec, dist.label, "dependency", dist.name, tuple(e)) for n, spec, e in needs
+            )))
+    except (KeyError, TypeError, ValueError):
+        return False
+    remember_needs(known, state.markers)
+    return True
+
+
+def write_needs_cache(path: Path, state: EnvironmentState) -> bool:
+    """Keep what is derived for *state* beside its probe cache (only a cache: failures are silent)."""
+    if not state.signature:
+        return False
+    known = known_needs([*state.distributions.values(), *state.hidden.values()], state.markers)
+    data = {
+        "signature": state.signature,
+        "markers": state.markers,
+        "needs": [[dist.name, dist.version, list(extras), [[n.name, n.specifier, list(n.extras)] for n in needs]]
+                  for dist, extras, needs in known],
+    }
+    return write_cache(path, json.dumps(data, separators=(",", ":")))
 
 
 # -- running it -------------------------------------------------------------------

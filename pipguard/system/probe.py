@@ -31,7 +31,6 @@ if __name__ == "__main__" and sys.path and sys.path[0] == "":
 
 import json
 import os
-import platform
 import stat
 
 TYPE_CHECKING = False  # typing is not imported at run time: the probe runs on every command
@@ -57,6 +56,8 @@ HEADER_KEYS = ("executable", "python_version", "prefix", "base_prefix", "markers
 
 
 def marker_environment() -> dict[str, str]:
+    import platform  # here: pipguard imports this module for its signature, and needs no platform
+
     impl = sys.implementation
     version = f"{impl.version.major}.{impl.version.minor}.{impl.version.micro}"
     if impl.version.releaselevel != "final":
@@ -337,6 +338,8 @@ def public(item: "dict[str, Any]") -> "dict[str, Any]":
 
 
 def main() -> None:
+    import platform
+
     cached_signature = sys.argv[1] if len(sys.argv) > 1 else ""
     site_dirs = own_site_packages()
     header = {

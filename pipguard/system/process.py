@@ -29,17 +29,22 @@ import os
 import re
 import signal
 import stat
-import subprocess
 import sys
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from pipguard.core.redaction import redact, redact_all
+from pipguard.core.run_end import RunEnd as RunEnd
+from pipguard.core.run_end import exit_status
+from pipguard.core.run_end import signal_name as signal_name
 from pipguard.errors import EnvironmentUnusable
+
+if TYPE_CHECKING:
+    import subprocess
 
 _POSIX = os.name == "posix"
 # How long a timed-out process tree gets between SIGTERM and SIGKILL.
@@ -64,13 +69,6 @@ class ProcessResult:
         return self.signal is not None
 
 
-def signal_name(number: int) -> str:
-    try:
-        return signal.Signals(number).name
-    except ValueError:
-        return f"signal {number}"
-
-
 class Interrupted(KeyboardInterrupt):
     """pipguard was told to stop (SIGINT, SIGTERM, SIGHUP): unwind, then exit 128 + N.
 
@@ -84,7 +82,7 @@ class Interrupted(KeyboardInterrupt):
 
     @property
     def exit_status(self) -> int:
-        return 128 + self.signum
+        return exit_status(0, self.signum)
 
     def __str__(self) -> str:
         return f"interrupted by {signal_name(self.signum)}"
@@ -291,6 +289,8 @@ class _Child:
     @staticmethod
     def _start(cmd: list[str], capture: bool, stdin_text: str | None, env: Mapping[str, str] | None,
                own_group: bool) -> subprocess.Popen[str]:
+        import subprocess  # here, not at the top: a command answered from the caches starts no process
+
         piped = subprocess.PIPE if capture else None
         if stdin_text is not None:
             stdin: int | None = subprocess.PIPE
@@ -424,6 +424,8 @@ class WatchedProcess:
         _debug(self._shown)
         self._stack.enter_context(_waiting_for_child())
         _start_watch(self._watch)
+        import subprocess
+
         try:
             self._popen = subprocess.Popen(
                 self._cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from pipguard.cli import main as cli
+from pipguard.core.transactions import is_number
 from pipguard.errors import UsageError
-from pipguard.ledger.points import is_number, parse_number
+from pipguard.ledger.points import parse_number
 
 
 @pytest.mark.parametrize(("args", "rest"), [

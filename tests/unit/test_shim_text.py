@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 import pipguard
-from pipguard.commands.shim import SHIM_MARKER, ShimSpec, render_shim, shebang_interpreter
+from pipguard.shim.scripts import SHIM_MARKER, ShimSpec, render_shim, shebang_interpreter
 
 
 @pytest.mark.parametrize(

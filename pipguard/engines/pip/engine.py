@@ -28,11 +28,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from packaging.utils import InvalidSdistFilename, NormalizedName, canonicalize_name, parse_sdist_filename
+from packaging.utils import InvalidSdistFilename, parse_sdist_filename
 from packaging.version import Version
 
 from pipguard.core.constraints import plan_pins, render_constraints
 from pipguard.core.model import PlannedInstall
+from pipguard.core.names import NormalizedName, canonicalize_name
 from pipguard.core.redaction import redact
 from pipguard.engines.base import (
     Approval,

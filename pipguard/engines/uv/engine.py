@@ -40,11 +40,11 @@ from dataclasses import replace
 from pathlib import Path
 
 from packaging.requirements import InvalidRequirement, Requirement
-from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 
 from pipguard.core.constraints import exact_pin, plan_pins, render_constraints, requirement_text
 from pipguard.core.model import PlannedInstall
+from pipguard.core.names import NormalizedName, canonicalize_name
 from pipguard.core.redaction import redact
 from pipguard.engines.base import Approver, Constraints, Failure, Invocation, Resolution
 from pipguard.engines.pip.runner import ProcessResult, run_process

@@ -32,7 +32,8 @@ from pathlib import Path
 from typing import Any
 
 from packaging.requirements import InvalidRequirement, Requirement
-from packaging.utils import NormalizedName, canonicalize_name
+
+from pipguard.core.names import NormalizedName, canonicalize_name
 
 
 @dataclass(frozen=True)

@@ -21,8 +21,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from packaging.requirements import InvalidRequirement, Requirement
-from packaging.utils import canonicalize_name
 
+from pipguard.core.names import canonicalize_name
 from pipguard.core.redaction import redact
 from pipguard.errors import UsageError
 from pipguard.pip.request import COMMAND_LINE, InstallRequest, Setting
