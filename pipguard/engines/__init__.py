@@ -16,7 +16,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from pipguard.engines.base import Engine
+from pipguard.engines.base import UsableEngine
 from pipguard.errors import EnvironmentUnusable, UsageError
 from pipguard.pip.request import InstallRequest
 
@@ -35,7 +35,7 @@ def find_uv() -> list[str] | None:
 
 
 def make_engine(name: str, python: str, pip_version: str | None, workdir: Path,
-                request: InstallRequest | None = None) -> Engine:
+                request: InstallRequest | None = None) -> UsableEngine:
     """The engine called *name* for the environment of *python*.
 
     Given the *request*, uv refuses here, before anything is recorded, what
