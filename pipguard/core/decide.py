@@ -466,12 +466,12 @@ class _Run:
 
     def plain_invocation(self, show_output: bool = False) -> Invocation:
         standing = self.protection.standing_constraints()
-        return Invocation(self.s.request, standing, standing, show_output=show_output)
+        return Invocation(self.s.request, standing, standing, show_output=show_output, needs_requirements=False)
 
     def guarded_invocation(self, show_resolution: bool = True) -> Invocation:
         constraints = self.protection.constraints()
         return Invocation(self.s.request, constraints, constraints, joint_roots(self.s),
-                          show_resolution=show_resolution)
+                          show_resolution=show_resolution, needs_requirements=False)
 
     def approve_plain(self, found: Resolution) -> Approval:
         """Plain pip's own plan: installed as it is when it keeps every earlier project."""

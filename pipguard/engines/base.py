@@ -93,6 +93,10 @@ class Invocation:
     # whether what it printed while resolving is shown once the plan is approved (plain pip's
     # run: yes, exactly as pip shows it; a re-plan: no, pipguard's verdict says what was chosen)
     show_resolution: bool = True
+    # whether the plan given for approval must say each item's requirements: the install's own
+    # core judges without them (an engine's plan meets them by construction); an engine that
+    # must ask for them separately (uv) then does so only for a plan that is refused
+    needs_requirements: bool = True
 
 
 @dataclass(frozen=True)

@@ -126,6 +126,14 @@ def run_with_uv(guard: Pipguard, tmp_path: Path, uv_dir: Path, *args: str) -> su
     return subprocess.run(cmd, capture_output=True, text=True, env=env, check=False, cwd=REPO, timeout=300)
 
 
+def logging_uv(tmp_path: Path) -> tuple[Path, Path]:
+    """A ``uv`` (directory, log) that logs its arguments and runs the real uv."""
+    log = tmp_path / "uv-runs.log"
+    uv_dir = tmp_path / "uv-bin"
+    _script(uv_dir, f'#!/bin/sh\necho "$*" >> "{log}"\nexec "{sys.executable}" -m uv "$@"\n')
+    return uv_dir, log
+
+
 def uv_runs(log: Path) -> list[str]:
     return [line for line in log.read_text().splitlines() if line.startswith("pip install")] \
         if log.exists() else []
@@ -136,9 +144,7 @@ def test_uv_runs_a_dry_run_and_the_install_and_no_metadata_run_when_nothing_brea
     from tests.integration.test_uv_engine import simple_index
 
     index = simple_index(tmp_path / "simple", guard.find_links[0])  # an index: no local wheel to read
-    log = tmp_path / "uv-runs.log"
-    uv_dir = tmp_path / "uv-bin"
-    _script(uv_dir, f'#!/bin/sh\necho "$*" >> "{log}"\nexec "{sys.executable}" -m uv "$@"\n')
+    uv_dir, log = logging_uv(tmp_path)
 
     first = run_with_uv(guard, tmp_path, uv_dir, "install", "--index-url", index, "A")
     assert first.returncode == 0, combined(first)

@@ -179,7 +179,8 @@ class UvEngine:
         found, plan = self._dry_run(invocation, translate(invocation.request, invocation.also))
         if plan is None:
             return found
-        fully = invocation.request.flag("no-deps")  # then nothing says their requirements are met
+        # with --no-deps nothing says their requirements are met: they are read for the judgement
+        fully = invocation.needs_requirements or invocation.request.flag("no-deps")
         planned = self._described(found, plan, invocation, fully=fully)
         if not planned.ok:
             return planned
