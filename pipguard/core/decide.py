@@ -27,6 +27,7 @@ blocking.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Literal
@@ -121,6 +122,16 @@ class Situation:
     def versions(self) -> dict[NormalizedName, str]:
         return {name: dist.version for name, dist in self.distributions.items()}
 
+    @functools.cached_property
+    def needs_before(self) -> tuple[Need, ...]:
+        """Every need of the state before this install (derived once: protecting and judging share it)."""
+        return tuple(all_needs(self.distributions, self.roots, self.standing, self.markers, self.outside))
+
+    @functools.cached_property
+    def broken_before(self) -> tuple[Violation, ...]:
+        """The needs already unmet before this install."""
+        return tuple(find_violations(self.versions, self.needs_before))
+
 
 # -- what must keep holding ------------------------------------------------------------
 
@@ -159,8 +170,8 @@ def protect(s: Situation) -> Protection:
     standing constraints (the roots are resolved again with the request).
     """
     asked = set(s.request.names)
-    needs = all_needs(s.distributions, s.roots, s.standing, s.markers, s.outside)
-    broken = find_violations(s.versions, needs)
+    needs = s.needs_before
+    broken = s.broken_before
     broken_keys = {_key(v) for v in broken}
     kept = [
         need for need in needs
@@ -222,9 +233,12 @@ def judge_states(
     markers: MarkerEnvironment,
     outside: OutsidePolicy = "ignore",
     pinned: Sequence[Need] = (),
+    old: Sequence[Violation] | None = None,
 ) -> Judgement:
-    """*pinned*: needs that hold before by definition (the strict policy's pins)."""
-    old = find_violations(_versions(before), all_needs(before, roots_before, standing, markers, outside))
+    """*pinned*: needs that hold before by definition (the strict policy's pins); *old*: the
+    violations of the state before, when they are known already."""
+    if old is None:
+        old = find_violations(_versions(before), all_needs(before, roots_before, standing, markers, outside))
     new = find_violations(_versions(after), [*all_needs(after, roots_after, standing, markers, outside), *pinned])
     old_keys = {_key(v) for v in old}
     changed = {name for name in after if before.get(name) != after.get(name)}
@@ -247,7 +261,7 @@ def _versions(dists: Mapping[NormalizedName, Distribution]) -> dict[NormalizedNa
 def judge(s: Situation, plan: Sequence[PlannedInstall]) -> Judgement:
     """Would installing *plan* here break an earlier project?"""
     return judge_states(s.distributions, overlay(s.distributions, plan), s.roots,
-                        roots_after(s, plan), s.standing, s.markers, s.outside, strict_needs(s))
+                        roots_after(s, plan), s.standing, s.markers, s.outside, strict_needs(s), s.broken_before)
 
 
 # -- roots ------------------------------------------------------------------------------
@@ -463,6 +477,14 @@ class _Run:
     stop_reason: str = ""
     # plain pip's plan, when it would break an earlier project (what a re-plan is explained against)
     plain_blocking: tuple[Violation, ...] = ()
+    _judged: dict[tuple[PlannedInstall, ...], Judgement] = field(default_factory=dict)
+
+    def judge(self, plan: Sequence[PlannedInstall]) -> Judgement:
+        """``judge``, once per plan (the approval's judgement is the outcome's too)."""
+        key = tuple(plan)
+        if key not in self._judged:
+            self._judged[key] = judge(self.s, key)
+        return self._judged[key]
 
     def plain_invocation(self, show_output: bool = False) -> Invocation:
         standing = self.protection.standing_constraints()
@@ -475,7 +497,7 @@ class _Run:
 
     def approve_plain(self, found: Resolution) -> Approval:
         """Plain pip's own plan: installed as it is when it keeps every earlier project."""
-        verdict = judge(self.s, found.plan)
+        verdict = self.judge(found.plan)
         if not verdict.blocking:
             return Approval(True)
         self.plain_blocking = verdict.blocking
@@ -484,7 +506,7 @@ class _Run:
     def approve_against(self, plain: Resolution) -> Approver:
         """The guarded plan, found after plain pip's plan (*plain*) was stopped: take it, or stop."""
         def approve(found: Resolution) -> Approval:
-            verdict = judge(self.s, found.plan)
+            verdict = self.judge(found.plan)
             if verdict.blocking:
                 self.stop_reason = rejection(self.explainer, verdict.blocking, found.plan)
                 return Approval(False, self.stop_reason)
@@ -493,7 +515,7 @@ class _Run:
 
     def approve(self, found: Resolution) -> Approval:
         """The engine found a plan inside the protections first (the replan policy): take it, or stop."""
-        verdict = judge(self.s, found.plan)
+        verdict = self.judge(found.plan)
         if verdict.blocking:
             self.stop_reason = rejection(self.explainer, verdict.blocking, found.plan)
             return Approval(False, self.stop_reason)
@@ -502,7 +524,7 @@ class _Run:
         plain = self.engine.resolve(self.plain_invocation())
         if not plain.ok:
             return Approval(True)  # plain pip has no plan here: pipguard's is the only one
-        plain_verdict = judge(self.s, plain.plan)
+        plain_verdict = self.judge(plain.plan)
         if not plain_verdict.blocking:
             return Approval(True)  # plain pip's plan is as good: nothing to tell
         return self.explain(found, plain.plan, plain_verdict.blocking)
@@ -628,7 +650,7 @@ def _satisfied(s: Situation, notes: list[str]) -> Outcome:
 
 def _installed(run: _Run, found: Resolution, notes: list[str]) -> Outcome:
     s = run.s
-    verdict = judge(s, found.plan)
+    verdict = run.judge(found.plan)
     messages = [*notes, *run.notes]
     for violation in verdict.warnings:
         messages.append(f"pipguard: warning: {violation.describe()} (installed with unmet requirements).")
