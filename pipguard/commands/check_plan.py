@@ -37,8 +37,8 @@ from pipguard.core.decide import Situation, judge, overlay, protect
 from pipguard.core.names import NormalizedName, canonicalize_name
 from pipguard.core.redaction import redact
 from pipguard.core.transactions import changes_between
+from pipguard.engines import make_engine
 from pipguard.engines.base import Engine, Invocation, Resolution
-from pipguard.engines.pip.engine import PipEngine
 from pipguard.engines.pip.runner import check_pip_version
 from pipguard.errors import PipFailed, UsageError
 from pipguard.pip.request import COMMAND_LINE, InstallRequest, read_install
@@ -173,9 +173,13 @@ def plan(options: Options, pip_args: list[str], *, with_ledger: bool) -> PlanRes
         standing = session.standing
     else:
         state, ledger, has_ledger, standing = probe_environment(target.python), None, False, ()
-    check_pip_version(state.pip_version, target.python)
+    engine_name = options.engine or (ledger.engine if ledger is not None else "pip")
     with work_directory() as workdir:
-        runs = DryRuns(PipEngine(target.python, state.pip_version, Path(workdir)), request, target.prefix)
+        engine = make_engine(engine_name, target.python, state.pip_version, Path(workdir))
+        if engine.name == "pip":
+            check_pip_version(state.pip_version, target.python)
+        engine.ready()
+        runs = DryRuns(engine, request, target.prefix)
         base = PlanResult(
             with_ledger=with_ledger, sources=tuple(sources),
             constraint_files=tuple(redact(path) for path in request.constraint_files),

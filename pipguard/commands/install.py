@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import sys
 from collections.abc import Mapping
@@ -20,7 +21,9 @@ from pipguard.core.redaction import redact
 from pipguard.core.run_end import RunEnd
 from pipguard.core.transactions import close, root_changes, start
 from pipguard.engines import make_engine
+from pipguard.engines.base import UsableEngine
 from pipguard.engines.pip.runner import build_constraints_note, check_pip_version, pip_command, run_process
+from pipguard.errors import PipguardError
 from pipguard.ledger import now
 from pipguard.pip.request import InstallRequest, read_install
 from pipguard.system.environment import resolve_python
@@ -31,7 +34,7 @@ _STATUS: dict[str, Status] = {"installed": "committed", "rejected": "rejected", 
 
 
 def situation(request: InstallRequest, session: Session, policy: str, allow_older_major: bool,
-              target_python: str) -> Situation:
+              target_python: str, engine: UsableEngine | None = None) -> Situation:
     state, ledger = session.state, session.ledger
     return Situation(
         request=request,
@@ -45,6 +48,7 @@ def situation(request: InstallRequest, session: Session, policy: str, allow_olde
         txn_id=ledger.next_id,
         now=now(),
         pipguard_here=target_python if canonicalize_name("pipguard") in state.own else "",
+        release_dates=functools.partial(engine.release_dates, request) if engine is not None else None,
     )
 
 
@@ -201,11 +205,30 @@ def run_install(options: Options, args: list[str]) -> int:
             note = build_constraints_note(session.state.pip_version)
             if note and engine.name == "pip" and request.build_possible():
                 effects.say_once(f"build-constraints:{session.state.pip_version}", note)
-            outcome = decide_install(situation(request, session, policy, options.allow_older_major, target.python),
-                                     engine, effects.begin)
+            outcome = _decide(effects, engine, situation(request, session, policy, options.allow_older_major,
+                                                         target.python, engine))
             code = effects.carry_out(outcome)
         keep_shims(target)  # shim: put pipguard's pip scripts back if pip rewrote them
         return code
+
+
+def _decide(effects: InstallEffects, engine: UsableEngine, s: Situation) -> Outcome:
+    """The core's decision, with a transaction begun only once the engine is known to be usable.
+
+    A failure of pipguard's own after it began (an engine that misbehaves,
+    an answer it cannot read) closes the transaction as failed: never left
+    pending, as if something had been interrupted.
+    """
+    def begin(roots: Mapping[NormalizedName, Root]) -> None:
+        engine.ready()  # uv found, its version readable and supported: else nothing is begun
+        effects.begin(roots)
+
+    try:
+        return decide_install(s, engine, begin)
+    except PipguardError as error:
+        if effects.txn is not None:
+            effects.record(Outcome("failed", 1, reason=redact(str(error))), effects.txn)
+        raise
 
 
 def run_unguarded(options: Options, pip_args: list[str]) -> int:

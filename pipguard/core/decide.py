@@ -5,15 +5,14 @@ what is installed, the ledger's roots and standing constraints, and an
 engine, it decides between
 
 * satisfied -- nothing to do, proved without running the engine (the fast path);
-* installed -- the engine's plan inside the protections (pipguard's
-  constraints) keeps every earlier project working; when it differs from
-  what plain pip would install here, the user is told what was chosen
-  instead, and why;
-* plain pip's plan -- the protections found no plan, but plain pip's own
-  plan breaks nothing either: that plan is installed exactly;
-* rejected -- every plan breaks an earlier project, or the only one that
-  does not is of another major version (taken only when the user allows
-  it): nothing is changed;
+* installed -- plain pip's own plan keeps every earlier project working: it
+  is installed as it is, in one engine run; or it does not, and the plan
+  found inside the protections (pipguard's constraints) does: that one is
+  installed, and the user is told what was chosen instead of plain pip's
+  plan, and why;
+* rejected -- plain pip's plan breaks an earlier project and no plan inside
+  the protections is found, or the only one is of another major version
+  (taken only when the user allows it): nothing is changed;
 * failed -- the engine itself fails: its failure is passed on.
 
 Effects happen at the edge: the engine runs processes; ``begin`` (given by
@@ -28,6 +27,7 @@ blocking.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Literal
@@ -67,6 +67,7 @@ from pipguard.core.verdicts import (
 )
 from pipguard.engines.base import (
     Approval,
+    Approver,
     Constraints,
     Engine,
     Invocation,
@@ -91,6 +92,7 @@ FAST_PATH_SETTINGS = frozenset({
 })
 
 OutcomeKind = Literal["satisfied", "installed", "dry-run", "rejected", "failed"]
+DateLookup = Callable[[Sequence[str]], Mapping[str, Mapping[str, str]]]
 
 EXIT_REJECTED = 10
 
@@ -113,10 +115,23 @@ class Situation:
     txn_id: int = 0  # the id this run's transaction gets (stamped on roots it adds)
     now: str = ""  # when (stamped on roots it adds)
     pipguard_here: str = ""  # the target interpreter, when pipguard itself is installed in its environment
+    # name -> version -> release day, for the words of a re-plan (given by the command from the
+    # engine port; asked only when a re-plan is explained, with the names it needs)
+    release_dates: DateLookup | None = None
 
     @property
     def versions(self) -> dict[NormalizedName, str]:
         return {name: dist.version for name, dist in self.distributions.items()}
+
+    @functools.cached_property
+    def needs_before(self) -> tuple[Need, ...]:
+        """Every need of the state before this install (derived once: protecting and judging share it)."""
+        return tuple(all_needs(self.distributions, self.roots, self.standing, self.markers, self.outside))
+
+    @functools.cached_property
+    def broken_before(self) -> tuple[Violation, ...]:
+        """The needs already unmet before this install."""
+        return tuple(guarded_violations(self.distributions, self.needs_before, self.outside))
 
 
 # -- what must keep holding ------------------------------------------------------------
@@ -156,8 +171,8 @@ def protect(s: Situation) -> Protection:
     standing constraints (the roots are resolved again with the request).
     """
     asked = set(s.request.names)
-    needs = all_needs(s.distributions, s.roots, s.standing, s.markers, s.outside)
-    broken = guarded_violations(s.distributions, needs, s.outside)
+    needs = s.needs_before
+    broken = s.broken_before
     broken_keys = {_key(v) for v in broken}
     kept = [
         need for need in needs
@@ -219,9 +234,12 @@ def judge_states(
     markers: MarkerEnvironment,
     outside: OutsidePolicy = "ignore",
     pinned: Sequence[Need] = (),
+    old: Sequence[Violation] | None = None,
 ) -> Judgement:
-    """*pinned*: needs that hold before by definition (the strict policy's pins)."""
-    old = guarded_violations(before, all_needs(before, roots_before, standing, markers, outside), outside)
+    """*pinned*: needs that hold before by definition (the strict policy's pins); *old*: the
+    violations of the state before, when they are known already."""
+    if old is None:
+        old = guarded_violations(before, all_needs(before, roots_before, standing, markers, outside), outside)
     new = guarded_violations(after, [*all_needs(after, roots_after, standing, markers, outside), *pinned], outside)
     old_keys = {_key(v) for v in old}
     changed = {name for name in after if before.get(name) != after.get(name)}
@@ -240,7 +258,7 @@ def judge_states(
 def judge(s: Situation, plan: Sequence[PlannedInstall]) -> Judgement:
     """Would installing *plan* here break an earlier project?"""
     return judge_states(s.distributions, overlay(s.distributions, plan), s.roots,
-                        roots_after(s, plan), s.standing, s.markers, s.outside, strict_needs(s))
+                        roots_after(s, plan), s.standing, s.markers, s.outside, strict_needs(s), s.broken_before)
 
 
 # -- roots ------------------------------------------------------------------------------
@@ -399,6 +417,7 @@ class Difference:
     plain: str  # what plain pip would install
     installed: str | None  # what is installed now
     requested: bool
+    from_source: bool = False  # what pipguard installs is built from a source distribution
 
     @property
     def held_back(self) -> bool:
@@ -422,8 +441,18 @@ def differences(s: Situation, chosen: Sequence[PlannedInstall], plain: Sequence[
         if mine is None and installed.get(item.name) == item.version:
             continue
         found.append(Difference(item.name, item.display_name, mine.version if mine else None, item.version,
-                                installed.get(item.name), item.requested or item.name in s.request.names))
+                                installed.get(item.name), item.requested or item.name in s.request.names,
+                                mine is not None and built_from_source(mine)))
     return found
+
+
+_SDIST_SUFFIXES = (".tar.gz", ".zip", ".tar.bz2", ".tar.xz", ".tgz", ".tar")
+
+
+def built_from_source(item: PlannedInstall) -> bool:
+    """Is the file the engine chose a source distribution (built here, maybe for long)?"""
+    archive = (item.archive or "").split("#", 1)[0].split("?", 1)[0].lower()
+    return not (item.editable or item.url) and archive.endswith(_SDIST_SUFFIXES)
 
 
 def may_have_replanned(s: Situation, protection: Protection, found: Resolution) -> bool:
@@ -467,18 +496,47 @@ class _Run:
     explainer: Explainer
     notes: list[str] = field(default_factory=list)
     stop_reason: str = ""
+    # plain pip's plan, when it would break an earlier project (what a re-plan is explained against)
+    plain_blocking: tuple[Violation, ...] = ()
+    _judged: dict[tuple[PlannedInstall, ...], Judgement] = field(default_factory=dict)
 
-    def plain_invocation(self) -> Invocation:
+    def judge(self, plan: Sequence[PlannedInstall]) -> Judgement:
+        """``judge``, once per plan (the approval's judgement is the outcome's too)."""
+        key = tuple(plan)
+        if key not in self._judged:
+            self._judged[key] = judge(self.s, key)
+        return self._judged[key]
+
+    def plain_invocation(self, show_output: bool = False) -> Invocation:
         standing = self.protection.standing_constraints()
-        return Invocation(self.s.request, standing, standing, show_output=False)
+        return Invocation(self.s.request, standing, standing, show_output=show_output, needs_requirements=False)
 
-    def guarded_invocation(self) -> Invocation:
+    def guarded_invocation(self, show_resolution: bool = True) -> Invocation:
         constraints = self.protection.constraints()
-        return Invocation(self.s.request, constraints, constraints, joint_roots(self.s))
+        return Invocation(self.s.request, constraints, constraints, joint_roots(self.s),
+                          show_resolution=show_resolution, needs_requirements=False)
+
+    def approve_plain(self, found: Resolution) -> Approval:
+        """Plain pip's own plan: installed as it is when it keeps every earlier project."""
+        verdict = self.judge(found.plan)
+        if not verdict.blocking:
+            return Approval(True)
+        self.plain_blocking = verdict.blocking
+        return Approval(False, "plain pip's plan would break an earlier project")
+
+    def approve_against(self, plain: Resolution) -> Approver:
+        """The guarded plan, found after plain pip's plan (*plain*) was stopped: take it, or stop."""
+        def approve(found: Resolution) -> Approval:
+            verdict = self.judge(found.plan)
+            if verdict.blocking:
+                self.stop_reason = rejection(self.explainer, verdict.blocking, found.plan)
+                return Approval(False, self.stop_reason)
+            return self.explain(found, plain.plan, self.plain_blocking)
+        return approve
 
     def approve(self, found: Resolution) -> Approval:
-        """The engine found a plan inside the protections: take it, or stop before any change."""
-        verdict = judge(self.s, found.plan)
+        """The engine found a plan inside the protections first (the replan policy): take it, or stop."""
+        verdict = self.judge(found.plan)
         if verdict.blocking:
             self.stop_reason = rejection(self.explainer, verdict.blocking, found.plan)
             return Approval(False, self.stop_reason)
@@ -487,23 +545,36 @@ class _Run:
         plain = self.engine.resolve(self.plain_invocation())
         if not plain.ok:
             return Approval(True)  # plain pip has no plan here: pipguard's is the only one
-        found_differences = differences(self.s, found.plan, plain.plan)
-        plain_verdict = judge(self.s, plain.plan)
+        plain_verdict = self.judge(plain.plan)
         if not plain_verdict.blocking:
             return Approval(True)  # plain pip's plan is as good: nothing to tell
+        return self.explain(found, plain.plan, plain_verdict.blocking)
+
+    def explain(self, found: Resolution, plain_plan: Sequence[PlannedInstall],
+                plain_blocking: Sequence[Violation]) -> Approval:
+        """Plain pip's plan breaks an earlier project; *found* does not: say what was chosen instead."""
+        found_differences = differences(self.s, found.plan, plain_plan)
         majors = [d for d in found_differences if d.requested and d.older_major and not d.held_back]
         if majors and not self.s.allow_older_major:
-            self.stop_reason = major_rejection(self.explainer, majors, plain_verdict.blocking, plain.plan,
-                                               self.engine)
+            dates = self.dates([d.display_name for d in majors])
+            self.stop_reason = major_rejection(self.explainer, majors, plain_blocking, plain_plan, dates)
             return Approval(False, self.stop_reason)
-        for difference in found_differences:
-            if difference.held_back and difference.requested:
-                self.notes.append(held_back_message(self.explainer, difference, plain_verdict.blocking,
-                                                    plain.plan))
-            elif difference.requested:
-                self.notes.append(replan_message(self.explainer, difference, plain_verdict.blocking,
-                                                 plain.plan, self.engine))
+        told = [d for d in found_differences if d.requested]
+        dates = self.dates([d.display_name for d in told if not d.held_back])
+        for difference in told:
+            if difference.held_back:
+                self.notes.append(held_back_message(self.explainer, difference, plain_blocking, plain_plan))
+            else:
+                self.notes.append(replan_message(self.explainer, difference, plain_blocking, plain_plan,
+                                                 dates.get(difference.name)))
         return Approval(True)
+
+    def dates(self, names: Sequence[str]) -> dict[str, Mapping[str, str]]:
+        """Release days of *names* (by canonical name), where the command gave a way to know them."""
+        lookup = self.s.release_dates
+        if lookup is None or not names:
+            return {}
+        return {canonicalize_name(name): days for name, days in lookup(names).items()}
 
 
 def joint_roots(s: Situation) -> tuple[str, ...]:
@@ -522,6 +593,15 @@ def decide_install(s: Situation, engine: Engine, begin: Callable[[Mapping[Normal
 
     *begin* is called, with the roots the request means to add, right before
     the engine may change anything (the command records a pending transaction).
+
+    Plain first: the engine resolves the user's own command as plain pip
+    would, and that plan is judged before anything changes. When it keeps
+    every earlier project, it is installed as it is (one run, nothing added).
+    Only when it would break one is it stopped, and the request resolved
+    again inside the protections: a re-plan, explained against the plain plan
+    already in hand, or a rejection. Under ``replan`` every root is resolved
+    again with the request, which plain pip never does: the guarded run comes
+    first there.
     """
     protection = protect(s)
     explainer = Explainer(s.request, s.distributions, s.roots, s.markers, s.request.constraints,
@@ -534,7 +614,37 @@ def decide_install(s: Situation, engine: Engine, begin: Callable[[Mapping[Normal
     if s.request.dry_run:
         return _dry_run(run, notes)
     begin(roots_after(s))
-    found = engine.install(run.guarded_invocation(), run.approve)
+    if s.policy == "replan":
+        return _guarded_first(run, notes)
+    first = engine.install(run.plain_invocation(show_output=True), run.approve_plain)
+    if first.ok:
+        return _installed(run, first, notes)
+    failure = first.failure
+    assert failure is not None
+    if failure.kind != "stopped":
+        if failure.kind == "impossible":
+            return _explain_plain_failure(run, first, notes)
+        return _failed(first, notes)
+    # plain pip's plan would break an earlier project: nothing changed; look inside the protections
+    guarded = engine.install(run.guarded_invocation(show_resolution=False), run.approve_against(first))
+    logged = first.output + guarded.output
+    if guarded.ok:
+        return replace(_installed(run, guarded, notes), engine_output=logged)
+    failure = guarded.failure
+    assert failure is not None
+    if failure.kind == "stopped":
+        return Outcome("rejected", EXIT_REJECTED, (*notes, run.stop_reason), reason=run.stop_reason,
+                       engine_output=logged, began=True)
+    if failure.kind in ("impossible", "no-match") or failure.from_older_candidate:
+        message = rejection(explainer, run.plain_blocking, first.plan, failure=failure)
+        return Outcome("rejected", EXIT_REJECTED, (*notes, message), reason=message, engine_output=logged,
+                       began=True)
+    return _failed(guarded, notes)
+
+
+def _guarded_first(run: _Run, notes: list[str]) -> Outcome:
+    """The replan policy: every root resolved again with the request, inside the protections."""
+    found = run.engine.install(run.guarded_invocation(), run.approve)
     if found.ok:
         return _installed(run, found, notes)
     failure = found.failure
@@ -561,7 +671,7 @@ def _satisfied(s: Situation, notes: list[str]) -> Outcome:
 
 def _installed(run: _Run, found: Resolution, notes: list[str]) -> Outcome:
     s = run.s
-    verdict = judge(s, found.plan)
+    verdict = run.judge(found.plan)
     messages = [*notes, *run.notes]
     for violation in verdict.warnings:
         messages.append(f"pipguard: warning: {violation.describe()} (installed with unmet requirements).")
@@ -582,9 +692,9 @@ def _failed(found: Resolution, notes: list[str], began: bool = True) -> Outcome:
         reason = f"pip was killed by signal {_signal_name(-failure.returncode)}"
         notes = [*notes, f"pipguard: {reason}; what it changed before it stopped is recorded in the ledger. "
                  "Run 'pipguard check' to see the environment's state."]
-    return Outcome("failed", code, tuple(notes), reason=reason, engine_output=found.output,
-                   held_output=found.held, show_engine_output=True, began=began, signal=failure.signal,
-                   killed=killed)
+    return Outcome("failed", code, tuple(notes), tuple(found.unshown.splitlines()), reason=reason,
+                   engine_output=found.output, held_output=found.held, show_engine_output=True, began=began,
+                   signal=failure.signal, killed=killed)
 
 
 def _signal_name(number: int) -> str:
@@ -643,7 +753,38 @@ def _pins(plan: Sequence[PlannedInstall]) -> Constraints:
 
 
 def _dry_run(run: _Run, notes: list[str]) -> Outcome:
-    """The user asked for --dry-run: say what would happen, change nothing."""
+    """The user asked for --dry-run: say what would happen, change nothing (plain first, as an install)."""
+    s = run.s
+    if s.policy == "replan":
+        return _dry_run_guarded_first(run, notes)
+    plain = run.engine.resolve(run.plain_invocation())
+    if not plain.ok:
+        failure = plain.failure
+        assert failure is not None
+        if failure.kind == "impossible":
+            return replace(_explain_plain_failure(run, plain, notes), began=False)
+        return _failed(plain, notes, began=False)
+    if run.approve_plain(plain).proceed:
+        return Outcome("dry-run", 0, tuple(notes), _would_install(plain.plan), plan=plain.plan,
+                       engine_output=plain.output, report=plain.report)
+    found = run.engine.resolve(run.guarded_invocation())
+    logged = plain.output + found.output
+    if found.ok:
+        if not run.approve_against(plain)(found).proceed:
+            return Outcome("rejected", EXIT_REJECTED, (*notes, run.stop_reason), reason=run.stop_reason,
+                           engine_output=logged)
+        return Outcome("dry-run", 0, (*notes, *run.notes), _would_install(found.plan), plan=found.plan,
+                       engine_output=found.output, report=found.report)
+    failure = found.failure
+    assert failure is not None
+    if not (failure.kind in ("impossible", "no-match") or failure.from_older_candidate):
+        return _failed(found, notes, began=False)
+    message = rejection(run.explainer, run.plain_blocking, plain.plan, failure=failure)
+    return Outcome("rejected", EXIT_REJECTED, (*notes, message), reason=message, engine_output=logged)
+
+
+def _dry_run_guarded_first(run: _Run, notes: list[str]) -> Outcome:
+    """--dry-run under the replan policy: every root resolved again with the request."""
     s = run.s
     found = run.engine.resolve(run.guarded_invocation())
     if found.ok:

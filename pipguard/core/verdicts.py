@@ -241,8 +241,17 @@ def _requirement(text: str) -> Requirement | None:
 
 def rejection(explainer: Explainer, blocking: Sequence[Violation], plan: Sequence[PlannedInstall],
               failure: Failure | None = None) -> str:
-    """One paragraph: what would break, who needs what, and that nothing changed."""
-    lines = [f"pipguard: not installing {explainer.request.describe()}: it would break earlier projects."]
+    """One paragraph: what would break, who needs what, and that nothing changed.
+
+    *failure*: why the resolution within the protections found no plan. Only
+    pip's ResolutionImpossible says that no versions fit; any other failure
+    (nothing matched, a file missing, an old release that would not build)
+    says only that pip found no plan there, and the head says so.
+    """
+    head = "it would break earlier projects."
+    if failure is not None and failure.kind != "impossible" and not (failure.kind == "build" and failure.candidate):
+        head = "plain pip's plan would break earlier projects, and pip found no plan within the protections."
+    lines = [f"pipguard: not installing {explainer.request.describe()}: {head}"]
     for violation in blocking:
         lines.append(f"  {explainer.describe(violation, plan)}.")
     for violation in blocking:
@@ -250,6 +259,9 @@ def rejection(explainer: Explainer, blocking: Sequence[Violation], plan: Sequenc
     if failure is not None and failure.kind == "build" and failure.candidate:
         lines.append(f"  (Looking for versions that keep them working, pip tried {failure.candidate}, an older "
                      "release, and could not build it.)")
+    elif failure is not None and failure.kind != "impossible":
+        said = f": {redact(failure.summary)}" if failure.summary else f" (it exited with {failure.returncode})"
+        lines.append(f"  (Looking for versions that keep them working, pip reported{said})")
     lines += explainer.own_requirements_note(blocking)
     lines.append("Nothing was changed.")
     return "\n".join(lines)
@@ -269,16 +281,17 @@ def _how_far(chosen: str, plain: str) -> str:
     return "an older release of the same series"
 
 
-def _dates(source: object, name: str, *versions: str) -> str:
-    lookup = getattr(source, "release_dates", None)
-    if lookup is None:
-        return ""
-    try:
-        dates = lookup(name)
-    except Exception:  # the index is optional here: no dates is a fine answer
+def _dates(dates: Mapping[str, str] | None, *versions: str) -> str:
+    """"; released 2.0 2024-05-01, 1.0 2020-01-02" from the days known (version -> day)."""
+    if not dates:
         return ""
     known = [f"{version} {dates[version]}" for version in versions if dates.get(version)]
     return f"; released {', '.join(known)}" if known else ""
+
+
+def _from_source(difference: Difference) -> str:
+    """Building an old release from source can take long (and fail): say so."""
+    return "; built from source" if difference.from_source else ""
 
 
 def _requires(item: PlannedInstall, name: NormalizedName, markers: MarkerEnvironment) -> bool:
@@ -335,13 +348,14 @@ def _clashes(explainer: Explainer, name: NormalizedName, plain_blocking: Sequenc
 
 
 def replan_message(explainer: Explainer, difference: Difference, plain_blocking: Sequence[Violation],
-                   plain_plan: Sequence[PlannedInstall], source: object = None) -> str:
+                   plain_plan: Sequence[PlannedInstall], dates: Mapping[str, str] | None = None) -> str:
+    """*dates*: version -> release day of the project, where known."""
     chosen = difference.chosen or ""
     far = _how_far(chosen, difference.plain)
-    when = _dates(source, difference.display_name, difference.plain, chosen)
+    when = _dates(dates, difference.plain, chosen)
     reasons = _clashes(explainer, difference.name, plain_blocking, plain_plan)
     return (f"pipguard: installed {difference.display_name} {chosen} instead of {difference.plain}, plain pip's "
-            f"choice here ({far}{when}): " + "; ".join(reasons) + ".")
+            f"choice here ({far}{when}{_from_source(difference)}): " + "; ".join(reasons) + ".")
 
 
 def _holds(explainer: Explainer, violation: Violation) -> str:
@@ -362,15 +376,17 @@ def held_back_message(explainer: Explainer, difference: Difference, plain_blocki
 
 
 def major_rejection(explainer: Explainer, majors: Sequence[Difference], plain_blocking: Sequence[Violation],
-                    plain_plan: Sequence[PlannedInstall], source: object = None) -> str:
+                    plain_plan: Sequence[PlannedInstall],
+                    dates: Mapping[str, Mapping[str, str]] | None = None) -> str:
+    """*dates*: name -> version -> release day, where known."""
     lines = [f"pipguard: not installing {explainer.request.describe()}: plain pip's plan would break earlier "
              "projects, and the versions that keep them working are of an older major version."]
     for difference in majors:
         chosen = difference.chosen or ""
-        when = _dates(source, difference.display_name, difference.plain, chosen)
+        when = _dates((dates or {}).get(difference.name), difference.plain, chosen)
         lines.append(f"  {difference.display_name} {chosen} would fit, where plain pip would install "
-                     f"{difference.plain} ({_how_far(chosen, difference.plain)}{when}); another major version "
-                     "may have another API.")
+                     f"{difference.plain} ({_how_far(chosen, difference.plain)}{when}{_from_source(difference)}); "
+                     "another major version may have another API.")
         for reason in _clashes(explainer, difference.name, plain_blocking, plain_plan):
             lines.append(f"  {reason}.")
     pins = " ".join(f"'{d.display_name}=={d.chosen}'" for d in majors)

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from pipguard.errors import EnvironmentUnusable, UsageError
 
 if TYPE_CHECKING:  # types only: the pip runner (and `check`, for its note) loads no engine through here
-    from pipguard.engines.base import Engine
+    from pipguard.engines.base import UsableEngine
     from pipguard.pip.request import InstallRequest
 
 ENGINE_NAMES = ("pip", "uv", "auto")
@@ -38,7 +38,7 @@ def find_uv() -> list[str] | None:
 
 
 def make_engine(name: str, python: str, pip_version: str | None, workdir: Path,
-                request: InstallRequest | None = None) -> Engine:
+                request: InstallRequest | None = None) -> UsableEngine:
     """The engine called *name* for the environment of *python*.
 
     Given the *request*, uv refuses here, before anything is recorded, what

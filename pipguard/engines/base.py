@@ -9,7 +9,7 @@ reads a report, never writes a file: engines do, behind this port.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Literal, Protocol
 
@@ -17,7 +17,7 @@ from packaging.specifiers import SpecifierSet
 
 from pipguard.core.model import PlannedInstall
 from pipguard.core.names import NormalizedName
-from pipguard.pip.request import InstallRequest
+from pipguard.pip.request import InstallRequest, PipRequest
 
 # Why an engine run found no plan or did not finish:
 # impossible  -- no versions fit together (pip's ResolutionImpossible)
@@ -61,6 +61,9 @@ class Resolution:
     held: str = ""  # what the engine printed that was not shown yet (warnings, errors)
     # distributions the engine looked at while resolving, as (name, version)
     considered: tuple[tuple[NormalizedName, str], ...] = ()
+    # what the engine printed on stdout before its plan was approved, and never showed (a run
+    # that ended before its gate: shown with its failure, as the engine would have shown it)
+    unshown: str = ""
 
     @property
     def ok(self) -> bool:
@@ -84,8 +87,16 @@ class Invocation:
     build_constraints: Constraints = field(default_factory=dict)
     # more requirements resolved together with the request (the replan policy's roots)
     also: tuple[str, ...] = ()
-    # how the engine should show its output while it runs
+    # how the engine should show its output while it runs (what it prints while resolving
+    # is held until the plan is approved: a refusal comes before any of it)
     show_output: bool = True
+    # whether what it printed while resolving is shown once the plan is approved (plain pip's
+    # run: yes, exactly as pip shows it; a re-plan: no, pipguard's verdict says what was chosen)
+    show_resolution: bool = True
+    # whether the plan given for approval must say each item's requirements: the install's own
+    # core judges without them (an engine's plan meets them by construction); an engine that
+    # must ask for them separately (uv) then does so only for a plan that is refused
+    needs_requirements: bool = True
 
 
 @dataclass(frozen=True)
@@ -118,4 +129,18 @@ class Engine(Protocol):
 
     def supports_build_constraints(self) -> bool:
         """Can constraints reach isolated build environments?"""
+        ...
+
+
+class UsableEngine(Engine, Protocol):
+    """What the command edge asks of a real engine besides the core's needs."""
+
+    def ready(self) -> None:
+        """Make sure the engine can run here (found, its version readable and supported), or raise
+        ``EnvironmentUnusable``: called before anything is recorded, never on the fast path."""
+        ...
+
+    def release_dates(self, request: PipRequest, names: Sequence[str]) -> dict[str, dict[str, str]]:
+        """name -> version -> release day, where the index the request would use says (best effort:
+        empty when unknown). For the words of a re-plan only; never for resolving."""
         ...

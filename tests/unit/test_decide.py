@@ -159,9 +159,9 @@ def test_a_fitting_plan_is_installed_without_asking_plain_pip() -> None:
     begin = Recorder()
     outcome = decide_install(situation("C", dists=SEED, roots=SEED_ROOTS), engine, begin)
     assert outcome.kind == "installed" and outcome.returncode == 0
-    assert engine.kinds() == ["install"]  # no plain dry run: nothing could have been re-planned
+    assert engine.kinds() == ["install"]  # one run: plain pip's own, its plan judged at the gate
     assert cn("c") in begin.begun[0] and outcome.roots is not None and outcome.roots[cn("c")].added_by == 5
-    assert guarded(engine.calls[0][1])
+    assert not engine.calls[0][1].constraints  # plain first: no constraints file
 
 
 def test_a_replan_within_a_major_version_is_installed_and_explained_against_plain_pip() -> None:
@@ -173,7 +173,8 @@ def test_a_replan_within_a_major_version_is_installed_and_explained_against_plai
     engine = FakeEngine(answer)
     outcome = decide_install(situation("C", dists=SEED, roots=SEED_ROOTS), engine, Recorder())
     assert outcome.kind == "installed"
-    assert engine.kinds() == ["install", "resolve"]
+    assert engine.kinds() == ["install", "install"]  # plain pip's run stopped at the gate, then the guarded one
+    assert not engine.calls[0][1].constraints and guarded(engine.calls[1][1])
     text = "\n".join(outcome.messages)
     assert ("pipguard: installed C 1.0 instead of 1.1, plain pip's choice here (1 minor version back): "
             "C 1.1 needs B>=2.0, but A 1.0 (root, transaction 2) needs b<2.0,>1.0.") in text
@@ -188,7 +189,7 @@ def test_a_replan_to_an_older_major_version_is_refused_by_default() -> None:
     engine = FakeEngine(answer)
     outcome = decide_install(situation("C", dists=SEED, roots=SEED_ROOTS), engine, Recorder())
     assert outcome.kind == "rejected" and outcome.returncode == 10 and outcome.began
-    assert engine.approvals == [Approval(False, outcome.messages[-1])]
+    assert engine.approvals[-1] == Approval(False, outcome.messages[-1])  # plain pip's plan was stopped first
     assert "C 1.0 would fit, where plain pip would install 2.0 (1 major version back)" in outcome.messages[-1]
     assert "--allow-older-major" in outcome.messages[-1] and "Nothing was changed" in outcome.messages[-1]
 
@@ -262,9 +263,8 @@ def test_no_guarded_plan_but_plain_pips_plan_is_safe_is_installed_exactly() -> N
     engine = FakeEngine(answer)
     outcome = decide_install(situation("C", dists=SEED, roots=SEED_ROOTS), engine, Recorder())
     assert outcome.kind == "installed"
-    assert engine.kinds() == ["install", "resolve", "install"]
-    exact = engine.calls[-1][1]
-    assert str(exact.constraints[cn("c")]) == "==1.1"  # exactly plain pip's plan
+    assert engine.kinds() == ["install"]  # plain first: plain pip's plan, judged safe, is what pip installs
+    assert not engine.calls[0][1].constraints and outcome.plan == (planned("C", "1.1", requested=True),)
 
 
 def test_an_old_candidate_that_does_not_build_is_named_in_the_rejection() -> None:

@@ -60,16 +60,19 @@ def test_the_requested_projects_own_requirement_is_the_reason_whatever_the_engin
     )
 
 
-def test_the_uv_engine_gives_release_dates_from_the_index_of_its_last_request(monkeypatch, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_the_engines_give_release_dates_for_the_request_they_are_given(monkeypatch, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Through the port, for the request passed in: the engines keep no request of their own for it."""
     from pipguard.engines import index
+    from pipguard.engines.pip.engine import PipEngine
     from pipguard.engines.uv.engine import UvEngine
     from pipguard.pip.request import read_install
 
     asked: list[tuple[object, str]] = []
     monkeypatch.setattr(index, "release_dates",
                         lambda request, name: asked.append((request, name)) or {"1.0": "2020-01-02"})
-    engine = UvEngine("/nonexistent/python", ["uv"], tmp_path)
-    assert engine.release_dates("quart") == {}  # no request yet: no index to ask
-    engine._request = read_install(["Quart"], "/nonexistent", {"PIP_CONFIG_FILE": "/dev/null"})
-    assert engine.release_dates("quart") == {"1.0": "2020-01-02"}
-    assert asked == [(engine._request, "quart")]
+    request = read_install(["Quart"], "/nonexistent", {"PIP_CONFIG_FILE": "/dev/null"})
+    engines = (UvEngine("/nonexistent/python", ["uv"], tmp_path), PipEngine("/nonexistent/python", "26.0", tmp_path))
+    for engine in engines:
+        assert engine.release_dates(request, ["Quart"]) == {"Quart": {"1.0": "2020-01-02"}}
+        assert not hasattr(engine, "_request")
+    assert asked == [(request, "Quart"), (request, "Quart")]

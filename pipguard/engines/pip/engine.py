@@ -23,7 +23,7 @@ import json
 import os
 import re
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,7 +31,7 @@ from typing import Any
 from packaging.utils import InvalidSdistFilename, parse_sdist_filename
 from packaging.version import Version
 
-from pipguard.core.constraints import plan_pins, render_constraints
+from pipguard.core.constraints import plan_pins
 from pipguard.core.model import PlannedInstall
 from pipguard.core.names import NormalizedName, canonicalize_name
 from pipguard.core.redaction import redact
@@ -43,11 +43,12 @@ from pipguard.engines.base import (
     Invocation,
     Resolution,
 )
+from pipguard.engines.files import constraints_file
 from pipguard.engines.pip.gate import NO_GATE
 from pipguard.engines.pip.runner import BUILD_CONSTRAINT_PIP as BUILD_CONSTRAINT_PIP
 from pipguard.engines.pip.runner import build_constraints_note as build_constraints_note
 from pipguard.engines.pip.runner import pip_command
-from pipguard.pip.request import InstallRequest
+from pipguard.pip.request import PipRequest
 from pipguard.system.process import ProcessResult, WatchedProcess
 
 _BACKTRACKING = "INFO: pip is looking at multiple versions of"
@@ -168,9 +169,12 @@ def classify_failure(result: ProcessResult) -> Failure:
 class _Output:
     """Watches a pip run's lines: shows what pip would have shown, holds back the rest.
 
-    pip's progress (stdout) is shown as it comes, as pip would show it (pip
-    runs at verbosity 0 or more so that pipguard sees its INFO lines; what
-    the user's -q would have hidden stays hidden). Lines about pipguard's
+    pip's progress (stdout) is shown as pip would show it (pip runs at
+    verbosity 0 or more so that pipguard sees its INFO lines; what the
+    user's -q would have hidden stays hidden): in a gated run, what pip says
+    while it resolves is held until the plan is approved, then shown at once,
+    and the rest as it comes; a plan that is refused shows none of it (the
+    verdict comes first, and pip's words go to the log). Lines about pipguard's
     constraints (pip looking at several versions, a conflict's explanation)
     and pip's warnings and errors (stderr) are held: the core decides whether
     pip's failure is passed on (then they are shown once) or handled (then
@@ -179,11 +183,24 @@ class _Output:
 
     show: bool
     quiet: int
+    # a gated run: what pip prints to stdout while it resolves is held until its plan is
+    # approved (``release``), so that a refusal comes before any of it (and it goes to the log)
+    gated: bool = False
     backtracked: bool = False
     installing: bool = False
     held: list[str] = field(default_factory=list)
+    early: list[str] = field(default_factory=list)  # stdout held until the plan is approved
+    _released: bool = False
     _in_conflict: bool = False
     _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def release(self, show_early: bool) -> None:
+        """The plan is approved: show what pip printed so far (when *show_early*), then go on showing."""
+        with self._lock:
+            self._released = True
+            if show_early and self.early:
+                _write("".join(self.early))
+            self.early.clear()
 
     def __call__(self, stream: str, line: str) -> None:
         with self._lock:
@@ -199,10 +216,12 @@ class _Output:
                 if not self._hidden(stream, line):
                     self.held.append(line)
                 return
-            if not self._hidden(stream, line):
-                sink = _stdout()
-                sink.write(redact(line))
-                sink.flush()
+            if self._hidden(stream, line):
+                return
+            if self.gated and not self._released:
+                self.early.append(line)
+                return
+            _write(line)
 
     def _hidden(self, stream: str, line: str) -> bool:
         if self.quiet >= 1 and stream == "stdout":
@@ -210,10 +229,11 @@ class _Output:
         return self.quiet >= 2 and not line.startswith("ERROR")
 
 
-def _stdout() -> Any:
+def _write(text: str) -> None:
     import sys
 
-    return sys.stdout
+    sys.stdout.write(redact(text))
+    sys.stdout.flush()
 
 
 # -- the engine ---------------------------------------------------------------------------
@@ -232,15 +252,15 @@ class PipEngine:
         self.pip_version = pip_version
         self.workdir = workdir
         self._count = itertools.count(1)
-        self._request: InstallRequest | None = None
 
-    def release_dates(self, name: str) -> Mapping[str, str]:
-        """When each version of *name* was released, where the index says (for re-plan messages)."""
-        if self._request is None:
-            return {}
+    def ready(self) -> None:
+        """pip's version is checked by the command, from the probe, before the engine is made."""
+
+    def release_dates(self, request: PipRequest, names: Sequence[str]) -> dict[str, dict[str, str]]:
+        """When each version of *names* was released, where the index says (for re-plan messages)."""
         from pipguard.engines.index import release_dates
 
-        return release_dates(self._request, name)
+        return {name: release_dates(request, name) for name in names}
 
     def supports_build_constraints(self) -> bool:
         try:
@@ -251,12 +271,10 @@ class PipEngine:
     # -- command lines ----------------------------------------------------------
 
     def _file(self, stem: str, constraints: Constraints) -> Path:
-        path = self.workdir / f"{stem}-{next(self._count)}.txt"
-        path.write_text(render_constraints(constraints, header="written by pipguard (do not edit)"))
-        return path
+        return constraints_file(self.workdir, stem, constraints)
 
     def command(self, invocation: Invocation, report: Path, dry_run: bool) -> list[str]:
-        request = self._request = invocation.request
+        request = invocation.request
         extra: list[str] = []
         if invocation.constraints:
             extra += ["-c", str(self._file("constraints", invocation.constraints))]
@@ -289,7 +307,7 @@ class PipEngine:
         if os.name != "posix":
             return self._install_in_two_runs(invocation, approve)
         report = self.workdir / f"report-{next(self._count)}.json"
-        watch = _Output(show=invocation.show_output, quiet=self._quiet(invocation))
+        watch = _Output(show=invocation.show_output, quiet=self._quiet(invocation), gated=True)
         approval: Approval | None = None
         with _Gate() as gate:
             pip = self.command(invocation, report, dry_run=False)
@@ -298,6 +316,8 @@ class PipEngine:
                 if gate.wait_until_ready():  # pip has resolved and written its report; it has changed nothing
                     planned = self._answer(ProcessResult(0, process.stdout_so_far()), _read(report), watch)
                     approval = Approval(False, "") if process.signalled else approve(planned)
+                    if approval.proceed:
+                        watch.release(invocation.show_resolution)
                     gate.answer(approval.proceed)
                 else:
                     gate.answer(False)
@@ -309,7 +329,7 @@ class PipEngine:
                 plan=parse_report(_read(report) or "") if report.exists() else (),
                 failure=Failure("stopped", 0, approval.reason),
                 output=result.stdout + result.stderr, report=_read(report), backtracked=watch.backtracked,
-                held="".join(watch.held),
+                held="".join(watch.held), considered=considered_versions(result.stdout),
             )
         return self._answer(result, _read(report), watch)
 
@@ -338,9 +358,10 @@ class PipEngine:
                               report=report, backtracked=watch.backtracked, held=held, considered=considered)
         if result.returncode != 0:
             return Resolution(failure=classify_failure(result), output=output, report=report,
-                              backtracked=watch.backtracked, held=held, considered=considered)
+                              backtracked=watch.backtracked, held=held, considered=considered,
+                              unshown="".join(watch.early))
         plan = parse_report(report) if report else ()
-        return Resolution(plan, None, output, report, watch.backtracked, held, considered)
+        return Resolution(plan, None, output, report, watch.backtracked, held, considered, "".join(watch.early))
 
 
 def _read(report: Path) -> str | None:

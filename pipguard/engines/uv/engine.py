@@ -18,11 +18,16 @@ with uv 0.13.9.
   plan's names, versions and actions (``uv_output``); which distributions
   were asked for, with which extras, and which are editables or URLs come
   from the request and uv's own lines; requirements (``Requires-Dist``)
-  from the distributions' metadata (``uv_metadata``).
+  from the distributions' metadata (``uv_metadata``) where a local file
+  holds it. uv is asked for the rest only when the core needs it: a plan
+  it refuses (its explanation names who needs what), ``--no-deps``, or a
+  dry run the user asked for. A plan the core approves meets the new
+  distributions' own requirements by construction (uv resolved it), and
+  the environment says what they are once installed.
 * **Judged before anything changes.** uv has no hook between resolving and
-  installing, so ``install`` is a dry run, the core's approval, and then an
-  install of exactly that plan: the planned versions pinned as constraints,
-  with the request itself.
+  installing, so ``install`` is a dry run of the user's own request, the
+  core's approval, and then an install of exactly that plan: the planned
+  versions pinned as constraints, with the request itself.
 
 pipguard's constraints reach uv as ``-c`` and ``--build-constraints`` files,
 exactly as they reach pip.
@@ -30,23 +35,23 @@ exactly as they reach pip.
 
 from __future__ import annotations
 
-import itertools
 import os
 import sys
 import urllib.parse
 import urllib.request
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.version import Version
 
-from pipguard.core.constraints import exact_pin, plan_pins, render_constraints, requirement_text
+from pipguard.core.constraints import exact_pin, plan_pins, requirement_text
 from pipguard.core.model import PlannedInstall
 from pipguard.core.names import NormalizedName, canonicalize_name
 from pipguard.core.redaction import redact
 from pipguard.engines.base import Approver, Constraints, Failure, Invocation, Resolution
+from pipguard.engines.files import constraints_file
 from pipguard.engines.pip.runner import ProcessResult, run_process
 from pipguard.engines.uv.metadata import (
     Metadata,
@@ -70,7 +75,7 @@ from pipguard.engines.uv.output import (
     uv_version,
 )
 from pipguard.errors import EnvironmentUnusable
-from pipguard.pip.request import InstallRequest, Requested
+from pipguard.pip.request import InstallRequest, PipRequest, Requested
 
 # Always: no uv configuration files, and pip's choice among several indexes.
 _FIXED = ("--no-config", "--index-strategy", "unsafe-best-match")
@@ -106,6 +111,16 @@ def check_uv_version(command: Sequence[str]) -> Version:
     return found
 
 
+@dataclass(frozen=True)
+class _Plan:
+    """What one dry run of uv said, kept to read the planned distributions' metadata when needed."""
+
+    changes: tuple[UvChange, ...]
+    urls: Mapping[NormalizedName, str]
+    files: Mapping[tuple[NormalizedName, str], str]
+    arguments: UvArguments
+
+
 class UvEngine:
     """Runs ``uv pip install --python TARGET`` for the decision core."""
 
@@ -116,32 +131,30 @@ class UvEngine:
         self.uv = list(uv)
         self.workdir = workdir
         self.version = version
-        self._count = itertools.count(1)
-        self._request: InstallRequest | None = None
 
     def supports_build_constraints(self) -> bool:
         return True
 
-    def release_dates(self, name: str) -> Mapping[str, str]:
-        """When each version of *name* was released, where the index says (for re-plan messages, as pip's)."""
-        if self._request is None:
-            return {}
+    def ready(self) -> None:
+        """uv's version, read and checked once: before anything is recorded (never on the fast path)."""
+        if self.version is None:
+            self.version = check_uv_version(self.uv)
+
+    def release_dates(self, request: PipRequest, names: Sequence[str]) -> dict[str, dict[str, str]]:
+        """When each version of *names* was released, where the index says (for re-plan messages, as pip's)."""
         from pipguard.engines.index import release_dates
 
-        return release_dates(self._request, name)
+        return {name: release_dates(request, name) for name in names}
 
     @property
     def _version(self) -> str:
-        if self.version is None:
-            self.version = check_uv_version(self.uv)
+        self.ready()
         return str(self.version)
 
     # -- command lines ----------------------------------------------------------
 
     def _file(self, stem: str, constraints: Constraints) -> Path:
-        path = self.workdir / f"{stem}-{next(self._count)}.txt"
-        path.write_text(render_constraints(constraints, header="written by pipguard (do not edit)"))
-        return path
+        return constraints_file(self.workdir, stem, constraints)
 
     def _own(self, invocation: Invocation, constraints: Constraints) -> list[str]:
         words: list[str] = []
@@ -161,32 +174,32 @@ class UvEngine:
     # -- the port -----------------------------------------------------------------
 
     def resolve(self, invocation: Invocation) -> Resolution:
-        self._request = invocation.request
-        arguments = translate(invocation.request, invocation.also)
-        version = self._version
-        own = self._own(invocation, invocation.constraints)
-        result = self._run(self.command(arguments, own, "--dry-run", "--output-format", "json", "-v"), arguments)
-        _, held, output = split_output(result.stderr)
-        selections = read_selections(result.stderr)
-        if result.returncode != 0:
-            return Resolution(failure=_failure(result, invocation), output=output, held=held,
-                              backtracked=selections.backtracked, considered=selections.considered)
-        changes = installed(read_changes(result.stdout, version))
-        urls = direct_references(result.stderr)
-        metadata = self._metadata(changes, urls, selections.files, arguments, invocation.build_constraints)
-        if isinstance(metadata, Resolution):
-            return metadata
-        plan = tuple(_planned(change, metadata, urls, invocation, version) for change in changes)
-        return Resolution(plan, None, output, None, selections.backtracked, held, selections.considered)
+        found, plan = self._dry_run(invocation, translate(invocation.request, invocation.also, dry_run=True))
+        return found if plan is None else self._described(found, plan, invocation, fully=True)
 
     def install(self, invocation: Invocation, approve: Approver) -> Resolution:
-        planned = self.resolve(invocation)
+        """A dry run, the core's approval, then an install of exactly that plan.
+
+        The plan is judged without the planned distributions' requirements
+        where only uv could tell them (uv's plan meets them by construction;
+        the environment says what they are once installed): no second uv run
+        in the common case. A plan the core refuses is described in full, for
+        its explanation.
+        """
+        found, plan = self._dry_run(invocation, translate(invocation.request, invocation.also))
+        if plan is None:
+            return found
+        # with --no-deps nothing says their requirements are met: they are read for the judgement
+        fully = invocation.needs_requirements or invocation.request.flag("no-deps")
+        planned = self._described(found, plan, invocation, fully=fully)
         if not planned.ok:
             return planned
         approval = approve(planned)
         if not approval.proceed:
+            if not fully:
+                planned = self._described(found, plan, invocation, fully=True)
             return planned.stopped(approval.reason)
-        arguments = translate(invocation.request, invocation.also)
+        arguments = plan.arguments
         pins = plan_pins(planned.plan)
         exact = {**invocation.constraints, **pins}
         quiet = _quiet(invocation.request)
@@ -204,26 +217,58 @@ class UvEngine:
         return Resolution(planned.plan, None, planned.output + output, None, planned.backtracked,
                           planned.held + held, planned.considered)
 
+    def _dry_run(self, invocation: Invocation, arguments: UvArguments) -> tuple[Resolution, _Plan | None]:
+        """uv's plan for *invocation* (names, versions, files), changing nothing."""
+        version = self._version
+        own = self._own(invocation, invocation.constraints)
+        extra = ["--dry-run", "--output-format", "json", "-v"]
+        if arguments.ignore_installed:
+            empty = self.workdir / "empty-environment"
+            empty.mkdir(exist_ok=True)
+            extra += ["--target", str(empty)]
+        result = self._run(self.command(arguments, own, *extra), arguments)
+        _, held, output = split_output(result.stderr)
+        selections = read_selections(result.stderr)
+        if result.returncode != 0:
+            return Resolution(failure=_failure(result, invocation), output=output, held=held,
+                              backtracked=selections.backtracked, considered=selections.considered), None
+        changes = installed(read_changes(result.stdout, version))
+        plan = _Plan(changes, direct_references(result.stderr), selections.files, arguments)
+        return Resolution((), None, output, None, selections.backtracked, held, selections.considered), plan
+
+    def _described(self, found: Resolution, plan: _Plan, invocation: Invocation, fully: bool) -> Resolution:
+        """*found* with its plan's items: names, versions and (where read) requirements."""
+        metadata = self._metadata(plan, invocation.build_constraints, fully)
+        if isinstance(metadata, Resolution):
+            return metadata
+        items = tuple(_planned(change, metadata, plan, invocation, self._version) for change in plan.changes)
+        return replace(found, plan=items)
+
     # -- metadata ---------------------------------------------------------------------
 
-    def _metadata(self, changes: Sequence[UvChange], urls: Mapping[NormalizedName, str],
-                  files: Mapping[tuple[NormalizedName, str], str], arguments: UvArguments,
-                  build_constraints: Constraints) -> dict[NormalizedName, Metadata] | Resolution:
-        """Each planned distribution's metadata: from local files where uv says which, else from uv."""
-        find_links = _find_links(arguments)
+    def _metadata(self, plan: _Plan, build_constraints: Constraints,
+                  fully: bool) -> dict[NormalizedName, Metadata] | Resolution:
+        """Each planned distribution's metadata: from local files where uv says which, else from uv.
+
+        Not *fully*: uv is asked only for what a plan cannot do without (the
+        version of a direct reference); the rest go without requirements.
+        """
+        find_links = _find_links(plan.arguments)
         found: dict[NormalizedName, Metadata] = {}
         missing: list[str] = []
-        for change in changes:
-            url = urls.get(change.name)
+        for change in plan.changes:
+            url = plan.urls.get(change.name)
             meta: Metadata | None = None
             if url is not None:
                 meta = from_url(url)
             elif change.version is not None:
-                filename = files.get((change.name, change.version))
+                filename = plan.files.get((change.name, change.version))
                 wheel = find_wheel(filename, find_links) if filename else None
                 meta = from_wheel(wheel) if wheel else None
             if meta is not None:
                 found[change.name] = meta
+            elif not fully and change.version is not None:
+                continue  # its requirements are read from the environment once it is installed
             elif url is not None:
                 missing.append(f"{change.name} @ {url}")
             elif change.version is not None:
@@ -232,12 +277,12 @@ class UvEngine:
                 missing.append(change.name)
         if not missing:
             return found
-        scratch = self.workdir / f"metadata-{next(self._count)}"
+        scratch = self.workdir / f"metadata-{len(list(self.workdir.glob('metadata-*'))) + 1}"
         own = ["--build-constraints", str(self._file("build-constraints", build_constraints))] \
             if build_constraints else []
         cmd = [*self.uv, "pip", "install", "--python", self.python, *_FIXED, "--target", str(scratch),
-               "--no-deps", "-q", *arguments.sources, *own, *missing]
-        result = self._run(cmd, arguments)
+               "--no-deps", "-q", *plan.arguments.sources, *own, *missing]
+        result = self._run(cmd, plan.arguments)
         if result.returncode != 0:
             _, held, output = split_output(result.stderr)
             return Resolution(failure=classify_failure(result), output=output, held=held)
@@ -320,15 +365,19 @@ def _same_location(item: Requested, url: str) -> bool:
     return mine is not None and mine == theirs
 
 
-def _planned(change: UvChange, metadata: Mapping[NormalizedName, Metadata], urls: Mapping[NormalizedName, str],
+def _planned(change: UvChange, metadata: Mapping[NormalizedName, Metadata], plan: _Plan,
              invocation: Invocation, uv: str) -> PlannedInstall:
     meta = metadata.get(change.name)
+    if meta is None and change.version is not None and change.name not in plan.urls:
+        # not read (uv's plan meets its requirements): uv's own name and version
+        meta = Metadata(change.name, change.version, requires=())
     if meta is None:
         raise UvUnreadable(
             f"cannot read the metadata of {change.name}, which uv {uv} plans to install: no METADATA was "
             "found for it. Use --engine pip for this install."
         )
-    url = urls.get(change.name)
+    url = plan.urls.get(change.name)
+    archive = url or (plan.files.get((change.name, change.version)) if change.version is not None else None)
     item = _matching_request(invocation.request, change.name, url)
     requested = item is not None or change.name in _names(invocation.also)
     extras = _extras(invocation.request, change.name, item)
@@ -342,7 +391,7 @@ def _planned(change: UvChange, metadata: Mapping[NormalizedName, Metadata], urls
         requested_extras=extras,
         editable=editable,
         url=url if url is not None and editable is None else None,
-        archive=url,
+        archive=archive,
     )
 
 

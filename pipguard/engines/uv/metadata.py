@@ -9,11 +9,13 @@ resolution, from the first of:
 * a local project directory (a path or an editable) whose ``pyproject.toml``
   declares its name, version and dependencies statically (uv reads the same
   table rather than building);
-* otherwise, uv itself: the planned distributions, exactly pinned and
-  without dependencies, are installed into a scratch ``--target`` directory
-  and their ``*.dist-info/METADATA`` read. uv fetches (and builds) the
-  same files the install needs, and keeps them in its cache, so the install
-  that follows reuses them.
+* otherwise, when the decision needs them (a refused plan's explanation,
+  ``--no-deps``, a dry run), uv itself: the planned distributions, exactly
+  pinned and without dependencies, are installed into a scratch
+  ``--target`` directory and their ``*.dist-info/METADATA`` read. uv
+  fetches (and builds) the same files the install needs, with the same
+  build constraints file (one path per content), and keeps them in its
+  cache, so the runs that follow reuse them.
 
 Reading files only; the engine runs uv.
 """

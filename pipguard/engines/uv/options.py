@@ -134,6 +134,9 @@ class UvArguments:
     variables: Mapping[str, str] = field(default_factory=dict)
     # the user's proxy variables are taken out (pip's --no-proxy-env... and --isolated's kin)
     drop_proxies: bool = False
+    # a dry run as if into an empty environment (pip's --ignore-installed, for check --plan):
+    # uv resolves into an empty --target directory instead
+    ignore_installed: bool = False
 
 
 def _shown(key: str, setting: Setting) -> str:
@@ -215,8 +218,12 @@ def _setting(key: str, setting: Setting, sources: list[str], variables: dict[str
     return True
 
 
-def translate(request: InstallRequest, also: Sequence[str] = ()) -> UvArguments:
-    """pip's settings and requests, as uv flags; refuses what uv cannot do alike."""
+def translate(request: InstallRequest, also: Sequence[str] = (), dry_run: bool = False) -> UvArguments:
+    """pip's settings and requests, as uv flags; refuses what uv cannot do alike.
+
+    A *dry_run* may ignore what is installed (uv resolves into an empty
+    target instead); an install may not.
+    """
     if request.unknown_options:
         raise UsageError(f"pip has no option {redact(request.unknown_options[0])} (on the command line), and "
                          "uv would not know it either. Check the spelling (pip install --help).")
@@ -224,7 +231,10 @@ def translate(request: InstallRequest, also: Sequence[str] = ()) -> UvArguments:
     requests: list[str] = []
     variables: dict[str, str] = {}
     drop_proxies = False
+    ignore_installed = dry_run and request.flag("ignore-installed")
     for key, setting in request.settings.items():
+        if key == "ignore-installed" and ignore_installed:
+            continue
         if key in IGNORED or key in ("upgrade", "no-proxy-env") or not _is_set(setting):
             drop_proxies = drop_proxies or (key == "no-proxy-env" and _is_set(setting))
             continue
@@ -242,7 +252,7 @@ def translate(request: InstallRequest, also: Sequence[str] = ()) -> UvArguments:
     requests += _upgrade(request, also)
     requests += [r.text for r in request.requested if r.source == COMMAND_LINE and r.kind != "editable"]
     requests += list(also)
-    return UvArguments(tuple(sources), tuple(requests), variables, drop_proxies)
+    return UvArguments(tuple(sources), tuple(requests), variables, drop_proxies, ignore_installed)
 
 
 def _file_options(request: InstallRequest) -> list[str]:

@@ -1,0 +1,28 @@
+"""The constraints files pipguard hands an engine (``-c``, build constraints): written once per content.
+
+A file's name is its content's hash: the same constraints in one pipguard
+run are one file, at one path, however many engine runs read it. uv keys
+the wheels it builds from source on the build constraints it was given, so
+a re-plan's dry run, metadata run and install then share one build of each
+source distribution instead of building it again for every run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from pipguard.core.constraints import render_constraints
+from pipguard.engines.base import Constraints
+
+HEADER = "written by pipguard (do not edit)"
+
+
+def constraints_file(workdir: Path, stem: str, constraints: Constraints) -> Path:
+    """*constraints* as a pip constraints file in *workdir*, named by its content."""
+    text = render_constraints(constraints, header=HEADER)
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+    path = workdir / f"{stem}-{digest}.txt"
+    if not path.exists():
+        path.write_text(text, encoding="utf-8")
+    return path
