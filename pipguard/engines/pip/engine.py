@@ -45,6 +45,7 @@ from pipguard.engines.base import (
 )
 from pipguard.engines.files import constraints_file
 from pipguard.engines.pip.gate import NO_GATE
+from pipguard.engines.pip.progress import Progress, pip_progress
 from pipguard.engines.pip.runner import BUILD_CONSTRAINT_PIP as BUILD_CONSTRAINT_PIP
 from pipguard.engines.pip.runner import build_constraints_note as build_constraints_note
 from pipguard.engines.pip.runner import pip_command
@@ -193,6 +194,8 @@ class _Output:
     _released: bool = False
     _in_conflict: bool = False
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    # says what pip tries while it backtracks (the lines that would say it are held)
+    progress: Progress | None = None
 
     def release(self, show_early: bool) -> None:
         """The plan is approved: show what pip printed so far (when *show_early*), then go on showing."""
@@ -203,6 +206,8 @@ class _Output:
             self.early.clear()
 
     def __call__(self, stream: str, line: str) -> None:
+        if self.progress is not None:
+            self.progress.line(line)
         with self._lock:
             if line.startswith(_BACKTRACKING):
                 self.backtracked = True
@@ -298,9 +303,10 @@ class PipEngine:
 
     def resolve(self, invocation: Invocation) -> Resolution:
         report = self.workdir / f"report-{next(self._count)}.json"
-        watch = _Output(show=False, quiet=self._quiet(invocation))
-        with WatchedProcess(self.command(invocation, report, dry_run=True), watch) as process:
-            result = process.wait()
+        with pip_progress() as progress:
+            watch = _Output(show=False, quiet=self._quiet(invocation), progress=progress)
+            with WatchedProcess(self.command(invocation, report, dry_run=True), watch) as process:
+                result = process.wait()
         return self._answer(result, report.read_text() if report.exists() else None, watch)
 
     def install(self, invocation: Invocation, approve: Approver) -> Resolution:
@@ -309,7 +315,8 @@ class PipEngine:
         report = self.workdir / f"report-{next(self._count)}.json"
         watch = _Output(show=invocation.show_output, quiet=self._quiet(invocation), gated=True)
         approval: Approval | None = None
-        with _Gate() as gate:
+        with _Gate() as gate, pip_progress() as progress:
+            watch.progress = progress
             pip = self.command(invocation, report, dry_run=False)
             with WatchedProcess(gate.command(pip), watch, pass_fds=gate.child_ends, shown=pip) as process:
                 gate.started()
@@ -344,9 +351,10 @@ class PipEngine:
         exact = Invocation(invocation.request, pins, invocation.build_constraints or invocation.constraints,
                            invocation.also, invocation.show_output)
         report = self.workdir / f"report-{next(self._count)}.json"
-        watch = _Output(show=invocation.show_output, quiet=self._quiet(invocation))
-        with WatchedProcess(self.command(exact, report, dry_run=False), watch) as process:
-            result = process.wait()
+        with pip_progress() as progress:
+            watch = _Output(show=invocation.show_output, quiet=self._quiet(invocation), progress=progress)
+            with WatchedProcess(self.command(exact, report, dry_run=False), watch) as process:
+                result = process.wait()
         return self._answer(result, report.read_text() if report.exists() else None, watch)
 
     def _answer(self, result: ProcessResult, report: str | None, watch: _Output) -> Resolution:
