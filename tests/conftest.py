@@ -19,8 +19,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
 
 REPO = Path(__file__).resolve().parent.parent
+
+# Hypothesis: a few examples per property in the everyday run (tox), many in
+# `tox -e thorough` (pytest --hypothesis-profile thorough). No deadline: the
+# machine is shared, and a slow example is not a wrong one.
+settings.register_profile("ci", max_examples=20, deadline=None)
+settings.register_profile("thorough", max_examples=500, deadline=None)
+settings.load_profile("ci")
 
 from tests.support.wheelkit import build_wheel, write_source_project  # noqa: E402
 
