@@ -15,7 +15,7 @@ from pipguard.engines.base import Invocation, Resolution
 from pipguard.maintenance.upgrade import UpgradeAssessment, UpgradeSituation, plan_upgrade
 from pipguard.maintenance.upgrading import UpgradeOutcome, decide_upgrade
 from pipguard.pip.request import InstallRequest, read_install
-from tests.unit.test_decide import FakeEngine, fails, ok, planned
+from tests.support.fakes import FakeEngine, fails, ok, planned
 from tests.unit.test_upgrade_plan import DISTS, ENV, ROOTS, situation
 
 NO_CONFIG = {"PIP_CONFIG_FILE": "/dev/null"}
