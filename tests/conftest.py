@@ -288,6 +288,42 @@ class Pipguard:
 
 
 @pytest.fixture
+def in_process(monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]):  # type: ignore[no-untyped-def]
+    """pipguard's ``main(argv)`` run in this process, as ``python -m pipguard ARGS`` would run.
+
+    For the paths that never reach pip (bad input, unusable interpreters and
+    ledgers): the environment is the one a subprocess gets (``scrubbed_env``),
+    output is captured at the file descriptors (what pipguard's own children
+    print included), and the answer has a subprocess's shape. A real process
+    costs ~0.6 s of start-up per run; the exit codes of a real process are
+    tested by a few subprocess runs kept beside these.
+    """
+    from pipguard.cli.main import main
+    from pipguard.shim.hook_runtime import INNER_VARIABLE
+
+    def run(*args: str, cwd: Path | None = None,
+            env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+        with monkeypatch.context() as patched:
+            wanted = scrubbed_env(env)
+            for key in list(os.environ):
+                if key not in wanted:
+                    patched.delenv(key)
+            for key, value in wanted.items():
+                patched.setenv(key, value)
+            patched.delenv(INNER_VARIABLE, raising=False)  # main() sets it: undone after the run
+            patched.chdir(cwd or REPO)
+            capfd.readouterr()  # what came before is not this run's
+            try:
+                code = main(list(args))
+            except SystemExit as exc:  # argparse's --help and --version
+                code = exc.code if isinstance(exc.code, int) else 1
+            out, err = capfd.readouterr()
+        return subprocess.CompletedProcess(["pipguard", *args], code, out, err)
+
+    return run
+
+
+@pytest.fixture
 def extra_wheels(tmp_path: Path) -> Path:
     directory = tmp_path / "extra-wheels"
     directory.mkdir()
