@@ -32,6 +32,8 @@ settings.load_profile("ci")
 
 from tests.support.wheelkit import build_wheel, write_source_project  # noqa: E402
 
+pytest_plugins = ["tests.support.cputime"]
+
 # The seed story and a few more shapes, as (name, version, requires, extras).
 STORY_WHEELS: list[tuple[str, str, list[str], dict[str, list[str]]]] = [
     ("A", "1.0", ["B>1.0,<2.0"], {}),
