@@ -13,7 +13,7 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -146,11 +146,81 @@ class Venv:
         return self.pip("check")
 
 
-def make_venv(path: Path) -> Venv:
+# -- fresh venvs: copies of one prepared per session ---------------------------------------
+#
+# A venv made by virtualenv (or venv) holds pip's sources without their bytecode:
+# the first pip run in it compiles pip (about 0.6 s of CPU, twice what the run
+# itself costs). Most tests start from such a venv, so each session makes it
+# once, compiles it, and copies it: a copy is a fresh venv, as the test would
+# have made it, with pip ready to run.
+
+# The prepared venvs' directory name: a word no path holds by chance, replaced
+# in each copy's scripts (shebangs, activate prompts) by the copy's own.
+_TEMPLATE_NAME = "prepared-venv-to-copy"
+
+
+@dataclass
+class _Templates:
+    directory: Path | None = None  # set for the session (outside pytest: None, venvs are made)
+    made: dict[str, Path] = field(default_factory=dict)
+
+
+_templates = _Templates()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _venv_templates(tmp_path_factory: pytest.TempPathFactory) -> Iterable[None]:
+    _templates.directory = tmp_path_factory.mktemp("prepared-venvs")
+    yield
+    _templates.directory = None
+    _templates.made.clear()
+
+
+def _prepared(kind: str, make: Callable[[Path], Venv]) -> Path | None:
+    """The session's prepared venv of *kind* (made by *make*, pip compiled), or None outside a session."""
+    if _templates.directory is None:
+        return None
+    if kind not in _templates.made:
+        template = make(_templates.directory / kind / _TEMPLATE_NAME)
+        compiled = subprocess.run([template.python, "-m", "compileall", "-q", *map(str, _site_packages(template))],
+                                  capture_output=True, text=True, env=scrubbed_env(), check=False)
+        assert compiled.returncode == 0, compiled.stdout + compiled.stderr
+        _templates.made[kind] = template.path
+    return _templates.made[kind]
+
+
+def _site_packages(venv: Venv) -> list[Path]:
+    return sorted((venv.path / "lib").glob("python3*/site-packages"))
+
+
+def copy_venv(template: Path, path: Path) -> Venv:
+    """A copy of the venv at *template* that works at *path* (its scripts name *path*)."""
+    shutil.copytree(template, path, symlinks=True)
+    old, new = str(template).encode(), str(path).encode()
+    for file in [*(path / "bin").iterdir(), path / "pyvenv.cfg"]:
+        if file.is_symlink() or not file.is_file():
+            continue
+        text = file.read_bytes()
+        if old in text or _TEMPLATE_NAME.encode() in text:
+            file.write_bytes(text.replace(old, new).replace(_TEMPLATE_NAME.encode(), path.name.encode()))
+    return Venv(path)
+
+
+def _virtualenv(path: Path) -> Venv:
     from virtualenv import cli_run
 
     cli_run([str(path), "--no-setuptools", "--no-wheel", "--no-periodic-update", "-q"])
     return Venv(path)
+
+
+def make_venv(path: Path) -> Venv:
+    """A fresh virtual environment with pip (virtualenv's bundled, recent pip).
+
+    A copy of the session's prepared venv; where *path* exists already,
+    virtualenv itself (which then makes a copied venv work where it is).
+    """
+    template = None if path.exists() else _prepared("virtualenv", _virtualenv)
+    return _virtualenv(path) if template is None else copy_venv(template, path)
 
 
 @pytest.fixture
@@ -251,8 +321,14 @@ def base_python(tmp_path_factory: pytest.TempPathFactory, wheelhouse: Path) -> B
 
 @pytest.fixture
 def system_site_venv(base_python: BasePython, tmp_path: Path) -> Venv:
-    """A fresh ``--system-site-packages`` venv over ``base_python`` (with pip, from ensurepip)."""
-    return make_system_site_venv(base_python, tmp_path / "venv")
+    """A fresh ``--system-site-packages`` venv over ``base_python`` (with pip, from ensurepip).
+
+    A copy of one prepared per session (see ``make_venv``).
+    """
+    template = _prepared("system-site", lambda path: make_system_site_venv(base_python, path))
+    if template is None:
+        return make_system_site_venv(base_python, tmp_path / "venv")
+    return copy_venv(template, tmp_path / "venv")
 
 
 @dataclass
