@@ -87,6 +87,31 @@ def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return directory
 
 
+@pytest.fixture(scope="session")
+def old_pip_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path | None:
+    """A real pip older than pipguard needs (>= 21.0), copied from an ensurepip on this machine
+    (no download), in a directory of its own; None if this machine has none."""
+    import glob
+
+    from packaging.version import Version
+
+    from pipguard.engines.pip.runner import MINIMUM_PIP
+
+    patterns = [
+        os.path.join(sys.base_prefix, "lib", "python3*", "ensurepip", "_bundled", "pip-*.whl"),
+        os.path.expanduser("~/.pyenv/versions/*/lib/python3*/ensurepip/_bundled/pip-*.whl"),
+        "/usr/lib/python3*/ensurepip/_bundled/pip-*.whl",
+        "/usr/share/python-wheels/pip-*.whl",
+    ]
+    for pattern in patterns:
+        for found in sorted(glob.glob(pattern)):
+            version = Version(Path(found).name.split("-")[1])
+            if Version("21.0") <= version < MINIMUM_PIP:
+                directory = tmp_path_factory.mktemp("old-pip")
+                return Path(shutil.copy(found, directory))
+    return None
+
+
 def journal_transactions(path: Path) -> list[dict[str, Any]]:
     """The transactions of a journal file (one JSON line per record), oldest first."""
     records: dict[int, dict[str, Any]] = {}

@@ -10,7 +10,6 @@ process of its own (a file-size limit, a full disk, a target's pip) run one.
 from __future__ import annotations
 
 import contextlib
-import glob
 import json
 import os
 import resource
@@ -475,24 +474,6 @@ def test_a_target_without_pip_exits_12_and_says_how_to_get_it(tmp_path: Path, wh
     assert not venv.ledger_path.exists()
 
 
-def _old_pip_wheel() -> Path | None:
-    """A real pip older than pipguard needs, if one is on this machine (no download)."""
-    from packaging.version import Version
-
-    patterns = [
-        os.path.join(sys.base_prefix, "lib", "python3*", "ensurepip", "_bundled", "pip-*.whl"),
-        os.path.expanduser("~/.pyenv/versions/*/lib/python3*/ensurepip/_bundled/pip-*.whl"),
-        "/usr/lib/python3*/ensurepip/_bundled/pip-*.whl",
-        "/usr/share/python-wheels/pip-*.whl",
-    ]
-    for pattern in patterns:
-        for found in sorted(glob.glob(pattern)):
-            version = Path(found).name.split("-")[1]
-            if Version(version) < MINIMUM_PIP and Version(version) >= Version("21.0"):
-                return Path(found)
-    return None
-
-
 def _fake_old_pip(venv: Venv, version: str) -> None:
     """Fallback only: an installed-pip record claiming *version*."""
     site = next((venv.path / "lib").glob("python3*/site-packages"))
@@ -503,27 +484,17 @@ def _fake_old_pip(venv: Venv, version: str) -> None:
 
 
 def test_a_pip_older_than_needed_exits_12_and_names_the_version_needed(
-    tmp_path: Path, wheelhouse: Path
+    tmp_path: Path, wheelhouse: Path, old_pip_wheel: Path | None
 ) -> None:
-    wheel = _old_pip_wheel()
-    if wheel is not None:  # a real old pip, installed over the venv's own
-        venv = make_venv(tmp_path / "oldpip")
-        downgrade = venv.pip("install", "--no-index", str(wheel))
-        assert downgrade.returncode == 0, downgrade.stderr
-        old = wheel.name.split("-")[1]
-    else:
-        from virtualenv import cli_run
+    from virtualenv import cli_run
 
-        cli_run(
-            [
-                str(tmp_path / "oldpip"),
-                "--no-pip",
-                "--no-setuptools",
-                "--no-wheel",
-                "--no-periodic-update",
-                "-q",
-            ]
-        )
+    seed = ["--no-setuptools", "--no-wheel", "--no-periodic-update", "-q"]
+    if old_pip_wheel is not None:  # a real old pip, seeded by virtualenv from the session's copy of its wheel
+        old = old_pip_wheel.name.split("-")[1]
+        cli_run([str(tmp_path / "oldpip"), "--pip", old, "--extra-search-dir", str(old_pip_wheel.parent), *seed])
+        venv = Venv(tmp_path / "oldpip")
+    else:
+        cli_run([str(tmp_path / "oldpip"), "--no-pip", *seed])
         venv = Venv(tmp_path / "oldpip")
         old = "22.3"
         _fake_old_pip(venv, old)
