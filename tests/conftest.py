@@ -248,6 +248,20 @@ def make_venv(path: Path) -> Venv:
     return _virtualenv(path) if template is None else copy_venv(template, path)
 
 
+def _ensurepip_venv(path: Path) -> Venv:
+    made = subprocess.run([sys.executable, "-m", "venv", str(path)], capture_output=True, text=True, check=False)
+    if made.returncode != 0:
+        pytest.skip(f"python -m venv (ensurepip) is not available: {made.stderr.strip()[:200]}")
+    return Venv(path)
+
+
+def make_ensurepip_venv(path: Path) -> Venv:
+    """``python -m venv PATH``: the standard library's venv, with ensurepip's pip (older than
+    virtualenv's); a copy of the session's prepared one, as ``make_venv``."""
+    template = _prepared("ensurepip", _ensurepip_venv)
+    return _ensurepip_venv(path) if template is None else copy_venv(template, path)
+
+
 @pytest.fixture
 def venv(tmp_path: Path) -> Venv:
     """A fresh virtual environment with pip (virtualenv's bundled, recent pip)."""

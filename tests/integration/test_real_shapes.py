@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import io
 import subprocess
-import sys
 import tarfile
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import Pipguard, Venv, combined, engine_words, make_venv
+from tests.conftest import Pipguard, Venv, combined, engine_words, make_ensurepip_venv, make_venv
 from tests.support.wheelkit import build_wheel, write_source_project
 
 # (name, version, requires, extras)
@@ -285,10 +284,7 @@ def test_pips_error_lines_appear_once_with_a_constraints_file(pip_only: Pipguard
 
 def test_old_pip_build_note_is_given_once_per_environment_and_in_check(tmp_path: Path, shapes_wheels: Path) -> None:
     path = tmp_path / "old-pip"
-    made = subprocess.run([sys.executable, "-m", "venv", str(path)], capture_output=True, check=False)
-    if made.returncode != 0:
-        pytest.skip("python -m venv (ensurepip) is not available")
-    venv = Venv(path)
+    venv = make_ensurepip_venv(path)
     version = venv.pip("--version").stdout.split()[1]
     if tuple(int(p) for p in version.split(".")[:2]) >= (25, 3):
         pytest.skip(f"ensurepip's pip {version} already supports --build-constraint")
