@@ -491,6 +491,26 @@ def uv_ready() -> str:
     return result.stdout.strip()
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "engines(*names): in a module run under both engines, the engines this test runs under "
+        "(its behaviour is the core's: the other engine's run of it is covered elsewhere, see the test)")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Deselect a test's runs under the engines its ``engines`` mark leaves out."""
+    kept: list[pytest.Item] = []
+    left_out: list[pytest.Item] = []
+    for item in items:
+        marker = item.get_closest_marker("engines")
+        callspec = getattr(item, "callspec", None)
+        engine = callspec.params.get("engine") if callspec is not None else None
+        (left_out if marker is not None and engine is not None and engine not in marker.args else kept).append(item)
+    if left_out:
+        config.hook.pytest_deselected(items=left_out)
+        items[:] = kept
+
+
 @pytest.fixture(params=["pip", "uv"])
 def engine(request: pytest.FixtureRequest) -> str:
     """The engine behind the guard, for tests whose outcome must not depend on it."""

@@ -141,6 +141,7 @@ def test_replan_that_would_build_a_broken_old_sdist_is_a_rejection_naming_the_ea
 # -- (b) a re-plan onto another major version --------------------------------------------------
 
 
+@pytest.mark.engines("pip")  # uv: test_engine_parity.py [re-plan across a major version refused], [... allowed]
 def test_replan_onto_an_older_major_version_is_refused_and_names_the_version_and_the_option(
         guard: Pipguard) -> None:
     assert guard.install("Orm").returncode == 0
@@ -170,6 +171,7 @@ def test_replan_onto_an_older_major_version_is_refused_and_names_the_version_and
 # -- (c) a lower-bound-only requirement on the earlier side ------------------------------------
 
 
+@pytest.mark.engines("pip")  # uv: the explanation is the core's; uv's plans: test_engine_parity.py
 def test_explanation_cites_only_the_requirement_that_clashes(guard: Pipguard) -> None:
     assert guard.install("Req").returncode == 0
     assert guard.venv.versions()["cert"] == "2024.1"
@@ -224,6 +226,9 @@ def test_extra_in_the_same_command_is_the_reason_given(guard: Pipguard) -> None:
 # -- (f) a root against the command's own -c pin -----------------------------------------------
 
 
+# uv: the explanation is the core's; a user -c file under uv:
+# test_guarded_install.py::test_user_constraints_combine_with_the_ledger[uv]
+@pytest.mark.engines("pip")
 def test_root_against_the_commands_constraint_pin_names_the_root_and_how_to_lift_it(
         guard: Pipguard, tmp_path: Path) -> None:
     assert guard.install("Utils<4").returncode == 0
