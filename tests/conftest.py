@@ -13,16 +13,26 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
 
 REPO = Path(__file__).resolve().parent.parent
 
+# Hypothesis: a few examples per property in the everyday run (tox), many in
+# `tox -e thorough` (pytest --hypothesis-profile thorough). No deadline: the
+# machine is shared, and a slow example is not a wrong one.
+settings.register_profile("ci", max_examples=20, deadline=None)
+settings.register_profile("thorough", max_examples=500, deadline=None)
+settings.load_profile("ci")
+
 from tests.support.wheelkit import build_wheel, write_source_project  # noqa: E402
+
+pytest_plugins = ["tests.support.cputime"]
 
 # The seed story and a few more shapes, as (name, version, requires, extras).
 STORY_WHEELS: list[tuple[str, str, list[str], dict[str, list[str]]]] = [
@@ -75,6 +85,31 @@ def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for wheel in embedded.glob("setuptools-*.whl"):
         shutil.copy(wheel, directory)
     return directory
+
+
+@pytest.fixture(scope="session")
+def old_pip_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path | None:
+    """A real pip older than pipguard needs (>= 21.0), copied from an ensurepip on this machine
+    (no download), in a directory of its own; None if this machine has none."""
+    import glob
+
+    from packaging.version import Version
+
+    from pipguard.engines.pip.runner import MINIMUM_PIP
+
+    patterns = [
+        os.path.join(sys.base_prefix, "lib", "python3*", "ensurepip", "_bundled", "pip-*.whl"),
+        os.path.expanduser("~/.pyenv/versions/*/lib/python3*/ensurepip/_bundled/pip-*.whl"),
+        "/usr/lib/python3*/ensurepip/_bundled/pip-*.whl",
+        "/usr/share/python-wheels/pip-*.whl",
+    ]
+    for pattern in patterns:
+        for found in sorted(glob.glob(pattern)):
+            version = Version(Path(found).name.split("-")[1])
+            if Version("21.0") <= version < MINIMUM_PIP:
+                directory = tmp_path_factory.mktemp("old-pip")
+                return Path(shutil.copy(found, directory))
+    return None
 
 
 def journal_transactions(path: Path) -> list[dict[str, Any]]:
@@ -136,11 +171,95 @@ class Venv:
         return self.pip("check")
 
 
-def make_venv(path: Path) -> Venv:
+# -- fresh venvs: copies of one prepared per session ---------------------------------------
+#
+# A venv made by virtualenv (or venv) holds pip's sources without their bytecode:
+# the first pip run in it compiles pip (about 0.6 s of CPU, twice what the run
+# itself costs). Most tests start from such a venv, so each session makes it
+# once, compiles it, and copies it: a copy is a fresh venv, as the test would
+# have made it, with pip ready to run.
+
+# The prepared venvs' directory name: a word no path holds by chance, replaced
+# in each copy's scripts (shebangs, activate prompts) by the copy's own.
+_TEMPLATE_NAME = "prepared-venv-to-copy"
+
+
+@dataclass
+class _Templates:
+    directory: Path | None = None  # set for the session (outside pytest: None, venvs are made)
+    made: dict[str, Path] = field(default_factory=dict)
+
+
+_templates = _Templates()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _venv_templates(tmp_path_factory: pytest.TempPathFactory) -> Iterable[None]:
+    _templates.directory = tmp_path_factory.mktemp("prepared-venvs")
+    yield
+    _templates.directory = None
+    _templates.made.clear()
+
+
+def _prepared(kind: str, make: Callable[[Path], Venv]) -> Path | None:
+    """The session's prepared venv of *kind* (made by *make*, pip compiled), or None outside a session."""
+    if _templates.directory is None:
+        return None
+    if kind not in _templates.made:
+        template = make(_templates.directory / kind / _TEMPLATE_NAME)
+        compiled = subprocess.run([template.python, "-m", "compileall", "-q", *map(str, _site_packages(template))],
+                                  capture_output=True, text=True, env=scrubbed_env(), check=False)
+        assert compiled.returncode == 0, compiled.stdout + compiled.stderr
+        _templates.made[kind] = template.path
+    return _templates.made[kind]
+
+
+def _site_packages(venv: Venv) -> list[Path]:
+    return sorted((venv.path / "lib").glob("python3*/site-packages"))
+
+
+def copy_venv(template: Path, path: Path) -> Venv:
+    """A copy of the venv at *template* that works at *path* (its scripts name *path*)."""
+    shutil.copytree(template, path, symlinks=True)
+    old, new = str(template).encode(), str(path).encode()
+    for file in [*(path / "bin").iterdir(), path / "pyvenv.cfg"]:
+        if file.is_symlink() or not file.is_file():
+            continue
+        text = file.read_bytes()
+        if old in text or _TEMPLATE_NAME.encode() in text:
+            file.write_bytes(text.replace(old, new).replace(_TEMPLATE_NAME.encode(), path.name.encode()))
+    return Venv(path)
+
+
+def _virtualenv(path: Path) -> Venv:
     from virtualenv import cli_run
 
     cli_run([str(path), "--no-setuptools", "--no-wheel", "--no-periodic-update", "-q"])
     return Venv(path)
+
+
+def make_venv(path: Path) -> Venv:
+    """A fresh virtual environment with pip (virtualenv's bundled, recent pip).
+
+    A copy of the session's prepared venv; where *path* exists already,
+    virtualenv itself (which then makes a copied venv work where it is).
+    """
+    template = None if path.exists() else _prepared("virtualenv", _virtualenv)
+    return _virtualenv(path) if template is None else copy_venv(template, path)
+
+
+def _ensurepip_venv(path: Path) -> Venv:
+    made = subprocess.run([sys.executable, "-m", "venv", str(path)], capture_output=True, text=True, check=False)
+    if made.returncode != 0:
+        pytest.skip(f"python -m venv (ensurepip) is not available: {made.stderr.strip()[:200]}")
+    return Venv(path)
+
+
+def make_ensurepip_venv(path: Path) -> Venv:
+    """``python -m venv PATH``: the standard library's venv, with ensurepip's pip (older than
+    virtualenv's); a copy of the session's prepared one, as ``make_venv``."""
+    template = _prepared("ensurepip", _ensurepip_venv)
+    return _ensurepip_venv(path) if template is None else copy_venv(template, path)
 
 
 @pytest.fixture
@@ -241,8 +360,14 @@ def base_python(tmp_path_factory: pytest.TempPathFactory, wheelhouse: Path) -> B
 
 @pytest.fixture
 def system_site_venv(base_python: BasePython, tmp_path: Path) -> Venv:
-    """A fresh ``--system-site-packages`` venv over ``base_python`` (with pip, from ensurepip)."""
-    return make_system_site_venv(base_python, tmp_path / "venv")
+    """A fresh ``--system-site-packages`` venv over ``base_python`` (with pip, from ensurepip).
+
+    A copy of one prepared per session (see ``make_venv``).
+    """
+    template = _prepared("system-site", lambda path: make_system_site_venv(base_python, path))
+    if template is None:
+        return make_system_site_venv(base_python, tmp_path / "venv")
+    return copy_venv(template, tmp_path / "venv")
 
 
 @dataclass
@@ -277,6 +402,42 @@ class Pipguard:
     def pip_install(self, *args: str) -> subprocess.CompletedProcess[str]:
         """Plain pip, the control: same wheelhouse, no pipguard."""
         return self.venv.pip("install", *self.index_args(), *args)
+
+
+@pytest.fixture
+def in_process(monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]):  # type: ignore[no-untyped-def]
+    """pipguard's ``main(argv)`` run in this process, as ``python -m pipguard ARGS`` would run.
+
+    For the paths that never reach pip (bad input, unusable interpreters and
+    ledgers): the environment is the one a subprocess gets (``scrubbed_env``),
+    output is captured at the file descriptors (what pipguard's own children
+    print included), and the answer has a subprocess's shape. A real process
+    costs ~0.6 s of start-up per run; the exit codes of a real process are
+    tested by a few subprocess runs kept beside these.
+    """
+    from pipguard.cli.main import main
+    from pipguard.shim.hook_runtime import INNER_VARIABLE
+
+    def run(*args: str, cwd: Path | None = None,
+            env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+        with monkeypatch.context() as patched:
+            wanted = scrubbed_env(env)
+            for key in list(os.environ):
+                if key not in wanted:
+                    patched.delenv(key)
+            for key, value in wanted.items():
+                patched.setenv(key, value)
+            patched.delenv(INNER_VARIABLE, raising=False)  # main() sets it: undone after the run
+            patched.chdir(cwd or REPO)
+            capfd.readouterr()  # what came before is not this run's
+            try:
+                code = main(list(args))
+            except SystemExit as exc:  # argparse's --help and --version
+                code = exc.code if isinstance(exc.code, int) else 1
+            out, err = capfd.readouterr()
+        return subprocess.CompletedProcess(["pipguard", *args], code, out, err)
+
+    return run
 
 
 @pytest.fixture
@@ -328,6 +489,26 @@ def uv_ready() -> str:
             pytest.fail(message)
         pytest.skip(message)
     return result.stdout.strip()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "engines(*names): in a module run under both engines, the engines this test runs under "
+        "(its behaviour is the core's: the other engine's run of it is covered elsewhere, see the test)")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Deselect a test's runs under the engines its ``engines`` mark leaves out."""
+    kept: list[pytest.Item] = []
+    left_out: list[pytest.Item] = []
+    for item in items:
+        marker = item.get_closest_marker("engines")
+        callspec = getattr(item, "callspec", None)
+        engine = callspec.params.get("engine") if callspec is not None else None
+        (left_out if marker is not None and engine is not None and engine not in marker.args else kept).append(item)
+    if left_out:
+        config.hook.pytest_deselected(items=left_out)
+        items[:] = kept
 
 
 @pytest.fixture(params=["pip", "uv"])

@@ -1,17 +1,22 @@
 """Bad input: a one-paragraph message naming the input, the right exit code,
-never a traceback, and never a changed (or half-written) ledger."""
+never a traceback, and never a changed (or half-written) ledger.
+
+The bad input that never reaches pip is run in-process (``in_process``:
+pipguard's ``main(argv)``, as ``python -m pipguard`` runs it); the first test
+here shows the same from a real process, and the tests whose failure needs a
+process of its own (a file-size limit, a full disk, a target's pip) run one.
+"""
 
 from __future__ import annotations
 
 import contextlib
-import glob
 import json
 import os
 import resource
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -57,7 +62,24 @@ def shared(tmp_path_factory: pytest.TempPathFactory, wheelhouse: Path) -> Pipgua
     return guard
 
 
+InProcess = Callable[..., subprocess.CompletedProcess[str]]
+
+
 # -- the command line and input files -------------------------------------------
+
+
+def test_bad_input_exits_with_its_code_from_a_real_process(shared: Pipguard, tmp_path: Path) -> None:
+    """What the in-process runs below stand for: the exit code and words of ``python -m pipguard``."""
+    before = shared.venv.ledger_path.read_bytes()
+    usage = run_pipguard("--python", shared.venv.python, "install", "A>>1")
+    assert_clean_failure(usage, EXIT_USAGE, "invalid requirement 'A>>1' (command line)")
+    ledger = tmp_path / "ledger.json"
+    ledger.write_text("{}")
+    unusable = run_pipguard("--python", shared.venv.python, "--ledger", str(ledger), "check")
+    assert_clean_failure(unusable, EXIT_LEDGER, str(ledger), "it has no schema version")
+    missing = run_pipguard("--python", str(tmp_path / "nowhere" / "python"), "install", "G")
+    assert_clean_failure(missing, EXIT_ENVIRONMENT, "interpreter not found")
+    assert shared.venv.ledger_path.read_bytes() == before and ledger.read_text() == "{}"
 
 
 @pytest.mark.parametrize(
@@ -123,12 +145,13 @@ def shared(tmp_path_factory: pytest.TempPathFactory, wheelhouse: Path) -> Pipgua
     ],
 )
 def test_bad_command_lines_are_usage_errors_that_change_nothing(
-    shared: Pipguard, tmp_path: Path, args: list[str], files: dict[str, str], code: int, phrases: list[str]
+    shared: Pipguard, in_process: InProcess, tmp_path: Path, args: list[str], files: dict[str, str], code: int,
+    phrases: list[str]
 ) -> None:
     for name, text in files.items():
         (tmp_path / name).write_text(text)
     before = shared.venv.ledger_path.read_bytes()
-    result = run_pipguard("--python", shared.venv.python, *args, cwd=tmp_path)
+    result = in_process("--python", shared.venv.python, *args, cwd=tmp_path)
     assert_clean_failure(result, code, *phrases)
     assert shared.venv.ledger_path.read_bytes() == before
     assert "g" not in shared.venv.versions()
@@ -146,12 +169,13 @@ def test_bad_command_lines_are_usage_errors_that_change_nothing(
     ],
     ids=["missing path", "missing on PATH", "directory", "not executable", "not a program", "fails"],
 )
-def test_a_missing_or_unusable_interpreter_exits_12(tmp_path: Path, python: str, phrases: list[str]) -> None:
+def test_a_missing_or_unusable_interpreter_exits_12(in_process: InProcess, tmp_path: Path, python: str,
+                                                    phrases: list[str]) -> None:
     (tmp_path / "notes.txt").write_text("not python\n")
     (tmp_path / "script").write_text("not a program\n")
     (tmp_path / "script").chmod(0o755)
     python = python.format(tmp=tmp_path)
-    result = run_pipguard("--python", python, "install", "G", cwd=tmp_path)
+    result = in_process("--python", python, "install", "G", cwd=tmp_path)
     assert_clean_failure(result, EXIT_ENVIRONMENT, *(p.format(tmp=tmp_path) for p in phrases))
 
 
@@ -280,7 +304,7 @@ CRASHED_LATER = {"root specifier unparseable", "standing constraint unparseable"
      for command in ["install", "check", *(READERS if case.id in CRASHED_LATER else [])]],
 )
 def test_an_unusable_ledger_exits_11_and_is_left_byte_for_byte(
-    shared: Pipguard, tmp_path: Path, command: str, content: str, phrases: list[str]
+    shared: Pipguard, in_process: InProcess, tmp_path: Path, command: str, content: str, phrases: list[str]
 ) -> None:
     ledger = tmp_path / "ledger.json"
     if content == "TRUNCATE":
@@ -291,7 +315,7 @@ def test_an_unusable_ledger_exits_11_and_is_left_byte_for_byte(
     before = ledger.read_bytes()
     args = {"install": ["install", "--no-index", "-f", str(shared.find_links[0]), "G"], "why": ["why", "b"]}.get(
         command, [command])
-    result = run_pipguard("--python", shared.venv.python, "--ledger", str(ledger), *args)
+    result = in_process("--python", shared.venv.python, "--ledger", str(ledger), *args, cwd=tmp_path)
     assert_clean_failure(result, EXIT_LEDGER, str(ledger), *phrases)
     if "cannot read" not in phrases[0]:
         assert "It was left as it is" in result.stderr and "pipguard adopt" in result.stderr
@@ -450,24 +474,6 @@ def test_a_target_without_pip_exits_12_and_says_how_to_get_it(tmp_path: Path, wh
     assert not venv.ledger_path.exists()
 
 
-def _old_pip_wheel() -> Path | None:
-    """A real pip older than pipguard needs, if one is on this machine (no download)."""
-    from packaging.version import Version
-
-    patterns = [
-        os.path.join(sys.base_prefix, "lib", "python3*", "ensurepip", "_bundled", "pip-*.whl"),
-        os.path.expanduser("~/.pyenv/versions/*/lib/python3*/ensurepip/_bundled/pip-*.whl"),
-        "/usr/lib/python3*/ensurepip/_bundled/pip-*.whl",
-        "/usr/share/python-wheels/pip-*.whl",
-    ]
-    for pattern in patterns:
-        for found in sorted(glob.glob(pattern)):
-            version = Path(found).name.split("-")[1]
-            if Version(version) < MINIMUM_PIP and Version(version) >= Version("21.0"):
-                return Path(found)
-    return None
-
-
 def _fake_old_pip(venv: Venv, version: str) -> None:
     """Fallback only: an installed-pip record claiming *version*."""
     site = next((venv.path / "lib").glob("python3*/site-packages"))
@@ -478,27 +484,17 @@ def _fake_old_pip(venv: Venv, version: str) -> None:
 
 
 def test_a_pip_older_than_needed_exits_12_and_names_the_version_needed(
-    tmp_path: Path, wheelhouse: Path
+    tmp_path: Path, wheelhouse: Path, old_pip_wheel: Path | None
 ) -> None:
-    wheel = _old_pip_wheel()
-    if wheel is not None:  # a real old pip, installed over the venv's own
-        venv = make_venv(tmp_path / "oldpip")
-        downgrade = venv.pip("install", "--no-index", str(wheel))
-        assert downgrade.returncode == 0, downgrade.stderr
-        old = wheel.name.split("-")[1]
-    else:
-        from virtualenv import cli_run
+    from virtualenv import cli_run
 
-        cli_run(
-            [
-                str(tmp_path / "oldpip"),
-                "--no-pip",
-                "--no-setuptools",
-                "--no-wheel",
-                "--no-periodic-update",
-                "-q",
-            ]
-        )
+    seed = ["--no-setuptools", "--no-wheel", "--no-periodic-update", "-q"]
+    if old_pip_wheel is not None:  # a real old pip, seeded by virtualenv from the session's copy of its wheel
+        old = old_pip_wheel.name.split("-")[1]
+        cli_run([str(tmp_path / "oldpip"), "--pip", old, "--extra-search-dir", str(old_pip_wheel.parent), *seed])
+        venv = Venv(tmp_path / "oldpip")
+    else:
+        cli_run([str(tmp_path / "oldpip"), "--no-pip", *seed])
         venv = Venv(tmp_path / "oldpip")
         old = "22.3"
         _fake_old_pip(venv, old)

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import Pipguard, Venv, combined
+from tests.conftest import Pipguard, combined, make_ensurepip_venv
 from tests.support.wheelkit import write_source_project
 
 
@@ -32,10 +30,7 @@ def test_standing_constraint_reaches_the_isolated_build_environment(guard: Pipgu
 def test_older_pip_gets_a_one_line_notice_that_builds_are_not_constrained(
         tmp_path: Path, wheelhouse: Path) -> None:
     path = tmp_path / "old-pip"
-    made = subprocess.run([sys.executable, "-m", "venv", str(path)], capture_output=True, check=False)
-    if made.returncode != 0:
-        pytest.skip("python -m venv (ensurepip) is not available")
-    venv = Venv(path)
+    venv = make_ensurepip_venv(path)
     version = venv.pip("--version").stdout.split()[1]
     if tuple(int(p) for p in version.split(".")[:2]) >= (25, 3):
         pytest.skip(f"ensurepip's pip {version} already supports --build-constraint")

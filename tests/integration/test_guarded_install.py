@@ -20,6 +20,7 @@ def statuses(guard: Pipguard) -> list[tuple[str, str]]:
     return [(t["command"], t["status"]) for t in guard.venv.transactions()]
 
 
+@pytest.mark.engines("pip")  # uv: test_engine_parity.py [fits] (same ledger, versions, words)
 def test_first_install_records_root_and_transaction(guard: Pipguard) -> None:
     result = guard.install("A")
     assert result.returncode == 0, combined(result)
@@ -34,6 +35,7 @@ def test_first_install_records_root_and_transaction(guard: Pipguard) -> None:
     assert last["argv"][:1] == ["install"]
 
 
+@pytest.mark.engines("pip")  # uv: test_engine_parity.py [rejection]
 def test_install_that_breaks_earlier_root_is_rejected(guard: Pipguard) -> None:
     guard.install("A")
     before = guard.venv.versions()
@@ -48,6 +50,7 @@ def test_install_that_breaks_earlier_root_is_rejected(guard: Pipguard) -> None:
     assert "A 1.0" in guard.venv.transactions()[-1]["reason"]
 
 
+@pytest.mark.engines("pip")  # uv: test_engine_parity.py [rejection]
 def test_pinned_request_that_breaks_earlier_root_is_rejected(guard: Pipguard) -> None:
     guard.install("A")
     result = guard.install("C==1.1")
@@ -56,6 +59,7 @@ def test_pinned_request_that_breaks_earlier_root_is_rejected(guard: Pipguard) ->
     assert "c" not in guard.venv.versions()
 
 
+@pytest.mark.engines("pip")  # uv: test_engine_parity.py [re-plan within a major version]
 def test_install_replans_to_older_version_that_keeps_earlier_root(guard: Pipguard) -> None:
     guard.install("A")
     result = guard.install("C")
@@ -126,6 +130,8 @@ def test_extra_installed_later_is_protected(guard: Pipguard) -> None:
     assert guard.venv.versions()["b"] == "1.5"
 
 
+# uv: the core reads markers; uv's Requires-Dist: test_uv_metadata.py, test_engine_parity.py
+@pytest.mark.engines("pip")
 def test_marker_that_does_not_apply_to_the_target_is_ignored(guard: Pipguard) -> None:
     assert guard.install("F").returncode == 0  # B<2.0 only on Python 2
     result = guard.install("C")
@@ -133,6 +139,7 @@ def test_marker_that_does_not_apply_to_the_target_is_ignored(guard: Pipguard) ->
     assert guard.venv.versions()["c"] == "1.1"
 
 
+@pytest.mark.engines("pip")  # uv: test_engine_parity.py [held-back upgrade]
 def test_upgrading_a_root_within_its_own_specifier_is_allowed(guard: Pipguard) -> None:
     assert guard.install("G==1.0").returncode == 0
     result = guard.install("-U", "G>=1.0")
@@ -159,6 +166,7 @@ def test_pipguard_disable_variable_runs_plain_pip(pip_guard: Pipguard) -> None:
     assert pip_guard.venv.transactions()[-1]["status"] == "unguarded"
 
 
+@pytest.mark.engines("pip")  # uv: the baseline is the probe's, not the engine's; test_engine_parity.py [fits]
 def test_environment_broken_before_pipguard_is_not_blocking(guard: Pipguard) -> None:
     assert guard.pip_install("A").returncode == 0
     assert guard.pip_install("B==2.0").returncode == 0  # breaks A, behind pipguard's back
@@ -171,6 +179,7 @@ def test_environment_broken_before_pipguard_is_not_blocking(guard: Pipguard) -> 
     assert "a" in ledger["roots"] and ledger["roots"]["a"]["kind"] == "baseline"
 
 
+@pytest.mark.engines("pip")  # uv: test_engine_parity.py [rejection]
 def test_baseline_packages_are_protected_from_then_on(guard: Pipguard) -> None:
     assert guard.pip_install("A").returncode == 0
     result = guard.install("E")
@@ -200,6 +209,7 @@ def test_corrupt_ledger_exits_11_and_is_left_as_it_was(pip_guard: Pipguard) -> N
     assert "g" not in pip_guard.venv.versions()
 
 
+@pytest.mark.engines("pip")  # uv: check runs no engine; installs under uv: test_engine_parity.py
 def test_check_reports_every_unsatisfied_requirement(guard: Pipguard) -> None:
     guard.install("A")
     guard.install("D[x]")
@@ -212,6 +222,7 @@ def test_check_reports_every_unsatisfied_requirement(guard: Pipguard) -> None:
     assert "changed outside pipguard: b: 1.5 -> 2.0" in result.stdout
 
 
+@pytest.mark.engines("pip")  # uv: test_engine_parity.py [already satisfied]
 def test_already_satisfied_install_changes_nothing(guard: Pipguard) -> None:
     guard.install("A")
     count = len(guard.venv.transactions())
@@ -221,6 +232,7 @@ def test_already_satisfied_install_changes_nothing(guard: Pipguard) -> None:
     assert len(guard.venv.transactions()) == count
 
 
+@pytest.mark.engines("pip")  # uv: test_engine_parity.py [dry run], [dry run rejected]
 def test_dry_run_changes_nothing_and_still_rejects(guard: Pipguard) -> None:
     guard.install("A")
     before = guard.venv.ledger_path.read_bytes()
@@ -246,6 +258,7 @@ def test_pip_failure_passes_pips_exit_code(guard: Pipguard, engine: str) -> None
     assert guard.venv.transactions()[-1]["status"] == "failed"
 
 
+@pytest.mark.engines("pip")  # uv: the policy is the core's; a held-back upgrade under uv: test_engine_parity.py
 def test_strict_policy_only_adds_new_distributions(guard: Pipguard) -> None:
     guard.install("B==1.0")
     result = guard.install("--policy", "strict", "G")

@@ -34,6 +34,7 @@ def test_pip_conf_is_honoured(guard: Pipguard, wheelhouse: Path, tmp_path: Path)
     assert again.returncode == 0 and "already satisfied" in again.stdout.lower()
 
 
+@pytest.mark.engines("pip")  # uv: a pip.conf constraint reaching uv: test_pip_conf_is_honoured[uv]
 def test_configured_constraint_defeats_the_fast_path(guard: Pipguard, wheelhouse: Path, tmp_path: Path) -> None:
     """pip would downgrade G to meet a constraint from pip.conf: so must pipguard."""
     assert guard.install("G").returncode == 0
@@ -99,6 +100,7 @@ def test_location_options_are_refused_with_a_reason(pip_guard: Pipguard, tmp_pat
     assert "does not guard installs with --target" in result.stderr
 
 
+@pytest.mark.engines("pip")  # uv: the fast path runs no engine
 def test_fast_path_reads_constraint_markers_for_the_target(guard: Pipguard, tmp_path: Path) -> None:
     """upper-constraints pins per Python version; only the line for the target applies."""
     assert guard.install("G").returncode == 0

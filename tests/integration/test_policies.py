@@ -29,6 +29,9 @@ def test_replan_policy_resolves_earlier_roots_jointly(guard: Pipguard, make_whee
     assert guard.venv.transactions()[-1]["policy"] == "replan"
 
 
+# uv: test_engine_parity.py [rejection]; the replan run under uv:
+# test_replan_policy_resolves_earlier_roots_jointly[uv]
+@pytest.mark.engines("pip")
 def test_replan_policy_still_rejects_what_breaks_a_root(guard: Pipguard) -> None:
     assert guard.install("A").returncode == 0
     result = guard.install("--policy", "replan", "E")
@@ -37,6 +40,8 @@ def test_replan_policy_still_rejects_what_breaks_a_root(guard: Pipguard) -> None
     assert "e" not in guard.venv.versions()
 
 
+# uv: the policy is the core's and the ledger's; a held-back upgrade under uv: test_engine_parity.py
+@pytest.mark.engines("pip")
 def test_policy_is_remembered_per_ledger(guard: Pipguard) -> None:
     assert guard.install("B==1.0").returncode == 0
     assert guard.run("policy").stdout.strip() == "compatible"

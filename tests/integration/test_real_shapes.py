@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import io
 import subprocess
-import sys
 import tarfile
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import Pipguard, Venv, combined, engine_words, make_venv
+from tests.conftest import Pipguard, Venv, combined, engine_words, make_ensurepip_venv, make_venv
 from tests.support.wheelkit import build_wheel, write_source_project
 
 # (name, version, requires, extras)
@@ -142,6 +141,7 @@ def test_replan_that_would_build_a_broken_old_sdist_is_a_rejection_naming_the_ea
 # -- (b) a re-plan onto another major version --------------------------------------------------
 
 
+@pytest.mark.engines("pip")  # uv: test_engine_parity.py [re-plan across a major version refused], [... allowed]
 def test_replan_onto_an_older_major_version_is_refused_and_names_the_version_and_the_option(
         guard: Pipguard) -> None:
     assert guard.install("Orm").returncode == 0
@@ -171,6 +171,7 @@ def test_replan_onto_an_older_major_version_is_refused_and_names_the_version_and
 # -- (c) a lower-bound-only requirement on the earlier side ------------------------------------
 
 
+@pytest.mark.engines("pip")  # uv: the explanation is the core's; uv's plans: test_engine_parity.py
 def test_explanation_cites_only_the_requirement_that_clashes(guard: Pipguard) -> None:
     assert guard.install("Req").returncode == 0
     assert guard.venv.versions()["cert"] == "2024.1"
@@ -225,6 +226,9 @@ def test_extra_in_the_same_command_is_the_reason_given(guard: Pipguard) -> None:
 # -- (f) a root against the command's own -c pin -----------------------------------------------
 
 
+# uv: the explanation is the core's; a user -c file under uv:
+# test_guarded_install.py::test_user_constraints_combine_with_the_ledger[uv]
+@pytest.mark.engines("pip")
 def test_root_against_the_commands_constraint_pin_names_the_root_and_how_to_lift_it(
         guard: Pipguard, tmp_path: Path) -> None:
     assert guard.install("Utils<4").returncode == 0
@@ -285,10 +289,7 @@ def test_pips_error_lines_appear_once_with_a_constraints_file(pip_only: Pipguard
 
 def test_old_pip_build_note_is_given_once_per_environment_and_in_check(tmp_path: Path, shapes_wheels: Path) -> None:
     path = tmp_path / "old-pip"
-    made = subprocess.run([sys.executable, "-m", "venv", str(path)], capture_output=True, check=False)
-    if made.returncode != 0:
-        pytest.skip("python -m venv (ensurepip) is not available")
-    venv = Venv(path)
+    venv = make_ensurepip_venv(path)
     version = venv.pip("--version").stdout.split()[1]
     if tuple(int(p) for p in version.split(".")[:2]) >= (25, 3):
         pytest.skip(f"ensurepip's pip {version} already supports --build-constraint")

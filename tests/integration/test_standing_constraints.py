@@ -60,6 +60,9 @@ def test_standing_upper_constraints_apply_to_later_installs_without_c(
     assert guard.venv.versions()["b"] == "2.5"
 
 
+# uv: standing constraints reach uv as pipguard's -c file:
+# test_standing_upper_constraints_apply_to_later_installs_without_c[uv]
+@pytest.mark.engines("pip")
 def test_command_line_constraint_is_listed_and_removed_by_name(guard: Pipguard) -> None:
     assert guard.run("constraints", "add", "B<2", "C<2").returncode == 0
     text = guard.run("constraints", "list")
@@ -79,6 +82,8 @@ def test_bad_constraints_are_refused_with_exit_2(pip_guard: Pipguard, item: str,
     assert result.returncode == 2 and why in result.stderr
 
 
+# uv: a user -c file under uv: test_guarded_install.py::test_user_constraints_combine_with_the_ledger[uv]
+@pytest.mark.engines("pip")
 def test_each_install_records_its_own_constraints_files(guard: Pipguard, tmp_path: Path) -> None:
     uc = upper_constraints(tmp_path / "uc.txt", "B===1.5")
     assert guard.install("-c", str(uc), "A").returncode == 0
@@ -87,6 +92,7 @@ def test_each_install_records_its_own_constraints_files(guard: Pipguard, tmp_pat
     assert guard.venv.versions()["b"] == "1.5"
 
 
+@pytest.mark.engines("pip")  # uv: test_standing_upper_constraints_apply_to_later_installs_without_c[uv]
 def test_a_standing_file_is_read_again_on_every_run(guard: Pipguard, tmp_path: Path) -> None:
     """devstack's edit-constraints deletes a library's pin in place, then installs it from git."""
     uc = upper_constraints(tmp_path / "upper-constraints.txt", "B===1.5", "g===1.1")
@@ -113,6 +119,7 @@ def test_a_standing_file_is_read_again_on_every_run(guard: Pipguard, tmp_path: P
     assert guard.install("G").returncode == 0
 
 
+@pytest.mark.engines("pip")  # uv: nothing here reaches an engine but plain installs
 def test_a_url_constraint_is_accepted_from_the_command_line_and_its_password_never_shown(
         guard: Pipguard) -> None:
     secret = "SEKR\u00c9T\"15"

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from hypothesis import assume, given, settings
+from hypothesis import assume, given
 from hypothesis import strategies as st
 from packaging.markers import InvalidMarker, Marker, default_environment
 from packaging.requirements import Requirement
@@ -30,9 +30,6 @@ from pipguard.core.constraints import (
     standing_needs,
     version_satisfies,
 )
-
-settings.register_profile("pipguard", max_examples=150, deadline=None)
-settings.load_profile("pipguard")
 
 # -- versions and specifiers ------------------------------------------------------
 

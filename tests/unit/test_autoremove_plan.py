@@ -2,20 +2,11 @@
 
 from __future__ import annotations
 
-from packaging.utils import canonicalize_name as cn
-
 from pipguard.core.model import Distribution, Root
 from pipguard.maintenance.autoremove import plan_autoremove
+from tests.support.fakes import dist, root
 
 ENV = {"python_version": "3.11", "sys_platform": "linux", "python_full_version": "3.11.7"}
-
-
-def dist(name: str, version: str, *requires: str, outside: bool = False) -> Distribution:
-    return Distribution(cn(name), version, tuple(requires), display_name=name, outside=outside)
-
-
-def root(name: str, *extras: str) -> Root:
-    return Root(cn(name), name, extras=extras, added_by=2)
 
 
 def by_name(*dists: Distribution) -> dict[str, Distribution]:
@@ -41,7 +32,7 @@ def test_requirements_are_followed_with_markers_for_the_target_and_extras_in_use
     own = by_name(dist("D", "1.0", 'X; extra == "x"', 'Y; extra == "y"', "Z; python_version < '3'"),
                   dist("X", "1.0", "W[fast]"), dist("W", "1.0", 'V; extra == "fast"'), dist("V", "1.0"),
                   dist("Y", "1.0"), dist("Z", "1.0"))
-    assert set(removed(own, (root("D", "x"),))) == {"y", "z"}
+    assert set(removed(own, (root("D", extras=["x"]),))) == {"y", "z"}
 
 
 def test_tooling_and_pipguard_with_what_it_needs_are_never_removed() -> None:

@@ -25,6 +25,7 @@ from pipguard.core.constraints import (
     standing_needs,
     version_satisfies,
 )
+from tests.support.fakes import dist
 
 LINUX = {
     "python_version": "3.11",
@@ -39,10 +40,6 @@ LINUX = {
     "platform_release": "",
     "platform_version": "",
 }
-
-
-def dist(name: str, version: str, *requires: str) -> Distribution:
-    return Distribution(cn(name), version, tuple(requires), display_name=name)
 
 
 @pytest.mark.parametrize(

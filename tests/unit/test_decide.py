@@ -7,11 +7,9 @@ The real engines are tested end to end in tests/integration.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 
 import pytest
-from packaging.utils import NormalizedName
 from packaging.utils import canonicalize_name as cn
 
 from pipguard.core.decide import (
@@ -23,25 +21,13 @@ from pipguard.core.decide import (
     roots_after,
     satisfied,
 )
-from pipguard.core.model import Distribution, PlannedInstall, Root, StandingConstraint
-from pipguard.engines.base import Approval, Approver, Failure, Invocation, Resolution
+from pipguard.core.model import Distribution, Root, StandingConstraint
+from pipguard.engines.base import Approval, Invocation, Resolution
 from pipguard.pip.request import read_install
+from tests.support.fakes import FakeEngine, Recorder, dist, fails, ok, planned, root
 
 ENV = {"python_version": "3.11", "sys_platform": "linux", "python_full_version": "3.11.7"}
 NO_CONFIG = {"PIP_CONFIG_FILE": "/dev/null"}
-
-
-def dist(name: str, version: str, *requires: str, outside: bool = False) -> Distribution:
-    return Distribution(cn(name), version, tuple(requires), display_name=name, outside=outside)
-
-
-def planned(name: str, version: str, *requires: str, requested: bool = False,
-            editable: str | None = None, extras: tuple[str, ...] = ()) -> PlannedInstall:
-    return PlannedInstall(cn(name), name, version, tuple(requires), requested, extras, editable)
-
-
-def root(name: str, specifier: str = "", added_by: int = 2, **kw: object) -> Root:
-    return Root(cn(name), name, specifier, added_by=added_by, **kw)  # type: ignore[arg-type]
 
 
 def situation(*args: str, dists: tuple[Distribution, ...] = (), roots: tuple[Root, ...] = (),
@@ -65,54 +51,6 @@ SEED_ROOTS = (root("A"),)
 def guarded(invocation: Invocation) -> bool:
     """Is this the guarded run (pipguard's protections applied), not plain pip's?"""
     return any(name != "pip" for name in invocation.constraints) and cn("b") in invocation.constraints
-
-
-@dataclass
-class FakeEngine:
-    """Answers runs from *answer*; records them; applies the core's approval like a real engine."""
-
-    answer: Callable[[Invocation], Resolution]
-    calls: list[tuple[str, Invocation]] = field(default_factory=list)
-    approvals: list[Approval] = field(default_factory=list)
-    name: str = "fake"
-
-    def resolve(self, invocation: Invocation) -> Resolution:
-        self.calls.append(("resolve", invocation))
-        return self.answer(invocation)
-
-    def install(self, invocation: Invocation, approve: Approver) -> Resolution:
-        self.calls.append(("install", invocation))
-        found = self.answer(invocation)
-        if not found.ok:
-            return found
-        approval = approve(found)
-        self.approvals.append(approval)
-        if not approval.proceed:
-            return Resolution(found.plan, Failure("stopped", 0, approval.reason), found.output)
-        return found
-
-    def supports_build_constraints(self) -> bool:
-        return True
-
-    def kinds(self) -> list[str]:
-        return [kind for kind, _ in self.calls]
-
-
-def ok(*plan: PlannedInstall, **kw: object) -> Resolution:
-    return Resolution(tuple(plan), **kw)  # type: ignore[arg-type]
-
-
-def fails(kind: str, **kw: object) -> Resolution:
-    return Resolution(failure=Failure(kind, 1, **kw), output=f"pip says: {kind}\n",  # type: ignore[arg-type]
-                      held=f"ERROR: pip says {kind}\n")
-
-
-class Recorder:
-    def __init__(self) -> None:
-        self.begun: list[Mapping[NormalizedName, Root]] = []
-
-    def __call__(self, roots: Mapping[NormalizedName, Root]) -> None:
-        self.begun.append(roots)
 
 
 # -- the fast path ------------------------------------------------------------------------

@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from packaging.utils import canonicalize_name
 
@@ -99,14 +99,12 @@ def states(draw: st.DrawFn) -> LedgerState:
     )
 
 
-@settings(max_examples=100, deadline=None)
 @given(states())
 def test_a_state_survives_its_document_and_back_unchanged(state: LedgerState) -> None:
     assert decode_state(encode_state(state)) == state
     assert json.loads(encode_state(state))["schema"] == STATE_SCHEMA
 
 
-@settings(max_examples=100, deadline=None)
 @given(transactions())
 def test_a_transaction_survives_its_record_and_back_unchanged(txn: Transaction) -> None:
     assert codec.transaction_from(codec.loads(codec.dumps(codec.transaction_to_data(txn))), "t") == txn
@@ -235,7 +233,6 @@ keys = st.sampled_from(["schema", "roots", "standing", "standing_files", "distri
                         "environment", "shim", "last_id", "pending", "said", "name", "id", "status"])
 
 
-@settings(max_examples=150, deadline=None)
 @given(data=st.dictionaries(keys, json_values, max_size=6) | json_values)
 def test_any_json_document_loads_or_is_refused_cleanly(data: Any) -> None:
     if isinstance(data, dict) and "schema" not in data:

@@ -7,28 +7,16 @@ from collections.abc import Sequence
 import pytest
 from packaging.utils import canonicalize_name as cn
 
-from pipguard.core.model import Distribution, Root, StandingConstraint, StandingFile
+from pipguard.core.model import StandingConstraint, StandingFile
 from pipguard.engines.base import Invocation, Resolution
 from pipguard.maintenance.diff import Snapshot, diff_dict, diff_lines, diff_snapshots
 from pipguard.maintenance.rollback import LookupFailed, pins_missing, plan_rollback, unavailable
 from pipguard.pip.request import InstallRequest, read_install
-from tests.unit.test_decide import FakeEngine, fails, ok, planned
-
-
-def dist(name: str, version: str, editable: str | None = None, url: str | None = None) -> Distribution:
-    return Distribution(cn(name), version, display_name=name, editable=editable, url=url)
-
-
-def root(name: str, specifier: str = "", **kw: object) -> Root:
-    return Root(cn(name), name, specifier, added_by=2, **kw)  # type: ignore[arg-type]
-
-
-def own(*dists: Distribution) -> dict[str, Distribution]:
-    return {d.name: d for d in dists}
+from tests.support.fakes import FakeEngine, by_name, dist, fails, ok, planned, root
 
 
 def test_versions_are_pinned_and_what_the_point_lacked_is_removed_but_never_pip() -> None:
-    plan = plan_rollback(own(dist("G", "1.2"), dist("C", "1.0"), dist("pip", "26.3"), dist("pipguard", "0.1")),
+    plan = plan_rollback(by_name(dist("G", "1.2"), dist("C", "1.0"), dist("pip", "26.3"), dist("pipguard", "0.1")),
                          {cn("g"): "1.0", cn("b"): "1.5"}, {}, lambda path: True)
     assert plan.pins == ("b==1.5", "g==1.0")
     assert plan.remove == ("c",) and plan.kept == ("pip", "pipguard")
@@ -37,15 +25,15 @@ def test_versions_are_pinned_and_what_the_point_lacked_is_removed_but_never_pip(
 def test_an_editable_root_is_installed_again_as_editable_from_its_path() -> None:
     editable = "file:///src/p"
     wanted_roots = {cn("p"): root("P", editable=editable, extras=("x",))}
-    plan = plan_rollback(own(dist("P", "2.0")), {cn("p"): "1.0"}, wanted_roots, lambda path: path == "/src/p")
+    plan = plan_rollback(by_name(dist("P", "2.0")), {cn("p"): "1.0"}, wanted_roots, lambda path: path == "/src/p")
     assert plan.pins == () and [r.argument for r in plan.reinstall] == [("-e", "/src/p[x]")]
     # already installed that way: nothing to do
-    same = plan_rollback(own(dist("P", "1.0", editable=editable)), {cn("p"): "1.0"}, wanted_roots, lambda p: True)
+    same = plan_rollback(by_name(dist("P", "1.0", editable=editable)), {cn("p"): "1.0"}, wanted_roots, lambda p: True)
     assert same.empty
 
 
 def test_an_editable_root_whose_directory_is_gone_is_named() -> None:
-    plan = plan_rollback(own(dist("P", "2.0")), {cn("p"): "1.0"}, {cn("p"): root("P", editable="file:///src/p")},
+    plan = plan_rollback(by_name(dist("P", "2.0")), {cn("p"): "1.0"}, {cn("p"): root("P", editable="file:///src/p")},
                          lambda path: False)
     assert plan.missing_paths == (("p", "/src/p"),) and plan.reinstall == () and plan.pins == ()
 
@@ -54,7 +42,7 @@ def test_a_url_root_is_installed_from_its_url_unless_the_url_was_redacted() -> N
     wanted = {cn("u"): "1.0", cn("v"): "1.0"}
     roots = {cn("u"): root("U", url="file:///w/u-1.0-py3-none-any.whl"),
              cn("v"): root("V", url="https://****@host/v-1.0.tar.gz")}
-    plan = plan_rollback(own(dist("U", "2.0"), dist("V", "2.0")), wanted, roots, lambda p: True)
+    plan = plan_rollback(by_name(dist("U", "2.0"), dist("V", "2.0")), wanted, roots, lambda p: True)
     assert [r.argument for r in plan.reinstall] == [("U @ file:///w/u-1.0-py3-none-any.whl",)]
     assert plan.pins == ("v==1.0",)
 

@@ -6,7 +6,6 @@ from dataclasses import replace
 
 from packaging.utils import canonicalize_name as cn
 
-from pipguard.core.constraints import Distribution
 from pipguard.core.model import Change, LedgerState, Root, RootChange, StandingConstraint, Transaction
 from pipguard.core.transactions import (
     apply,
@@ -20,16 +19,13 @@ from pipguard.core.transactions import (
     start,
     top_level,
 )
+from tests.support.fakes import dist
 
 ENV = {"python_version": "3.11", "sys_platform": "linux"}
 
 
 def clock() -> str:
     return "2025-01-01T00:00:00Z"
-
-
-def dist(name: str, version: str, *requires: str) -> Distribution:
-    return Distribution(cn(name), version, tuple(requires), display_name=name)
 
 
 INSTALLED = {

@@ -5,20 +5,13 @@ from __future__ import annotations
 from packaging.utils import canonicalize_name
 
 from pipguard.commands.uninstall import explain_refusal, removal_blockers
-from pipguard.core.model import Distribution, Root, StandingConstraint
+from pipguard.core.model import StandingConstraint
+from tests.support.fakes import dist, root
 
 MARKERS = {"python_version": "3.11", "sys_platform": "linux", "platform_system": "Linux",
            "implementation_name": "cpython", "os_name": "posix", "platform_machine": "x86_64",
            "platform_python_implementation": "CPython", "python_full_version": "3.11.7",
            "implementation_version": "3.11.7", "platform_release": "", "platform_version": ""}
-
-
-def dist(name: str, version: str, *requires: str) -> Distribution:
-    return Distribution(canonicalize_name(name), version, tuple(requires), name)
-
-
-def root(name: str, specifier: str = "") -> Root:
-    return Root(canonicalize_name(name), name, specifier, added_by=2)
 
 
 DISTS = {d.name: d for d in [dist("A", "1.0", "B>1.0,<2.0"), dist("B", "1.5"), dist("C", "1.0"),

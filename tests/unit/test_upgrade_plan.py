@@ -17,21 +17,9 @@ from pipguard.maintenance.upgrade import (
     newer_exists,
     plan_upgrade,
 )
+from tests.support.fakes import dist, planned, root
 
 ENV = {"python_version": "3.11", "sys_platform": "linux", "python_full_version": "3.11.7"}
-
-
-def dist(name: str, version: str, *requires: str, outside: bool = False, editable: str | None = None
-         ) -> Distribution:
-    return Distribution(cn(name), version, tuple(requires), display_name=name, outside=outside, editable=editable)
-
-
-def planned(name: str, version: str, *requires: str) -> PlannedInstall:
-    return PlannedInstall(cn(name), name, version, tuple(requires))
-
-
-def root(name: str, specifier: str = "", added_by: int = 2, **kw: object) -> Root:
-    return Root(cn(name), name, specifier, added_by=added_by, **kw)  # type: ignore[arg-type]
 
 
 def situation(dists: tuple[Distribution, ...], roots: tuple[Root, ...], **kw: object) -> UpgradeSituation:

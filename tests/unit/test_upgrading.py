@@ -20,7 +20,7 @@ from pipguard.maintenance.upgrade import (
     plan_upgrade,
 )
 from pipguard.pip.request import InstallRequest, read_install
-from tests.unit.test_decide import FakeEngine, fails, ok, planned
+from tests.support.fakes import FakeEngine, fails, ok, planned
 from tests.unit.test_upgrade_plan import DISTS, ENV, ROOTS, situation
 
 NO_CONFIG = {"PIP_CONFIG_FILE": "/dev/null"}

@@ -6,7 +6,8 @@ from pathlib import Path
 
 from pipguard.core.decide import decide_install
 from pipguard.engines.base import Invocation, Resolution
-from tests.unit.test_decide import FakeEngine, Recorder, dist, fails, ok, planned, root, situation
+from tests.support.fakes import FakeEngine, Recorder, dist, fails, ok, planned, root
+from tests.unit.test_decide import situation
 
 
 def test_a_requirement_the_installed_version_meets_is_not_given_as_a_reason(tmp_path: Path) -> None:

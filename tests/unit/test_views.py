@@ -6,7 +6,7 @@ import pytest
 from packaging.markers import Marker
 from packaging.utils import NormalizedName, canonicalize_name
 
-from pipguard.core.model import Change, Distribution, LedgerState, Root, StandingConstraint, Transaction
+from pipguard.core.model import Change, Distribution, LedgerState, StandingConstraint, Transaction
 from pipguard.core.views import (
     export_pins,
     history_view,
@@ -16,6 +16,7 @@ from pipguard.core.views import (
     transaction_range,
     why,
 )
+from tests.support.fakes import by_name, dist, root
 
 MARKERS = {
     "python_version": "3.11", "python_full_version": "3.11.7", "sys_platform": "linux",
@@ -29,19 +30,7 @@ def n(name: str) -> NormalizedName:
     return canonicalize_name(name)
 
 
-def dist(name: str, version: str, *requires: str, editable: str | None = None) -> Distribution:
-    return Distribution(n(name), version, tuple(requires), name, editable=editable)
-
-
-def root(name: str, spec: str = "", extras: tuple[str, ...] = (), added_by: int = 2) -> Root:
-    return Root(n(name), name, spec, extras, added_by=added_by)
-
-
-def dists(*items: Distribution) -> dict[NormalizedName, Distribution]:
-    return {d.name: d for d in items}
-
-
-SEED = dists(
+SEED = by_name(
     dist("A", "1.0", "B>1.0,<2.0"),
     dist("B", "2.0"),
     dist("C", "1.0", "Mid>=1"),
@@ -165,7 +154,7 @@ def test_marker_without_extras_takes_extra_clauses_as_true(marker: str, expected
 
 
 def test_export_pins_every_distribution_with_the_markers_it_is_needed_under() -> None:
-    installed = dists(
+    installed = by_name(
         dist("App", "1.0", 'Shim>=1; python_version >= "3.8"', "Core"),
         dist("Shim", "1.2"),
         dist("Core", "2.0"),
@@ -183,12 +172,12 @@ def test_export_pins_every_distribution_with_the_markers_it_is_needed_under() ->
 
 
 def test_export_includes_tooling_on_request() -> None:
-    pins = export_pins(dists(dist("pip", "26.3")), {}, MARKERS, include_tooling=True)
+    pins = export_pins(by_name(dist("pip", "26.3")), {}, MARKERS, include_tooling=True)
     assert [pin.line for pin in pins] == ["pip==26.3"]
 
 
 def test_export_redacts_credentials_in_sources() -> None:
-    installed = dists(Distribution(n("x"), "1.0", (), "x", url="https://me:tok@host/x.whl"))
+    installed = by_name(Distribution(n("x"), "1.0", (), "x", url="https://me:tok@host/x.whl"))
     (pin,) = export_pins(installed, {}, MARKERS)
     assert "tok" not in pin.line and "****@host" in pin.line
 
