@@ -768,36 +768,41 @@ def _dry_run(run: _Run, notes: list[str]) -> Outcome:
         return Outcome("dry-run", 0, tuple(notes), _would_install(plain.plan), plan=plain.plan,
                        engine_output=plain.output, report=plain.report)
     found = run.engine.resolve(run.guarded_invocation())
-    logged = plain.output + found.output
+    answered = _guarded_dry_run(run, found, run.approve_against(plain), notes, plain.output)
+    if answered is not None:
+        return answered
+    assert found.failure is not None
+    message = rejection(run.explainer, run.plain_blocking, plain.plan, failure=found.failure)
+    return Outcome("rejected", EXIT_REJECTED, (*notes, message), reason=message,
+                   engine_output=plain.output + found.output)
+
+
+def _guarded_dry_run(run: _Run, found: Resolution, approve: Approver, notes: list[str],
+                     earlier_output: str = "") -> Outcome | None:
+    """A guarded dry run's answer: its plan (approved or refused), or its own failure passed on;
+    None when it found no plan within the protections (the caller explains that)."""
     if found.ok:
-        if not run.approve_against(plain)(found).proceed:
+        if not approve(found).proceed:
             return Outcome("rejected", EXIT_REJECTED, (*notes, run.stop_reason), reason=run.stop_reason,
-                           engine_output=logged)
+                           engine_output=earlier_output + found.output)
         return Outcome("dry-run", 0, (*notes, *run.notes), _would_install(found.plan), plan=found.plan,
                        engine_output=found.output, report=found.report)
     failure = found.failure
     assert failure is not None
     if not (failure.kind in ("impossible", "no-match") or failure.from_older_candidate):
         return _failed(found, notes, began=False)
-    message = rejection(run.explainer, run.plain_blocking, plain.plan, failure=failure)
-    return Outcome("rejected", EXIT_REJECTED, (*notes, message), reason=message, engine_output=logged)
+    return None
 
 
 def _dry_run_guarded_first(run: _Run, notes: list[str]) -> Outcome:
     """--dry-run under the replan policy: every root resolved again with the request."""
     s = run.s
     found = run.engine.resolve(run.guarded_invocation())
-    if found.ok:
-        approval = run.approve(found)
-        if not approval.proceed:
-            return Outcome("rejected", EXIT_REJECTED, (*notes, run.stop_reason), reason=run.stop_reason,
-                           engine_output=found.output)
-        return Outcome("dry-run", 0, (*notes, *run.notes), _would_install(found.plan), plan=found.plan,
-                       engine_output=found.output, report=found.report)
+    answered = _guarded_dry_run(run, found, run.approve, notes)
+    if answered is not None:
+        return answered
     failure = found.failure
     assert failure is not None
-    if not (failure.kind in ("impossible", "no-match") or failure.from_older_candidate):
-        return _failed(found, notes, began=False)
     plain = run.engine.resolve(run.plain_invocation())
     if not plain.ok:
         outcome = _explain_plain_failure(run, plain, notes)
