@@ -14,7 +14,7 @@ from pipguard.cli.context import Options, Session, Target, locate, open_session
 from pipguard.cli.options import say
 from pipguard.commands.support import RecordedRun, keep_shims, refuse_locations
 from pipguard.core.constraints import Distribution
-from pipguard.core.decide import Outcome, Situation, decide_install, overlay
+from pipguard.core.decide import Outcome, Situation, decide_install, decide_satisfied, overlay
 from pipguard.core.model import LedgerState, Root, Status, Transaction
 from pipguard.core.names import NormalizedName, canonicalize_name
 from pipguard.core.redaction import redact
@@ -197,6 +197,10 @@ def run_install(options: Options, args: list[str]) -> int:
             return run_process(pip_command(target.python, "install", *args)).returncode
         policy = options.policy or session.ledger.policy
         effects = InstallEffects(target, session, request, policy)
+        # already satisfied: proved from the probe alone, with no engine made (none is imported)
+        early = decide_satisfied(situation(request, session, policy, options.allow_older_major, target.python))
+        if early is not None:
+            return effects.carry_out(early)
         with work_directory() as workdir:
             engine = make_engine(engine_name, target.python, session.state.pip_version, workdir, request)
             if engine.name == "pip":

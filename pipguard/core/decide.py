@@ -588,6 +588,19 @@ def joint_roots(s: Situation) -> tuple[str, ...]:
     )
 
 
+def _preexisting_notes(protection: Protection) -> list[str]:
+    return [f"pipguard: already broken before this install (not blocking): {v.describe()}."
+            for v in protection.preexisting]
+
+
+def decide_satisfied(s: Situation) -> Outcome | None:
+    """The fast path alone: the outcome of an install already satisfied (proved without any
+    engine, so none need be made), or None when the engine must run."""
+    if not satisfied(s):
+        return None
+    return _satisfied(s, _preexisting_notes(protect(s)))
+
+
 def decide_install(s: Situation, engine: Engine, begin: Callable[[Mapping[NormalizedName, Root]], None]) -> Outcome:
     """One guarded ``pip install``: the whole decision, the engine's runs included.
 
@@ -606,8 +619,7 @@ def decide_install(s: Situation, engine: Engine, begin: Callable[[Mapping[Normal
     protection = protect(s)
     explainer = Explainer(s.request, s.distributions, s.roots, s.markers, s.request.constraints,
                           pipguard_here=s.pipguard_here)
-    notes = [f"pipguard: already broken before this install (not blocking): {v.describe()}."
-             for v in protection.preexisting]
+    notes = _preexisting_notes(protection)
     if satisfied(s):
         return _satisfied(s, notes)
     run = _Run(s, engine, protection, explainer)

@@ -112,8 +112,6 @@ def test_satisfied_install_loads_no_engine_process_machinery(adopted: Path, tmp_
                                 "email"), "install") == []
 
 
-@pytest.mark.xfail(strict=True, reason="run_install makes its engine before decide_install says 'satisfied' "
-                   "(commands/install.py's inner flow, another change's); remove this mark when it no longer does")
 def test_satisfied_install_loads_no_engine(adopted: Path, tmp_path: Path) -> None:
     loaded = modules_loaded(adopted, ["install", "pip"], tmp_path)
     assert over_budget(loaded, ("pipguard.engines.pip.engine", "pipguard.engines.pip.gate"), "install") == []
