@@ -80,8 +80,9 @@ class InstallEffects:
 
     def begin(self, roots: Mapping[NormalizedName, Root]) -> None:
         """The pending record, with the roots the run means to add: before anything can change."""
-        self.txn = self._start(roots)
-        self.ledger = self.target.store.begin(self.ledger, self.txn)
+        txn = self._start(roots)
+        self.ledger = self.target.store.begin(self.ledger, txn)
+        self.txn = txn  # only once it is recorded: a pending record that could not be written is not closed
         pause_at("pending")
 
     def carry_out(self, outcome: Outcome) -> int:

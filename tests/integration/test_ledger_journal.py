@@ -22,7 +22,7 @@ pytestmark = pytest.mark.integration
 
 def files_of(directory: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in sorted(directory.iterdir())
-            if p.is_file() and not p.name.endswith((".lock", ".probe-cache"))}
+            if p.is_file() and not p.name.endswith((".lock", ".probe-cache", ".probe-cache-needs"))}
 
 
 def as_schema1(guard: Pipguard) -> dict[str, Any]:

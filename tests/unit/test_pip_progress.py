@@ -81,3 +81,21 @@ def test_the_interval_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch
                                                   expected: float) -> None:
     monkeypatch.setenv("PIPGUARD_PROGRESS_INTERVAL", value)
     assert interval_from_environment() == expected
+
+
+def test_nothing_more_is_said_once_pip_has_its_plan() -> None:
+    """pip installs (or waits at the gate): the resolution is over, however long the install takes."""
+    clock = Clock()
+    watch, said = progress(clock)
+    watch.line("INFO: pip is looking at multiple versions of c to determine which version is compatible\n")
+    watch.line("Installing collected packages: c\n")
+    clock.now += 60
+    watch.tick()
+    watch.line("Successfully installed c-1.0\n")
+    assert said == []
+    other, said_too = progress(clock)
+    other.line("INFO: pip is looking at multiple versions of c to determine which version is compatible\n")
+    other.resolved()
+    clock.now += 60
+    other.tick()
+    assert said_too == []

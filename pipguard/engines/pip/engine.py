@@ -321,6 +321,7 @@ class PipEngine:
             with WatchedProcess(gate.command(pip), watch, pass_fds=gate.child_ends, shown=pip) as process:
                 gate.started()
                 if gate.wait_until_ready():  # pip has resolved and written its report; it has changed nothing
+                    progress.resolved()
                     planned = self._answer(ProcessResult(0, process.stdout_so_far()), _read(report), watch)
                     approval = Approval(False, "") if process.signalled else approve(planned)
                     if approval.proceed:

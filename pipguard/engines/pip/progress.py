@@ -28,6 +28,8 @@ from pipguard.core.printable import safe_line
 PROGRESS_INTERVAL_ENV = "PIPGUARD_PROGRESS_INTERVAL"
 DEFAULT_INTERVAL = 10.0
 
+# pip has its plan once it says what it installs (or, in a dry run, would install)
+_RESOLVED = ("Installing collected packages:", "Would install", "Successfully installed")
 _LOOKING = re.compile(r"^INFO: pip is (?:still )?looking at multiple versions of (\S+)")
 _FILE = re.compile(r"(?:^|[\s/])([A-Za-z0-9][\w.+!-]*?\.(?:whl|tar\.gz|zip))(?:\.metadata)?(?:[\s#)]|$)")
 
@@ -73,10 +75,18 @@ class Progress:
         self.tried: dict[str, set[str]] = {}
         self.lines_said = 0
         self._hinted = False
+        self._resolved = False
+
+    def resolved(self) -> None:
+        """pip has its plan (it installs, or waits at the gate): nothing more to say about resolving."""
+        with self._lock:
+            self._resolved = True
 
     def line(self, text: str) -> None:
         """One line pip printed."""
         with self._lock:
+            if text.startswith(_RESOLVED):
+                self._resolved = True
             looking = _LOOKING.match(text)
             if looking:
                 self.backtracking = looking.group(1)
@@ -93,7 +103,7 @@ class Progress:
             self._maybe_say()
 
     def _maybe_say(self) -> None:
-        if self.backtracking is None or self._clock() - self._last_said < self.interval:
+        if self._resolved or self.backtracking is None or self._clock() - self._last_said < self.interval:
             return
         self._last_said = self._clock()
         self.lines_said += 1
