@@ -16,7 +16,9 @@ that would break earlier projects, through ``bin/pip`` and ``python -m pip``.
 
 It prints each call's exit codes and times (pipguard, plain pip, ratio), the
 totals, and checks: the guarded box ends as the plain one did before the
-breaking calls (same ``pip freeze``), ``pip check`` clean, every breaking
+breaking calls (same ``pip freeze``), ``pip check`` with nothing that plain
+pip's box did not have before the breaking calls (over the base
+interpreter, the base's own distributions are reported in both), every breaking
 call refused with exit 10 while plain pip went ahead. Exit 1 if a check
 fails. The offline version of the same sequence, on synthetic projects, is
 ``tests/integration/test_devstack.py`` (in CI).
