@@ -201,7 +201,9 @@ def run_install(options: Options, args: list[str]) -> int:
         # already satisfied: proved from the probe alone, with no engine made (none is imported)
         early = decide_satisfied(situation(request, session, policy, options.allow_older_major, target.python))
         if early is not None:
-            return effects.carry_out(early)
+            code = effects.carry_out(early)
+            keep_shims(target)  # as after every install: a shim record of the wrong shape is said
+            return code
         with work_directory() as workdir:
             engine = make_engine(engine_name, target.python, session.state.pip_version, workdir, request)
             if engine.name == "pip":
