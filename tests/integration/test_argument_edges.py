@@ -3,12 +3,8 @@
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
-from pipguard.cli.main import main
-from pipguard.shim.hook_runtime import INNER_VARIABLE
 from tests.conftest import Pipguard, Venv, combined
 
 # Arabic-Indic three, fullwidth one, and what int() takes besides digits
@@ -16,19 +12,14 @@ NOT_NUMBERS = ["\u0663", "\uff11", " 1", "+1", "1_0", "1\n"]
 
 
 @pytest.fixture
-def run(venv: Venv, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):  # type: ignore[no-untyped-def]
-    """``pipguard --python VENV ARGS`` in this process: (exit code, stdout, stderr)."""
-    monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
-    monkeypatch.setenv(INNER_VARIABLE, "1")
-    for key in [k for k in os.environ if k.startswith("PIPGUARD_")]:
-        monkeypatch.delenv(key)
+def run(venv: Venv, in_process):  # type: ignore[no-untyped-def]
+    """``pipguard --python VENV ARGS`` in this process (conftest's ``in_process``): (exit code, stdout, stderr)."""
 
-    def run(*args: str) -> tuple[int, str, str]:
-        code = main(["--python", venv.python, *args])
-        out, err = capsys.readouterr()
-        return code, out, err
+    def call(*args: str) -> tuple[int, str, str]:
+        result = in_process("--python", venv.python, *args)
+        return result.returncode, result.stdout, result.stderr
 
-    return run
+    return call
 
 
 def test_transaction_numbers_are_ascii_digits_only(venv: Venv, run) -> None:  # type: ignore[no-untyped-def]

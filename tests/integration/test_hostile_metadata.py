@@ -15,8 +15,6 @@ from pathlib import Path
 
 import pytest
 
-from pipguard.cli.main import main
-from pipguard.shim.hook_runtime import INNER_VARIABLE
 from tests.conftest import Pipguard, Venv, combined
 
 HOSTILE = "1.0\x1b]0;PWNTITLE\x07\x1b[31mRED"
@@ -49,19 +47,14 @@ def broken_header(venv: Venv) -> None:
 
 
 @pytest.fixture
-def run(venv: Venv, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):  # type: ignore[no-untyped-def]
-    """``pipguard --python VENV ARGS`` in this process: (exit code, stdout, stderr)."""
-    monkeypatch.setenv("PIP_CONFIG_FILE", "/dev/null")
-    monkeypatch.setenv(INNER_VARIABLE, "1")  # main() sets it: put back afterwards
-    for key in [k for k in __import__("os").environ if k.startswith("PIPGUARD_")]:
-        monkeypatch.delenv(key)
+def run(venv: Venv, in_process):  # type: ignore[no-untyped-def]
+    """``pipguard --python VENV ARGS`` in this process (conftest's ``in_process``): (exit code, stdout, stderr)."""
 
-    def run(*args: str) -> tuple[int, str, str]:
-        code = main(["--python", venv.python, *args])
-        out, err = capsys.readouterr()
-        return code, out, err
+    def call(*args: str) -> tuple[int, str, str]:
+        result = in_process("--python", venv.python, *args)
+        return result.returncode, result.stdout, result.stderr
 
-    return run
+    return call
 
 
 def no_escapes(text: str) -> None:
