@@ -84,8 +84,8 @@ def start_slow_install(guard: Pipguard, tmp_path: Path, tmpdir: Path) -> tuple[S
     return started, pids, release
 
 
-@pytest.mark.parametrize(("signum", "status"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)],
-                         ids=["SIGTERM", "SIGINT"])
+@pytest.mark.parametrize(("signum", "status"), [(signal.SIGTERM, 143), (signal.SIGINT, 130), (signal.SIGHUP, 129)],
+                         ids=["SIGTERM", "SIGINT", "SIGHUP"])  # SIGHUP: a closed terminal or ssh session
 def test_a_signal_to_pipguard_during_pip_stops_pip_first_and_records_it_before_the_lock_goes(
     guarded: Pipguard, tmp_path: Path, tmpdir_for_pipguard: Path, signum: int, status: int
 ) -> None:
@@ -121,8 +121,9 @@ def test_a_signal_to_pipguard_during_pip_stops_pip_first_and_records_it_before_t
     assert check.returncode == 0, combined(check)
 
 
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
 def test_sigterm_outside_a_child_unwinds_releases_the_lock_and_removes_the_work_directory(
-    guarded: Pipguard, tmp_path: Path, tmpdir_for_pipguard: Path
+    guarded: Pipguard, tmp_path: Path, tmpdir_for_pipguard: Path, signum: int
 ) -> None:
     marker = tmp_path / "paused"
     started = start_pipguard(
@@ -133,9 +134,9 @@ def test_sigterm_outside_a_child_unwinds_releases_the_lock_and_removes_the_work_
     wait_for(marker.exists, "pipguard to stop at its pending step", watch=started.proc)
     assert work_directories(tmpdir_for_pipguard)
     assert not lock_is_free(guarded)
-    os.kill(started.proc.pid, signal.SIGTERM)
-    assert started.finish() == 128 + signal.SIGTERM
-    assert started.err().splitlines()[-1] == "pipguard: interrupted by SIGTERM."
+    os.kill(started.proc.pid, signum)
+    assert started.finish() == 128 + signum
+    assert started.err().splitlines()[-1] == f"pipguard: interrupted by {signal.Signals(signum).name}."
     assert "Traceback" not in started.err()
     assert work_directories(tmpdir_for_pipguard) == []
     assert lock_is_free(guarded)
