@@ -1,0 +1,143 @@
+"""Plain pip's run started ahead (issue 18): pip resolves while pipguard reads the environment.
+
+In an environment that changed since pipguard last read it, the install's
+first pip run needs nothing of pipguard's, so it is started before the
+environment is probed; it waits at its gate until the core has judged its
+plan. These tests run real pip: the order of the starts, a run started
+ahead and then not needed (the request turned out satisfied), and a signal
+while pip runs ahead and pipguard is still busy with its own work.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Pipguard, Venv, combined
+from tests.reliability_support import pid_alive, start_pipguard, wait_for
+
+pytestmark = pytest.mark.integration
+
+# Logs every pip run pipguard makes in the target (each carries --report), with its pid.
+_COUNTER = '''\
+import json, os, sys
+_log = os.environ.get("PIPGUARD_TEST_PIP_RUNS")
+_argv = list(getattr(sys, "orig_argv", sys.argv))
+if _log and "--report" in _argv:
+    with open(_log, "a") as _handle:
+        _handle.write(json.dumps({"pid": os.getpid(), "argv": [w for w in _argv[1:] if "\\n" not in w]}) + "\\n")
+'''
+
+
+def count_pip_runs(venv: Venv, log: Path) -> dict[str, str]:
+    purelib = subprocess.run([venv.python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                             capture_output=True, text=True, check=True).stdout.strip()
+    (Path(purelib) / "_pipguard_test_runs.py").write_text(_COUNTER)
+    (Path(purelib) / "_pipguard_test_runs.pth").write_text("import _pipguard_test_runs\n")
+    return {"PIPGUARD_TEST_PIP_RUNS": str(log)}
+
+
+def runs(log: Path) -> list[dict[str, object]]:
+    return [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+
+
+def debug_starts(stderr: str, python: str) -> list[str]:
+    """What pipguard started, in order, from its PIPGUARD_DEBUG lines: "pip" or "probe"."""
+    found = []
+    for line in stderr.splitlines():
+        if not line.startswith(f"pipguard: running {python} "):
+            continue
+        rest = line[len(f"pipguard: running {python} "):]
+        if rest.startswith("-m pip install"):
+            found.append("pip")
+        elif rest.startswith("- "):
+            found.append("probe")
+    return found
+
+
+def test_after_an_install_the_next_one_starts_pip_before_the_probe_and_installs_as_before(guard: Pipguard) -> None:
+    first = guard.install("G==1.0")  # changes the environment: its probe cache no longer holds
+    assert first.returncode == 0, combined(first)
+
+    result = guard.install("A", env={"PIPGUARD_DEBUG": "1"})
+
+    assert result.returncode == 0, combined(result)
+    assert debug_starts(result.stderr, guard.venv.python) == ["pip", "probe"]
+    assert "Successfully installed A-1.0" in result.stdout
+    assert guard.venv.versions()["a"] == "1.0"
+    assert [(txn["command"], txn["status"]) for txn in guard.venv.transactions()][-2:] == [
+        ("install", "committed"), ("install", "committed")]
+
+
+def test_in_an_unchanged_environment_the_probe_cache_is_read_and_pip_starts_once(guard: Pipguard) -> None:
+    first = guard.install("G==1.0")
+    assert first.returncode == 0, combined(first)
+    looked = guard.run("check")  # reads the environment again: its cache now holds
+    assert looked.returncode == 0, combined(looked)
+
+    result = guard.install("A", env={"PIPGUARD_DEBUG": "1"})
+
+    assert result.returncode == 0, combined(result)
+    assert debug_starts(result.stderr, guard.venv.python) == ["pip"]  # no probe run at all
+
+
+def test_a_run_started_ahead_for_a_request_found_satisfied_is_stopped_having_changed_nothing(
+        guard: Pipguard, tmp_path: Path) -> None:
+    first = guard.install("A")
+    assert first.returncode == 0, combined(first)
+    behind = guard.venv.pip("install", *guard.index_args(), "G==1.1")  # pipguard's ledger does not know G
+    assert behind.returncode == 0, combined(behind)
+    before = guard.venv.versions()
+    log = tmp_path / "pip-runs.jsonl"
+    env = count_pip_runs(guard.venv, log)
+    tmpdir = tmp_path / "tmp"
+    tmpdir.mkdir()
+
+    result = guard.install("G", env={**env, "TMPDIR": str(tmpdir)})
+
+    assert result.returncode == 0, combined(result)
+    assert "Requirement already satisfied: G" in result.stdout
+    assert "Traceback" not in result.stderr and "cancelled" not in combined(result).lower()
+    started = runs(log)
+    assert len(started) == 1  # started ahead (G was not in the ledger), then not needed
+    assert not pid_alive(int(str(started[0]["pid"])))
+    assert guard.venv.versions() == before
+    assert sorted(os.listdir(tmpdir)) == []  # neither pipguard's work directory nor pip's are left
+    assert guard.venv.transactions()[-1]["status"] != "pending"
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_signal_while_pip_runs_ahead_stops_pip_and_releases_everything(
+        guard: Pipguard, tmp_path: Path, signum: int) -> None:
+    changed = guard.venv.pip("install", *guard.index_args(), "G==1.0")  # the environment changed: a head start
+    assert changed.returncode == 0, combined(changed)
+    log = tmp_path / "pip-runs.jsonl"
+    env = count_pip_runs(guard.venv, log)
+    tmpdir = tmp_path / "tmp"
+    tmpdir.mkdir()
+    marker = tmp_path / "paused"
+    started = start_pipguard(
+        guard.venv, ["install", *guard.index_args(), "A"], tmp_path / "run",
+        env={**env, "PIPGUARD_TEST_PAUSE_AT": "pending", "PIPGUARD_TEST_PAUSE_MARKER": str(marker),
+             "TMPDIR": str(tmpdir)},
+        new_session=True,
+    )
+    wait_for(marker.exists, "pipguard to stop at its pending step", watch=started.proc)
+    wait_for(lambda: bool(runs(log)), "pip to start ahead", watch=started.proc)
+    pip_pid = int(str(runs(log)[0]["pid"]))
+
+    os.kill(started.proc.pid, signum)
+
+    assert started.finish() == 128 + signum
+    assert not pid_alive(pip_pid)  # pip was ended before pipguard
+    assert "Traceback" not in started.err()
+    assert "a" not in guard.venv.versions()  # pip never passed its gate
+    assert [p for p in os.listdir(tmpdir) if p.startswith("pipguard-")] == []
+    again = guard.install("A")  # the lock is free; the pending record is closed as interrupted
+    assert again.returncode == 0, combined(again)
+    assert "interrupted" in [txn["status"] for txn in guard.venv.transactions()]
