@@ -16,9 +16,7 @@ from pipguard.core.transactions import apply, baseline, reconcile
 from pipguard.errors import EnvironmentUnusable, LedgerError
 from pipguard.ledger import LedgerStore, default_ledger_path, now
 from pipguard.system.environment import (
-    CacheLook,
     EnvironmentState,
-    look_in_cache,
     needs_cache_path,
     probe_environment,
     read_needs_cache,
@@ -132,18 +130,13 @@ def needs_at_hand(store: LedgerStore, state: EnvironmentState, ledger: LedgerSta
         write_needs_cache(path, state)
 
 
-def cache_look(target: Target) -> CacheLook:
-    """The probe's cache of the target, as found now (call with the store's lock held)."""
-    return look_in_cache(target.python, _probe_cache(target.store))
-
-
 def probe(target: Target) -> EnvironmentState:
     """Read the environment again (after pip ran)."""
     return probe_environment(target.python, _probe_cache(target.store))
 
 
 def open_session(target: Target, *, reconcile_drift: bool = True, policy: str = "compatible",
-                 moved: bool = False, require_pip: bool = False, look: CacheLook | None = None) -> Session:
+                 moved: bool = False, require_pip: bool = False) -> Session:
     """Probe the target and read (or start) its ledger. Call with the store's lock held.
 
     Holding the exclusive lock (``store.locked()``) records what must be: a
@@ -152,16 +145,14 @@ def open_session(target: Target, *, reconcile_drift: bool = True, policy: str = 
     (``store.locked(shared=True)``) only reads. *moved*: the ledger's
     environment was moved here (``adopt --moved``): its recorded prefix is
     not checked. *require_pip*: refuse (exit 12) an environment whose pip is missing
-    or too old before anything is recorded. *look*: the probe's cache as the caller found it under
-    this lock (``cache_look``), not read again.
+    or too old before anything is recorded.
     """
     store = target.store
     ledger = store.load()
     recorded = ledger.environment.get("prefix") if ledger is not None else None
     # Nothing is written beside a ledger before it is known to be this environment's (issue 19.26).
     elsewhere = bool(recorded) and not moved and not _same_place(recorded or "", target.prefix)
-    state = probe_environment(target.python, None if elsewhere else _probe_cache(store),
-                              None if elsewhere else look)
+    state = probe_environment(target.python, None if elsewhere else _probe_cache(store))
     if ledger is not None and not elsewhere:
         needs_at_hand(store, state, ledger)
     if require_pip:

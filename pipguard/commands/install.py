@@ -11,7 +11,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pipguard.cli.context import Options, Session, Target, cache_look, locate, open_session
+from pipguard.cli.context import Options, Session, Target, locate, open_session
 from pipguard.cli.options import say
 from pipguard.commands.support import RecordedRun, keep_shims, refuse_locations
 from pipguard.core.constraints import Distribution
@@ -28,7 +28,7 @@ from pipguard.errors import PipguardError
 from pipguard.ledger import now
 from pipguard.ledger.standing import standing_in_force
 from pipguard.pip.request import InstallRequest, read_install
-from pipguard.system.environment import CacheLook, resolve_python
+from pipguard.system.environment import resolve_python
 from pipguard.system.process import Interrupted, work_directory
 from pipguard.system.testhook import pause_at
 
@@ -194,16 +194,15 @@ def run_install(options: Options, args: list[str]) -> int:
         return run_unguarded(options, ["install", *args])
     refuse_locations(request)
     with target.store.locked(), contextlib.ExitStack() as stack:
-        look = cache_look(target)
-        ahead = _head_start(options, target, request, look, stack)
+        ahead = _head_start(options, target, request, stack)
         try:
-            return _guarded_install(options, target, request, look, ahead, stack)
+            return _guarded_install(options, target, request, ahead, stack)
         finally:
             if ahead is not None:
                 ahead.cancel()  # a run started ahead that the core did not take over: it changed nothing
 
 
-def _head_start(options: Options, target: Target, request: InstallRequest, look: CacheLook,
+def _head_start(options: Options, target: Target, request: InstallRequest,
                 stack: contextlib.ExitStack) -> PipEngine | None:
     """Start plain pip's run before the environment is read again, when it will surely be needed.
 
@@ -211,11 +210,10 @@ def _head_start(options: Options, target: Target, request: InstallRequest, look:
     probes the environment, derives the needs and begins its record, and it waits at its gate
     until the core has judged its plan, as it would have. Started only where pip is this install's
     engine and plain pip's run its first (no standing constraints, no dry run, not ``replan``), and
-    where the environment has changed since pipguard last read it (else reading it costs little)
-    and, as pipguard last recorded it, did not already satisfy the request (a satisfied install
-    runs no pip).
+    where what pipguard last recorded does not already satisfy the request (a satisfied install
+    runs no pip; one satisfied only by changes made behind pipguard's back stops this run again).
     """
-    if look.current or not request.has_requests or os.name != "posix":
+    if not request.has_requests or os.name != "posix":
         return None
     try:
         ledger = target.store.load()
@@ -226,11 +224,10 @@ def _head_start(options: Options, target: Target, request: InstallRequest, look:
     engine = options.engine or (ledger.engine if ledger is not None else "pip")
     if engine != "pip" or policy == "replan" or standing or request.dry_run:
         return None
-    # as pipguard last recorded them (an install's own changes are recorded, not probed again)
-    versions, markers = look.versions()
-    if ledger is not None:
-        versions = dict(ledger.distributions)
-    if versions_satisfy(request, versions, markers, policy):
+    # the versions as pipguard last recorded them (an install's own changes are recorded, not
+    # probed again); markers are evaluated here, for a guess, as for pipguard's own interpreter
+    recorded = dict(ledger.distributions) if ledger is not None else {}
+    if versions_satisfy(request, recorded, {}, policy):
         return None
     from pipguard.engines.pip.engine import PipEngine
 
@@ -240,11 +237,10 @@ def _head_start(options: Options, target: Target, request: InstallRequest, look:
     return ahead
 
 
-def _guarded_install(options: Options, target: Target, request: InstallRequest, look: CacheLook,
-                     ahead: PipEngine | None, stack: contextlib.ExitStack) -> int:
+def _guarded_install(options: Options, target: Target, request: InstallRequest, ahead: PipEngine | None,
+                     stack: contextlib.ExitStack) -> int:
     # pip must be there before a new ledger starts, unless uv is asked for explicitly
-    session = open_session(target, policy=options.policy or "compatible", require_pip=options.engine != "uv",
-                           look=look)
+    session = open_session(target, policy=options.policy or "compatible", require_pip=options.engine != "uv")
     for note in session.notes:
         say(note)
     engine_name = options.engine or session.ledger.engine

@@ -409,40 +409,10 @@ def _with_inputs(python: str, data: dict[str, Any]) -> dict[str, Any]:
     return {**data, "inputs": inputs} if current else data
 
 
-@dataclass(frozen=True)
-class CacheLook:
-    """The probe's cache as found: its answer (maybe out of date), and whether it still holds."""
-
-    cached: dict[str, Any] | None
-    current: bool
-
-    def versions(self) -> tuple[dict[NormalizedName, str], dict[str, str]]:
-        """What was installed when the cache was written (name -> version), and its markers:
-        a guess at the environment now, for deciding what to start before it is read again."""
-        if self.cached is None:
-            return {}, {}
-        try:
-            return ({canonicalize_name(item["name"]): str(item.get("version") or "")
-                     for item in self.cached["distributions"]}, dict(self.cached["markers"]))
-        except (KeyError, TypeError, ValueError, AttributeError):
-            return {}, {}
-
-
-def look_in_cache(python: str, cache: Path | None) -> CacheLook:
-    """Read the probe's cache and check, without starting *python*, whether it still holds."""
+def probe_environment(python: str, cache: Path | None = None) -> EnvironmentState:
+    """Run the probe in *python* and read its answer (from *cache* when nothing changed)."""
     cached = read_cache(cache) if cache is not None else None
-    return CacheLook(cached, cached is not None and _still_current(python, cached))
-
-
-def probe_environment(python: str, cache: Path | None = None, look: CacheLook | None = None) -> EnvironmentState:
-    """Run the probe in *python* and read its answer (from *cache* when nothing changed).
-
-    *look*: the cache as the caller already found it (under the same lock), not read twice.
-    """
-    if look is None:
-        look = look_in_cache(python, cache)
-    cached = look.cached
-    if cached is not None and look.current:
+    if cached is not None and _still_current(python, cached):
         try:
             return state_from_dict(cached)
         except (ValueError, KeyError, TypeError, AttributeError):

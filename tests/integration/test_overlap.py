@@ -1,9 +1,8 @@
 """Plain pip's run started ahead (issue 18): pip resolves while pipguard reads the environment.
 
-In an environment that changed since pipguard last read it, the install's
-first pip run needs nothing of pipguard's, so it is started before the
-environment is probed; it waits at its gate until the core has judged its
-plan. These tests run real pip: the order of the starts, a run started
+The install's first pip run needs nothing of pipguard's, so where the
+ledger says the request is not met yet it is started before the environment
+is read again; it waits at its gate until the core has judged its plan. These tests run real pip: the order of the starts, a run started
 ahead and then not needed (the request turned out satisfied), and a signal
 while pip runs ahead and pipguard is still busy with its own work.
 """
@@ -74,7 +73,7 @@ def test_after_an_install_the_next_one_starts_pip_before_the_probe_and_installs_
         ("install", "committed"), ("install", "committed")]
 
 
-def test_in_an_unchanged_environment_the_probe_cache_is_read_and_pip_starts_once(guard: Pipguard) -> None:
+def test_in_an_unchanged_environment_no_probe_runs_and_pip_starts_once(guard: Pipguard) -> None:
     first = guard.install("G==1.0")
     assert first.returncode == 0, combined(first)
     looked = guard.run("check")  # reads the environment again: its cache now holds
