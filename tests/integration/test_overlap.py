@@ -2,47 +2,29 @@
 
 The install's first pip run needs nothing of pipguard's, so where the
 ledger says the request is not met yet it is started before the environment
-is read again; it waits at its gate until the core has judged its plan. These tests run real pip: the order of the starts, a run started
-ahead and then not needed (the request turned out satisfied), and a signal
+is read again; it waits at its gate until the core has judged its plan.
+These tests run real pip: the order of the starts, a run started ahead and
+then not needed (the request turned out satisfied), and a signal
 while pip runs ahead and pipguard is still busy with its own work.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import signal
-import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import Pipguard, Venv, combined
+from tests.conftest import Pipguard, combined
+from tests.integration.test_engine_runs import count_pip_runs, runs
 from tests.reliability_support import pid_alive, start_pipguard, wait_for
 
 pytestmark = pytest.mark.integration
 
-# Logs every pip run pipguard makes in the target (each carries --report), with its pid.
-_COUNTER = '''\
-import json, os, sys
-_log = os.environ.get("PIPGUARD_TEST_PIP_RUNS")
-_argv = list(getattr(sys, "orig_argv", sys.argv))
-if _log and "--report" in _argv:
-    with open(_log, "a") as _handle:
-        _handle.write(json.dumps({"pid": os.getpid(), "argv": [w for w in _argv[1:] if "\\n" not in w]}) + "\\n")
-'''
-
-
-def count_pip_runs(venv: Venv, log: Path) -> dict[str, str]:
-    purelib = subprocess.run([venv.python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                             capture_output=True, text=True, check=True).stdout.strip()
-    (Path(purelib) / "_pipguard_test_runs.py").write_text(_COUNTER)
-    (Path(purelib) / "_pipguard_test_runs.pth").write_text("import _pipguard_test_runs\n")
-    return {"PIPGUARD_TEST_PIP_RUNS": str(log)}
-
-
-def runs(log: Path) -> list[dict[str, object]]:
-    return [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+def children(pid: int) -> list[int]:
+    """The processes *pid* started and that still run (Linux's /proc)."""
+    return [int(word) for word in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
 
 
 def debug_starts(stderr: str, python: str) -> list[str]:
@@ -93,18 +75,16 @@ def test_a_run_started_ahead_for_a_request_found_satisfied_is_stopped_having_cha
     assert behind.returncode == 0, combined(behind)
     before = guard.venv.versions()
     log = tmp_path / "pip-runs.jsonl"
-    env = count_pip_runs(guard.venv, log)
+    count_pip_runs(guard.venv, log)
     tmpdir = tmp_path / "tmp"
     tmpdir.mkdir()
 
-    result = guard.install("G", env={**env, "TMPDIR": str(tmpdir)})
+    result = guard.install("G", env={"PIPGUARD_TEST_PIP_RUNS": str(log), "TMPDIR": str(tmpdir)})
 
     assert result.returncode == 0, combined(result)
     assert "Requirement already satisfied: G" in result.stdout
     assert "Traceback" not in result.stderr and "cancelled" not in combined(result).lower()
-    started = runs(log)
-    assert len(started) == 1  # started ahead (G was not in the ledger), then not needed
-    assert not pid_alive(int(str(started[0]["pid"])))
+    assert len(runs(log)) == 1  # started ahead (G was not in the ledger), then not needed
     assert guard.venv.versions() == before
     assert sorted(os.listdir(tmpdir)) == []  # neither pipguard's work directory nor pip's are left
     assert guard.venv.transactions()[-1]["status"] != "pending"
@@ -116,24 +96,25 @@ def test_a_signal_while_pip_runs_ahead_stops_pip_and_releases_everything(
     changed = guard.venv.pip("install", *guard.index_args(), "G==1.0")  # the environment changed: a head start
     assert changed.returncode == 0, combined(changed)
     log = tmp_path / "pip-runs.jsonl"
-    env = count_pip_runs(guard.venv, log)
+    count_pip_runs(guard.venv, log)
     tmpdir = tmp_path / "tmp"
     tmpdir.mkdir()
     marker = tmp_path / "paused"
     started = start_pipguard(
         guard.venv, ["install", *guard.index_args(), "A"], tmp_path / "run",
-        env={**env, "PIPGUARD_TEST_PAUSE_AT": "pending", "PIPGUARD_TEST_PAUSE_MARKER": str(marker),
-             "TMPDIR": str(tmpdir)},
+        env={"PIPGUARD_TEST_PIP_RUNS": str(log), "PIPGUARD_TEST_PAUSE_AT": "pending",
+             "PIPGUARD_TEST_PAUSE_MARKER": str(marker), "TMPDIR": str(tmpdir)},
         new_session=True,
     )
     wait_for(marker.exists, "pipguard to stop at its pending step", watch=started.proc)
     wait_for(lambda: bool(runs(log)), "pip to start ahead", watch=started.proc)
-    pip_pid = int(str(runs(log)[0]["pid"]))
+    pip_pids = children(started.proc.pid)
+    assert len(pip_pids) == 1  # pip, started ahead, runs while pipguard is paused
 
     os.kill(started.proc.pid, signum)
 
     assert started.finish() == 128 + signum
-    assert not pid_alive(pip_pid)  # pip was ended before pipguard
+    assert not pid_alive(pip_pids[0])  # pip was ended before pipguard
     assert "Traceback" not in started.err()
     assert "a" not in guard.venv.versions()  # pip never passed its gate
     assert [p for p in os.listdir(tmpdir) if p.startswith("pipguard-")] == []
