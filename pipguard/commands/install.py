@@ -9,26 +9,31 @@ import sys
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pipguard.cli.context import Options, Session, Target, locate, open_session
 from pipguard.cli.options import say
 from pipguard.commands.support import RecordedRun, keep_shims, refuse_locations
 from pipguard.core.constraints import Distribution
-from pipguard.core.decide import Outcome, Situation, decide_install, decide_satisfied, overlay
+from pipguard.core.decide import Outcome, Situation, decide_install, decide_satisfied, overlay, versions_satisfy
 from pipguard.core.model import LedgerState, Root, Status, Transaction
 from pipguard.core.names import NormalizedName, canonicalize_name
 from pipguard.core.redaction import redact
 from pipguard.core.run_end import RunEnd
 from pipguard.core.transactions import close, root_changes, start
 from pipguard.engines import make_engine
-from pipguard.engines.base import UsableEngine
+from pipguard.engines.base import Invocation, UsableEngine
 from pipguard.engines.pip.runner import build_constraints_note, check_pip_version, pip_command, run_process
 from pipguard.errors import PipguardError
 from pipguard.ledger import now
+from pipguard.ledger.standing import standing_in_force
 from pipguard.pip.request import InstallRequest, read_install
 from pipguard.system.environment import resolve_python
 from pipguard.system.process import Interrupted, work_directory
 from pipguard.system.testhook import pause_at
+
+if TYPE_CHECKING:  # the pip engine is imported only where it runs
+    from pipguard.engines.pip.engine import PipEngine
 
 _STATUS: dict[str, Status] = {"installed": "committed", "rejected": "rejected", "failed": "failed"}
 
@@ -188,35 +193,84 @@ def run_install(options: Options, args: list[str]) -> int:
     if not options.guard:  # --no-guard, or PIPGUARD_DISABLE=1 (read once, with the global options)
         return run_unguarded(options, ["install", *args])
     refuse_locations(request)
-    with target.store.locked():
-        # pip must be there before a new ledger starts, unless uv is asked for explicitly
-        session = open_session(target, policy=options.policy or "compatible", require_pip=options.engine != "uv")
-        for note in session.notes:
-            say(note)
-        engine_name = options.engine or session.ledger.engine
-        if not request.has_requests:
-            return run_process(pip_command(target.python, "install", *args)).returncode
-        policy = options.policy or session.ledger.policy
-        effects = InstallEffects(target, session, request, policy)
-        # already satisfied: proved from the probe alone, with no engine made (none is imported)
-        early = decide_satisfied(situation(request, session, policy, options.allow_older_major, target.python))
-        if early is not None:
-            code = effects.carry_out(early)
-            keep_shims(target)  # as after every install: a shim record of the wrong shape is said
-            return code
-        with work_directory() as workdir:
-            engine = make_engine(engine_name, target.python, session.state.pip_version, workdir, request)
-            if engine.name == "pip":
-                check_pip_version(session.state.pip_version, target.python)
-            effects.engine_name = engine.name
-            note = build_constraints_note(session.state.pip_version)
-            if note and engine.name == "pip" and request.build_possible():
-                effects.say_once(f"build-constraints:{session.state.pip_version}", note)
-            outcome = _decide(effects, engine, situation(request, session, policy, options.allow_older_major,
-                                                         target.python, engine))
-            code = effects.carry_out(outcome)
-        keep_shims(target)  # shim: put pipguard's pip scripts back if pip rewrote them
+    with target.store.locked(), contextlib.ExitStack() as stack:
+        ahead = _head_start(options, target, request, stack)
+        try:
+            return _guarded_install(options, target, request, ahead, stack)
+        finally:
+            if ahead is not None:
+                ahead.cancel()  # a run started ahead that the core did not take over: it changed nothing
+
+
+def _head_start(options: Options, target: Target, request: InstallRequest,
+                stack: contextlib.ExitStack) -> PipEngine | None:
+    """Start plain pip's run before the environment is read again, when it will surely be needed.
+
+    Plain first means pip's first run needs nothing of pipguard's: it can resolve while pipguard
+    probes the environment, derives the needs and begins its record, and it waits at its gate
+    until the core has judged its plan, as it would have. Started only where pip is this install's
+    engine and plain pip's run its first (no standing constraints, no dry run, not ``replan``), and
+    where what pipguard last recorded does not already satisfy the request (a satisfied install
+    runs no pip; one satisfied only by changes made behind pipguard's back stops this run again).
+    """
+    if not request.has_requests or os.name != "posix":
+        return None
+    try:
+        ledger = target.store.load()
+        standing = standing_in_force(ledger) if ledger is not None else ()
+    except PipguardError:
+        return None  # the session says what is wrong, the same way, before anything runs
+    policy = options.policy or (ledger.policy if ledger is not None else "compatible")
+    engine = options.engine or (ledger.engine if ledger is not None else "pip")
+    if engine != "pip" or policy == "replan" or standing or request.dry_run:
+        return None
+    # the versions as pipguard last recorded them (an install's own changes are recorded, not
+    # probed again); markers are evaluated here, for a guess, as for pipguard's own interpreter
+    recorded = dict(ledger.distributions) if ledger is not None else {}
+    if versions_satisfy(request, recorded, {}, policy):
+        return None
+    from pipguard.engines.pip.engine import PipEngine
+
+    workdir = stack.enter_context(work_directory())
+    ahead = PipEngine(target.python, None, workdir)
+    ahead.start(Invocation(request, show_output=True, needs_requirements=False))
+    return ahead
+
+
+def _guarded_install(options: Options, target: Target, request: InstallRequest, ahead: PipEngine | None,
+                     stack: contextlib.ExitStack) -> int:
+    # pip must be there before a new ledger starts, unless uv is asked for explicitly
+    session = open_session(target, policy=options.policy or "compatible", require_pip=options.engine != "uv")
+    for note in session.notes:
+        say(note)
+    engine_name = options.engine or session.ledger.engine
+    if not request.has_requests:
+        return run_process(pip_command(target.python, "install", *request.args)).returncode  # as given
+    policy = options.policy or session.ledger.policy
+    effects = InstallEffects(target, session, request, policy)
+    # already satisfied: proved from the probe alone, with no engine made (none is imported)
+    early = decide_satisfied(situation(request, session, policy, options.allow_older_major, target.python))
+    if early is not None:
+        code = effects.carry_out(early)
+        keep_shims(target)  # as after every install: a shim record of the wrong shape is said
         return code
+    if ahead is not None and engine_name == "pip":
+        engine: UsableEngine = ahead
+        ahead.pip_version = session.state.pip_version
+    else:
+        workdir = stack.enter_context(work_directory())
+        engine = make_engine(engine_name, target.python, session.state.pip_version, workdir, request)
+    if engine.name == "pip":
+        check_pip_version(session.state.pip_version, target.python)
+    effects.engine_name = engine.name
+    note = build_constraints_note(session.state.pip_version)
+    if note and engine.name == "pip" and request.build_possible():
+        effects.say_once(f"build-constraints:{session.state.pip_version}", note)
+    outcome = _decide(effects, engine, situation(request, session, policy, options.allow_older_major,
+                                                 target.python, engine))
+    code = effects.carry_out(outcome)
+    keep_shims(target)  # shim: put pipguard's pip scripts back if pip rewrote them
+    return code
 
 
 def _decide(effects: InstallEffects, engine: UsableEngine, s: Situation) -> Outcome:

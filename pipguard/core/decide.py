@@ -344,30 +344,40 @@ def fast_path_settings_only(request: InstallRequest) -> bool:
     return set(request.settings) <= FAST_PATH_SETTINGS and not request.unknown_options
 
 
-def satisfied(s: Situation) -> bool:
-    """Can it be proved, without the engine, that pip would change nothing?"""
-    request = s.request
-    if s.policy == "replan" or request.dry_run or request.report or request.remote_files:
+def versions_satisfy(request: InstallRequest, versions: Mapping[NormalizedName, str], markers: MarkerEnvironment,
+                     policy: str) -> bool:
+    """Do these installed *versions* already meet the request, as far as versions alone can tell?
+
+    The first half of ``satisfied``; the command also asks it of the environment as it was last
+    seen, to guess whether an install will need pip at all before the environment is read again.
+    """
+    if policy == "replan" or request.dry_run or request.report or request.remote_files:
         return False
     if not request.requested or any(r.kind != "named" for r in request.requested):
         return False
     if not fast_path_settings_only(request):
         return False
-    versions = s.versions
-    limits = [(line.requirement, line.where) for line in request.constraints]
     for item in request.requested:
         req = item.requirement
         assert req is not None
-        if not marker_applies(req.marker, s.markers):
+        if not marker_applies(req.marker, markers):
             continue
         installed = versions.get(canonicalize_name(req.name))
         if installed is None or not version_satisfies(installed, req.specifier):
             return False
-    for limit, _ in limits:
+    for line in request.constraints:
+        limit = line.requirement
         name = canonicalize_name(limit.name)
-        if name in versions and marker_applies(limit.marker, s.markers) and (
+        if name in versions and marker_applies(limit.marker, markers) and (
                 limit.url or not version_satisfies(versions[name], limit.specifier)):
             return False
+    return True
+
+
+def satisfied(s: Situation) -> bool:
+    """Can it be proved, without the engine, that pip would change nothing?"""
+    if not versions_satisfy(s.request, s.versions, s.markers, s.policy):
+        return False
     # Nothing would change, so one look at the end state is the whole judgement:
     # every need met (none new, none already broken for pip to repair).
     needs = all_needs(s.distributions, roots_after(s), s.standing, s.markers, s.outside)

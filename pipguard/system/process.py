@@ -409,8 +409,10 @@ class WatchedProcess:
     """
 
     def __init__(self, cmd: list[str], on_line: Callable[[str, str], None], *, pass_fds: Sequence[int] = (),
-                 shown: list[str] | None = None) -> None:
+                 shown: list[str] | None = None, background: bool = False) -> None:
         self._cmd = cmd
+        # started ahead (pipguard works meanwhile): a signal unwinds pipguard too, until ``foreground``
+        self._background = background
         self._pass_fds = tuple(pass_fds)
         self._shown = shown or cmd  # what PIPGUARD_DEBUG prints (a command run through -c: its gist)
         self._on_line = on_line
@@ -422,7 +424,8 @@ class WatchedProcess:
 
     def __enter__(self) -> WatchedProcess:
         _debug(self._shown)
-        self._stack.enter_context(_waiting_for_child())
+        if not self._background:
+            self._stack.enter_context(_waiting_for_child())
         _start_watch(self._watch)
         import subprocess
 
@@ -455,6 +458,27 @@ class WatchedProcess:
     def _close(self) -> None:
         _end_watch(self._watch)
         self._stack.close()
+
+    def foreground(self) -> None:
+        """pipguard now waits for this child (it was started ahead): a signal is passed on to it, and
+        pipguard waits for it to end instead of unwinding."""
+        if self._background:
+            self._background = False
+            self._stack.enter_context(_waiting_for_child())
+
+    def interrupt(self, grace: float) -> None:
+        """End a child pipguard no longer needs (it has changed nothing) as Ctrl-C would, so that it
+        cleans up after itself; killed if it has not ended within *grace* seconds."""
+        import subprocess
+
+        with contextlib.suppress(OSError):
+            os.kill(self._popen.pid, signal.SIGINT)
+        try:
+            self._popen.wait(grace)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(OSError):
+                os.kill(self._popen.pid, signal.SIGKILL)
+            self._popen.wait()
 
     @property
     def signalled(self) -> bool:

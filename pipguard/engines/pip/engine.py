@@ -243,6 +243,10 @@ def _write(text: str) -> None:
 
 # -- the engine ---------------------------------------------------------------------------
 
+# How long a run started ahead and not needed has to end on SIGINT (it cleans up its temporary
+# files) before it is killed.
+_CANCEL_GRACE = 5.0
+
 # pip's options that pipguard sets itself on every run (the user's are taken out).
 _OWN_OPTIONS = ("report", "dry-run")
 
@@ -257,6 +261,7 @@ class PipEngine:
         self.pip_version = pip_version
         self.workdir = workdir
         self._count = itertools.count(1)
+        self._ahead: _GatedRun | None = None  # a run started before the core asked for it
 
     def ready(self) -> None:
         """pip's version is checked by the command, from the probe, before the engine is made."""
@@ -309,27 +314,66 @@ class PipEngine:
                 result = process.wait()
         return self._answer(result, report.read_text() if report.exists() else None, watch)
 
+    def start(self, invocation: Invocation) -> None:
+        """Start installing *invocation* now, ahead of the core's asking: pip resolves while pipguard
+        still reads the environment, and waits at its gate, having changed nothing. ``install`` with
+        the same invocation takes this run over; ``cancel`` ends it."""
+        if os.name == "posix" and self._ahead is None:
+            self._ahead = self._begin(invocation, background=True)
+
+    def cancel(self) -> None:
+        """End a run started ahead that the core did not ask for (nothing was changed)."""
+        run, self._ahead = self._ahead, None
+        if run is None:
+            return
+        try:
+            run.gate.answer(False)
+            run.process.interrupt(_CANCEL_GRACE)
+        finally:
+            run.stack.close()
+
     def install(self, invocation: Invocation, approve: Approver) -> Resolution:
         if os.name != "posix":
             return self._install_in_two_runs(invocation, approve)
+        run, self._ahead = self._ahead, None
+        if run is not None and run.invocation != invocation:
+            self._ahead = run
+            self.cancel()  # started for another request than the core's: not this one
+            run = None
+        if run is None:
+            run = self._begin(invocation, background=False)
+        with run.stack:
+            return self._finish(run, approve)
+
+    def _begin(self, invocation: Invocation, background: bool) -> _GatedRun:
         report = self.workdir / f"report-{next(self._count)}.json"
         watch = _Output(show=invocation.show_output, quiet=self._quiet(invocation), gated=True)
-        approval: Approval | None = None
-        with _Gate() as gate, pip_progress() as progress:
-            watch.progress = progress
+        with contextlib.ExitStack() as stack:
+            gate = stack.enter_context(_Gate())
+            watch.progress = stack.enter_context(pip_progress())
             pip = self.command(invocation, report, dry_run=False)
-            with WatchedProcess(gate.command(pip), watch, pass_fds=gate.child_ends, shown=pip) as process:
-                gate.started()
-                if gate.wait_until_ready():  # pip has resolved and written its report; it has changed nothing
-                    progress.resolved()
-                    planned = self._answer(ProcessResult(0, process.stdout_so_far()), _read(report), watch)
-                    approval = Approval(False, "") if process.signalled else approve(planned)
-                    if approval.proceed:
-                        watch.release(invocation.show_resolution)
-                    gate.answer(approval.proceed)
-                else:
-                    gate.answer(False)
-                result = process.wait()
+            process = stack.enter_context(WatchedProcess(gate.command(pip), watch, pass_fds=gate.child_ends,
+                                                         shown=pip, background=background))
+            gate.started()
+            return _GatedRun(invocation, report, watch, gate, process, stack.pop_all())
+        raise AssertionError("unreachable")  # for mypy: the with block returns or raises
+
+    def _finish(self, run: _GatedRun, approve: Approver) -> Resolution:
+        """Wait for pip at its gate, have its plan approved, and let it go on (or stop it)."""
+        invocation, report, watch, gate, process = run.invocation, run.report, run.watch, run.gate, run.process
+        process.foreground()
+        approval: Approval | None = None
+        if gate.wait_until_ready():  # pip has resolved and written its report; it has changed nothing
+            if watch.progress is not None:
+                watch.progress.resolved()
+            planned = self._answer(ProcessResult(0, process.stdout_so_far()), _read(report), watch)
+            approval = Approval(False, "") if process.signalled else approve(planned)
+            if approval.proceed:
+                watch.release(invocation.show_resolution)
+            gate.answer(approval.proceed)
+        else:
+            gate.answer(False)
+        result = process.wait()
         if approval is None and result.signal is None and result.returncode == NO_GATE:
             return self._install_in_two_runs(invocation, approve)  # a pip without the gate's place
         if approval is not None and not approval.proceed and result.signal is None:
@@ -371,6 +415,18 @@ class PipEngine:
                               unshown="".join(watch.early))
         plan = parse_report(report) if report else ()
         return Resolution(plan, None, output, report, watch.backtracked, held, considered, "".join(watch.early))
+
+
+@dataclass
+class _GatedRun:
+    """One gated pip run under way: what it was asked, and what to close when it is over."""
+
+    invocation: Invocation
+    report: Path
+    watch: _Output
+    gate: _Gate
+    process: WatchedProcess
+    stack: contextlib.ExitStack
 
 
 def _read(report: Path) -> str | None:

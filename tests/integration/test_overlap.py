@@ -1,0 +1,123 @@
+"""Plain pip's run started ahead (issue 18): pip resolves while pipguard reads the environment.
+
+The install's first pip run needs nothing of pipguard's, so where the
+ledger says the request is not met yet it is started before the environment
+is read again; it waits at its gate until the core has judged its plan.
+These tests run real pip: the order of the starts, a run started ahead and
+then not needed (the request turned out satisfied), and a signal
+while pip runs ahead and pipguard is still busy with its own work.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Pipguard, combined
+from tests.integration.test_engine_runs import count_pip_runs, runs
+from tests.reliability_support import pid_alive, start_pipguard, wait_for
+
+pytestmark = pytest.mark.integration
+
+def children(pid: int) -> list[int]:
+    """The processes *pid* started and that still run (Linux's /proc)."""
+    return [int(word) for word in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
+def debug_starts(stderr: str, python: str) -> list[str]:
+    """What pipguard started, in order, from its PIPGUARD_DEBUG lines: "pip" or "probe"."""
+    found = []
+    for line in stderr.splitlines():
+        if not line.startswith(f"pipguard: running {python} "):
+            continue
+        rest = line[len(f"pipguard: running {python} "):]
+        if rest.startswith("-m pip install"):
+            found.append("pip")
+        elif rest.startswith("- "):
+            found.append("probe")
+    return found
+
+
+def test_after_an_install_the_next_one_starts_pip_before_the_probe_and_installs_as_before(guard: Pipguard) -> None:
+    first = guard.install("G==1.0")  # changes the environment: its probe cache no longer holds
+    assert first.returncode == 0, combined(first)
+
+    result = guard.install("A", env={"PIPGUARD_DEBUG": "1"})
+
+    assert result.returncode == 0, combined(result)
+    assert debug_starts(result.stderr, guard.venv.python) == ["pip", "probe"]
+    assert "Successfully installed A-1.0" in result.stdout
+    assert guard.venv.versions()["a"] == "1.0"
+    assert [(txn["command"], txn["status"]) for txn in guard.venv.transactions()][-2:] == [
+        ("install", "committed"), ("install", "committed")]
+
+
+def test_in_an_unchanged_environment_no_probe_runs_and_pip_starts_once(guard: Pipguard) -> None:
+    first = guard.install("G==1.0")
+    assert first.returncode == 0, combined(first)
+    looked = guard.run("check")  # reads the environment again: its cache now holds
+    assert looked.returncode == 0, combined(looked)
+
+    result = guard.install("A", env={"PIPGUARD_DEBUG": "1"})
+
+    assert result.returncode == 0, combined(result)
+    assert debug_starts(result.stderr, guard.venv.python) == ["pip"]  # no probe run at all
+
+
+def test_a_run_started_ahead_for_a_request_found_satisfied_is_stopped_having_changed_nothing(
+        guard: Pipguard, tmp_path: Path) -> None:
+    first = guard.install("A")
+    assert first.returncode == 0, combined(first)
+    behind = guard.venv.pip("install", *guard.index_args(), "G==1.1")  # pipguard's ledger does not know G
+    assert behind.returncode == 0, combined(behind)
+    before = guard.venv.versions()
+    log = tmp_path / "pip-runs.jsonl"
+    count_pip_runs(guard.venv, log)
+    tmpdir = tmp_path / "tmp"
+    tmpdir.mkdir()
+
+    result = guard.install("G", env={"PIPGUARD_TEST_PIP_RUNS": str(log), "TMPDIR": str(tmpdir)})
+
+    assert result.returncode == 0, combined(result)
+    assert "Requirement already satisfied: G" in result.stdout
+    assert "Traceback" not in result.stderr and "cancelled" not in combined(result).lower()
+    assert len(runs(log)) == 1  # started ahead (G was not in the ledger), then not needed
+    assert guard.venv.versions() == before
+    assert sorted(os.listdir(tmpdir)) == []  # neither pipguard's work directory nor pip's are left
+    assert guard.venv.transactions()[-1]["status"] != "pending"
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_signal_while_pip_runs_ahead_stops_pip_and_releases_everything(
+        guard: Pipguard, tmp_path: Path, signum: int) -> None:
+    changed = guard.venv.pip("install", *guard.index_args(), "G==1.0")  # the environment changed: a head start
+    assert changed.returncode == 0, combined(changed)
+    log = tmp_path / "pip-runs.jsonl"
+    count_pip_runs(guard.venv, log)
+    tmpdir = tmp_path / "tmp"
+    tmpdir.mkdir()
+    marker = tmp_path / "paused"
+    started = start_pipguard(
+        guard.venv, ["install", *guard.index_args(), "A"], tmp_path / "run",
+        env={"PIPGUARD_TEST_PIP_RUNS": str(log), "PIPGUARD_TEST_PAUSE_AT": "pending",
+             "PIPGUARD_TEST_PAUSE_MARKER": str(marker), "TMPDIR": str(tmpdir)},
+        new_session=True,
+    )
+    wait_for(marker.exists, "pipguard to stop at its pending step", watch=started.proc)
+    wait_for(lambda: bool(runs(log)), "pip to start ahead", watch=started.proc)
+    pip_pids = children(started.proc.pid)
+    assert len(pip_pids) == 1  # pip, started ahead, runs while pipguard is paused
+
+    os.kill(started.proc.pid, signum)
+
+    assert started.finish() == 128 + signum
+    assert not pid_alive(pip_pids[0])  # pip was ended before pipguard
+    assert "Traceback" not in started.err()
+    assert "a" not in guard.venv.versions()  # pip never passed its gate
+    assert [p for p in os.listdir(tmpdir) if p.startswith("pipguard-")] == []
+    again = guard.install("A")  # the lock is free; the pending record is closed as interrupted
+    assert again.returncode == 0, combined(again)
+    assert "interrupted" in [txn["status"] for txn in guard.venv.transactions()]
