@@ -15,20 +15,28 @@ from pipguard.cli.context import Options, Session, Target, locate, open_session
 from pipguard.cli.options import say
 from pipguard.commands.support import RecordedRun, keep_shims, refuse_locations
 from pipguard.core.constraints import Distribution
-from pipguard.core.decide import Outcome, Situation, decide_install, decide_satisfied, overlay, versions_satisfy
+from pipguard.core.decide import (
+    Outcome,
+    Situation,
+    decide_install,
+    decide_satisfied,
+    overlay,
+    plain_invocation_ahead,
+    versions_satisfy,
+)
 from pipguard.core.model import LedgerState, Root, Status, Transaction
 from pipguard.core.names import NormalizedName, canonicalize_name
 from pipguard.core.redaction import redact
 from pipguard.core.run_end import RunEnd
 from pipguard.core.transactions import close, root_changes, start
 from pipguard.engines import make_engine
-from pipguard.engines.base import Invocation, UsableEngine
+from pipguard.engines.base import UsableEngine
 from pipguard.engines.pip.runner import build_constraints_note, check_pip_version, pip_command, run_process
 from pipguard.errors import PipguardError
 from pipguard.ledger import now
 from pipguard.ledger.standing import standing_in_force
 from pipguard.pip.request import InstallRequest, read_install
-from pipguard.system.environment import resolve_python
+from pipguard.system.environment import read_cache, resolve_python
 from pipguard.system.process import Interrupted, work_directory
 from pipguard.system.testhook import pause_at
 
@@ -209,7 +217,8 @@ def _head_start(options: Options, target: Target, request: InstallRequest,
     Plain first means pip's first run needs nothing of pipguard's: it can resolve while pipguard
     probes the environment, derives the needs and begins its record, and it waits at its gate
     until the core has judged its plan, as it would have. Started only where pip is this install's
-    engine and plain pip's run its first (no standing constraints, no dry run, not ``replan``), and
+    engine and plain pip's run its first (no dry run, not ``replan``; the standing constraints are
+    evaluated for the target's markers as the probe last saw them), and
     where what pipguard last recorded does not already satisfy the request (a satisfied install
     runs no pip; one satisfied only by changes made behind pipguard's back stops this run again).
     """
@@ -222,19 +231,29 @@ def _head_start(options: Options, target: Target, request: InstallRequest,
         return None  # the session says what is wrong, the same way, before anything runs
     policy = options.policy or (ledger.policy if ledger is not None else "compatible")
     engine = options.engine or (ledger.engine if ledger is not None else "pip")
-    if engine != "pip" or policy == "replan" or standing or request.dry_run:
+    if engine != "pip" or policy == "replan" or request.dry_run:
         return None
+    markers = _last_markers(target) if standing else {}
+    if markers is None:
+        return None  # standing lines are read for the target's markers: unknown yet
     # the versions as pipguard last recorded them (an install's own changes are recorded, not
     # probed again); markers are evaluated here, for a guess, as for pipguard's own interpreter
     recorded = dict(ledger.distributions) if ledger is not None else {}
-    if versions_satisfy(request, recorded, {}, policy):
+    if versions_satisfy(request, recorded, markers, policy):
         return None
     from pipguard.engines.pip.engine import PipEngine
 
     workdir = stack.enter_context(work_directory())
     ahead = PipEngine(target.python, None, workdir)
-    ahead.start(Invocation(request, show_output=True, needs_requirements=False))
+    ahead.start(plain_invocation_ahead(request, standing, markers))
     return ahead
+
+
+def _last_markers(target: Target) -> dict[str, str] | None:
+    """The target's marker environment as the probe last saw it (its cache), if it is there."""
+    cached = read_cache(target.store.probe_cache)
+    markers = cached.get("markers") if cached is not None else None
+    return {str(key): str(value) for key, value in markers.items()} if isinstance(markers, dict) else None
 
 
 def _guarded_install(options: Options, target: Target, request: InstallRequest, ahead: PipEngine | None,

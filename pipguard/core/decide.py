@@ -43,6 +43,7 @@ from pipguard.core.constraints import (
     marker_applies,
     merge_specifiers,
     sorted_needs,
+    standing_needs,
     version_satisfies,
 )
 from pipguard.core.model import (
@@ -585,6 +586,17 @@ class _Run:
         if lookup is None or not names:
             return {}
         return {canonicalize_name(name): days for name, days in lookup(names).items()}
+
+
+def plain_invocation_ahead(request: InstallRequest, standing: Sequence[StandingConstraint],
+                           markers: MarkerEnvironment) -> Invocation:
+    """Plain pip's first run of an install, as ``decide_install`` will ask for it, known before the
+    environment is read: the user's request with the standing constraints, markers evaluated for
+    *markers* (the target's, as last seen). Only a standing constraint the environment already
+    breaks (left out of that run) makes the two differ; the engine then starts again."""
+    needs = [need for item in standing for need in standing_needs([item.requirement], item.source, markers)]
+    constraints = merge_specifiers(needs)
+    return Invocation(request, constraints, constraints, show_output=True, needs_requirements=False)
 
 
 def joint_roots(s: Situation) -> tuple[str, ...]:

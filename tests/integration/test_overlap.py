@@ -121,3 +121,23 @@ def test_a_signal_while_pip_runs_ahead_stops_pip_and_releases_everything(
     again = guard.install("A")  # the lock is free; the pending record is closed as interrupted
     assert again.returncode == 0, combined(again)
     assert "interrupted" in [txn["status"] for txn in guard.venv.transactions()]
+
+
+def test_with_standing_constraints_pip_starts_ahead_once_carrying_them(guard: Pipguard, tmp_path: Path) -> None:
+    upper = tmp_path / "upper-constraints.txt"
+    upper.write_text("B===1.5; python_version >= '3'\nB===2.5; python_version < '3'\nG===1.1\n")
+    added = guard.run("constraints", "add", str(upper))
+    assert added.returncode == 0, combined(added)
+    first = guard.install("G")
+    assert first.returncode == 0, combined(first)
+    log = tmp_path / "pip-runs.jsonl"
+    count_pip_runs(guard.venv, log)
+
+    result = guard.install("A", env={"PIPGUARD_DEBUG": "1", "PIPGUARD_TEST_PIP_RUNS": str(log)})
+
+    assert result.returncode == 0, combined(result)
+    assert debug_starts(result.stderr, guard.venv.python) == ["pip", "probe"]
+    (only,) = runs(log)  # the run started ahead was the one the core asked for: not started again
+    pip_args = only[only.index("install"):]
+    assert any(Path(word).name.startswith("constraints-") for word in pip_args)  # the standing ones, as -c
+    assert guard.venv.versions()["b"] == "1.5" and guard.venv.versions()["g"] == "1.1"
