@@ -16,7 +16,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from pipguard.core.model import STATUSES, Change, Distribution, Root, RootChange, Transaction
+from pipguard.core.printable import root_dict as root_dict
 from pipguard.core.printable import safe_line
+from pipguard.core.printable import table as table
 from pipguard.core.redaction import printable, redact, redact_all
 from pipguard.ledger.codec import transaction_public_data
 
@@ -30,22 +32,6 @@ if TYPE_CHECKING:  # the result types only: every command imports this module, f
 JSON_SCHEMA = 1
 # Changes listed per transaction in the history list (all of them with 'history N').
 CHANGES_SHOWN = 8
-
-
-def table(header: Sequence[str], rows: Sequence[Sequence[str | None]]) -> list[str]:
-    """Aligned columns, two spaces apart; the last column is not padded. Each cell is
-    made one printable line (a name or version from metadata may hold escapes or newlines);
-    a missing one (None) is shown as ``-``."""
-    shown = [[safe_line(cell) if cell is not None else "-" for cell in row] for row in rows]
-    widths = [len(h) for h in header]
-    for row in shown:
-        for i, cell in enumerate(row):
-            widths[i] = max(widths[i], len(cell))
-    lines = []
-    for row in (list(header), *shown):
-        cells = [cell.ljust(widths[i]) if i < len(row) - 1 else cell for i, cell in enumerate(row)]
-        lines.append("  ".join(cells).rstrip())
-    return lines
 
 
 def lines_text(lines: Sequence[str]) -> str:
@@ -83,21 +69,6 @@ def outside_note(count: int, policy: str, unmet: Sequence[Violation] = ()) -> st
 
 
 # -- ledger ---------------------------------------------------------------------
-
-
-def root_dict(root: Root) -> dict[str, Any]:
-    return {
-        "name": root.name,
-        "display_name": root.display_name,
-        "requirement": root.requirement,
-        "specifier": root.specifier,
-        "extras": list(root.extras),
-        "editable": redact(root.editable) if root.editable else None,
-        "url": redact(root.url) if root.url else None,
-        "added_by": root.added_by,
-        "added_at": root.added_at,
-        "kind": root.kind,
-    }
 
 
 def ledger_json(view: LedgerView) -> dict[str, Any]:

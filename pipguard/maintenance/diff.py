@@ -13,9 +13,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from pipguard.cli.render import root_dict, table
 from pipguard.core.model import Change, Root, RootChange, StandingConstraint, StandingFile
 from pipguard.core.names import NormalizedName
+from pipguard.core.printable import root_dict, table
 from pipguard.core.redaction import redact
 from pipguard.core.transactions import changes_between, root_changes
 

@@ -32,7 +32,7 @@ PURE_FORBIDDEN = (
 )
 PURE_ALLOWED = ("pipguard.engines.base",)  # the engine port: types and protocols only
 # Known exceptions, each a debt named here (not a rule): maintenance.diff renders with cli.render's table.
-PURE_EXCEPTIONS = {("pipguard.maintenance.diff", "pipguard.cli.render")}
+PURE_EXCEPTIONS: set[tuple[str, str]] = set()
 EDGE_FORBIDDEN = ("pipguard.commands", "pipguard.cli")
 # A command's own parts (not commands of their own): check --plan is the check command's.
 COMMAND_PARTS = {("pipguard.commands.check", "pipguard.commands.check_plan")}
