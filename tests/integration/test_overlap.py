@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Pipguard, combined
+from tests.conftest import Pipguard, combined, make_venv
 from tests.integration.test_engine_runs import count_pip_runs, runs
 from tests.reliability_support import pid_alive, start_pipguard, wait_for
 
@@ -141,3 +141,40 @@ def test_with_standing_constraints_pip_starts_ahead_once_carrying_them(guard: Pi
     pip_args = only[only.index("install"):]
     assert any(Path(word).name.startswith("constraints-") for word in pip_args)  # the standing ones, as -c
     assert guard.venv.versions()["b"] == "1.5" and guard.venv.versions()["g"] == "1.1"
+
+
+def test_pip_gone_from_the_target_after_an_install_exits_12_with_nothing_left_running(
+        guard: Pipguard, tmp_path: Path) -> None:
+    first = guard.install("G==1.0")
+    assert first.returncode == 0, combined(first)
+    gone = guard.venv.pip("uninstall", "-y", "pip")  # behind pipguard's back: pip starts ahead, and fails
+    assert gone.returncode == 0, combined(gone)
+    tmpdir = tmp_path / "tmp"
+    tmpdir.mkdir()
+
+    result = guard.install("A", env={"TMPDIR": str(tmpdir)})
+
+    assert result.returncode == 12, combined(result)
+    assert "Traceback" not in result.stderr and "No module named pip" not in combined(result)
+    assert "pip" in result.stderr.splitlines()[-1]  # the session's own refusal, naming pip
+    assert os.listdir(tmpdir) == []
+    assert guard.venv.transactions()[-1]["status"] != "pending"
+
+
+def test_a_ledger_of_another_environment_is_refused_as_before_with_pip_started_ahead_stopped(
+        guard: Pipguard, tmp_path: Path) -> None:
+    other = Pipguard(make_venv(tmp_path / "other"), guard.find_links)
+    first = other.install("G==1.0")
+    assert first.returncode == 0, combined(first)
+    ledger = other.venv.ledger_path
+    before = ledger.read_bytes()
+    tmpdir = tmp_path / "tmp"
+    tmpdir.mkdir()
+
+    result = guard.run("--ledger", str(ledger), "install", *guard.index_args(), "A", env={"TMPDIR": str(tmpdir)})
+
+    assert result.returncode == 11, combined(result)  # the ledger's exit code
+    assert "belongs to the environment" in result.stderr and "Traceback" not in result.stderr
+    assert ledger.read_bytes() == before
+    assert "a" not in guard.venv.versions()
+    assert os.listdir(tmpdir) == []
