@@ -35,7 +35,7 @@ from pipguard.engines.pip.runner import build_constraints_note, check_pip_versio
 from pipguard.errors import PipguardError
 from pipguard.ledger import now
 from pipguard.ledger.standing import standing_in_force
-from pipguard.pip.request import InstallRequest, read_install
+from pipguard.pip.request import InstallRequest, read_install, with_files
 from pipguard.system.environment import read_cache, resolve_python
 from pipguard.system.process import Interrupted, work_directory
 from pipguard.system.testhook import pause_at
@@ -197,13 +197,17 @@ def run_install(options: Options, args: list[str]) -> int:
         # pip's own help: nothing to guard, nothing to record.
         return run_process(pip_command(resolve_python(options.python), "install", "--help")).returncode
     target = locate(options)
-    request = read_install(args, target.prefix)
+    # the constraints files are read once pip has started (below): what is asked for is known first
+    asked = read_install(args, target.prefix, read_files=False)
+    early = with_files(asked, constraints=False)
     if not options.guard:  # --no-guard, or PIPGUARD_DISABLE=1 (read once, with the global options)
         return run_unguarded(options, ["install", *args])
-    refuse_locations(request)
+    refuse_locations(early)
     with target.store.locked(), contextlib.ExitStack() as stack:
-        ahead = _head_start(options, target, request, stack)
+        ahead = _head_start(options, target, early, stack)
         try:
+            request = with_files(asked) if asked.values("constraint") else early
+            refuse_locations(request)
             return _guarded_install(options, target, request, ahead, stack)
         finally:
             if ahead is not None:

@@ -695,12 +695,15 @@ def read_install(args: Sequence[str], prefix: str, environ: Mapping[str, str] | 
     return with_files(request) if read_files else request
 
 
-def with_files(request: InstallRequest) -> InstallRequest:
-    """Open every requirements and constraints file the request names (nested ones too)."""
+def with_files(request: InstallRequest, constraints: bool = True) -> InstallRequest:
+    """Open every requirements and constraints file the request names (nested ones too).
+
+    *constraints*: False leaves the constraints files (``-c``) unread: what the request asks
+    for, known sooner (an upper-constraints file is ~600 lines to parse)."""
     content = FileContent()
     for path in request.values("requirement"):
         content += read_requirements_file(path)
-    for path in request.values("constraint"):
+    for path in request.values("constraint") if constraints else ():
         content += read_requirements_file(path, constraint=True)
     return replace(
         request,

@@ -178,3 +178,38 @@ def test_a_ledger_of_another_environment_is_refused_as_before_with_pip_started_a
     assert ledger.read_bytes() == before
     assert "a" not in guard.venv.versions()
     assert os.listdir(tmpdir) == []
+
+
+def test_a_constraints_file_is_read_while_pip_runs_ahead_and_the_run_is_taken_over(
+        guard: Pipguard, tmp_path: Path) -> None:
+    first = guard.install("G==1.0")
+    assert first.returncode == 0, combined(first)
+    upper = tmp_path / "upper.txt"
+    upper.write_text("B<1.8\nG<=1.1\n")
+    log = tmp_path / "pip-runs.jsonl"
+    count_pip_runs(guard.venv, log)
+
+    result = guard.install("-c", str(upper), "A", env={"PIPGUARD_DEBUG": "1", "PIPGUARD_TEST_PIP_RUNS": str(log)})
+
+    assert result.returncode == 0, combined(result)
+    assert debug_starts(result.stderr, guard.venv.python) == ["pip", "probe"]
+    assert len(runs(log)) == 1  # the run started before the file was read is the core's
+    assert guard.venv.versions()["b"] == "1.5"
+
+
+def test_a_bad_constraints_file_read_after_pip_started_ahead_is_refused_as_before(
+        guard: Pipguard, tmp_path: Path) -> None:
+    first = guard.install("G==1.0")
+    assert first.returncode == 0, combined(first)
+    upper = tmp_path / "upper.txt"
+    upper.write_text("B<1.8\nthis is not a requirement\n")
+    tmpdir = tmp_path / "tmp"
+    tmpdir.mkdir()
+
+    result = guard.install("-c", str(upper), "A", env={"TMPDIR": str(tmpdir)})
+
+    assert result.returncode == 2, combined(result)
+    assert str(upper) in result.stderr and "Traceback" not in result.stderr
+    assert "a" not in guard.venv.versions()
+    assert os.listdir(tmpdir) == []
+    assert guard.venv.transactions()[-1]["command"] == "install"  # G's: nothing recorded for A

@@ -336,12 +336,13 @@ class PipEngine:
         if os.name != "posix":
             return self._install_in_two_runs(invocation, approve)
         run, self._ahead = self._ahead, None
-        if run is not None and run.invocation != invocation:
+        if run is not None and _command_line(run.invocation) != _command_line(invocation):
             self._ahead = run
             self.cancel()  # started for another request than the core's: not this one
             run = None
         if run is None:
             run = self._begin(invocation, background=False)
+        run.invocation = invocation  # the core's own, with its request read in full
         with run.stack:
             return self._finish(run, approve)
 
@@ -415,6 +416,13 @@ class PipEngine:
                               unshown="".join(watch.early))
         plan = parse_report(report) if report else ()
         return Resolution(plan, None, output, report, watch.backtracked, held, considered, "".join(watch.early))
+
+
+def _command_line(invocation: Invocation) -> tuple[object, ...]:
+    """What pip's command line is made of: two invocations alike in it are one run (the request
+    read with or without its constraints files' lines is the same command: pip reads the files)."""
+    return (invocation.request.args, invocation.constraints, invocation.build_constraints, invocation.also,
+            invocation.show_output, invocation.show_resolution)
 
 
 @dataclass
