@@ -36,7 +36,7 @@ from pipguard.errors import PipguardError
 from pipguard.ledger import now
 from pipguard.ledger.standing import standing_in_force
 from pipguard.pip.request import InstallRequest, read_install, with_files
-from pipguard.system.environment import read_cache, resolve_python
+from pipguard.system.environment import read_cache, resolve_python, state_from_dict
 from pipguard.system.process import Interrupted, work_directory
 from pipguard.system.testhook import pause_at
 
@@ -237,9 +237,10 @@ def _head_start(options: Options, target: Target, request: InstallRequest,
     engine = options.engine or (ledger.engine if ledger is not None else "pip")
     if engine != "pip" or policy == "replan" or request.dry_run:
         return None
-    markers = _last_markers(target) if standing else {}
-    if markers is None:
+    seen = _last_seen(target) if standing else ({}, None)
+    if seen is None:
         return None  # standing lines are read for the target's markers: unknown yet
+    markers, pip_version = seen
     # the versions as pipguard last recorded them (an install's own changes are recorded, not
     # probed again); markers are evaluated here, for a guess, as for pipguard's own interpreter
     recorded = dict(ledger.distributions) if ledger is not None else {}
@@ -248,16 +249,21 @@ def _head_start(options: Options, target: Target, request: InstallRequest,
     from pipguard.engines.pip.engine import PipEngine
 
     workdir = stack.enter_context(work_directory())
-    ahead = PipEngine(target.python, None, workdir)
+    ahead = PipEngine(target.python, pip_version, workdir)
     ahead.start(plain_invocation_ahead(request, standing, markers))
     return ahead
 
 
-def _last_markers(target: Target) -> dict[str, str] | None:
-    """The target's marker environment as the probe last saw it (its cache), if it is there."""
+def _last_seen(target: Target) -> tuple[dict[str, str], str | None] | None:
+    """The target's marker environment and pip's version as the probe last saw them (its cache)."""
     cached = read_cache(target.store.probe_cache)
-    markers = cached.get("markers") if cached is not None else None
-    return {str(key): str(value) for key, value in markers.items()} if isinstance(markers, dict) else None
+    if cached is None:
+        return None
+    try:
+        state = state_from_dict(cached)
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None
+    return dict(state.markers), state.pip_version
 
 
 def _guarded_install(options: Options, target: Target, request: InstallRequest, ahead: PipEngine | None,

@@ -2,7 +2,8 @@
 
 ``plain_invocation_ahead`` builds plain pip's first invocation before the
 environment is read; the pip engine takes a run started ahead over only when
-the core's invocation is equal to it. Over the fake engine of test_decide.
+the core's invocation gives the same pip command line (equal invocations do).
+Over the fake engine of test_decide.
 """
 
 from __future__ import annotations

@@ -336,7 +336,7 @@ class PipEngine:
         if os.name != "posix":
             return self._install_in_two_runs(invocation, approve)
         run, self._ahead = self._ahead, None
-        if run is not None and _command_line(run.invocation) != _command_line(invocation):
+        if run is not None and self.command(invocation, run.report, dry_run=False) != run.pip:
             self._ahead = run
             self.cancel()  # started for another request than the core's: not this one
             run = None
@@ -356,7 +356,7 @@ class PipEngine:
             process = stack.enter_context(WatchedProcess(gate.command(pip), watch, pass_fds=gate.child_ends,
                                                          shown=pip, background=background))
             gate.started()
-            return _GatedRun(invocation, report, watch, gate, process, stack.pop_all())
+            return _GatedRun(invocation, pip, report, watch, gate, process, stack.pop_all())
         raise AssertionError("unreachable")  # for mypy: the with block returns or raises
 
     def _finish(self, run: _GatedRun, approve: Approver) -> Resolution:
@@ -418,18 +418,12 @@ class PipEngine:
         return Resolution(plan, None, output, report, watch.backtracked, held, considered, "".join(watch.early))
 
 
-def _command_line(invocation: Invocation) -> tuple[object, ...]:
-    """What pip's command line is made of: two invocations alike in it are one run (the request
-    read with or without its constraints files' lines is the same command: pip reads the files)."""
-    return (invocation.request.args, invocation.constraints, invocation.build_constraints, invocation.also,
-            invocation.show_output, invocation.show_resolution)
-
-
 @dataclass
 class _GatedRun:
     """One gated pip run under way: what it was asked, and what to close when it is over."""
 
     invocation: Invocation
+    pip: list[str]  # pip's own command line (a run started ahead is taken over only for the same)
     report: Path
     watch: _Output
     gate: _Gate
