@@ -168,6 +168,7 @@ def open_session(target: Target, *, reconcile_drift: bool = True, policy: str = 
     moved_from = recorded if moved and recorded and not _same_place(recorded, state.prefix) else None
     if not moved:
         check_environment(ledger, state, target)
+    store.vouch(ledger)  # a journal read in full (a copied ledger): not read again next time
     if store.writing and dict(ledger.environment) != environment_record(state):
         ledger = replace(ledger, environment=environment_record(state))
         store.save(ledger)
