@@ -79,14 +79,16 @@ class Session:
     created: bool  # there was no ledger: this one starts from what is installed
     notes: tuple[str, ...] = ()
     moved_from: str | None = None  # with moved=True: the prefix the ledger was recorded for
+    caches: Path | None = None  # the probe's cache beside the ledger (None: nothing is kept)
 
     @functools.cached_property
     def standing(self) -> tuple[StandingConstraint, ...]:
         """Every standing constraint in force: the command line's, and the lines of
-        each standing file read now (a vanished or unreadable file: exit 2)."""
-        from pipguard.ledger.standing import standing_in_force
+        each standing file read now, or kept beside the probe's cache from a run that read
+        the very same file (a vanished or unreadable file: exit 2)."""
+        from pipguard.ledger.standing import standing_cache_path, standing_in_force
 
-        return standing_in_force(self.ledger)
+        return standing_in_force(self.ledger, standing_cache_path(self.caches) if self.caches else None)
 
 
 def environment_record(state: EnvironmentState) -> dict[str, str]:
@@ -152,7 +154,8 @@ def open_session(target: Target, *, reconcile_drift: bool = True, policy: str = 
     recorded = ledger.environment.get("prefix") if ledger is not None else None
     # Nothing is written beside a ledger before it is known to be this environment's (issue 19.26).
     elsewhere = bool(recorded) and not moved and not _same_place(recorded or "", target.prefix)
-    state = probe_environment(target.python, None if elsewhere else _probe_cache(store))
+    caches = None if elsewhere else _probe_cache(store)
+    state = probe_environment(target.python, caches)
     if ledger is not None and not elsewhere:
         needs_at_hand(store, state, ledger)
     if require_pip:
@@ -163,7 +166,7 @@ def open_session(target: Target, *, reconcile_drift: bool = True, policy: str = 
         empty, txn = baseline(environment_record(state), state.own, state.markers, now,
                               policy)  # type: ignore[arg-type]  # checked by the command line
         ledger = store.finish(empty, txn) if store.writing else apply(empty, txn)
-        return Session(state, ledger, created=True)
+        return Session(state, ledger, created=True, caches=caches)
     recorded = ledger.environment.get("prefix")
     moved_from = recorded if moved and recorded and not _same_place(recorded, state.prefix) else None
     if not moved:
@@ -173,11 +176,11 @@ def open_session(target: Target, *, reconcile_drift: bool = True, policy: str = 
         ledger = replace(ledger, environment=environment_record(state))
         store.save(ledger)
     if not reconcile_drift or not store.writing:
-        return Session(state, ledger, created=False, moved_from=moved_from)
+        return Session(state, ledger, created=False, moved_from=moved_from, caches=caches)
     found = reconcile(ledger, state.own_versions, now)
     for txn in found.records:
         ledger = store.finish(ledger, txn)
-    return Session(state, ledger, created=False, notes=found.notes, moved_from=moved_from)
+    return Session(state, ledger, created=False, notes=found.notes, moved_from=moved_from, caches=caches)
 
 
 # -- reading without changing: ledger, why, history, export, diff ---------------------------
