@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from pipguard.core.constraints import all_needs
+from pipguard.core.constraints import all_needs, unreadable_requirements
 from pipguard.core.model import LedgerState, StandingConstraint
 from pipguard.core.transactions import apply, baseline, reconcile
 from pipguard.errors import EnvironmentUnusable, LedgerError
@@ -129,6 +129,8 @@ def needs_at_hand(store: LedgerStore, state: EnvironmentState, ledger: LedgerSta
     if not read_needs_cache(path, state):
         # every distribution's needs, outside ones too ('why' and 'outside protect' read them)
         all_needs(state.distributions, ledger.roots, (), state.markers, "protect")
+        # and which of them have every requirement readable ('check'): parsed just now, so cheap
+        unreadable_requirements(state.distributions, state.markers)
         write_needs_cache(path, state)
 
 
@@ -138,7 +140,7 @@ def probe(target: Target) -> EnvironmentState:
 
 
 def open_session(target: Target, *, reconcile_drift: bool = True, policy: str = "compatible",
-                 moved: bool = False, require_pip: bool = False) -> Session:
+                 moved: bool = False, require_pip: bool = False, needs: bool = True) -> Session:
     """Probe the target and read (or start) its ledger. Call with the store's lock held.
 
     Holding the exclusive lock (``store.locked()``) records what must be: a
@@ -147,7 +149,9 @@ def open_session(target: Target, *, reconcile_drift: bool = True, policy: str = 
     (``store.locked(shared=True)``) only reads. *moved*: the ledger's
     environment was moved here (``adopt --moved``): its recorded prefix is
     not checked. *require_pip*: refuse (exit 12) an environment whose pip is missing
-    or too old before anything is recorded.
+    or too old before anything is recorded. *needs*: have the needs of the environment's
+    distributions at hand (read from beside the probe's cache, or derived and kept there);
+    a command that never judges or checks them (``ledger``, ``history``) leaves them out.
     """
     store = target.store
     ledger = store.load()
@@ -156,7 +160,7 @@ def open_session(target: Target, *, reconcile_drift: bool = True, policy: str = 
     elsewhere = bool(recorded) and not moved and not _same_place(recorded or "", target.prefix)
     caches = None if elsewhere else _probe_cache(store)
     state = probe_environment(target.python, caches)
-    if ledger is not None and not elsewhere:
+    if ledger is not None and not elsewhere and needs:
         needs_at_hand(store, state, ledger)
     if require_pip:
         from pipguard.engines.pip.runner import check_pip_version  # the engines load only where pip runs
@@ -187,18 +191,18 @@ def open_session(target: Target, *, reconcile_drift: bool = True, policy: str = 
 
 
 @contextlib.contextmanager
-def reading(options: Options) -> Iterator[tuple[Target, Session]]:
+def reading(options: Options, *, needs: bool = True) -> Iterator[tuple[Target, Session]]:
     """The target and its session, the lock held *shared* while the caller reads (so it never
     reads a ledger half-way through another run's transaction, while other readers may read at
     once; on a read-only location, none, said in one line). Drift is shown, not recorded."""
     target = locate(options)
     with target.store.locked(shared=True):
-        yield target, open_session(target, reconcile_drift=False)
+        yield target, open_session(target, reconcile_drift=False, needs=needs)
 
 
-def read_state(options: Options) -> tuple[Target, Session]:
+def read_state(options: Options, *, needs: bool = True) -> tuple[Target, Session]:
     """Probe the target and read its ledger's state under the lock; write nothing."""
-    with reading(options) as (target, session):
+    with reading(options, needs=needs) as (target, session):
         return target, session
 
 

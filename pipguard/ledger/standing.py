@@ -35,18 +35,21 @@ def read_constraints_file(path: Path) -> list[str]:
     return _read_lines(path)[0]
 
 
-def _read_lines(path: Path) -> tuple[list[str], bool]:
-    """The constraint lines of *path*, and whether they depend on its bytes alone (no nested
-    file, no remote one, no environment variable): only then may they be kept."""
-    from pipguard.core.constraints import remember_requirement
+def _read_lines(path: Path) -> tuple[list[str], bool, list[list[str] | None]]:
+    """The constraint lines of *path*; whether they depend on its bytes alone (no nested
+    file, no remote one, no environment variable): only then may they be kept; and what a
+    standing need takes of each line, as packaging parsed it."""
+    from pipguard.core.constraints import remember_requirement, standing_line_parts
     from pipguard.pip.request import constraint_lines, read_requirements_file
 
     content = read_requirements_file(str(path), constraint=True)
+    wanted = [line.requirement for line in constraint_lines(content.constraints)
+              if line.requirement.specifier or line.requirement.url]
     # parsed once here, not again when the lines are turned into needs
-    lines = [remember_requirement(line.requirement) for line in constraint_lines(content.constraints)
-             if line.requirement.specifier or line.requirement.url]
+    lines = [remember_requirement(requirement) for requirement in wanted]
+    parts = [standing_line_parts(requirement) for requirement in wanted]
     alone = content.constraint_files == (str(path),) and not content.requirement_files and not content.remote
-    return lines, alone
+    return lines, alone, [list(part) if part is not None else None for part in parts]
 
 
 def _identity(path: str) -> list[int] | None:
@@ -77,13 +80,27 @@ def _kept_lines(cache: Path, path: str) -> list[str] | None:
     data = read_cache(cache) if identity is not None else None
     if data is None or identity is None or data["signature"] != _signature(path, identity):
         return None
-    lines = data.get("lines")
-    if not isinstance(lines, list) or not all(isinstance(line, str) for line in lines):
+    lines, parts = data.get("lines"), data.get("parts")
+    if (not isinstance(lines, list) or not all(isinstance(line, str) for line in lines)
+            or not isinstance(parts, list) or len(parts) != len(lines)):
         return None
+    taken: list[tuple[str, str, str]] = []
+    for line, part in zip(lines, parts):
+        if part is None:
+            continue
+        if not (isinstance(part, list) and len(part) == 2 and all(isinstance(x, str) for x in part)):
+            return None
+        taken.append((line, part[0], part[1]))
+    from pipguard.core.constraints import remember_standing_line
+    from pipguard.core.names import NormalizedName
+
+    for line, name, specifier in taken:
+        remember_standing_line(line, NormalizedName(name), specifier)
     return lines
 
 
-def _keep_lines(cache: Path, path: str, before: list[int] | None, lines: list[str]) -> None:
+def _keep_lines(cache: Path, path: str, before: list[int] | None, lines: list[str],
+                parts: list[list[str] | None]) -> None:
     """Keep *lines* for the file as it was before it was read (*before*), if it is still so."""
     from pipguard.system.environment import write_cache
 
@@ -94,7 +111,7 @@ def _keep_lines(cache: Path, path: str, before: list[int] | None, lines: list[st
             return
     except OSError:
         return
-    write_cache(cache, json.dumps({"signature": _signature(path, before), "lines": lines}))
+    write_cache(cache, json.dumps({"signature": _signature(path, before), "lines": lines, "parts": parts}))
 
 
 def _lines_of(path: str, cache: Path | None) -> list[str]:
@@ -104,9 +121,9 @@ def _lines_of(path: str, cache: Path | None) -> list[str]:
     if kept is not None:
         return kept
     before = _identity(path)
-    lines, alone = _read_lines(Path(path))
+    lines, alone, parts = _read_lines(Path(path))
     if alone:
-        _keep_lines(cache, path, before, lines)
+        _keep_lines(cache, path, before, lines, parts)
     return lines
 
 

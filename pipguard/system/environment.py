@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pipguard.core.constraints import Need, known_needs, remember_needs
+from pipguard.core.constraints import Need, known_needs, known_readable, remember_needs, remember_readable
 from pipguard.core.model import Distribution
 from pipguard.core.names import NormalizedName, canonicalize_name
 from pipguard.errors import EnvironmentUnusable, UsageError
@@ -267,9 +267,12 @@ def read_needs_cache(path: Path, state: EnvironmentState) -> bool:
             known.append((dist, tuple(extras), tuple(
                 Need(canonicalize_name(n), spec, dist.label, "dependency", dist.name, tuple(e)) for n, spec, e in needs
             )))
+        readable = [dists[name] for name, version in data.get("readable", [])
+                    if name in dists and dists[name].version == version]
     except (KeyError, TypeError, ValueError):
         return False
     remember_needs(known, state.markers)
+    remember_readable(readable, state.markers)
     return True
 
 
@@ -283,6 +286,9 @@ def write_needs_cache(path: Path, state: EnvironmentState) -> bool:
         "markers": state.markers,
         "needs": [[dist.name, dist.version, list(extras), [[n.name, n.specifier, list(n.extras)] for n in needs]]
                   for dist, extras, needs in known],
+        # distributions whose every requirement is readable here ('check' reports the others)
+        "readable": [[dist.name, dist.version] for dist in known_readable(
+            [*state.distributions.values(), *state.hidden.values()], state.markers)],
     }
     return write_cache(path, json.dumps(data, separators=(",", ":")))
 

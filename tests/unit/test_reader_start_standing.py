@@ -124,3 +124,35 @@ def test_without_a_cache_nothing_is_kept(tmp_path: Path, reads: list[str]) -> No
     assert [c.requirement for c in standing.standing_in_force(ledger)] == ["a==1.0"]
     assert [c.requirement for c in standing.standing_in_force(ledger)] == ["a==1.0"]
     assert len(reads) == 2
+
+
+def test_needs_from_kept_lines_are_the_needs_of_the_lines_parsed(tmp_path: Path, cache: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """Lines taken from the cache give the very needs that parsing them gives, without parsing
+    the marker-less ones again (a line with a marker is still evaluated on the target)."""
+    from pipguard.core import constraints
+
+    uc = tmp_path / "uc.txt"
+    uc.write_text("Foo.Bar===1.0\nbaz>=2,<3\nqux==1.0 ; python_version < '3'\n")
+    ledger = ledger_following(uc)
+    markers = {"python_version": "3.11", "sys_platform": "linux"}
+
+    def needs() -> list[constraints.Need]:
+        return [need for item in standing.standing_in_force(ledger, cache)
+                for need in constraints.standing_needs([item.requirement], item.source, markers)]
+
+    parsed = needs()
+    assert [(n.name, n.specifier) for n in parsed] == [("foo-bar", "===1.0"), ("baz", "<3,>=2")]
+    monkeypatch.setattr(constraints, "_STANDING_PARSED", {})
+    monkeypatch.setattr(constraints, "_PARSED", {})
+    constraints._requirement.cache_clear()
+    parsing: list[str] = []
+    real = constraints._requirement
+
+    def counted(text: str):  # type: ignore[no-untyped-def]
+        parsing.append(text)
+        return real(text)
+
+    monkeypatch.setattr(constraints, "_requirement", counted)
+    assert needs() == parsed
+    assert parsing == ['qux==1.0; python_version < "3"'], "only the line with a marker is parsed again"
