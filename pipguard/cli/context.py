@@ -17,6 +17,7 @@ from pipguard.errors import EnvironmentUnusable, LedgerError
 from pipguard.ledger import LedgerStore, default_ledger_path, now
 from pipguard.system.environment import (
     EnvironmentState,
+    derived_more,
     needs_cache_path,
     probe_environment,
     read_needs_cache,
@@ -132,6 +133,16 @@ def needs_at_hand(store: LedgerStore, state: EnvironmentState, ledger: LedgerSta
         # and which of them have every requirement readable ('check'): parsed just now, so cheap
         unreadable_requirements(state.distributions, state.markers)
         write_needs_cache(path, state)
+
+
+def keep_derived(session: Session) -> None:
+    """After a command derived more of the environment than its needs (``export``'s markers):
+    keep it beside the probe's cache with them, for the next run (only when there is more)."""
+    if session.caches is None or session.created:
+        return
+    path = needs_cache_path(session.caches)
+    if derived_more(path, session.state):
+        write_needs_cache(path, session.state)
 
 
 def probe(target: Target) -> EnvironmentState:

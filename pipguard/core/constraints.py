@@ -7,7 +7,7 @@ only reaches messages through ``display_name``.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -226,6 +226,50 @@ def unreadable_requirements(
         if env is not None and len(found) == before:
             _READABLE.add((dist, env))
     return sorted(found)
+
+
+# What ``export`` takes from each distribution's requirements in use, on one marker environment:
+# (canonical name, the marker it is needed under for a constraints file, or None: always).
+# Derived by ``pipguard.core.views`` (it parses every requirement and simplifies its marker),
+# remembered per process and kept with the needs beside the probe's cache.
+_ExportKey = tuple[Distribution, tuple[tuple[str, str], ...], tuple[str, ...]]
+_EXPORT_MARKERS: dict[_ExportKey, tuple[tuple[NormalizedName, str | None], ...]] = {}
+
+
+def export_markers_of(
+    dist: Distribution, environment: MarkerEnvironment, extras: Iterable[str],
+    derive: Callable[[Requirement], str | None],
+) -> tuple[tuple[NormalizedName, str | None], ...]:
+    """For each requirement of *dist* in use: its name and ``derive(requirement)`` (remembered)."""
+    in_use = tuple(sorted(set(extras)))
+    try:
+        key: _ExportKey | None = (dist, _environment_key(environment), in_use)
+        found = _EXPORT_MARKERS.get(key)  # type: ignore[arg-type]
+    except TypeError:  # an unhashable marker environment: no caching
+        key, found = None, None
+    if found is None:
+        found = tuple((canonicalize_name(req.name), derive(req))
+                      for req in active_requirements(dist, environment, in_use))
+        if key is not None:
+            _EXPORT_MARKERS[key] = found
+    return found
+
+
+def known_export_markers(
+    dists: Iterable[Distribution], environment: MarkerEnvironment
+) -> list[tuple[Distribution, tuple[str, ...], tuple[tuple[NormalizedName, str | None], ...]]]:
+    wanted, env = set(dists), _environment_key(environment)
+    return [(dist, extras, found) for (dist, key, extras), found in _EXPORT_MARKERS.items()
+            if key == env and dist in wanted]
+
+
+def remember_export_markers(
+    known: Iterable[tuple[Distribution, tuple[str, ...], tuple[tuple[NormalizedName, str | None], ...]]],
+    environment: MarkerEnvironment,
+) -> None:
+    env = _environment_key(environment)
+    for dist, extras, found in known:
+        _EXPORT_MARKERS.setdefault((dist, env, tuple(sorted(extras))), tuple(found))
 
 
 def known_readable(dists: Iterable[Distribution], environment: MarkerEnvironment) -> list[Distribution]:

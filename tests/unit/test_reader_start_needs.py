@@ -91,3 +91,31 @@ def test_readable_kept_for_another_state_is_not_taken(tmp_path: Path) -> None:
     other = {**DISTS, canonicalize_name("b"): dist("B", "1.6")}
     read_needs_cache(path, state(other))  # type: ignore[arg-type]
     assert constraints.known_readable(other.values(), MARKERS) == [DISTS[canonicalize_name("a")]]
+
+
+def test_exports_markers_are_kept_with_the_needs_and_give_the_same_pins(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pipguard.core.constraints import all_needs
+    from pipguard.core.model import Root
+    from pipguard.core.views import export_pins
+
+    dists = {d.name: d for d in (
+        dist("A", "1.0", "B>=1; sys_platform == 'linux'", "C[fast]>=2"),
+        dist("B", "1.5"),
+        dist("C", "2.1", "D>=3; extra == 'fast' and python_version >= '3'"),
+        dist("D", "3.0"),
+    )}
+    roots = {canonicalize_name("a"): Root(canonicalize_name("a"), "A", ">=1")}
+    forget_everything()
+    constraints._EXPORT_MARKERS.clear()
+    all_needs(dists, roots, (), MARKERS, "protect")  # as every command's session does
+    pins = export_pins(dists, roots, MARKERS)  # type: ignore[arg-type]
+    assert [(p.name, p.marker) for p in pins] == [
+        ("a", None), ("b", 'sys_platform == "linux"'), ("c", None), ("d", 'python_version >= "3"')]
+    path = tmp_path / "cache-needs"
+    assert write_needs_cache(path, state(dists))  # type: ignore[arg-type]
+    forget_everything()  # a new process
+    constraints._EXPORT_MARKERS.clear()
+    assert read_needs_cache(path, state(dists))  # type: ignore[arg-type]
+    monkeypatch.setattr(constraints, "_requirement", lambda text: pytest.fail(f"parsed {text!r}"))
+    assert export_pins(dists, roots, MARKERS) == pins  # type: ignore[arg-type]
