@@ -10,13 +10,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from pipguard.core.constraints import all_needs
+from pipguard.core.constraints import all_needs, unreadable_requirements
 from pipguard.core.model import LedgerState, StandingConstraint
 from pipguard.core.transactions import apply, baseline, reconcile
 from pipguard.errors import EnvironmentUnusable, LedgerError
 from pipguard.ledger import LedgerStore, default_ledger_path, now
 from pipguard.system.environment import (
     EnvironmentState,
+    derived_more,
     needs_cache_path,
     probe_environment,
     read_needs_cache,
@@ -79,14 +80,16 @@ class Session:
     created: bool  # there was no ledger: this one starts from what is installed
     notes: tuple[str, ...] = ()
     moved_from: str | None = None  # with moved=True: the prefix the ledger was recorded for
+    caches: Path | None = None  # the probe's cache beside the ledger (None: nothing is kept)
 
     @functools.cached_property
     def standing(self) -> tuple[StandingConstraint, ...]:
         """Every standing constraint in force: the command line's, and the lines of
-        each standing file read now (a vanished or unreadable file: exit 2)."""
-        from pipguard.ledger.standing import standing_in_force
+        each standing file read now, or kept beside the probe's cache from a run that read
+        the very same file (a vanished or unreadable file: exit 2)."""
+        from pipguard.ledger.standing import standing_cache_path, standing_in_force
 
-        return standing_in_force(self.ledger)
+        return standing_in_force(self.ledger, standing_cache_path(self.caches) if self.caches else None)
 
 
 def environment_record(state: EnvironmentState) -> dict[str, str]:
@@ -127,7 +130,19 @@ def needs_at_hand(store: LedgerStore, state: EnvironmentState, ledger: LedgerSta
     if not read_needs_cache(path, state):
         # every distribution's needs, outside ones too ('why' and 'outside protect' read them)
         all_needs(state.distributions, ledger.roots, (), state.markers, "protect")
+        # and which of them have every requirement readable ('check'): parsed just now, so cheap
+        unreadable_requirements(state.distributions, state.markers)
         write_needs_cache(path, state)
+
+
+def keep_derived(session: Session) -> None:
+    """After a command derived more of the environment than its needs (``export``'s markers):
+    keep it beside the probe's cache with them, for the next run (only when there is more)."""
+    if session.caches is None or session.created:
+        return
+    path = needs_cache_path(session.caches)
+    if derived_more(path, session.state):
+        write_needs_cache(path, session.state)
 
 
 def probe(target: Target) -> EnvironmentState:
@@ -136,7 +151,7 @@ def probe(target: Target) -> EnvironmentState:
 
 
 def open_session(target: Target, *, reconcile_drift: bool = True, policy: str = "compatible",
-                 moved: bool = False, require_pip: bool = False) -> Session:
+                 moved: bool = False, require_pip: bool = False, needs: bool = True) -> Session:
     """Probe the target and read (or start) its ledger. Call with the store's lock held.
 
     Holding the exclusive lock (``store.locked()``) records what must be: a
@@ -145,15 +160,18 @@ def open_session(target: Target, *, reconcile_drift: bool = True, policy: str = 
     (``store.locked(shared=True)``) only reads. *moved*: the ledger's
     environment was moved here (``adopt --moved``): its recorded prefix is
     not checked. *require_pip*: refuse (exit 12) an environment whose pip is missing
-    or too old before anything is recorded.
+    or too old before anything is recorded. *needs*: have the needs of the environment's
+    distributions at hand (read from beside the probe's cache, or derived and kept there);
+    a command that never judges or checks them (``ledger``, ``history``) leaves them out.
     """
     store = target.store
     ledger = store.load()
     recorded = ledger.environment.get("prefix") if ledger is not None else None
     # Nothing is written beside a ledger before it is known to be this environment's (issue 19.26).
     elsewhere = bool(recorded) and not moved and not _same_place(recorded or "", target.prefix)
-    state = probe_environment(target.python, None if elsewhere else _probe_cache(store))
-    if ledger is not None and not elsewhere:
+    caches = None if elsewhere else _probe_cache(store)
+    state = probe_environment(target.python, caches)
+    if ledger is not None and not elsewhere and needs:
         needs_at_hand(store, state, ledger)
     if require_pip:
         from pipguard.engines.pip.runner import check_pip_version  # the engines load only where pip runs
@@ -163,38 +181,39 @@ def open_session(target: Target, *, reconcile_drift: bool = True, policy: str = 
         empty, txn = baseline(environment_record(state), state.own, state.markers, now,
                               policy)  # type: ignore[arg-type]  # checked by the command line
         ledger = store.finish(empty, txn) if store.writing else apply(empty, txn)
-        return Session(state, ledger, created=True)
+        return Session(state, ledger, created=True, caches=caches)
     recorded = ledger.environment.get("prefix")
     moved_from = recorded if moved and recorded and not _same_place(recorded, state.prefix) else None
     if not moved:
         check_environment(ledger, state, target)
+    store.vouch(ledger)  # a journal read in full (a copied ledger): not read again next time
     if store.writing and dict(ledger.environment) != environment_record(state):
         ledger = replace(ledger, environment=environment_record(state))
         store.save(ledger)
     if not reconcile_drift or not store.writing:
-        return Session(state, ledger, created=False, moved_from=moved_from)
+        return Session(state, ledger, created=False, moved_from=moved_from, caches=caches)
     found = reconcile(ledger, state.own_versions, now)
     for txn in found.records:
         ledger = store.finish(ledger, txn)
-    return Session(state, ledger, created=False, notes=found.notes, moved_from=moved_from)
+    return Session(state, ledger, created=False, notes=found.notes, moved_from=moved_from, caches=caches)
 
 
 # -- reading without changing: ledger, why, history, export, diff ---------------------------
 
 
 @contextlib.contextmanager
-def reading(options: Options) -> Iterator[tuple[Target, Session]]:
+def reading(options: Options, *, needs: bool = True) -> Iterator[tuple[Target, Session]]:
     """The target and its session, the lock held *shared* while the caller reads (so it never
     reads a ledger half-way through another run's transaction, while other readers may read at
     once; on a read-only location, none, said in one line). Drift is shown, not recorded."""
     target = locate(options)
     with target.store.locked(shared=True):
-        yield target, open_session(target, reconcile_drift=False)
+        yield target, open_session(target, reconcile_drift=False, needs=needs)
 
 
-def read_state(options: Options) -> tuple[Target, Session]:
+def read_state(options: Options, *, needs: bool = True) -> tuple[Target, Session]:
     """Probe the target and read its ledger's state under the lock; write nothing."""
-    with reading(options) as (target, session):
+    with reading(options, needs=needs) as (target, session):
         return target, session
 
 

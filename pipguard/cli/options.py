@@ -18,8 +18,37 @@ if TYPE_CHECKING:
     from pipguard.cli.context import Options
 
 
+class _HelpFormatter(argparse.HelpFormatter):
+    """argparse's formatter, without importing ``shutil`` (and with it bz2, lzma, fnmatch) on
+    every ``add_argument`` only to know the terminal's width: asked when help is printed."""
+
+    def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24,
+                 width: int | None = None) -> None:
+        super().__init__(prog, indent_increment, max_help_position,
+                         width if width is not None else _columns() - 2)
+
+
+def _columns() -> int:
+    """The terminal's width as ``shutil.get_terminal_size`` finds it: $COLUMNS, else stdout's
+    terminal, else 80."""
+    try:
+        columns = int(os.environ.get("COLUMNS", "0"))
+    except ValueError:
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns if columns > 0 else 80
+
+
 class CommandParser(argparse.ArgumentParser):
     """argparse, with errors raised as ``UsageError`` (exit 2, one paragraph, no usage dump)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _HelpFormatter)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> None:  # type: ignore[override]
         raise UsageError(f"{self.prog}: {message}. See '{self.prog} --help'.")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 
-from pipguard.cli.context import Options, no_ledger_note, read_state
+from pipguard.cli.context import Options, keep_derived, no_ledger_note, read_state
 from pipguard.cli.options import command_parser, print_json, say
 from pipguard.cli.render import export_json, export_text
 from pipguard.core.health import assess
@@ -32,6 +32,7 @@ def run_export(options: Options, args: list[str]) -> int:
     state, ledger = session.state, session.ledger
     has_ledger = not session.created
     pins = export_pins(state.distributions, ledger.roots, state.markers, include_tooling=ns.all)
+    keep_derived(session)  # each requirement's marker, simplified: not again while nothing changes
     health = assess(state.distributions, ledger, state.markers, ledger_path=str(target.store.path),
                     has_ledger=has_ledger, standing=session.standing)
     problems = health.findings()

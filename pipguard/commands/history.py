@@ -77,7 +77,7 @@ def run_history(options: Options, args: list[str]) -> int:
         # The lock is held while the journal is opened and the selection found; what is
         # printed afterwards comes from that open file (a snapshot), so a long history
         # read into a pager never keeps another run waiting.
-        with reading(options) as (target, session):
+        with reading(options, needs=False) as (target, session):  # the journal: no needs
             has_ledger = not session.created
             if number is not None and not has_ledger:
                 raise UsageError(

@@ -37,7 +37,7 @@ def run_ledger(options: Options, args: list[str]) -> int:
     parser = command_parser("ledger", "The roots the ledger records: the projects asked for, and how.")
     parser.add_argument("--json", action="store_true", help="print a JSON document (see docs/inspection.md)")
     ns = parser.parse_args(args)
-    target, session = read_state(options)
+    target, session = read_state(options, needs=False)  # roots and constraints: no needs
     view = ledger_view(session.ledger, session.state.own_versions, str(target.store.path), not session.created,
                        standing_to_show(session) if not session.created else ())
     outside = sorted((name, dist.version) for name, dist in session.state.outside.items())

@@ -7,7 +7,7 @@ only reaches messages through ``display_name``.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -196,21 +196,92 @@ class Unreadable:
         return f"{self.required_by} requires {self.requirement!r}, which {self.reason}"
 
 
+# Distributions every requirement of which was found readable on a marker environment (in this
+# process, or in an earlier run kept beside the probe's cache with the needs): not read again.
+_READABLE: set[tuple[Distribution, tuple[tuple[str, str], ...]]] = set()
+
+
 def unreadable_requirements(
     dists: Mapping[NormalizedName, Distribution], environment: MarkerEnvironment
 ) -> list[Unreadable]:
     """Every requirement of *dists* that cannot be parsed, or whose marker cannot be evaluated
     on the target: pipguard cannot protect it (pip ignores it too), so it is reported."""
-    found = []
+    found: list[Unreadable] = []
+    try:
+        env: tuple[tuple[str, str], ...] | None = _environment_key(environment)
+        hash(env)
+    except TypeError:  # an unhashable marker environment: nothing remembered
+        env = None
     for dist in dists.values():
+        if env is not None and (dist, env) in _READABLE:
+            continue
         active_requirements(dist, environment)  # evaluated once (cached): notes what cannot be
+        before = len(found)
         for text in dist.requires:
             if _requirement(text) is None:
                 found.append(Unreadable(dist.name, dist.label, text, "is not a valid requirement (PEP 508)"))
             elif text in _UNEVALUABLE:
                 found.append(Unreadable(dist.name, dist.label, text,
                                         f"cannot be evaluated on this interpreter ({_UNEVALUABLE[text]})"))
+        if env is not None and len(found) == before:
+            _READABLE.add((dist, env))
     return sorted(found)
+
+
+# What ``export`` takes from each distribution's requirements in use, on one marker environment:
+# (canonical name, the marker it is needed under for a constraints file, or None: always).
+# Derived by ``pipguard.core.views`` (it parses every requirement and simplifies its marker),
+# remembered per process and kept with the needs beside the probe's cache.
+_ExportKey = tuple[Distribution, tuple[tuple[str, str], ...], tuple[str, ...]]
+_EXPORT_MARKERS: dict[_ExportKey, tuple[tuple[NormalizedName, str | None], ...]] = {}
+
+
+def export_markers_of(
+    dist: Distribution, environment: MarkerEnvironment, extras: Iterable[str],
+    derive: Callable[[Requirement], str | None],
+) -> tuple[tuple[NormalizedName, str | None], ...]:
+    """For each requirement of *dist* in use: its name and ``derive(requirement)`` (remembered)."""
+    in_use = tuple(sorted(set(extras)))
+    try:
+        key: _ExportKey | None = (dist, _environment_key(environment), in_use)
+        found = _EXPORT_MARKERS.get(key)  # type: ignore[arg-type]
+    except TypeError:  # an unhashable marker environment: no caching
+        key, found = None, None
+    if found is None:
+        found = tuple((canonicalize_name(req.name), derive(req))
+                      for req in active_requirements(dist, environment, in_use))
+        if key is not None:
+            _EXPORT_MARKERS[key] = found
+    return found
+
+
+def known_export_markers(
+    dists: Iterable[Distribution], environment: MarkerEnvironment
+) -> list[tuple[Distribution, tuple[str, ...], tuple[tuple[NormalizedName, str | None], ...]]]:
+    wanted, env = set(dists), _environment_key(environment)
+    return [(dist, extras, found) for (dist, key, extras), found in _EXPORT_MARKERS.items()
+            if key == env and dist in wanted]
+
+
+def remember_export_markers(
+    known: Iterable[tuple[Distribution, tuple[str, ...], tuple[tuple[NormalizedName, str | None], ...]]],
+    environment: MarkerEnvironment,
+) -> None:
+    env = _environment_key(environment)
+    for dist, extras, found in known:
+        _EXPORT_MARKERS.setdefault((dist, env, tuple(sorted(extras))), tuple(found))
+
+
+def known_readable(dists: Iterable[Distribution], environment: MarkerEnvironment) -> list[Distribution]:
+    """Those of *dists* already found to have every requirement readable on *environment*."""
+    env = _environment_key(environment)
+    return [dist for dist in dists if (dist, env) in _READABLE]
+
+
+def remember_readable(dists: Iterable[Distribution], environment: MarkerEnvironment) -> None:
+    """Take *dists* as found, in an earlier run, to have every requirement readable on *environment*."""
+    env = _environment_key(environment)
+    _READABLE.update((dist, env) for dist in dists)
 
 
 def active_requirements(
@@ -356,12 +427,35 @@ def root_needs(roots: Iterable[RootSpec]) -> list[Need]:
     )
 
 
+# Standing constraint lines without a marker, as packaging parsed them in an earlier run that
+# read the same file (kept beside the probe's cache by ``pipguard.ledger.standing``):
+# text -> (canonical name, specifier). A line in here is not parsed again.
+_STANDING_PARSED: dict[str, tuple[NormalizedName, str]] = {}
+
+
+def standing_line_parts(requirement: Requirement) -> tuple[NormalizedName, str] | None:
+    """What a standing need takes from a marker-less line (None: it has a marker)."""
+    if requirement.marker is not None:
+        return None
+    return canonicalize_name(requirement.name), str(requirement.specifier)
+
+
+def remember_standing_line(text: str, name: NormalizedName, specifier: str) -> None:
+    """Take *text* (a standing line without a marker) as parsed into *name* and *specifier*."""
+    _STANDING_PARSED.setdefault(text, (name, specifier))
+
+
 def standing_needs(
     requirements: Iterable[str], source: str, environment: MarkerEnvironment
 ) -> list[Need]:
     """Constraint lines remembered by the user (e.g. upper-constraints)."""
     needs = []
     for text in requirements:
+        known = _STANDING_PARSED.get(text)
+        if known is not None:
+            needs.append(Need(name=known[0], specifier=known[1], required_by=f"constraint {source}",
+                              kind="standing", source=source))
+            continue
         req = _requirement(text) or parse_requirement(text)  # the latter raises, with the reason
         if not marker_applies(req.marker, environment):
             continue

@@ -21,9 +21,9 @@ from pipguard.core.constraints import (
     Distribution,
     MarkerEnvironment,
     Need,
-    active_requirements,
     all_needs,
     dependency_needs,
+    export_markers_of,
     extras_in_use,
     merge_specifiers,
     root_specs,
@@ -395,9 +395,9 @@ def _markers_needed(
     extras = extras_in_use(dists, root_specs(roots), markers)
     found: dict[NormalizedName, set[str] | None] = {name: None for name in roots}
     for dist in dists.values():
-        for req in active_requirements(dist, markers, extras.get(dist.name, ())):
-            name = canonicalize_name(req.name)
-            marker = marker_without_extras(req.marker)
+        # each requirement's marker, simplified once per state (kept with the needs between runs)
+        for name, marker in export_markers_of(dist, markers, extras.get(dist.name, ()),
+                                              lambda req: marker_without_extras(req.marker)):
             if marker is None:
                 found[name] = None
             elif name not in found:

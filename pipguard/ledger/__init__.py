@@ -22,8 +22,6 @@ in ``pipguard.core.model``; the rules that build and apply transactions in
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-
 from pipguard.core.model import POLICIES, STATUSES
 from pipguard.ledger.paths import LEDGER_DIRNAME, default_ledger_path
 from pipguard.ledger.state import STATE_SCHEMA
@@ -32,6 +30,8 @@ from pipguard.ledger.store import LedgerStore
 
 def now() -> str:
     """The clock the commands pass to ``pipguard.core.transactions`` (UTC, to the second)."""
+    from datetime import datetime, timezone  # only where something is recorded: readers never ask
+
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 

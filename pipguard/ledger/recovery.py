@@ -16,6 +16,10 @@ What ``LedgerStore.load`` does besides reading (see ``pipguard.ledger.store``):
   (edited, truncated, replaced behind pipguard's back) is read once, line
   by line, and every unreadable line is kept in the mark, so that ``check``
   reports it (exit 1) and every later run still knows, at no cost.
+  A journal newer than its state but found as the mark says (a ledger
+  copied or restored without its files' times) is read once: the run that
+  read it sets the state's time to now (``LedgerStore.vouch``), and the
+  next run trusts it again.
 
 A damaged line in the middle of the journal does not stop installs (the
 state is whole), but history, diff and rollback cannot read past it. The

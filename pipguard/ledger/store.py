@@ -103,6 +103,10 @@ class LedgerStore:
         # The journal's integrity mark as ``load`` found it, kept up to date by every write
         # (None: not known, and not written: the next load reads the journal once).
         self._mark: Mark | None = None
+        # Did ``load`` have to read the journal to know its mark, and what mark had the state
+        # recorded then (``vouch`` remembers what the reading found)?
+        self._scanned = False
+        self._recorded_mark: Mark | None = None
         self._damage_said = False
         # The journal's newest transaction as ``load`` found it (None: none, or not read).
         self.last_entry: Transaction | None = None
@@ -208,6 +212,7 @@ class LedgerStore:
         self.memory = None
         self.last_entry = None
         self._mark = None
+        self._scanned = False
         found = self._read_state_text()
         if found is None:
             state = recovery.rebuild(self)
@@ -230,13 +235,39 @@ class LedgerStore:
         for the next write, and say when lines in it cannot be read."""
         journal = Journal(self.files.journal)
         with self.reading_journal():
-            # Kept in memory: the next write records it (never a write here, before the
-            # command knows the ledger is this environment's).
-            self._mark, _scanned = recovery.verify(journal, mark, state_mtime)
+            # Kept in memory: the next write (or ``vouch``) records it (never a write here,
+            # before the command knows the ledger is this environment's).
+            self._mark, scanned = recovery.verify(journal, mark, state_mtime)
+        self._scanned, self._recorded_mark = scanned, mark
         if self.damage and self.writing and not self._damage_said:
             self._damage_said = True  # once a run, however often it loads
             for note in recovery.damage_notes(self):
                 _say(f"pipguard: warning: {note}")
+
+    def vouch(self, state: LedgerState) -> None:
+        """After ``load`` had to read the journal to know its mark, remember what it found, so
+        that the next run trusts the journal without reading it (call once the ledger is known
+        to be this environment's).
+
+        A ledger copied or restored without its files' times (``cp -r``, a backup restore, a
+        container layer) has a journal newer than its state though nothing changed: without
+        this every reader would read the whole journal on every run. When the journal was
+        found as the state's mark records it (same length, same damaged lines), the state's
+        time is set to now, as each write sets it, and its text is left as it is (a reader
+        may do this under the shared lock). A mark that changed is written with the state,
+        and only by a run that holds the exclusive lock; readers read again until one does.
+        A journal changed after this is newer than the state again, and read again."""
+        scanned, self._scanned = self._scanned, False
+        if not scanned or self._mark is None or self._mode not in ("shared", "exclusive"):
+            return
+        if self._recorded_mark == self._mark:
+            try:
+                os.utime(self.files.state)
+            except OSError:
+                pass  # only slower: the next run reads the journal again
+            return
+        if self.writing:
+            self.save(state)
 
     @property
     def damage(self) -> tuple[Damage, ...]:

@@ -35,7 +35,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pipguard.core.constraints import Need, known_needs, remember_needs
+from pipguard.core.constraints import (
+    Need,
+    known_export_markers,
+    known_needs,
+    known_readable,
+    remember_export_markers,
+    remember_needs,
+    remember_readable,
+)
 from pipguard.core.model import Distribution
 from pipguard.core.names import NormalizedName, canonicalize_name
 from pipguard.errors import EnvironmentUnusable, UsageError
@@ -249,6 +257,21 @@ def needs_cache_path(cache: Path) -> Path:
     return cache.with_name(cache.name + "-needs")
 
 
+# How much of what commands derive a needs cache held when this process read or wrote it (by
+# path): a command that derived more (export's markers) keeps it (``derived_more``).
+_HELD: dict[Path, int] = {}
+
+
+def _derived(state: EnvironmentState) -> int:
+    dists = [*state.distributions.values(), *state.hidden.values()]
+    return len(known_export_markers(dists, state.markers)) + len(known_readable(dists, state.markers))
+
+
+def derived_more(path: Path, state: EnvironmentState) -> bool:
+    """Has this process derived more for *state* than the needs cache at *path* holds?"""
+    return bool(state.signature) and _derived(state) > _HELD.get(path, -1)
+
+
 def read_needs_cache(path: Path, state: EnvironmentState) -> bool:
     """Take the needs derived in an earlier run for this very state (same probe signature,
     same markers) as derived; False when there are none to take."""
@@ -267,9 +290,18 @@ def read_needs_cache(path: Path, state: EnvironmentState) -> bool:
             known.append((dist, tuple(extras), tuple(
                 Need(canonicalize_name(n), spec, dist.label, "dependency", dist.name, tuple(e)) for n, spec, e in needs
             )))
+        readable = [dists[name] for name, version in data.get("readable", [])
+                    if name in dists and dists[name].version == version]
+        exported = [(dists[name], tuple(extras), tuple((canonicalize_name(n), m) for n, m in found))
+                    for name, version, extras, found in data.get("export", [])
+                    if name in dists and dists[name].version == version
+                    and all(isinstance(n, str) and (m is None or isinstance(m, str)) for n, m in found)]
     except (KeyError, TypeError, ValueError):
         return False
     remember_needs(known, state.markers)
+    remember_readable(readable, state.markers)
+    remember_export_markers(exported, state.markers)
+    _HELD[path] = _derived(state)
     return True
 
 
@@ -283,8 +315,18 @@ def write_needs_cache(path: Path, state: EnvironmentState) -> bool:
         "markers": state.markers,
         "needs": [[dist.name, dist.version, list(extras), [[n.name, n.specifier, list(n.extras)] for n in needs]]
                   for dist, extras, needs in known],
+        # distributions whose every requirement is readable here ('check' reports the others)
+        "readable": [[dist.name, dist.version] for dist in known_readable(
+            [*state.distributions.values(), *state.hidden.values()], state.markers)],
+        # what 'export' takes from each distribution's requirements (their markers, simplified)
+        "export": [[dist.name, dist.version, list(extras), [list(pair) for pair in found]]
+                   for dist, extras, found in known_export_markers(
+                       [*state.distributions.values(), *state.hidden.values()], state.markers)],
     }
-    return write_cache(path, json.dumps(data, separators=(",", ":")))
+    written = write_cache(path, json.dumps(data, separators=(",", ":")))
+    if written:
+        _HELD[path] = _derived(state)
+    return written
 
 
 # -- running it -------------------------------------------------------------------

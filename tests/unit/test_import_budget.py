@@ -40,6 +40,9 @@ ALWAYS_FORBIDDEN = (
 READER_FORBIDDEN = (
     *ALWAYS_FORBIDDEN, "pipguard.engines", "pipguard.pip", "packaging.tags", "packaging.utils",
     "packaging.markers", "packaging.requirements", "subprocess", "logging", "platform", "sysconfig",
+    # argparse's formatter asks shutil for the terminal's width (cli.options asks os itself);
+    # datetime is for recording a transaction; filelock for writing
+    "shutil", "bz2", "lzma", "datetime", "filelock",
 )
 
 COMMANDS = {
@@ -47,10 +50,13 @@ COMMANDS = {
     "why": (["why", "pip"], "why", READER_FORBIDDEN),
     "history": (["history", "--last", "20"], "history", READER_FORBIDDEN),
     # export writes each pin's markers, read from the Requires-Dist lines: it parses requirements
-    "export": (["export"], "export", (*ALWAYS_FORBIDDEN, "pipguard.engines", "pipguard.pip")),
+    "export": (["export"], "export", (*ALWAYS_FORBIDDEN, "pipguard.engines", "pipguard.pip", "shutil",
+                                      "datetime", "filelock")),
     # check names an old pip's missing --build-constraint (engines.pip.runner's note): that module
     # and its packages, no engine, no port, no requirement parsing (no standing constraints here)
-    "check": (["check"], "check", (*(name for name in READER_FORBIDDEN if name != "pipguard.engines"),
+    # (the engines package itself imports shutil)
+    "check": (["check"], "check", (*(name for name in READER_FORBIDDEN
+                                     if name not in ("pipguard.engines", "shutil", "bz2", "lzma")),
                                    "pipguard.engines.base")),
 }
 
@@ -62,6 +68,10 @@ def _within(name: str, prefixes: tuple[str, ...]) -> bool:
 @pytest.fixture(scope="module")
 def adopted(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A virtualenv with a ledger: pipguard adopt, then pip made a root (a satisfied install)."""
+    return _adopted_venv(tmp_path_factory)
+
+
+def _adopted_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     # tox -e oldest has no virtualenv (it needs a newer filelock than the lowest pipguard declares)
     pytest.importorskip("virtualenv", reason="the budget is measured in a virtualenv (tox -e py)")
     venv = tmp_path_factory.mktemp("budget") / "venv"
@@ -72,6 +82,35 @@ def adopted(tmp_path_factory: pytest.TempPathFactory) -> Path:
         subprocess.run([sys.executable, "-m", "pipguard", "--python", str(python), *args], check=True,
                        capture_output=True, cwd=REPO, env=_env())
     return python
+
+
+@pytest.fixture(scope="module")
+def standing(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An adopted virtualenv with a standing constraints file (as devstack's upper-constraints)."""
+    adopted = _adopted_venv(tmp_path_factory)
+    pins = tmp_path_factory.mktemp("budget-standing") / "upper-constraints.txt"
+    pins.write_text("pip>=1\nsetuptools===80.9.0\nsix===1.17.0\n")
+    subprocess.run([sys.executable, "-m", "pipguard", "--python", str(adopted), "constraints", "add", str(pins)],
+                   check=True, capture_output=True, cwd=REPO, env=_env())
+    return adopted
+
+
+# With a standing file, an unchanged one is read from beside the probe's cache: still no pip
+# command line, no requirement parser (its lines' needs are kept with it), no process.
+STANDING_COMMANDS = {
+    "ledger": (["ledger"], "ledger", READER_FORBIDDEN),
+    "why": (["why", "pip"], "why", READER_FORBIDDEN),
+    "check": COMMANDS["check"],
+}
+
+
+@pytest.mark.parametrize("command", sorted(STANDING_COMMANDS))
+def test_command_with_a_standing_file_imports_only_what_it_uses(command: str, standing: Path,
+                                                                tmp_path: Path) -> None:
+    args, own, forbidden = STANDING_COMMANDS[command]
+    loaded = modules_loaded(standing, args, tmp_path)
+    assert f"pipguard.commands.{own}" in loaded and "pipguard.ledger.standing" in loaded
+    assert over_budget(loaded, forbidden, own) == []
 
 
 def _env() -> dict[str, str]:
@@ -123,5 +162,6 @@ def test_the_budget_catches_a_forbidden_import() -> None:
     """A reader that loaded an engine, a process or another command would fail."""
     loaded = {"pipguard.commands.ledger", "pipguard.commands.support", "pipguard.core.views"}
     assert over_budget(loaded, READER_FORBIDDEN, "ledger") == []
-    for extra in ("pipguard.engines.pip.engine", "subprocess", "packaging.tags", "pipguard.commands.check"):
+    for extra in ("pipguard.engines.pip.engine", "subprocess", "packaging.tags", "pipguard.commands.check",
+                  "shutil", "datetime", "filelock", "pipguard.pip.request", "packaging.requirements"):
         assert over_budget({*loaded, extra}, READER_FORBIDDEN, "ledger") == [extra]
