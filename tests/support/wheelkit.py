@@ -176,6 +176,37 @@ def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
 '''
 
 
+def _backend_files(name: str, version: str, requires: Iterable[str], log: Path | None) -> dict[str, str]:
+    module = module_name(name)
+    metadata = metadata_text(name, version, requires)
+    return {
+        "PKG-INFO": metadata,
+        "pyproject.toml": ('[build-system]\nrequires = []\nbuild-backend = "wheelkit_backend"\n'
+                           'backend-path = ["."]\n'),
+        "wheelkit_backend.py": _BACKEND.format(name=name, version=version, module=module, dist=module,
+                                               metadata=metadata, log=str(log) if log else ""),
+    }
+
+
+def write_logging_project(
+    directory: Path,
+    name: str,
+    version: str,
+    requires: Iterable[str] = (),
+    log: Path | None = None,
+) -> Path:
+    """A source project whose metadata is not static (uv and pip must ask its backend), built offline.
+
+    Its build backend appends ``wheel NAME VERSION`` (or ``metadata NAME
+    VERSION``) to *log* each time it builds a wheel (or prepares metadata).
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    for path, text in _backend_files(name, version, requires, log).items():
+        if path != "PKG-INFO":
+            (directory / path).write_text(text)
+    return directory
+
+
 def build_sdist(
     directory: Path,
     name: str,
@@ -194,19 +225,10 @@ def build_sdist(
     import tarfile
 
     directory.mkdir(parents=True, exist_ok=True)
-    module = module_name(name)
-    metadata = metadata_text(name, version, requires)
-    stem = f"{module}-{version}"
-    files = {
-        "PKG-INFO": metadata,
-        "pyproject.toml": ('[build-system]\nrequires = []\nbuild-backend = "wheelkit_backend"\n'
-                           'backend-path = ["."]\n'),
-        "wheelkit_backend.py": _BACKEND.format(name=name, version=version, module=module, dist=module,
-                                               metadata=metadata, log=str(log) if log else ""),
-    }
+    stem = f"{module_name(name)}-{version}"
     target = directory / f"{stem}.tar.gz"
     with tarfile.open(target, "w:gz") as archive:
-        for path, text in files.items():
+        for path, text in _backend_files(name, version, requires, log).items():
             data = text.encode()
             info = tarfile.TarInfo(f"{stem}/{path}")
             info.size = len(data)
