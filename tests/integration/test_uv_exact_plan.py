@@ -128,3 +128,18 @@ def test_hashes_keep_the_request_and_the_pins_as_constraints(guard: Pipguard, tm
     assert guard.venv.versions()["b"] == "1.8"
     install = uv_runs(log)[-1]
     assert "--no-deps" not in install.split() and "constraints-" in install and str(requirements) in install
+
+
+def test_no_deps_from_an_index_reads_the_metadata_and_passes_the_flag_once(
+        guard: Pipguard, tmp_path: Path, uv_ready: str) -> None:
+    """--no-deps: the plan's requirements are read (nothing says they are met) from uv's scratch
+    install, which got --no-deps twice before (uv refuses a flag given twice: exit 2)."""
+    from tests.integration.test_uv_engine import simple_index
+
+    index = simple_index(tmp_path / "simple", guard.find_links[0])  # no local wheel to read A's metadata from
+    uv_dir, log = logging_uv(tmp_path)
+    result = run_with_uv(guard, tmp_path, uv_dir, "install", "--index-url", index, "--no-deps", "A")
+    assert result.returncode == 0, combined(result)
+    assert guard.venv.versions()["a"] == "1.0" and "b" not in guard.venv.versions()
+    assert "A 1.0 needs b<2.0,>1.0, but b is not installed" in result.stderr  # A's Requires-Dist, read
+    assert all(run.split().count("--no-deps") == 1 for run in uv_runs(log))
