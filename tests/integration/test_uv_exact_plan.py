@@ -143,3 +143,16 @@ def test_no_deps_from_an_index_reads_the_metadata_and_passes_the_flag_once(
     assert guard.venv.versions()["a"] == "1.0" and "b" not in guard.venv.versions()
     assert "A 1.0 needs b<2.0,>1.0, but b is not installed" in result.stderr  # A's Requires-Dist, read
     assert all(run.split().count("--no-deps") == 1 for run in uv_runs(log))
+
+
+def test_a_plan_with_nothing_to_install_runs_uv_once(guard: Pipguard, tmp_path: Path, uv_ready: str) -> None:
+    """-U of what is newest already (not provable without uv): the dry run's empty plan is the answer."""
+    uv_dir, log = logging_uv(tmp_path)
+    first = run_with_uv(guard, tmp_path, uv_dir, "install", *guard.index_args(), "G")
+    assert first.returncode == 0, combined(first)
+    log.unlink()
+    again = run_with_uv(guard, tmp_path, uv_dir, "install", *guard.index_args(), "-U", "G")
+    assert again.returncode == 0, combined(again)
+    assert len(uv_runs(log)) == 1 and "--dry-run" in uv_runs(log)[0]
+    assert "Resolved 2 packages" in again.stderr and "Would " not in again.stderr  # uv's words, as an install's
+    assert guard.venv.transactions()[-1]["status"] == "committed"

@@ -154,6 +154,7 @@ class _Plan:
     files: Mapping[tuple[NormalizedName, str], str]
     arguments: UvArguments
     replaced: frozenset[NormalizedName] = frozenset()  # installed now, uninstalled by the plan
+    shown: str = ""  # uv's progress lines ("Resolved 2 packages in 6ms"), not shown yet
 
 
 class UvEngine:
@@ -250,9 +251,13 @@ class UvEngine:
             if not fully:
                 planned = self._described(found, plan, invocation, fully=True)
             return planned.stopped(approval.reason)
-        if not plan.changes:
-            return planned  # nothing to install: uv's dry run said so
         quiet = _quiet(invocation.request)
+        if not plan.changes:  # nothing to install: uv's dry run said so, as uv's install would
+            done = "".join(line for line in plan.shown.splitlines(keepends=True) if not line.startswith("Would "))
+            if invocation.show_output and done and not quiet:
+                sys.stderr.write(redact(done))
+                sys.stderr.flush()
+            return planned
         result = self._run(self._exact_install(invocation, plan, planned.plan), plan.arguments)
         shown, held, output = split_output(result.stderr)
         if invocation.show_output and shown and not quiet:
@@ -311,14 +316,15 @@ class UvEngine:
             empty.mkdir(exist_ok=True)
             extra += ["--target", str(empty)]
         result = self._run(self.command(arguments, own, *extra), arguments)
-        _, held, output = split_output(result.stderr)
+        shown, held, output = split_output(result.stderr)
         selections = read_selections(result.stderr)
         if result.returncode != 0:
             return Resolution(failure=_failure(result, invocation), output=output, held=held,
                               backtracked=selections.backtracked, considered=selections.considered), None
         every = read_changes(result.stdout, version)
         replaced = frozenset(change.name for change in every if change.action == "uninstalled")
-        plan = _Plan(installed(every), direct_references(result.stderr), selections.files, arguments, replaced)
+        plan = _Plan(installed(every), direct_references(result.stderr), selections.files, arguments, replaced,
+                     shown)
         return Resolution((), None, output, None, selections.backtracked, held, selections.considered), plan
 
     def _described(self, found: Resolution, plan: _Plan, invocation: Invocation, fully: bool) -> Resolution:
