@@ -156,3 +156,17 @@ def test_a_plan_with_nothing_to_install_runs_uv_once(guard: Pipguard, tmp_path: 
     assert len(uv_runs(log)) == 1 and "--dry-run" in uv_runs(log)[0]
     assert "Resolved 2 packages" in again.stderr and "Would " not in again.stderr  # uv's words, as an install's
     assert guard.venv.transactions()[-1]["status"] == "committed"
+
+
+def test_a_hash_in_a_nested_requirements_file_is_still_checked(guard: Pipguard, tmp_path: Path,
+                                                               uv_ready: str) -> None:
+    """A --hash line turns checking on without --require-hashes: the pins carry no hash, so the
+    request itself is installed (uv checks, and refuses a wrong hash), never the bare pins."""
+    inner = tmp_path / "hashed.txt"
+    inner.write_text(f"B==1.8 --hash=sha256:{'0' * 64}\n")  # not B 1.8's hash
+    outer = tmp_path / "requirements.txt"
+    outer.write_text(f"-r {inner}\n")
+    guard.engine = "uv"
+    result = guard.run("install", *guard.index_args(), "-r", str(outer))
+    assert result.returncode != 0, combined(result)
+    assert "hash" in result.stderr.lower() and "b" not in guard.venv.versions()

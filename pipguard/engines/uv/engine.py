@@ -427,14 +427,25 @@ def _unplanned(stdout: str, plan: Sequence[PlannedInstall], uv: str) -> str:
 def _exact_plan_possible(request: InstallRequest) -> bool:
     """Can the approved plan be installed as a plain list of pins (``--no-deps``)?
 
-    Not where hashes are checked (the pins carry none), nor where a
+    Not where hashes are checked (``--require-hashes``, or a ``--hash`` on a
+    line of a requirements or constraints file, which turns checking on for
+    it: the pins carry none, and uv would install unchecked), nor where a
     requirements file says where to look or which files to take (uv reads
-    those lines only with the file itself).
+    those lines only with the file itself), nor with a file fetched by URL.
     """
-    if request.flag("require-hashes"):
+    if request.flag("require-hashes") or request.remote_files:
         return False
     own = FILE_OPTIONS_UV_READS - {"constraint", "requirement", "editable"}
-    return not any(option.key in own for _, option in request.file_options)
+    if any(option.key in own for _, option in request.file_options):
+        return False
+    for path in (*request.requirement_files, *request.constraint_files):
+        try:
+            with open(path, encoding="utf-8", errors="replace") as handle:
+                if "--hash" in handle.read():
+                    return False
+        except OSError:
+            return False  # uv will say what is wrong with it, reading it with the request
+    return True
 
 
 def _plan_lines(plan: _Plan, items: Sequence[PlannedInstall]) -> tuple[list[str], list[str]]:
