@@ -20,7 +20,11 @@ HEADER = "written by pipguard (do not edit)"
 
 def constraints_file(workdir: Path, stem: str, constraints: Constraints) -> Path:
     """*constraints* as a pip constraints file in *workdir*, named by its content."""
-    text = render_constraints(constraints, header=HEADER)
+    return text_file(workdir, stem, render_constraints(constraints, header=HEADER))
+
+
+def text_file(workdir: Path, stem: str, text: str) -> Path:
+    """*text* as a file in *workdir*, named by its content (written once)."""
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
     path = workdir / f"{stem}-{digest}.txt"
     if not path.exists():

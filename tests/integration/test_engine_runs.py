@@ -152,7 +152,7 @@ def test_uv_runs_a_dry_run_and_the_install_and_no_metadata_run_when_nothing_brea
     assert len(done) == 2 and "--dry-run" in done[0] and "--dry-run" not in done[1], done
     assert not any("--target" in line for line in done)  # no metadata run
     assert "constraints-" not in done[0]  # plain first: the dry run carries no constraints file
-    assert "constraints-" in done[1]  # the install: exactly the approved plan, pinned
+    assert "--no-deps -r" in done[1] and "plan-" in done[1]  # the install: exactly the approved plan, pinned
     assert guard.venv.versions()["a"] == "1.0"
 
     log.unlink()

@@ -113,3 +113,125 @@ def write_source_project(
         f'packages = ["{module}"]\n'
     )
     return directory
+
+
+# A build backend kept inside the sdist itself (PEP 517 ``backend-path``): it needs nothing from
+# an index, so an isolated build works offline, and it appends one line to a log file each time
+# it builds a wheel (or prepares metadata), so that a test can count the builds.
+_BACKEND = '''\
+import base64, hashlib, os, zipfile
+
+NAME, VERSION, MODULE, DIST = {name!r}, {version!r}, {module!r}, {dist!r}
+METADATA = {metadata!r}
+LOG = {log!r}
+
+
+def _log(what):
+    if LOG:
+        with open(LOG, "a") as handle:
+            handle.write(what + " " + NAME + " " + VERSION + "\\n")
+
+
+def get_requires_for_build_wheel(config_settings=None):
+    return []
+
+
+def get_requires_for_build_sdist(config_settings=None):
+    return []
+
+
+def _info(directory):
+    info = os.path.join(directory, DIST + "-" + VERSION + ".dist-info")
+    os.makedirs(info, exist_ok=True)
+    with open(os.path.join(info, "METADATA"), "w") as handle:
+        handle.write(METADATA)
+    return os.path.basename(info)
+
+
+def prepare_metadata_for_build_wheel(metadata_directory, config_settings=None):
+    _log("metadata")
+    return _info(metadata_directory)
+
+
+def _hash(data):
+    return "sha256=" + base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+
+
+def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+    _log("wheel")
+    info = DIST + "-" + VERSION + ".dist-info"
+    files = {{
+        MODULE + "/__init__.py": ("__version__ = " + repr(VERSION) + "\\n").encode(),
+        info + "/METADATA": METADATA.encode(),
+        info + "/WHEEL": (b"Wheel-Version: 1.0\\nGenerator: pipguard-wheelkit\\n"
+                          b"Root-Is-Purelib: true\\nTag: py3-none-any\\n"),
+    }}
+    lines = [path + "," + _hash(data) + "," + str(len(data)) for path, data in files.items()]
+    files[info + "/RECORD"] = ("\\n".join(lines + [info + "/RECORD,,"]) + "\\n").encode()
+    name = DIST + "-" + VERSION + "-py3-none-any.whl"
+    with zipfile.ZipFile(os.path.join(wheel_directory, name), "w") as archive:
+        for path, data in files.items():
+            archive.writestr(path, data)
+    return name
+'''
+
+
+def _backend_files(name: str, version: str, requires: Iterable[str], log: Path | None) -> dict[str, str]:
+    module = module_name(name)
+    metadata = metadata_text(name, version, requires)
+    return {
+        "PKG-INFO": metadata,
+        "pyproject.toml": ('[build-system]\nrequires = []\nbuild-backend = "wheelkit_backend"\n'
+                           'backend-path = ["."]\n'),
+        "wheelkit_backend.py": _BACKEND.format(name=name, version=version, module=module, dist=module,
+                                               metadata=metadata, log=str(log) if log else ""),
+    }
+
+
+def write_logging_project(
+    directory: Path,
+    name: str,
+    version: str,
+    requires: Iterable[str] = (),
+    log: Path | None = None,
+) -> Path:
+    """A source project whose metadata is not static (uv and pip must ask its backend), built offline.
+
+    Its build backend appends ``wheel NAME VERSION`` (or ``metadata NAME
+    VERSION``) to *log* each time it builds a wheel (or prepares metadata).
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    for path, text in _backend_files(name, version, requires, log).items():
+        if path != "PKG-INFO":
+            (directory / path).write_text(text)
+    return directory
+
+
+def build_sdist(
+    directory: Path,
+    name: str,
+    version: str,
+    requires: Iterable[str] = (),
+    log: Path | None = None,
+) -> Path:
+    """Write ``name-version.tar.gz``, a source distribution that builds offline, into *directory*.
+
+    Its build backend lives in the archive (``backend-path``, no build
+    requirements), and appends ``wheel NAME VERSION`` (or ``metadata NAME
+    VERSION``) to *log* each time a wheel is built from it (or its metadata
+    prepared).
+    """
+    import io
+    import tarfile
+
+    directory.mkdir(parents=True, exist_ok=True)
+    stem = f"{module_name(name)}-{version}"
+    target = directory / f"{stem}.tar.gz"
+    with tarfile.open(target, "w:gz") as archive:
+        for path, text in _backend_files(name, version, requires, log).items():
+            data = text.encode()
+            info = tarfile.TarInfo(f"{stem}/{path}")
+            info.size = len(data)
+            info.mtime = 1_700_000_000  # the same bytes every time it is written
+            archive.addfile(info, io.BytesIO(data))
+    return target

@@ -37,32 +37,32 @@ from __future__ import annotations
 
 import os
 import sys
-import urllib.parse
-import urllib.request
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from packaging.requirements import InvalidRequirement, Requirement
-from packaging.version import Version
+from packaging.version import InvalidVersion, Version
 
 from pipguard.core.constraints import exact_pin, plan_pins, requirement_text
 from pipguard.core.model import PlannedInstall
 from pipguard.core.names import NormalizedName, canonicalize_name
 from pipguard.core.redaction import redact
 from pipguard.engines.base import Approver, Constraints, Failure, Invocation, Resolution
-from pipguard.engines.files import constraints_file
+from pipguard.engines.files import constraints_file, text_file
 from pipguard.engines.pip.runner import ProcessResult, run_process
 from pipguard.engines.uv.metadata import (
     Metadata,
+    file_url_path,
     find_wheel,
     from_target,
     from_url,
     from_wheel,
 )
-from pipguard.engines.uv.options import UvArguments, translate, uv_environment
+from pipguard.engines.uv.options import FILE_OPTIONS_UV_READS, UvArguments, translate, uv_environment
 from pipguard.engines.uv.output import (
     MINIMUM_UV,
+    Action,
     UvChange,
     UvUnreadable,
     classify_failure,
@@ -111,6 +111,40 @@ def check_uv_version(command: Sequence[str]) -> Version:
     return found
 
 
+def packaged_uv_version(command: Sequence[str]) -> Version | None:
+    """The version of the uv package whose own binary *command* runs, read with no process.
+
+    The uv package (what ``pipguard[uv]`` installs) records its binary, with
+    its size, in ``uv-VERSION.dist-info/RECORD``: when *command* is that file
+    (the same path and size), its version is the package's. Anything else
+    (uv on PATH, ``python -m uv``, a binary replaced since): None, and
+    ``uv --version`` is asked. Saves a process on every install.
+    """
+    import importlib.util
+
+    if len(command) != 1:
+        return None
+    try:
+        spec = importlib.util.find_spec("uv")
+        locations = list(spec.submodule_search_locations or ()) if spec is not None else []
+        if not locations:
+            return None
+        binary = os.path.realpath(command[0])
+        size = os.stat(binary).st_size
+        site = Path(locations[0]).parent
+        for info in site.glob("uv-*.dist-info"):
+            version = info.name[len("uv-"):-len(".dist-info")]
+            for line in (info / "RECORD").read_text(encoding="utf-8").splitlines():
+                path, _, rest = line.partition(",")
+                recorded_size = rest.rpartition(",")[2]
+                if (os.path.basename(path) in ("uv", "uv.exe") and recorded_size == str(size)
+                        and os.path.realpath(site / path) == binary):
+                    return Version(version)
+    except (ImportError, ValueError, OSError, InvalidVersion):
+        return None
+    return None
+
+
 @dataclass(frozen=True)
 class _Plan:
     """What one dry run of uv said, kept to read the planned distributions' metadata when needed."""
@@ -119,6 +153,8 @@ class _Plan:
     urls: Mapping[NormalizedName, str]
     files: Mapping[tuple[NormalizedName, str], str]
     arguments: UvArguments
+    replaced: frozenset[NormalizedName] = frozenset()  # installed now, uninstalled by the plan
+    shown: str = ""  # uv's progress lines ("Resolved 2 packages in 6ms"), not shown yet
 
 
 class UvEngine:
@@ -131,14 +167,25 @@ class UvEngine:
         self.uv = list(uv)
         self.workdir = workdir
         self.version = version
+        # metadata uv gave in this call, by requirement line: a refused plan described again, or the
+        # guarded plan after the plain one, never asks uv (nor builds) for the same distribution twice
+        self._asked: dict[str, Metadata] = {}
 
     def supports_build_constraints(self) -> bool:
         return True
 
     def ready(self) -> None:
-        """uv's version, read and checked once: before anything is recorded (never on the fast path)."""
+        """uv's version, read and checked once: before anything is recorded (never on the fast path).
+
+        Read from the uv package's record when uv is that package's binary (no
+        process), else asked of uv (``uv --version``).
+        """
         if self.version is None:
-            self.version = check_uv_version(self.uv)
+            packaged = packaged_uv_version(self.uv)
+            if packaged is not None and packaged >= MINIMUM_UV:
+                self.version = packaged
+            else:
+                self.version = check_uv_version(self.uv)
 
     def release_dates(self, request: PipRequest, names: Sequence[str]) -> dict[str, dict[str, str]]:
         """When each version of *names* was released, where the index says (for re-plan messages, as pip's)."""
@@ -185,6 +232,11 @@ class UvEngine:
         the environment says what they are once installed): no second uv run
         in the common case. A plan the core refuses is described in full, for
         its explanation.
+
+        The approved plan is installed as it is: its items pinned (or their
+        exact file, URL or editable checkout) with ``--no-deps``, so that uv
+        neither resolves again nor builds anything the dry run did not plan
+        (``_exact_install``). An empty plan installs nothing: uv is not run again.
         """
         found, plan = self._dry_run(invocation, translate(invocation.request, invocation.also))
         if plan is None:
@@ -199,13 +251,14 @@ class UvEngine:
             if not fully:
                 planned = self._described(found, plan, invocation, fully=True)
             return planned.stopped(approval.reason)
-        arguments = plan.arguments
-        pins = plan_pins(planned.plan)
-        exact = {**invocation.constraints, **pins}
         quiet = _quiet(invocation.request)
-        # never -q here: uv's -qq also silences its JSON; pipguard hides what -q would hide itself
-        cmd = self.command(arguments, self._own(invocation, exact), "--output-format", "json")
-        result = self._run(cmd, arguments)
+        if not plan.changes:  # nothing to install: uv's dry run said so, as uv's install would
+            done = "".join(line for line in plan.shown.splitlines(keepends=True) if not line.startswith("Would "))
+            if invocation.show_output and done and not quiet:
+                sys.stderr.write(redact(done))
+                sys.stderr.flush()
+            return planned
+        result = self._run(self._exact_install(invocation, plan, planned.plan), plan.arguments)
         shown, held, output = split_output(result.stderr)
         if invocation.show_output and shown and not quiet:
             sys.stderr.write(redact(shown))
@@ -217,6 +270,42 @@ class UvEngine:
         return Resolution(planned.plan, None, planned.output + output, None, planned.backtracked,
                           planned.held + held, planned.considered)
 
+    def _exact_install(self, invocation: Invocation, plan: _Plan, items: Sequence[PlannedInstall]) -> list[str]:
+        """The command that installs exactly the approved plan.
+
+        Every planned distribution is written to a requirements file (one path
+        per content): ``name==version``, or ``name @ URL`` for a direct reference,
+        or ``-e URL`` for an editable, with ``--no-deps``: uv resolves nothing
+        again, and takes what it built or downloaded for the dry run from its
+        cache. (A local directory named on uv's command line is always built
+        again; read from a file, uv reuses its build, as it reuses any other.)
+        What the user's options say about where to look and how to build is kept
+        (``UvArguments.sources``: indexes, find-links, ``--reinstall``,
+        ``--no-build-isolation``, ``--config-setting``, ...), and so are the
+        build constraints of the dry run (the same file).
+
+        Hashes (``--require-hashes``, ``--hash``) and index options inside
+        requirement files are the request's own: there the request is installed
+        with the plan pinned as constraints, as uv resolves it.
+        """
+        arguments = plan.arguments
+        # never -q here: uv's -qq also silences its JSON; pipguard hides what -q would hide itself
+        extra = ["--output-format", "json"]
+        if not _exact_plan_possible(invocation.request):
+            exact = {**invocation.constraints, **plan_pins(items)}
+            return self.command(arguments, self._own(invocation, exact), *extra)
+        lines, reinstall = _plan_lines(plan, items)
+        path = text_file(self.workdir, "plan", "".join(f"{line}\n" for line in lines))
+        own: list[str] = []
+        if invocation.build_constraints:
+            own += ["--build-constraints", str(self._file("build-constraints", invocation.build_constraints))]
+        if "--no-deps" not in arguments.sources:
+            own.append("--no-deps")
+        for name in reinstall:
+            own += ["--reinstall-package", name]
+        return [*self.uv, "pip", "install", "--python", self.python, *_FIXED, *extra, *arguments.sources,
+                *own, "-r", str(path)]
+
     def _dry_run(self, invocation: Invocation, arguments: UvArguments) -> tuple[Resolution, _Plan | None]:
         """uv's plan for *invocation* (names, versions, files), changing nothing."""
         version = self._version
@@ -227,13 +316,15 @@ class UvEngine:
             empty.mkdir(exist_ok=True)
             extra += ["--target", str(empty)]
         result = self._run(self.command(arguments, own, *extra), arguments)
-        _, held, output = split_output(result.stderr)
+        shown, held, output = split_output(result.stderr)
         selections = read_selections(result.stderr)
         if result.returncode != 0:
             return Resolution(failure=_failure(result, invocation), output=output, held=held,
                               backtracked=selections.backtracked, considered=selections.considered), None
-        changes = installed(read_changes(result.stdout, version))
-        plan = _Plan(changes, direct_references(result.stderr), selections.files, arguments)
+        every = read_changes(result.stdout, version)
+        replaced = frozenset(change.name for change in every if change.action == "uninstalled")
+        plan = _Plan(installed(every), direct_references(result.stderr), selections.files, arguments, replaced,
+                     shown)
         return Resolution((), None, output, None, selections.backtracked, held, selections.considered), plan
 
     def _described(self, found: Resolution, plan: _Plan, invocation: Invocation, fully: bool) -> Resolution:
@@ -255,7 +346,7 @@ class UvEngine:
         """
         find_links = _find_links(plan.arguments)
         found: dict[NormalizedName, Metadata] = {}
-        missing: list[str] = []
+        missing: list[tuple[NormalizedName, str]] = []
         for change in plan.changes:
             url = plan.urls.get(change.name)
             meta: Metadata | None = None
@@ -270,23 +361,48 @@ class UvEngine:
             elif not fully and change.version is not None:
                 continue  # its requirements are read from the environment once it is installed
             elif url is not None:
-                missing.append(f"{change.name} @ {url}")
+                missing.append((change.name, f"{change.name} @ {url}"))
             elif change.version is not None:
-                missing.append(f"{change.name}{exact_pin(change.version)}")
+                missing.append((change.name, f"{change.name}{exact_pin(change.version)}"))
             else:
-                missing.append(change.name)
+                missing.append((change.name, change.name))
         if not missing:
             return found
+        asked = self._ask_metadata(plan, build_constraints, missing)
+        if isinstance(asked, Resolution):
+            return asked
+        found.update(asked)
+        return found
+
+    def _ask_metadata(self, plan: _Plan, build_constraints: Constraints,
+                      missing: Sequence[tuple[NormalizedName, str]]) -> dict[NormalizedName, Metadata] | Resolution:
+        """*missing* (name, requirement line) installed by uv into a scratch ``--target``, and read there.
+
+        The lines go in a requirements file, not on uv's command line: uv
+        then reuses what its dry run prepared (a local directory named on the
+        command line is always built again), and the wheel it builds here is
+        the one the install takes from its cache.
+        """
+        found = {name: self._asked[line] for name, line in missing if line in self._asked}
+        lines = [line for name, line in missing if name not in found]
+        if not lines:
+            return found
         scratch = self.workdir / f"metadata-{len(list(self.workdir.glob('metadata-*'))) + 1}"
+        requirements = text_file(self.workdir, "metadata", "".join(f"{line}\n" for line in lines))
         own = ["--build-constraints", str(self._file("build-constraints", build_constraints))] \
             if build_constraints else []
-        cmd = [*self.uv, "pip", "install", "--python", self.python, *_FIXED, "--target", str(scratch),
-               "--no-deps", "-q", *plan.arguments.sources, *own, *missing]
+        if "--no-deps" not in plan.arguments.sources:  # uv refuses a flag given twice
+            own.append("--no-deps")
+        cmd = [*self.uv, "pip", "install", "--python", self.python, *_FIXED, "--target", str(scratch), "-q",
+               *plan.arguments.sources, *own, "-r", str(requirements)]
         result = self._run(cmd, plan.arguments)
         if result.returncode != 0:
             _, held, output = split_output(result.stderr)
             return Resolution(failure=classify_failure(result), output=output, held=held)
-        found.update(from_target(scratch))
+        read = from_target(scratch)
+        for name, line in missing:
+            if name in read:
+                self._asked[line] = found[name] = read[name]
         return found
 
 
@@ -306,6 +422,57 @@ def _unplanned(stdout: str, plan: Sequence[PlannedInstall], uv: str) -> str:
         return ""
     return (f"pipguard: warning: uv installed {', '.join(unplanned)}, which the approved plan did not hold "
             "(did the index change between the dry run and the install?).\n")
+
+
+def _exact_plan_possible(request: InstallRequest) -> bool:
+    """Can the approved plan be installed as a plain list of pins (``--no-deps``)?
+
+    Not where hashes are checked (``--require-hashes``, or a ``--hash`` on a
+    line of a requirements or constraints file, which turns checking on for
+    it: the pins carry none, and uv would install unchecked), nor where a
+    requirements file says where to look or which files to take (uv reads
+    those lines only with the file itself), nor with a file fetched by URL.
+    """
+    if request.flag("require-hashes") or request.remote_files:
+        return False
+    own = FILE_OPTIONS_UV_READS - {"constraint", "requirement", "editable"}
+    if any(option.key in own for _, option in request.file_options):
+        return False
+    for path in (*request.requirement_files, *request.constraint_files):
+        try:
+            with open(path, encoding="utf-8", errors="replace") as handle:
+                if "--hash" in handle.read():
+                    return False
+        except OSError:
+            return False  # uv will say what is wrong with it, reading it with the request
+    return True
+
+
+def _plan_lines(plan: _Plan, items: Sequence[PlannedInstall]) -> tuple[list[str], list[str]]:
+    """The approved plan as requirement lines, and the names uv must install again though installed.
+
+    uv plans to reinstall a local project or URL asked for again (pip does
+    too), and what ``--reinstall`` names; read from a file, uv would keep an
+    installed copy of the same version, so those are named with
+    ``--reinstall-package``. (A new version of a named distribution replaces
+    the old one by itself, and keeps uv's cache: ``--reinstall-package`` would
+    refresh it, building an sdist again.)
+    """
+    actions: dict[NormalizedName, Action] = {change.name: change.action for change in plan.changes}
+    lines: list[str] = []
+    reinstall: list[str] = []
+    for item in items:
+        if item.editable:
+            lines.append(f"-e {item.editable}")
+        elif item.url:
+            lines.append(f"{item.name} @ {item.url}")
+        else:
+            lines.append(f"{item.name}{exact_pin(item.version)}")
+        again = actions.get(item.name) == "reinstalled" or (
+            item.name in plan.replaced and bool(item.editable or item.url))
+        if again and "--reinstall" not in plan.arguments.sources:
+            reinstall.append(item.name)
+    return lines, reinstall
 
 
 def _failure(result: ProcessResult, invocation: Invocation) -> Failure:
@@ -348,7 +515,7 @@ def _local_path(location: str) -> str | None:
     """A local path, or a file: URL, as a real path (None for anything remote)."""
     location = location.split("#", 1)[0]
     if location.startswith("file:"):
-        return os.path.realpath(urllib.request.url2pathname(urllib.parse.urlsplit(location).path))
+        return os.path.realpath(file_url_path(location))
     if "://" in location:
         return None
     return os.path.realpath(location)
