@@ -233,6 +233,13 @@ def _prepared(kind: str, make: Callable[[Path], Venv]) -> Path | None:
     return _templates.made[kind]
 
 
+def prepared_copy(kind: str, make: Callable[[Path], Venv], path: Path) -> Venv:
+    """A fresh venv at *path*: a copy of the session's prepared venv of *kind* (made once by
+    *make*, pip compiled), or *make* itself outside a session."""
+    template = _prepared(kind, make)
+    return make(path) if template is None else copy_venv(template, path)
+
+
 def _site_packages(venv: Venv) -> list[Path]:
     return sorted((venv.path / "lib").glob("python3*/site-packages"))
 
@@ -296,8 +303,7 @@ def _ensurepip_venv(path: Path) -> Venv:
 def make_ensurepip_venv(path: Path) -> Venv:
     """``python -m venv PATH``: the standard library's venv, with ensurepip's pip (older than
     virtualenv's); a copy of the session's prepared one, as ``make_venv``."""
-    template = _prepared("ensurepip", _ensurepip_venv)
-    return _ensurepip_venv(path) if template is None else copy_venv(template, path)
+    return prepared_copy("ensurepip", _ensurepip_venv, path)
 
 
 @pytest.fixture
@@ -402,10 +408,7 @@ def system_site_venv(base_python: BasePython, tmp_path: Path) -> Venv:
 
     A copy of one prepared per session (see ``make_venv``).
     """
-    template = _prepared("system-site", lambda path: make_system_site_venv(base_python, path))
-    if template is None:
-        return make_system_site_venv(base_python, tmp_path / "venv")
-    return copy_venv(template, tmp_path / "venv")
+    return prepared_copy("system-site", lambda path: make_system_site_venv(base_python, path), tmp_path / "venv")
 
 
 @dataclass
@@ -530,6 +533,8 @@ def uv_ready() -> str:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # pytest-xdist's own mark (tox runs --dist loadgroup), named here for runs without xdist
+    config.addinivalue_line("markers", "xdist_group(name): tests that share a worker (and its session fixtures)")
     config.addinivalue_line(
         "markers", "engines(*names): in a module run under both engines, the engines this test runs under "
         "(its behaviour is the core's: the other engine's run of it is covered elsewhere, see the test)")
