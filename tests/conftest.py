@@ -540,8 +540,30 @@ def pytest_configure(config: pytest.Config) -> None:
         "(its behaviour is the core's: the other engine's run of it is covered elsewhere, see the test)")
 
 
+# The modules whose tests take longest one by one (10-30 s each: bench, demo, devstack's
+# stacks, builds, long histories), run first: xdist (--dist loadgroup, tox.ini) hands
+# tests out in collection order, so both workers then end together on short ones, the
+# unit tests last. The devstack group is handed out first anyway (the largest group).
+SLOWEST_FIRST = (
+    "tests/integration/test_bench.py", "tests/integration/test_demo.py",
+    "tests/integration/test_build_constraints.py", "tests/integration/test_upgrade.py",
+    "tests/integration/test_rollback_complete.py", "tests/integration/test_autoremove.py",
+    "tests/integration/test_hardening.py", "tests/integration/test_ledger_journal.py",
+    "tests/integration/test_shim.py", "tests/integration/test_engine_parity.py",
+    "tests/integration/test_real_shapes.py", "tests/integration/test_check_ci.py",
+)
+
+
+def _run_order(item: pytest.Item) -> tuple[int, int]:
+    path = item.nodeid.split("::", 1)[0]
+    if path in SLOWEST_FIRST:
+        return 0, SLOWEST_FIRST.index(path)
+    return (2 if path.startswith("tests/unit/") else 1), 0
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Deselect a test's runs under the engines its ``engines`` mark leaves out."""
+    """Deselect a test's runs under the engines its ``engines`` mark leaves out; the slowest first."""
+    items.sort(key=_run_order)  # stable: each module's own order is kept
     kept: list[pytest.Item] = []
     left_out: list[pytest.Item] = []
     for item in items:
