@@ -8,6 +8,7 @@ configuration and puts its own back.
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import os
 import shutil
@@ -158,7 +159,17 @@ class Venv:
         )
 
     def versions(self) -> dict[str, str]:
-        """name -> version of everything installed, read by the venv's own Python."""
+        """name -> version of everything installed, as the venv's own Python sees it.
+
+        A plain venv (no system site-packages, no .pth file that could add a
+        path) sees its site-packages and the standard library, which holds no
+        distribution: that directory is read here (a Python run costs ~60 ms
+        of CPU, and tests ask this hundreds of times). Any other venv is asked.
+        """
+        site = self._plain_site_packages()
+        if site is not None:
+            return {dist.metadata["Name"].lower(): dist.version
+                    for dist in importlib.metadata.distributions(path=[str(site)])}
         code = (
             "import json, importlib.metadata as m;"
             "print(json.dumps({d.metadata['Name'].lower(): d.version for d in m.distributions()}))"
@@ -166,6 +177,15 @@ class Venv:
         out = subprocess.run([self.python, "-I", "-c", code], capture_output=True, text=True, check=True)
         result: dict[str, str] = json.loads(out.stdout)
         return result
+
+    def _plain_site_packages(self) -> Path | None:
+        config = self.path / "pyvenv.cfg"
+        if not config.is_file() or "include-system-site-packages = false" not in config.read_text():
+            return None
+        found = _site_packages(self)
+        if len(found) != 1 or any(found[0].glob("*.pth")):
+            return None
+        return found[0]
 
     def pip_check(self) -> subprocess.CompletedProcess[str]:
         return self.pip("check")
@@ -188,17 +208,35 @@ _TEMPLATE_NAME = "prepared-venv-to-copy"
 class _Templates:
     directory: Path | None = None  # set for the session (outside pytest: None, venvs are made)
     made: dict[str, Path] = field(default_factory=dict)
+    # each template's lib/ files as prepared: copies share them (hard links, see copy_venv)
+    files: dict[Path, tuple[int, int, int]] = field(default_factory=dict)
 
 
 _templates = _Templates()
+
+
+def _file_marks(lib: Path) -> dict[Path, tuple[int, int, int]]:
+    """(size, mtime, mode) of every file under *lib*: what a write through a hard link would change."""
+    marks: dict[Path, tuple[int, int, int]] = {}
+    for root, _, files in os.walk(lib):
+        for name in files:
+            stat = os.lstat(os.path.join(root, name))
+            marks[Path(root, name)] = (stat.st_size, stat.st_mtime_ns, stat.st_mode)
+    return marks
 
 
 @pytest.fixture(scope="session", autouse=True)
 def _venv_templates(tmp_path_factory: pytest.TempPathFactory) -> Iterable[None]:
     _templates.directory = tmp_path_factory.mktemp("prepared-venvs")
     yield
+    now: dict[Path, tuple[int, int, int]] = {}
+    for template in _templates.made.values():
+        now.update(_file_marks(template / "lib"))
+    changed = [str(path) for path, mark in _templates.files.items() if now.get(path) != mark]
     _templates.directory = None
     _templates.made.clear()
+    _templates.files.clear()
+    assert not changed, f"a test changed a prepared venv's file in place (through a hard-linked copy): {changed[:5]}"
 
 
 def _prepared(kind: str, make: Callable[[Path], Venv]) -> Path | None:
@@ -211,7 +249,15 @@ def _prepared(kind: str, make: Callable[[Path], Venv]) -> Path | None:
                                   capture_output=True, text=True, env=scrubbed_env(), check=False)
         assert compiled.returncode == 0, compiled.stdout + compiled.stderr
         _templates.made[kind] = template.path
+        _templates.files.update(_file_marks(template.path / "lib"))
     return _templates.made[kind]
+
+
+def prepared_copy(kind: str, make: Callable[[Path], Venv], path: Path) -> Venv:
+    """A fresh venv at *path*: a copy of the session's prepared venv of *kind* (made once by
+    *make*, pip compiled), or *make* itself outside a session."""
+    template = _prepared(kind, make)
+    return make(path) if template is None else copy_venv(template, path)
 
 
 def _site_packages(venv: Venv) -> list[Path]:
@@ -219,8 +265,27 @@ def _site_packages(venv: Venv) -> list[Path]:
 
 
 def copy_venv(template: Path, path: Path) -> Venv:
-    """A copy of the venv at *template* that works at *path* (its scripts name *path*)."""
-    shutil.copytree(template, path, symlinks=True)
+    """A copy of the venv at *template* that works at *path* (its scripts name *path*).
+
+    What is under lib/ (pip's sources and bytecode: nearly all of it) is
+    hard-linked, not copied: copying those ~1,100 files cost ~0.3 s of CPU
+    per venv. pip never writes an installed file in place (an uninstall
+    moves it away, an install writes a new file), so a copy's changes never
+    reach the template; ``_venv_templates`` checks that at the end of the
+    session. bin/ and pyvenv.cfg are copied: they are rewritten below.
+    """
+    lib = template / "lib"
+
+    def link_or_copy(source: str, destination: str) -> None:
+        if Path(source).is_relative_to(lib):
+            try:
+                os.link(source, destination)
+                return
+            except OSError:  # another file system: a copy
+                pass
+        shutil.copy2(source, destination)
+
+    shutil.copytree(template, path, symlinks=True, copy_function=link_or_copy)
     old, new = str(template).encode(), str(path).encode()
     for file in [*(path / "bin").iterdir(), path / "pyvenv.cfg"]:
         if file.is_symlink() or not file.is_file():
@@ -258,8 +323,7 @@ def _ensurepip_venv(path: Path) -> Venv:
 def make_ensurepip_venv(path: Path) -> Venv:
     """``python -m venv PATH``: the standard library's venv, with ensurepip's pip (older than
     virtualenv's); a copy of the session's prepared one, as ``make_venv``."""
-    template = _prepared("ensurepip", _ensurepip_venv)
-    return _ensurepip_venv(path) if template is None else copy_venv(template, path)
+    return prepared_copy("ensurepip", _ensurepip_venv, path)
 
 
 @pytest.fixture
@@ -364,10 +428,7 @@ def system_site_venv(base_python: BasePython, tmp_path: Path) -> Venv:
 
     A copy of one prepared per session (see ``make_venv``).
     """
-    template = _prepared("system-site", lambda path: make_system_site_venv(base_python, path))
-    if template is None:
-        return make_system_site_venv(base_python, tmp_path / "venv")
-    return copy_venv(template, tmp_path / "venv")
+    return prepared_copy("system-site", lambda path: make_system_site_venv(base_python, path), tmp_path / "venv")
 
 
 @dataclass
@@ -492,13 +553,37 @@ def uv_ready() -> str:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # pytest-xdist's own mark (tox runs --dist loadgroup), named here for runs without xdist
+    config.addinivalue_line("markers", "xdist_group(name): tests that share a worker (and its session fixtures)")
     config.addinivalue_line(
         "markers", "engines(*names): in a module run under both engines, the engines this test runs under "
         "(its behaviour is the core's: the other engine's run of it is covered elsewhere, see the test)")
 
 
+# The modules whose tests take longest one by one (10-30 s each: bench, demo, devstack's
+# stacks, builds, long histories), run first: xdist (--dist loadgroup, tox.ini) hands
+# tests out in collection order, so both workers then end together on short ones, the
+# unit tests last. The devstack group is handed out first anyway (the largest group).
+SLOWEST_FIRST = (
+    "tests/integration/test_bench.py", "tests/integration/test_demo.py",
+    "tests/integration/test_build_constraints.py", "tests/integration/test_upgrade.py",
+    "tests/integration/test_rollback_complete.py", "tests/integration/test_autoremove.py",
+    "tests/integration/test_hardening.py", "tests/integration/test_ledger_journal.py",
+    "tests/integration/test_shim.py", "tests/integration/test_engine_parity.py",
+    "tests/integration/test_real_shapes.py", "tests/integration/test_check_ci.py",
+)
+
+
+def _run_order(item: pytest.Item) -> tuple[int, int]:
+    path = item.nodeid.split("::", 1)[0]
+    if path in SLOWEST_FIRST:
+        return 0, SLOWEST_FIRST.index(path)
+    return (2 if path.startswith("tests/unit/") else 1), 0
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Deselect a test's runs under the engines its ``engines`` mark leaves out."""
+    """Deselect a test's runs under the engines its ``engines`` mark leaves out; the slowest first."""
+    items.sort(key=_run_order)  # stable: each module's own order is kept
     kept: list[pytest.Item] = []
     left_out: list[pytest.Item] = []
     for item in items:

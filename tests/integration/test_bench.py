@@ -2,6 +2,9 @@
 
 No timing is asserted: only that one quick run measures every scenario and
 writes its results. The full benchmark is ``tox -e bench`` (docs/benchmark.md).
+The shape is as small as still shows every row: 8 pins (one left out by its
+marker), no warm-up run, ledgers of 2 and 20 transactions (~16 s of CPU,
+against ~40 s at 30 pins, a warm-up and 30 and 300 transactions).
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ PINS = [
     "chardet===5.2.0.post1", 'legacy-only===1.0; python_version < "3"',
     'modern-only===2.1; python_version >= "3.9"',
 ] + [f"pkg-{i:02d}===1.{i}.0" for i in range(30)]
+DISTS = 8  # the first 8 pins that apply: the seven above but one, and pkg-00 and pkg-01
+SIZES = (2, 20)  # ledger sizes, in transactions
 
 
 @pytest.mark.integration
@@ -32,19 +37,23 @@ def test_quick_bench_writes_every_row_with_numeric_ratios(tmp_path: Path) -> Non
     constraints.write_text("# a tiny shape\n" + "\n".join(PINS) + "\n")
     out = tmp_path / "results"
     result = subprocess.run(
-        [sys.executable, str(REPO / "bench" / "bench"), "--quick", "--dists", "30",
-         "--transactions", "300,30", "--constraints", str(constraints), "--out", str(out), "--no-uv"],
+        [sys.executable, str(REPO / "bench" / "bench"), "--quick", "--warmup", "0", "--dists", str(DISTS),
+         "--transactions", ",".join(map(str, reversed(SIZES))), "--constraints", str(constraints),
+         "--out", str(out), "--no-uv"],
         capture_output=True, text=True, env=scrubbed_env(), timeout=600, check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
 
     data = json.loads((out / "results.json").read_text())
-    assert data["shape"]["dists"] == 30
-    assert [ledger["transactions"] for ledger in data["shape"]["ledger"]] == [30, 300]
+    assert data["shape"]["dists"] == DISTS
+    assert [ledger["transactions"] for ledger in data["shape"]["ledger"]] == list(SIZES)
+    assert data["shape"]["warmup"] == 0
     assert data["meta"]["pip"] and data["meta"]["python"] and data["meta"]["machine"]["cores"]
     rows = {row["key"]: row for row in data["rows"]}
-    assert {"a", "b-leaf", "b-top", "c", "d-check-30", "d-check-300"} <= set(rows)
-    for key in ("a", "b-leaf", "b-top", "c", "d-check-30", "d-check-300"):
+    small, large = SIZES
+    keys = ("a", "b-leaf", "b-top", "c", f"d-check-{small}", f"d-check-{large}")
+    assert set(keys) <= set(rows)
+    for key in keys:
         ratio = rows[key]["ratio"]
         assert isinstance(ratio, float) and math.isfinite(ratio) and ratio > 0, (key, ratio)
         for tool in ("pip", "pipguard"):
@@ -65,7 +74,7 @@ def test_quick_bench_writes_every_row_with_numeric_ratios(tmp_path: Path) -> Non
     assert "| scenario | pip | pipguard | uv | pipguard / pip | pipguard / uv | target | met |" in table
     assert table.count("| (") >= 2 * len(rows)  # each row in the wall-time and CPU tables
     assert f"{rows['a']['ratio']:.2f}x" in table
-    assert "| command | 30 txns | 300 txns | 300 / 30 | flat |" in table  # (d) side by side
+    assert f"| command | {small} txns | {large} txns | {large} / {small} | flat |" in table  # (d) side by side
     assert "| install a new package (overhead: pipguard - pip) |" in table
     assert "Peak RSS of any pipguard command:" in table
     # The pin whose marker does not apply to this Python was left out.

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,18 +21,12 @@ from typing import Any
 import pytest
 
 from tests.conftest import journal_transactions
-from tests.integration.devstack_world import BASE_DISTRIBUTIONS, World, build_world
-from tests.support.devstack_kit import (
-    CallResult,
-    Devstack,
-    clean_env,
-    copy_interpreter,
-    install_pip,
-    make_venv,
-    pipguard_home,
-)
+from tests.integration.conftest import devstack_venv
+from tests.integration.devstack_world import World
+from tests.support.devstack_kit import CallResult, Devstack, clean_env, copy_interpreter, install_pip
 
-pytestmark = pytest.mark.integration
+# The session's devstack fixtures (tests/integration/conftest.py) are made once, on one worker.
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("devstack")]
 
 # The stack: devstack's calls in the order stack.sh would make them, and the breaking calls after.
 STACK = [
@@ -47,34 +40,6 @@ LISTINGS = ["pip list --format=columns", "python$PYTHON3_VERSION -m pip freeze"]
 ROGUE = "pip_install ds-rogue-plugin"  # needs ds-legacy>=2.0; ds-cinder needs ds-legacy<2.0
 NEEDED_UNINSTALL = "pip_uninstall ds-oslo-db"  # ds-nova and ds-cinder need it
 NEEDED_UNINSTALL_DIRECT = "python$PYTHON3_VERSION -m pip uninstall -y ds-oslo-db"  # its exit code, unmasked
-
-
-# -- session fixtures ----------------------------------------------------------------------
-
-
-@pytest.fixture(scope="session")
-def devstack_world(tmp_path_factory: pytest.TempPathFactory) -> World:
-    return build_world(tmp_path_factory.mktemp("devstack-world"))
-
-
-@pytest.fixture(scope="session")
-def devstack_base_python(tmp_path_factory: pytest.TempPathFactory, devstack_world: World) -> Path:
-    """A base interpreter the suite controls (the running Python's prefix, hard-linked) whose own
-    site-packages holds distributions of its own, some in conflict with what devstack installs."""
-    python = copy_interpreter(tmp_path_factory.mktemp("base-python") / "prefix")
-    result = subprocess.run(
-        [sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet", "--no-index",
-         "--root-user-action=ignore", "-f", str(devstack_world.wheelhouse), *BASE_DISTRIBUTIONS],
-        capture_output=True, text=True, env=clean_env(), check=False)
-    assert result.returncode == 0, result.stderr
-    return python
-
-
-@pytest.fixture(scope="session")
-def outside_pipguard(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """pipguard in a venv of its own, installed from a wheel of this checkout: bin/pipguard."""
-    root = tmp_path_factory.mktemp("pipguard-home")
-    return pipguard_home(root / "venv", root / "wheels")
 
 
 # -- running a stack -------------------------------------------------------------------------
@@ -130,7 +95,7 @@ def run_stack(stack: Stack, calls: list[str] = STACK) -> dict[str, CallResult]:
 def venv_box(root: Path, world: World, base: Path, pipguard: Path | None) -> Stack:
     """devstack's GLOBAL_VENV box: a --system-site-packages venv over *base*, the image's tool in it."""
     venv = root / "data" / "venv"
-    python = make_venv(venv, base, system_site_packages=True)
+    python = devstack_venv(venv, base)
     devstack = Devstack(world.dest, world.requirements_copy(root / "requirements"), venv,
                         global_venv=True, find_links=[world.wheelhouse])
     stack = Stack(devstack, python, pipguard)
@@ -192,6 +157,21 @@ def assert_breaking_calls_refused(guarded: Stack, plain: Stack) -> None:
     assert guarded.versions() == before and guarded.pip("check").returncode == 0
 
 
+def assert_base_distributions_do_not_block_an_install_into_the_venv(guarded: Stack, plain: Stack) -> None:
+    """The base's ds-distro-tool needs ds-crypto>=2.0; the venv gets ds-crypto 1.0 (shadowing the base's
+    2.0), as plain pip does: the base interpreter is not the environment being guarded. (The boxes differ
+    by now, the plain one broken: the call must change both in the same way.)"""
+    call, freeze = "pip_install_gr ds-glanceclient", "python$PYTHON3_VERSION -m pip freeze"
+    ours_before, theirs_before = (set(box.call(freeze).stdout.splitlines()) for box in (guarded, plain))
+    ours, theirs = guarded.call(call), plain.call(call)
+    assert theirs.returncode == 0, show(theirs)
+    assert ours.returncode == 0, show(ours)
+    assert guarded.versions()["ds-crypto"] == plain.versions()["ds-crypto"] == "1.0"
+    ours_after, theirs_after = (set(box.call(freeze).stdout.splitlines()) for box in (guarded, plain))
+    assert ours_after - ours_before == theirs_after - theirs_before != set()
+    assert ours_before - ours_after == theirs_before - theirs_after
+
+
 # -- the tests ---------------------------------------------------------------------------------
 
 
@@ -212,6 +192,7 @@ def test_devstack_global_venv_stack_matches_plain_pip_and_refuses_what_would_bre
     assert "uninstall" in commands  # pip_uninstall reached pipguard through python -m pip
 
     assert_breaking_calls_refused(guarded, plain)
+    assert_base_distributions_do_not_block_an_install_into_the_venv(guarded, plain)
 
     # pipguard lives outside: nothing of it in the guarded venv (nor in what the venv sees).
     installed = guarded.versions()
@@ -241,33 +222,3 @@ def test_devstack_without_global_venv_goes_through_python_m_pip_for_every_call(
     assert removed.returncode == 0, show(removed)
     after = guarded.call(ROGUE)  # plain pip again: nothing guards the system interpreter any more
     assert after.returncode == 0, show(after)
-
-
-def test_base_interpreters_own_distributions_do_not_block_an_install_into_the_venv(
-        tmp_path: Path, devstack_world: World, devstack_base_python: Path, outside_pipguard: Path) -> None:
-    """The base's ds-distro-tool needs ds-crypto>=2.0; the venv gets ds-crypto 1.0 (shadowing the base's
-    2.0), as plain pip does: the base interpreter is not the environment being guarded."""
-    guarded = venv_box(tmp_path / "guarded", devstack_world, devstack_base_python, outside_pipguard)
-    plain = venv_box(tmp_path / "plain", devstack_world, devstack_base_python, None)
-    call = "pip_install_gr ds-glanceclient"
-    ours, theirs = guarded.call(call), plain.call(call)
-    assert theirs.returncode == 0, show(theirs)
-    assert ours.returncode == 0, show(ours)
-    assert guarded.versions()["ds-crypto"] == plain.versions()["ds-crypto"] == "1.0"
-    freeze = "python$PYTHON3_VERSION -m pip freeze"
-    assert guarded.call(freeze).stdout == plain.call(freeze).stdout
-
-
-def test_standing_upper_constraints_follow_devstacks_edit_constraints(
-        tmp_path: Path, devstack_world: World, devstack_base_python: Path, outside_pipguard: Path) -> None:
-    """After `pipguard constraints add upper-constraints.txt`, setup_dev_lib (which deletes the library's
-    pin from the file in place) installs the library from its checkout, as plain pip does."""
-    guarded = venv_box(tmp_path / "guarded", devstack_world, devstack_base_python, outside_pipguard)
-    upper = guarded.devstack.requirements_dir / "upper-constraints.txt"
-    added = guarded.guard("constraints", "add", str(upper))
-    assert added.returncode == 0, show(added)
-    for call in ("pip_install_gr ds-oslo-config", "setup_develop $DEST/nova compute",
-                 "GITDIR[ds-oslo-config]=$DEST/oslo-config; setup_dev_lib ds-oslo-config"):
-        result = guarded.call(call)
-        assert result.returncode == 0, show(result)
-    assert guarded.versions()["ds-oslo-config"] == "3.0.1.dev3"

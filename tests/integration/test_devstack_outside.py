@@ -18,42 +18,21 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.conftest import journal_transactions
-from tests.integration.devstack_world import BASE_DISTRIBUTIONS, World, build_world
-from tests.support.devstack_kit import CallResult, Devstack, clean_env, copy_interpreter, make_venv, pipguard_home
+from tests.integration.conftest import devstack_venv
+from tests.integration.devstack_world import World
+from tests.support.devstack_kit import CallResult, Devstack, clean_env
 
-pytestmark = pytest.mark.integration
+# The session's devstack fixtures (tests/integration/conftest.py: the world, the base
+# interpreter, pipguard outside) are shared with test_devstack.py, on one worker.
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("devstack")]
 
 ALREADY_BROKEN = "already broken before this install"
-
-
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> World:
-    return build_world(tmp_path_factory.mktemp("devstack-world"))
-
-
-@pytest.fixture(scope="module")
-def base_python(tmp_path_factory: pytest.TempPathFactory, world: World) -> Path:
-    """The distro's Python: ds-crypto 2.0 (upper-constraints pins 1.0) and tools needing it."""
-    python = copy_interpreter(tmp_path_factory.mktemp("base-python") / "prefix")
-    done = subprocess.run(
-        [sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet", "--no-index",
-         "--root-user-action=ignore", "-f", str(world.wheelhouse), *BASE_DISTRIBUTIONS],
-        capture_output=True, text=True, env=clean_env(), check=False)
-    assert done.returncode == 0, done.stderr
-    return python
-
-
-@pytest.fixture(scope="module")
-def pipguard(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("pipguard-home")
-    return pipguard_home(root / "venv", root / "wheels")
 
 
 class Box:
@@ -61,7 +40,7 @@ class Box:
 
     def __init__(self, root: Path, world: World, base: Path, pipguard: Path) -> None:
         self.venv = root / "data" / "venv"
-        self.python = make_venv(self.venv, base, system_site_packages=True)
+        self.python = devstack_venv(self.venv, base)
         self.devstack = Devstack(world.dest, world.requirements_copy(root / "requirements"), self.venv,
                                  global_venv=True, find_links=[world.wheelhouse])
         self.pipguard = pipguard
@@ -99,13 +78,19 @@ STACK = [
     "setup_develop $DEST/nova compute",
     "setup_develop $DEST/cinder",
     "pip_install_gr ds-glanceclient",  # needs ds-crypto<2.0: shadows the base's ds-crypto 2.0 with u-c's 1.0
+    # edit-constraints deletes the library's pin from upper-constraints.txt in place, then
+    # installs it from its checkout: the standing constraints are read again, as plain pip would
+    "GITDIR[ds-oslo-config]=$DEST/oslo-config; setup_dev_lib ds-oslo-config",
 ]
 
 
 def test_standing_upper_constraints_judge_the_venvs_own_distributions_not_the_base_interpreters(
-        tmp_path: Path, world: World, base_python: Path, pipguard: Path) -> None:
-    """docs/devstack.md steps 3 and 5 both pass in devstack's --system-site-packages venv."""
-    box = Box(tmp_path / "box", world, base_python, pipguard)
+        tmp_path: Path, devstack_world: World, devstack_base_python: Path, outside_pipguard: Path) -> None:
+    """docs/devstack.md steps 3 and 5 both pass in devstack's --system-site-packages venv; and
+    setup_dev_lib, which edits the standing upper-constraints file in place, installs the library
+    from its checkout."""
+    world = devstack_world
+    box = Box(tmp_path / "box", world, devstack_base_python, outside_pipguard)
     assert box.versions()["ds-crypto"] == "2.0"  # the base's, seen from outside; u-c pins 1.0
 
     # Step 3: standing upper-constraints. The base's ds-crypto is outside them, and said so in one line.
@@ -128,6 +113,7 @@ def test_standing_upper_constraints_judge_the_venvs_own_distributions_not_the_ba
         assert result.returncode == 0, shown(result)
         assert ALREADY_BROKEN not in result.stderr, shown(result)
     assert box.versions()["ds-crypto"] == "1.0"  # the venv's own now, as upper-constraints says
+    assert box.versions()["ds-oslo-config"] == "3.0.1.dev3"  # from the checkout: its pin was edited out
 
     # Step 5: check is clean; the base's distributions are one line, not problems.
     check = box.guard("check")
@@ -136,13 +122,13 @@ def test_standing_upper_constraints_judge_the_venvs_own_distributions_not_the_ba
     assert sum("outside the environment" in line for line in check.stderr.splitlines()) == 1, shown(check)
 
 
-
 def test_an_editable_library_from_git_keeps_its_checkout_when_devstack_asks_for_it_by_name_with_extras(
-        tmp_path: Path, world: World, base_python: Path, pipguard: Path) -> None:
+        tmp_path: Path, devstack_world: World, devstack_base_python: Path, outside_pipguard: Path) -> None:
     """pip_install_gr, then setup_dev_lib (editable, from the checkout), then pip_install_gr_extras by name:
     the root keeps its checkout (so a rollback can put it back), and the checkout asked for by path is
     not called a re-plan."""
-    box = Box(tmp_path / "box", world, base_python, pipguard)
+    world = devstack_world
+    box = Box(tmp_path / "box", world, devstack_base_python, outside_pipguard)
     checkout = world.dest / "keystoneauth"
 
     released = box.call("pip_install_gr ds-keystoneauth1")

@@ -3,7 +3,9 @@
 The requirement URLs point at a local HTTP server that serves the test
 wheels and ignores the credentials, so pip really plans with them. Each
 password is tried on the success path (OK) and on the failure path (NOT OK,
-a clash with another source), in every output.
+a clash with another source), in every output. On the success path the
+passwords pip can read share one plan (each in the URL of a wheel of its
+own), as a user's requirements file would carry several.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import functools
 import http.server
 import threading
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from pathlib import Path
 
 import pytest
@@ -49,11 +51,13 @@ def server(wheelhouse: Path) -> Iterator[str]:
         httpd.server_close()
 
 
-def _cases() -> list[object]:
-    cases: list[object] = []
-    for kind in PASSWORDS:
-        cases.append(pytest.param(kind, id=kind))
-    return cases
+# The success path: the wheel each password's URL points at, all in one plan.
+CARRIERS = {"ascii": "g", "non-ascii": "c", "quote": "d", "percent-encoded": "m", "at sign": "h"}
+assert set(CARRIERS) == set(PASSWORDS) - PIP_REFUSES
+
+
+def _cases(kinds: Collection[str] = tuple(PASSWORDS)) -> list[object]:
+    return [pytest.param(kind, id=kind) for kind in PASSWORDS if kind in kinds]
 
 
 def plan_outputs(guard: Pipguard, tmp_path: Path, *requirements: str) -> tuple[int, str]:
@@ -75,10 +79,24 @@ def assert_outcome(kind: str, code: int, out: str, ok: bool, label: str) -> None
         assert ("OK: " if ok else "NOT OK: ") in out
 
 
-@pytest.mark.parametrize("kind", _cases())
+def test_passwords_in_requirement_urls_are_not_shown_when_the_plan_is_ok(
+    guard: Pipguard, server: str, tmp_path: Path
+) -> None:
+    requirements = [f"{name} @ http://u:{PASSWORDS[kind]}@{server}/{name}-1.0-py3-none-any.whl"
+                    for kind, name in CARRIERS.items()]
+    code, out = plan_outputs(guard, tmp_path, *guard.index_args()[1:], *requirements)
+    assert code == 0 and "OK: " in out, out
+    for kind, name in CARRIERS.items():
+        assert f"{name} @ http://****@{server}/{name}-1.0-py3-none-any.whl" in out, (kind, out)
+        assert PASSWORDS[kind] not in out, kind
+        assert SECRETS.get(kind, PASSWORDS[kind]) not in out, kind
+
+
+@pytest.mark.parametrize("kind", _cases(PIP_REFUSES))
 def test_a_password_in_a_requirement_url_is_not_shown_when_the_plan_is_ok(
     guard: Pipguard, server: str, tmp_path: Path, kind: str
 ) -> None:
+    """A URL pip cannot read: pip's error, without the password."""
     password = PASSWORDS[kind]
     url = f"http://u:{password}@{server}/g-1.0-py3-none-any.whl"
     code, out = plan_outputs(guard, tmp_path, *guard.index_args()[1:], f"g @ {url}")
