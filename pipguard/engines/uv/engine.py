@@ -8,17 +8,17 @@ with uv 0.13.9.
 
 * **Same arguments, same meaning.** uv reads neither pip.conf nor
   ``PIP_*``: the request's settings (configuration folded in) are spelled
-  out as uv flags and variables by ``uv_options``, which refuses what uv
+  out as uv flags and variables by ``options``, which refuses what uv
   cannot do alike (exit 2, naming the setting and where it came from).
   uv's own configuration is kept out: ``--no-config``, and the user's
   ``UV_*`` variables that could change what uv installs are removed from
   its environment. pip's way of choosing among indexes is kept
   (``--index-strategy unsafe-best-match``: the best version from any index).
 * **The plan.** A dry run (``--dry-run --output-format json -v``) gives the
-  plan's names, versions and actions (``uv_output``); which distributions
+  plan's names, versions and actions (``output``); which distributions
   were asked for, with which extras, and which are editables or URLs come
   from the request and uv's own lines; requirements (``Requires-Dist``)
-  from the distributions' metadata (``uv_metadata``) where a local file
+  from the distributions' metadata (``metadata``) where a local file
   holds it. uv is asked for the rest only when the core needs it: a plan
   it refuses (its explanation names who needs what), ``--no-deps``, or a
   dry run the user asked for. A plan the core approves meets the new
@@ -26,8 +26,11 @@ with uv 0.13.9.
   the environment says what they are once installed.
 * **Judged before anything changes.** uv has no hook between resolving and
   installing, so ``install`` is a dry run of the user's own request, the
-  core's approval, and then an install of exactly that plan: the planned
-  versions pinned as constraints, with the request itself.
+  core's approval, and then an install of exactly that plan: its items
+  pinned (or their exact URL or editable checkout) in a requirements file,
+  with ``--no-deps``, so that uv resolves nothing again (the request itself,
+  with the plan pinned as constraints, only where hashes or a requirements
+  file's own index options need it).
 
 pipguard's constraints reach uv as ``-c`` and ``--build-constraints`` files,
 exactly as they reach pip.
