@@ -117,35 +117,21 @@ def check_uv_version(command: Sequence[str]) -> Version:
 def packaged_uv_version(command: Sequence[str]) -> Version | None:
     """The version of the uv package whose own binary *command* runs, read with no process.
 
-    The uv package (what ``pipguard[uv]`` installs) records its binary, with
-    its size, in ``uv-VERSION.dist-info/RECORD``: when *command* is that file
-    (the same path and size), its version is the package's. Anything else
-    (uv on PATH, ``python -m uv``, a binary replaced since): None, and
-    ``uv --version`` is asked. Saves a process on every install.
+    From the package's record (``engines/uv/package.py``): when *command* is
+    the recorded binary (the same path and size), its version is the
+    package's. Anything else (uv on PATH, ``python -m uv``, a binary replaced
+    since): None, and ``uv --version`` is asked. Saves a process on every
+    install.
     """
-    import importlib.util
+    from pipguard.engines.uv.package import packaged_uv
 
-    if len(command) != 1:
+    found = packaged_uv() if len(command) == 1 else None
+    if found is None or os.path.realpath(found[0]) != os.path.realpath(command[0]):
         return None
     try:
-        spec = importlib.util.find_spec("uv")
-        locations = list(spec.submodule_search_locations or ()) if spec is not None else []
-        if not locations:
-            return None
-        binary = os.path.realpath(command[0])
-        size = os.stat(binary).st_size
-        site = Path(locations[0]).parent
-        for info in site.glob("uv-*.dist-info"):
-            version = info.name[len("uv-"):-len(".dist-info")]
-            for line in (info / "RECORD").read_text(encoding="utf-8").splitlines():
-                path, _, rest = line.partition(",")
-                recorded_size = rest.rpartition(",")[2]
-                if (os.path.basename(path) in ("uv", "uv.exe") and recorded_size == str(size)
-                        and os.path.realpath(site / path) == binary):
-                    return Version(version)
-    except (ImportError, ValueError, OSError, InvalidVersion):
+        return Version(found[1])
+    except InvalidVersion:
         return None
-    return None
 
 
 @dataclass(frozen=True)
