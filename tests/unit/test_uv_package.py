@@ -54,3 +54,25 @@ def test_a_binary_of_another_size_than_recorded_is_not_taken(tmp_path: Path, on_
 def test_no_uv_package(tmp_path: Path, on_path) -> None:  # type: ignore[no-untyped-def]
     on_path(tmp_path)
     assert packaged_uv() is None
+
+
+def test_ready_runs_no_process_for_the_packaged_binary(tmp_path: Path, on_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from pipguard.engines.uv import engine
+
+    on_path(fake_uv_package(tmp_path, "0.14.2"))
+    started: list[list[str]] = []
+    monkeypatch.setattr(engine, "run_process", lambda cmd, **_: started.append(cmd))
+    uv = engine.UvEngine("/nonexistent/python", [str(tmp_path / "bin" / "uv")], tmp_path)
+    uv.ready()
+    assert str(uv.version) == "0.14.2" and started == []
+
+
+def test_an_old_packaged_uv_is_still_refused(tmp_path: Path, on_path) -> None:  # type: ignore[no-untyped-def]
+    """0.1.0 from the record is not trusted as usable: uv --version is asked, and it refuses."""
+    from pipguard.engines.uv import engine
+    from pipguard.errors import EnvironmentUnusable
+
+    on_path(fake_uv_package(tmp_path, "0.1.0"))
+    uv = engine.UvEngine("/nonexistent/python", [str(tmp_path / "bin" / "uv")], tmp_path)
+    with pytest.raises(EnvironmentUnusable):
+        uv.ready()  # the fake binary cannot answer --version either
