@@ -28,6 +28,11 @@ ENGINE_NAMES = ("pip", "uv", "auto")
 
 def find_uv() -> list[str] | None:
     """The command that runs uv: the uv package's binary, ``python -m uv``, or uv on PATH."""
+    from pipguard.engines.uv.package import packaged_uv
+
+    packaged = packaged_uv()  # where the package's record says (no sysconfig, no import of uv)
+    if packaged is not None:
+        return [packaged[0]]
     if importlib.util.find_spec("uv") is not None:
         try:
             return [os.fspath(importlib.import_module("uv").find_uv_bin())]

@@ -8,17 +8,17 @@ with uv 0.13.9.
 
 * **Same arguments, same meaning.** uv reads neither pip.conf nor
   ``PIP_*``: the request's settings (configuration folded in) are spelled
-  out as uv flags and variables by ``uv_options``, which refuses what uv
+  out as uv flags and variables by ``options``, which refuses what uv
   cannot do alike (exit 2, naming the setting and where it came from).
   uv's own configuration is kept out: ``--no-config``, and the user's
   ``UV_*`` variables that could change what uv installs are removed from
   its environment. pip's way of choosing among indexes is kept
   (``--index-strategy unsafe-best-match``: the best version from any index).
 * **The plan.** A dry run (``--dry-run --output-format json -v``) gives the
-  plan's names, versions and actions (``uv_output``); which distributions
+  plan's names, versions and actions (``output``); which distributions
   were asked for, with which extras, and which are editables or URLs come
   from the request and uv's own lines; requirements (``Requires-Dist``)
-  from the distributions' metadata (``uv_metadata``) where a local file
+  from the distributions' metadata (``metadata``) where a local file
   holds it. uv is asked for the rest only when the core needs it: a plan
   it refuses (its explanation names who needs what), ``--no-deps``, or a
   dry run the user asked for. A plan the core approves meets the new
@@ -26,8 +26,11 @@ with uv 0.13.9.
   the environment says what they are once installed.
 * **Judged before anything changes.** uv has no hook between resolving and
   installing, so ``install`` is a dry run of the user's own request, the
-  core's approval, and then an install of exactly that plan: the planned
-  versions pinned as constraints, with the request itself.
+  core's approval, and then an install of exactly that plan: its items
+  pinned (or their exact URL or editable checkout) in a requirements file,
+  with ``--no-deps``, so that uv resolves nothing again (the request itself,
+  with the plan pinned as constraints, only where hashes or a requirements
+  file's own index options need it).
 
 pipguard's constraints reach uv as ``-c`` and ``--build-constraints`` files,
 exactly as they reach pip.
@@ -114,35 +117,21 @@ def check_uv_version(command: Sequence[str]) -> Version:
 def packaged_uv_version(command: Sequence[str]) -> Version | None:
     """The version of the uv package whose own binary *command* runs, read with no process.
 
-    The uv package (what ``pipguard[uv]`` installs) records its binary, with
-    its size, in ``uv-VERSION.dist-info/RECORD``: when *command* is that file
-    (the same path and size), its version is the package's. Anything else
-    (uv on PATH, ``python -m uv``, a binary replaced since): None, and
-    ``uv --version`` is asked. Saves a process on every install.
+    From the package's record (``engines/uv/package.py``): when *command* is
+    the recorded binary (the same path and size), its version is the
+    package's. Anything else (uv on PATH, ``python -m uv``, a binary replaced
+    since): None, and ``uv --version`` is asked. Saves a process on every
+    install.
     """
-    import importlib.util
+    from pipguard.engines.uv.package import packaged_uv
 
-    if len(command) != 1:
+    found = packaged_uv() if len(command) == 1 else None
+    if found is None or os.path.realpath(found[0]) != os.path.realpath(command[0]):
         return None
     try:
-        spec = importlib.util.find_spec("uv")
-        locations = list(spec.submodule_search_locations or ()) if spec is not None else []
-        if not locations:
-            return None
-        binary = os.path.realpath(command[0])
-        size = os.stat(binary).st_size
-        site = Path(locations[0]).parent
-        for info in site.glob("uv-*.dist-info"):
-            version = info.name[len("uv-"):-len(".dist-info")]
-            for line in (info / "RECORD").read_text(encoding="utf-8").splitlines():
-                path, _, rest = line.partition(",")
-                recorded_size = rest.rpartition(",")[2]
-                if (os.path.basename(path) in ("uv", "uv.exe") and recorded_size == str(size)
-                        and os.path.realpath(site / path) == binary):
-                    return Version(version)
-    except (ImportError, ValueError, OSError, InvalidVersion):
+        return Version(found[1])
+    except InvalidVersion:
         return None
-    return None
 
 
 @dataclass(frozen=True)

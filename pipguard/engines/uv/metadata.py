@@ -10,11 +10,11 @@ resolution, from the first of:
   declares its name, version and dependencies statically (uv reads the same
   table rather than building);
 * otherwise, when the decision needs them (a refused plan's explanation,
-  ``--no-deps``, a dry run), uv itself: the planned distributions, exactly
-  pinned and without dependencies, are installed into a scratch
-  ``--target`` directory and their ``*.dist-info/METADATA`` read. uv
-  fetches (and builds) the same files the install needs, with the same
-  build constraints file (one path per content), and keeps them in its
+  ``--no-deps``, a dry run, a direct reference's version), uv itself: the
+  planned distributions, exactly pinned and without dependencies, listed in
+  a requirements file, are installed into a scratch ``--target`` directory
+  and their ``*.dist-info/METADATA`` read (once per call each). uv fetches
+  (and builds) the same files the install needs and keeps them in its
   cache, so the runs that follow reuse them.
 
 Reading files only; the engine runs uv.
