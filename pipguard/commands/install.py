@@ -7,9 +7,8 @@ import functools
 import os
 import sys
 from collections.abc import Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from pipguard.cli.context import Options, Session, Target, locate, open_session
 from pipguard.cli.options import say
@@ -39,9 +38,6 @@ from pipguard.pip.request import InstallRequest, read_install, with_files
 from pipguard.system.environment import read_cache, resolve_python, state_from_dict
 from pipguard.system.process import Interrupted, work_directory
 from pipguard.system.testhook import pause_at
-
-if TYPE_CHECKING:  # the pip engine is imported only where it runs
-    from pipguard.engines.pip.engine import PipEngine
 
 _STATUS: dict[str, Status] = {"installed": "committed", "rejected": "rejected", "failed": "failed"}
 
@@ -211,20 +207,28 @@ def run_install(options: Options, args: list[str]) -> int:
             return _guarded_install(options, target, request, ahead, stack)
         finally:
             if ahead is not None:
-                ahead.cancel()  # a run started ahead that the core did not take over: it changed nothing
+                ahead.engine.cancel()  # a run started ahead that the core did not take over: it changed nothing
+
+
+@dataclass(frozen=True)
+class _Ahead:
+    """An engine whose first run was started ahead, and the name it was made for."""
+
+    name: str
+    engine: UsableEngine
 
 
 def _head_start(options: Options, target: Target, request: InstallRequest,
-                stack: contextlib.ExitStack) -> PipEngine | None:
-    """Start plain pip's run before the environment is read again, when it will surely be needed.
+                stack: contextlib.ExitStack) -> _Ahead | None:
+    """Start the engine's first run before the environment is read again, when it will surely be needed.
 
-    Plain first means pip's first run needs nothing of pipguard's: it can resolve while pipguard
-    probes the environment, derives the needs and begins its record, and it waits at its gate
-    until the core has judged its plan, as it would have. Started only where pip is this install's
-    engine and plain pip's run its first (no dry run, not ``replan``; the standing constraints are
-    evaluated for the target's markers as the probe last saw them), and
-    where what pipguard last recorded does not already satisfy the request (a satisfied install
-    runs no pip; one satisfied only by changes made behind pipguard's back stops this run again).
+    Plain first means the engine's first run needs nothing of pipguard's: it can resolve while
+    pipguard probes the environment, derives the needs and begins its record; pip then waits at its
+    gate until the core has judged its plan, as it would have (uv's first run is a dry run). Started
+    only where that run is the install's first (no dry run, not ``replan``; the standing
+    constraints are evaluated for the target's markers as the probe last saw them), and where what
+    pipguard last recorded does not already satisfy the request (a satisfied install runs no
+    engine; one satisfied only by changes made behind pipguard's back stops this run again).
     """
     if not request.has_requests or os.name != "posix":
         return None
@@ -234,8 +238,8 @@ def _head_start(options: Options, target: Target, request: InstallRequest,
     except PipguardError:
         return None  # the session says what is wrong, the same way, before anything runs
     policy = options.policy or (ledger.policy if ledger is not None else "compatible")
-    engine = options.engine or (ledger.engine if ledger is not None else "pip")
-    if engine != "pip" or policy == "replan" or request.dry_run:
+    name = options.engine or (ledger.engine if ledger is not None else "pip")
+    if policy == "replan" or request.dry_run:
         return None
     seen = _last_seen(target) if standing else ({}, None)
     if seen is None:
@@ -246,12 +250,13 @@ def _head_start(options: Options, target: Target, request: InstallRequest,
     recorded = dict(ledger.distributions) if ledger is not None else {}
     if versions_satisfy(request, recorded, markers, policy):
         return None
-    from pipguard.engines.pip.engine import PipEngine
-
     workdir = stack.enter_context(work_directory())
-    ahead = PipEngine(target.python, pip_version, workdir)
-    ahead.start(plain_invocation_ahead(request, standing, markers))
-    return ahead
+    try:
+        engine = make_engine(name, target.python, pip_version, workdir, request)
+    except PipguardError:
+        return None  # said by the session's own making of the engine, in its place
+    engine.start(plain_invocation_ahead(request, standing, markers))
+    return _Ahead(name, engine)
 
 
 def _last_seen(target: Target) -> tuple[dict[str, str], str | None] | None:
@@ -266,7 +271,7 @@ def _last_seen(target: Target) -> tuple[dict[str, str], str | None] | None:
     return dict(state.markers), state.pip_version
 
 
-def _guarded_install(options: Options, target: Target, request: InstallRequest, ahead: PipEngine | None,
+def _guarded_install(options: Options, target: Target, request: InstallRequest, ahead: _Ahead | None,
                      stack: contextlib.ExitStack) -> int:
     # pip must be there before a new ledger starts, unless uv is asked for explicitly
     session = open_session(target, policy=options.policy or "compatible", require_pip=options.engine != "uv")
@@ -283,9 +288,12 @@ def _guarded_install(options: Options, target: Target, request: InstallRequest, 
         code = effects.carry_out(early)
         keep_shims(target)  # as after every install: a shim record of the wrong shape is said
         return code
-    if ahead is not None and engine_name == "pip":
-        engine: UsableEngine = ahead
-        ahead.pip_version = session.state.pip_version
+    if ahead is not None and ahead.name == engine_name:
+        engine = ahead.engine
+        from pipguard.engines.pip.engine import PipEngine  # loaded already where pip is the engine
+
+        if isinstance(engine, PipEngine):
+            engine.pip_version = session.state.pip_version  # the probe's, now (the ahead run's was the cache's)
     else:
         workdir = stack.enter_context(work_directory())
         engine = make_engine(engine_name, target.python, session.state.pip_version, workdir, request)

@@ -31,6 +31,10 @@ FailureKind = Literal["impossible", "no-match", "build", "not-found", "killed", 
 
 Constraints = Mapping[NormalizedName, SpecifierSet]
 
+# How long a run started ahead (``start``) and then not needed has to end on SIGINT (it cleans
+# up its temporary files) before it is killed.
+AHEAD_GRACE = 5.0
+
 
 @dataclass(frozen=True)
 class Failure:
@@ -138,6 +142,16 @@ class UsableEngine(Engine, Protocol):
     def ready(self) -> None:
         """Make sure the engine can run here (found, its version readable and supported), or raise
         ``EnvironmentUnusable``: called before anything is recorded, never on the fast path."""
+        ...
+
+    def start(self, invocation: Invocation) -> None:
+        """Start the first run of installing *invocation* before the core asks for it (it changes
+        nothing before the core approves); ``install`` takes it over when the core asks for the
+        same run."""
+        ...
+
+    def cancel(self) -> None:
+        """End a run started ahead that the core did not take over (nothing was changed)."""
         ...
 
     def release_dates(self, request: PipRequest, names: Sequence[str]) -> dict[str, dict[str, str]]:

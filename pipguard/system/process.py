@@ -384,6 +384,22 @@ class RunningProcess:
         except OSError:
             self._child = None
 
+    @property
+    def started(self) -> bool:
+        return self._child is not None
+
+    def stop(self, grace: float) -> None:
+        """End it unheard (it has changed nothing), as Ctrl-C would: killed after *grace* seconds."""
+        child, self._child = self._child, None
+        if child is None:
+            return
+        try:
+            _interrupt(child.popen, grace)
+            for thread in child.threads:
+                thread.join(_DRAIN)
+        finally:
+            child.abandon()
+
     def finish(self) -> ProcessResult:
         if self._child is None:
             return ProcessResult(127)
@@ -393,6 +409,20 @@ class RunningProcess:
             self._child.abandon()
             raise
         return self._child.result(returncode, timed_out, self._return_on_signal)
+
+
+def _interrupt(popen: subprocess.Popen[Any], grace: float) -> None:
+    """SIGINT, then SIGKILL if *popen* has not ended within *grace* seconds; waited for."""
+    import subprocess
+
+    with contextlib.suppress(OSError):
+        os.kill(popen.pid, signal.SIGINT)
+    try:
+        popen.wait(grace)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(OSError):
+            os.kill(popen.pid, signal.SIGKILL)
+        popen.wait()
 
 
 class WatchedProcess:
@@ -469,16 +499,7 @@ class WatchedProcess:
     def interrupt(self, grace: float) -> None:
         """End a child pipguard no longer needs (it has changed nothing) as Ctrl-C would, so that it
         cleans up after itself; killed if it has not ended within *grace* seconds."""
-        import subprocess
-
-        with contextlib.suppress(OSError):
-            os.kill(self._popen.pid, signal.SIGINT)
-        try:
-            self._popen.wait(grace)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(OSError):
-                os.kill(self._popen.pid, signal.SIGKILL)
-            self._popen.wait()
+        _interrupt(self._popen, grace)
 
     @property
     def signalled(self) -> bool:

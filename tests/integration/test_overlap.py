@@ -189,3 +189,20 @@ def test_a_bad_constraints_file_read_after_pip_started_ahead_is_refused_as_befor
     assert "a" not in guard.venv.versions()
     assert os.listdir(tmpdir) == []
     assert guard.venv.transactions()[-1]["command"] == "install"  # G's: nothing recorded for A
+
+
+def test_under_uv_the_dry_run_starts_before_the_probe_and_is_the_one_the_core_reads(
+        guard: Pipguard, tmp_path: Path, uv_ready: str) -> None:
+    uv = Pipguard(guard.venv, guard.find_links, engine="uv")
+    first = uv.install("G==1.0")
+    assert first.returncode == 0, combined(first)
+
+    result = uv.install("A", env={"PIPGUARD_DEBUG": "1"})
+
+    assert result.returncode == 0, combined(result)
+    starts = [line for line in result.stderr.splitlines() if line.startswith("pipguard: running ")]
+    dry_runs = [i for i, line in enumerate(starts) if " pip install " in line and "--dry-run" in line]
+    probes = [i for i, line in enumerate(starts) if line.startswith(f"pipguard: running {guard.venv.python} - ")]
+    assert len(dry_runs) == 1 and len(probes) == 1, starts  # one dry run: started ahead, then taken over
+    assert dry_runs[0] < probes[0]
+    assert guard.venv.versions()["a"] == "1.0"

@@ -36,6 +36,7 @@ from pipguard.core.model import PlannedInstall
 from pipguard.core.names import NormalizedName, canonicalize_name
 from pipguard.core.redaction import redact
 from pipguard.engines.base import (
+    AHEAD_GRACE,
     Approval,
     Approver,
     Constraints,
@@ -243,10 +244,6 @@ def _write(text: str) -> None:
 
 # -- the engine ---------------------------------------------------------------------------
 
-# How long a run started ahead and not needed has to end on SIGINT (it cleans up its temporary
-# files) before it is killed.
-_CANCEL_GRACE = 5.0
-
 # pip's options that pipguard sets itself on every run (the user's are taken out).
 _OWN_OPTIONS = ("report", "dry-run")
 
@@ -328,7 +325,7 @@ class PipEngine:
             return
         try:
             run.gate.answer(False)
-            run.process.interrupt(_CANCEL_GRACE)
+            run.process.interrupt(AHEAD_GRACE)
         finally:
             run.stack.close()
 

@@ -51,7 +51,7 @@ from pipguard.core.constraints import exact_pin, plan_pins, requirement_text
 from pipguard.core.model import PlannedInstall
 from pipguard.core.names import NormalizedName, canonicalize_name
 from pipguard.core.redaction import redact
-from pipguard.engines.base import Approver, Constraints, Failure, Invocation, Resolution
+from pipguard.engines.base import AHEAD_GRACE, Approver, Constraints, Failure, Invocation, Resolution
 from pipguard.engines.files import constraints_file, text_file
 from pipguard.engines.pip.runner import ProcessResult, run_process
 from pipguard.engines.uv.metadata import (
@@ -79,6 +79,7 @@ from pipguard.engines.uv.output import (
 )
 from pipguard.errors import EnvironmentUnusable
 from pipguard.pip.request import InstallRequest, PipRequest, Requested
+from pipguard.system.process import RunningProcess
 
 # Always: no uv configuration files, and pip's choice among several indexes.
 _FIXED = ("--no-config", "--index-strategy", "unsafe-best-match")
@@ -159,6 +160,8 @@ class UvEngine:
         # metadata uv gave in this call, by requirement line: a refused plan described again, or the
         # guarded plan after the plain one, never asks uv (nor builds) for the same distribution twice
         self._asked: dict[str, Metadata] = {}
+        # a dry run started before the core asked for it: its command line, and the process
+        self._ahead: tuple[list[str], RunningProcess] | None = None
 
     def supports_build_constraints(self) -> bool:
         return True
@@ -295,16 +298,41 @@ class UvEngine:
         return [*self.uv, "pip", "install", "--python", self.python, *_FIXED, *extra, *arguments.sources,
                 *own, "-r", str(path)]
 
-    def _dry_run(self, invocation: Invocation, arguments: UvArguments) -> tuple[Resolution, _Plan | None]:
-        """uv's plan for *invocation* (names, versions, files), changing nothing."""
-        version = self._version
+    def start(self, invocation: Invocation) -> None:
+        """Start the dry run of installing *invocation* now, ahead of the core's asking (uv resolves
+        while pipguard reads the environment); ``install`` with the same command takes it over,
+        ``cancel`` ends it. A dry run changes nothing."""
+        if self._ahead is None:
+            arguments = translate(invocation.request, invocation.also)
+            cmd = self._dry_run_command(invocation, arguments)
+            self._ahead = (cmd, RunningProcess(cmd, env=uv_environment(os.environ, arguments)))
+
+    def cancel(self) -> None:
+        """End a dry run started ahead that the core did not ask for."""
+        ahead, self._ahead = self._ahead, None
+        if ahead is not None:
+            ahead[1].stop(AHEAD_GRACE)
+
+    def _dry_run_command(self, invocation: Invocation, arguments: UvArguments) -> list[str]:
         own = self._own(invocation, invocation.constraints)
         extra = ["--dry-run", "--output-format", "json", "-v"]
         if arguments.ignore_installed:
             empty = self.workdir / "empty-environment"
             empty.mkdir(exist_ok=True)
             extra += ["--target", str(empty)]
-        result = self._run(self.command(arguments, own, *extra), arguments)
+        return self.command(arguments, own, *extra)
+
+    def _dry_run(self, invocation: Invocation, arguments: UvArguments) -> tuple[Resolution, _Plan | None]:
+        """uv's plan for *invocation* (names, versions, files), changing nothing."""
+        version = self._version
+        cmd = self._dry_run_command(invocation, arguments)
+        ahead, self._ahead = self._ahead, None
+        if ahead is not None and ahead[0] == cmd and ahead[1].started:
+            result = ahead[1].finish()  # the run started ahead is this one
+        else:
+            if ahead is not None:
+                ahead[1].stop(AHEAD_GRACE)  # started for another command than the core's
+            result = self._run(cmd, arguments)
         shown, held, output = split_output(result.stderr)
         selections = read_selections(result.stderr)
         if result.returncode != 0:
