@@ -18,9 +18,13 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 
-# Run the command, then write sys.modules before importing anything else.
+# Run the command, then write sys.modules before importing anything else. The checkout is put
+# on sys.path here, not through PYTHONPATH: the target interpreter would inherit it, and the
+# probe's signature covers its sys.path, so a file another test writes in the checkout would
+# make the measured run ask the interpreter again (a process: subprocess loaded, a false alarm).
 _LAUNCHER = """
 import sys
+sys.path.insert(0, sys.argv.pop(1))
 from pipguard.cli.main import main
 code = main(sys.argv[2:])
 with open(sys.argv[1], "w") as out:
@@ -114,7 +118,8 @@ def test_command_with_a_standing_file_imports_only_what_it_uses(command: str, st
 
 
 def _env() -> dict[str, str]:
-    return {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO), "PIP_CONFIG_FILE": "/dev/null",
+    # no PYTHONPATH (see _LAUNCHER): "python -m pipguard" with cwd=REPO finds the checkout
+    return {"PATH": "/usr/bin:/bin", "PIP_CONFIG_FILE": "/dev/null",
             "PYTHONDONTWRITEBYTECODE": "1"}
 
 
@@ -122,7 +127,8 @@ def modules_loaded(python: Path, args: list[str], tmp_path: Path) -> set[str]:
     """The modules loaded by ``pipguard --python PYTHON ARGS`` run twice; those of the second run."""
     dump = tmp_path / "modules"
     for _ in range(2):
-        result = subprocess.run([sys.executable, "-c", _LAUNCHER, str(dump), "--python", str(python), *args],
+        result = subprocess.run([sys.executable, "-c", _LAUNCHER, str(REPO), str(dump), "--python", str(python),
+                                 *args],
                                 capture_output=True, text=True, cwd=tmp_path, env=_env(), check=False)
         assert result.returncode == 0, result.stderr
     return set(dump.read_text().split())
