@@ -150,8 +150,21 @@ def probe(target: Target) -> EnvironmentState:
     return probe_environment(target.python, _probe_cache(target.store))
 
 
+@dataclass(frozen=True)
+class Loaded:
+    """The ledger as a command already read it under the lock held now (None: there is none)."""
+
+    state: LedgerState | None
+
+
+def load_ledger(target: Target) -> Loaded:
+    """Read the ledger (call with the store's lock held); ``open_session`` takes it as it is."""
+    return Loaded(target.store.load())
+
+
 def open_session(target: Target, *, reconcile_drift: bool = True, policy: str = "compatible",
-                 moved: bool = False, require_pip: bool = False, needs: bool = True) -> Session:
+                 moved: bool = False, require_pip: bool = False, needs: bool = True,
+                 loaded: Loaded | None = None) -> Session:
     """Probe the target and read (or start) its ledger. Call with the store's lock held.
 
     Holding the exclusive lock (``store.locked()``) records what must be: a
@@ -163,9 +176,11 @@ def open_session(target: Target, *, reconcile_drift: bool = True, policy: str = 
     or too old before anything is recorded. *needs*: have the needs of the environment's
     distributions at hand (read from beside the probe's cache, or derived and kept there);
     a command that never judges or checks them (``ledger``, ``history``) leaves them out.
+    *loaded*: the ledger as the command read it already under this lock (``load_ledger``): not
+    read twice (a journal that must be read to be vouched for is read once).
     """
     store = target.store
-    ledger = store.load()
+    ledger = loaded.state if loaded is not None else store.load()
     recorded = ledger.environment.get("prefix") if ledger is not None else None
     # Nothing is written beside a ledger before it is known to be this environment's (issue 19.26).
     elsewhere = bool(recorded) and not moved and not _same_place(recorded or "", target.prefix)

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from pipguard.cli.context import Options, Session, Target, locate, open_session
+from pipguard.cli.context import Loaded, Options, Session, Target, load_ledger, locate, open_session
 from pipguard.cli.options import say
 from pipguard.commands.support import RecordedRun, keep_shims, refuse_locations
 from pipguard.core.constraints import Distribution
@@ -200,11 +200,15 @@ def run_install(options: Options, args: list[str]) -> int:
         return run_unguarded(options, ["install", *args])
     refuse_locations(early)
     with target.store.locked(), contextlib.ExitStack() as stack:
-        ahead = _head_start(options, target, early, stack)
+        try:
+            loaded: Loaded | None = load_ledger(target)
+        except PipguardError:
+            loaded = None  # said by the session, the same way, before anything runs
+        ahead = _head_start(options, target, early, loaded, stack)
         try:
             request = with_files(asked) if asked.values("constraint") else early
             refuse_locations(request)
-            return _guarded_install(options, target, request, ahead, stack)
+            return _guarded_install(options, target, request, loaded, ahead, stack)
         finally:
             if ahead is not None:
                 ahead.engine.cancel()  # a run started ahead that the core did not take over: it changed nothing
@@ -218,7 +222,7 @@ class _Ahead:
     engine: UsableEngine
 
 
-def _head_start(options: Options, target: Target, request: InstallRequest,
+def _head_start(options: Options, target: Target, request: InstallRequest, loaded: Loaded | None,
                 stack: contextlib.ExitStack) -> _Ahead | None:
     """Start the engine's first run before the environment is read again, when it will surely be needed.
 
@@ -230,10 +234,10 @@ def _head_start(options: Options, target: Target, request: InstallRequest,
     pipguard last recorded does not already satisfy the request (a satisfied install runs no
     engine; one satisfied only by changes made behind pipguard's back stops this run again).
     """
-    if not request.has_requests or os.name != "posix":
+    if loaded is None or not request.has_requests or os.name != "posix":
         return None
+    ledger = loaded.state
     try:
-        ledger = target.store.load()
         standing = standing_in_force(ledger) if ledger is not None else ()
     except PipguardError:
         return None  # the session says what is wrong, the same way, before anything runs
@@ -271,10 +275,11 @@ def _last_seen(target: Target) -> tuple[dict[str, str], str | None] | None:
     return dict(state.markers), state.pip_version
 
 
-def _guarded_install(options: Options, target: Target, request: InstallRequest, ahead: _Ahead | None,
-                     stack: contextlib.ExitStack) -> int:
+def _guarded_install(options: Options, target: Target, request: InstallRequest, loaded: Loaded | None,
+                     ahead: _Ahead | None, stack: contextlib.ExitStack) -> int:
     # pip must be there before a new ledger starts, unless uv is asked for explicitly
-    session = open_session(target, policy=options.policy or "compatible", require_pip=options.engine != "uv")
+    session = open_session(target, policy=options.policy or "compatible", require_pip=options.engine != "uv",
+                           loaded=loaded)
     for note in session.notes:
         say(note)
     engine_name = options.engine or session.ledger.engine
