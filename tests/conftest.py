@@ -253,18 +253,19 @@ def _prepared(kind: str, make: Callable[[Path], Venv]) -> Path | None:
     return _templates.made[kind]
 
 
-def prepared_copy(kind: str, make: Callable[[Path], Venv], path: Path) -> Venv:
+def prepared_copy(kind: str, make: Callable[[Path], Venv], path: Path, link: bool = True) -> Venv:
     """A fresh venv at *path*: a copy of the session's prepared venv of *kind* (made once by
-    *make*, pip compiled), or *make* itself outside a session."""
+    *make*, pip compiled), or *make* itself outside a session. *link*: False for a copy whose
+    files will change owner or mode (a hard link shares them with the template)."""
     template = _prepared(kind, make)
-    return make(path) if template is None else copy_venv(template, path)
+    return make(path) if template is None else copy_venv(template, path, link=link)
 
 
 def _site_packages(venv: Venv) -> list[Path]:
     return sorted((venv.path / "lib").glob("python3*/site-packages"))
 
 
-def copy_venv(template: Path, path: Path) -> Venv:
+def copy_venv(template: Path, path: Path, link: bool = True) -> Venv:
     """A copy of the venv at *template* that works at *path* (its scripts name *path*).
 
     What is under lib/ (pip's sources and bytecode: nearly all of it) is
@@ -277,7 +278,7 @@ def copy_venv(template: Path, path: Path) -> Venv:
     lib = template / "lib"
 
     def link_or_copy(source: str, destination: str) -> None:
-        if Path(source).is_relative_to(lib):
+        if link and Path(source).is_relative_to(lib):
             try:
                 os.link(source, destination)
                 return

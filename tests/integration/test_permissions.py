@@ -15,6 +15,7 @@ user may run.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import pwd
@@ -30,7 +31,7 @@ from pathlib import Path
 import pytest
 
 from pipguard.cli.main import EXIT_LEDGER
-from tests.conftest import REPO, Pipguard, Venv, combined, scrubbed_env
+from tests.conftest import REPO, Pipguard, Venv, combined, prepared_copy, scrubbed_env
 
 pytestmark = pytest.mark.integration
 
@@ -180,12 +181,17 @@ class AsUser:
         return self.pipguard(venv, "install", "--no-index", "-f", str(self.wheels), *args)
 
     def make_venv(self, name: str) -> Venv:
+        """A venv of the user's own: a copy (no hard links: it changes owner) of one prepared per session."""
         from virtualenv import cli_run
 
-        path = self.home / name
-        cli_run([str(path), "-p", self.python, "--no-setuptools", "--no-wheel", "--no-periodic-update", "-q"])
-        _chown_tree(path, self.user)
-        return Venv(path)
+        def make(where: Path) -> Venv:
+            cli_run([str(where), "-p", self.python, "--no-setuptools", "--no-wheel", "--no-periodic-update", "-q"])
+            return Venv(where)
+
+        kind = "as-user-" + hashlib.sha256(self.python.encode()).hexdigest()[:8]
+        venv = prepared_copy(kind, make, self.home / name, link=False)
+        _chown_tree(venv.path, self.user)
+        return venv
 
 
 def _chown_tree(path: Path, user: pwd.struct_passwd) -> None:
