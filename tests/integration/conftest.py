@@ -1,4 +1,7 @@
-"""Fixtures that more than one integration module shares, made once per session.
+"""Fixtures that more than one integration module shares.
+
+``run``: pipguard in this process against the test's venv (test_argument_edges,
+test_hostile_metadata: bad input that never reaches pip).
 
 devstack's (tests/integration/test_devstack*.py): one world (wheels, checkouts,
 requirements), one base interpreter, one pipguard installed outside, and one
@@ -56,3 +59,14 @@ def devstack_venv(path: Path, base: Path) -> Path:
 
     kind = "devstack-" + hashlib.sha256(str(base).encode()).hexdigest()[:8]  # one prepared venv per base
     return Path(prepared_copy(kind, make, path).python)
+
+
+@pytest.fixture
+def run(venv: Venv, in_process):  # type: ignore[no-untyped-def]
+    """``pipguard --python VENV ARGS`` in this process (conftest's ``in_process``): (exit code, stdout, stderr)."""
+
+    def call(*args: str) -> tuple[int, str, str]:
+        result = in_process("--python", venv.python, *args)
+        return result.returncode, result.stdout, result.stderr
+
+    return call

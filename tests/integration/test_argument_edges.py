@@ -3,23 +3,10 @@
 
 from __future__ import annotations
 
-import pytest
-
 from tests.conftest import Pipguard, Venv, combined
 
 # Arabic-Indic three, fullwidth one, and what int() takes besides digits
 NOT_NUMBERS = ["\u0663", "\uff11", " 1", "+1", "1_0", "1\n"]
-
-
-@pytest.fixture
-def run(venv: Venv, in_process):  # type: ignore[no-untyped-def]
-    """``pipguard --python VENV ARGS`` in this process (conftest's ``in_process``): (exit code, stdout, stderr)."""
-
-    def call(*args: str) -> tuple[int, str, str]:
-        result = in_process("--python", venv.python, *args)
-        return result.returncode, result.stdout, result.stderr
-
-    return call
 
 
 def test_transaction_numbers_are_ascii_digits_only(venv: Venv, run) -> None:  # type: ignore[no-untyped-def]

@@ -46,17 +46,6 @@ def broken_header(venv: Venv) -> None:
     plant(venv, "evil", "Metadata-Version: 2.1\nName: evil\nB\nVersion: 1.0\n")
 
 
-@pytest.fixture
-def run(venv: Venv, in_process):  # type: ignore[no-untyped-def]
-    """``pipguard --python VENV ARGS`` in this process (conftest's ``in_process``): (exit code, stdout, stderr)."""
-
-    def call(*args: str) -> tuple[int, str, str]:
-        result = in_process("--python", venv.python, *args)
-        return result.returncode, result.stdout, result.stderr
-
-    return call
-
-
 def no_escapes(text: str) -> None:
     assert "\x1b" not in text and "\x07" not in text, text
 
