@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+import pytest
 from packaging.utils import NormalizedName
 from packaging.utils import canonicalize_name as cn
 
@@ -96,3 +97,18 @@ class Recorder:
 
     def __call__(self, roots: Mapping[NormalizedName, Root]) -> None:
         self.begun.append(roots)
+
+
+def count_requirement_parses(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every requirement text the core parses from now on (``constraints._requirement``), in order."""
+    from pipguard.core import constraints
+
+    parsed: list[str] = []
+    real = constraints._requirement
+
+    def counted(text: str):  # type: ignore[no-untyped-def]
+        parsed.append(text)
+        return real(text)
+
+    monkeypatch.setattr(constraints, "_requirement", counted)
+    return parsed

@@ -13,6 +13,7 @@ from pipguard.core.constraints import unreadable_requirements
 from pipguard.core.model import Distribution
 from pipguard.core.names import canonicalize_name
 from pipguard.system.environment import EnvironmentState, read_needs_cache, write_needs_cache
+from tests.support.fakes import count_requirement_parses
 
 MARKERS = {"python_version": "3.11", "sys_platform": "linux", "platform_system": "Linux",
            "implementation_name": "cpython", "platform_python_implementation": "CPython", "extra": ""}
@@ -58,14 +59,7 @@ def test_readable_distributions_are_kept_with_the_needs_and_not_parsed_again(
     assert write_needs_cache(path, state())
     forget_everything()  # a new process
     assert read_needs_cache(path, state())
-    parsed: list[str] = []
-    real = constraints._requirement
-
-    def counted(text: str):  # type: ignore[no-untyped-def]
-        parsed.append(text)
-        return real(text)
-
-    monkeypatch.setattr(constraints, "_requirement", counted)
+    parsed = count_requirement_parses(monkeypatch)
     assert reported(DISTS) == EXPECTED, "what cannot be read is still reported"  # type: ignore[arg-type]
     assert set(parsed) == {"not a requirement !!", "B", "B; python_version ~= 'zzz'"}, (
         "only the distributions with an unreadable requirement are read again")

@@ -16,6 +16,7 @@ import pytest
 from pipguard.core.model import LedgerState, StandingFile
 from pipguard.ledger import standing
 from pipguard.pip import request
+from tests.support.fakes import count_requirement_parses
 
 
 @pytest.fixture
@@ -146,13 +147,6 @@ def test_needs_from_kept_lines_are_the_needs_of_the_lines_parsed(tmp_path: Path,
     monkeypatch.setattr(constraints, "_STANDING_PARSED", {})
     monkeypatch.setattr(constraints, "_PARSED", {})
     constraints._requirement.cache_clear()
-    parsing: list[str] = []
-    real = constraints._requirement
-
-    def counted(text: str):  # type: ignore[no-untyped-def]
-        parsing.append(text)
-        return real(text)
-
-    monkeypatch.setattr(constraints, "_requirement", counted)
+    parsing = count_requirement_parses(monkeypatch)
     assert needs() == parsed
     assert parsing == ['qux==1.0; python_version < "3"'], "only the line with a marker is parsed again"
