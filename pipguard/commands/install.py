@@ -206,8 +206,10 @@ def run_install(options: Options, args: list[str]) -> int:
             loaded = None  # said by the session, the same way, before anything runs
         ahead = _head_start(options, target, early, loaded, stack)
         try:
-            request = with_files(asked) if asked.values("constraint") else early
-            refuse_locations(request)
+            request = early
+            if asked.values("constraint"):
+                request = with_files(asked)
+                refuse_locations(request)  # options in the constraints files, read only now
             return _guarded_install(options, target, request, loaded, ahead, stack)
         finally:
             if ahead is not None:

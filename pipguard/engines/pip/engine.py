@@ -321,21 +321,15 @@ class PipEngine:
     def cancel(self) -> None:
         """End a run started ahead that the core did not ask for (nothing was changed)."""
         run, self._ahead = self._ahead, None
-        if run is None:
-            return
-        try:
-            run.gate.answer(False)
-            run.process.interrupt(AHEAD_GRACE)
-        finally:
-            run.stack.close()
+        if run is not None:
+            _end_unheard(run)
 
     def install(self, invocation: Invocation, approve: Approver) -> Resolution:
         if os.name != "posix":
             return self._install_in_two_runs(invocation, approve)
         run, self._ahead = self._ahead, None
         if run is not None and self.command(invocation, run.report, dry_run=False) != run.pip:
-            self._ahead = run
-            self.cancel()  # started for another request than the core's: not this one
+            _end_unheard(run)  # started for another command line than the core's: not this one
             run = None
         if run is None:
             run = self._begin(invocation, background=False)
@@ -426,6 +420,15 @@ class _GatedRun:
     gate: _Gate
     process: WatchedProcess
     stack: contextlib.ExitStack
+
+
+def _end_unheard(run: _GatedRun) -> None:
+    """End a gated run nobody will approve (it changed nothing): told to stop, interrupted."""
+    try:
+        run.gate.answer(False)
+        run.process.interrupt(AHEAD_GRACE)
+    finally:
+        run.stack.close()
 
 
 def _read(report: Path) -> str | None:

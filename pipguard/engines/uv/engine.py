@@ -326,12 +326,12 @@ class UvEngine:
         """uv's plan for *invocation* (names, versions, files), changing nothing."""
         version = self._version
         cmd = self._dry_run_command(invocation, arguments)
-        ahead, self._ahead = self._ahead, None
+        ahead = self._ahead
         if ahead is not None and ahead[0] == cmd and ahead[1].started:
+            self._ahead = None
             result = ahead[1].finish()  # the run started ahead is this one
         else:
-            if ahead is not None:
-                ahead[1].stop(AHEAD_GRACE)  # started for another command than the core's
+            self.cancel()  # none, or started for another command than the core's
             result = self._run(cmd, arguments)
         shown, held, output = split_output(result.stderr)
         selections = read_selections(result.stderr)
