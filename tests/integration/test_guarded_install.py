@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 
 import pytest
@@ -267,3 +268,19 @@ def test_strict_policy_only_adds_new_distributions(guard: Pipguard) -> None:
     assert upgrade.returncode == 0, combined(upgrade)
     assert guard.venv.versions()["b"] == "1.0"
     assert "kept B at 1.0 instead of upgrading to 2.5: the strict policy keeps installed versions" in upgrade.stderr
+
+
+def test_a_rejected_and_a_replanned_install_leave_nothing_in_tmpdir(guard: Pipguard, tmp_path: Path) -> None:
+    """pip stopped at its gate is ended without pip's own clean-up, so its temporary directories are
+    pipguard's to remove: a re-plan or a refusal must not leave pip-install-*, pip-unpack-* behind."""
+    tmpdir = tmp_path / "tmp"
+    tmpdir.mkdir()
+    env = {"TMPDIR": str(tmpdir)}
+    assert guard.install("A", env=env).returncode == 0
+
+    rejected = guard.install("E", env=env)
+    replanned = guard.install("C", env=env)
+
+    assert rejected.returncode == 10, combined(rejected)
+    assert replanned.returncode == 0 and guard.venv.versions()["c"] == "1.0", combined(replanned)
+    assert sorted(os.listdir(tmpdir)) == []

@@ -85,7 +85,7 @@ def test_a_pip_without_the_gates_place_runs_nothing_and_says_so(venv: Venv, tmp_
     read, write = os.pipe()
     go_read, go_write = os.pipe()
     result = subprocess.run(
-        [sys.executable, "-c", _gate_source(), str(write), str(go_read), "install", "x"],
+        [sys.executable, "-c", _gate_source(), str(write), str(go_read), "", "install", "x"],
         env={**scrubbed_env(), "PYTHONPATH": str(fake)}, capture_output=True, text=True, pass_fds=(write, go_read),
         check=False, cwd=tmp_path,
     )

@@ -338,13 +338,15 @@ class PipEngine:
             return self._finish(run, approve)
 
     def _begin(self, invocation: Invocation, background: bool) -> _GatedRun:
-        report = self.workdir / f"report-{next(self._count)}.json"
+        number = next(self._count)
+        report = self.workdir / f"report-{number}.json"
         watch = _Output(show=invocation.show_output, quiet=self._quiet(invocation), gated=True)
         with contextlib.ExitStack() as stack:
             gate = stack.enter_context(_Gate())
             watch.progress = stack.enter_context(pip_progress())
             pip = self.command(invocation, report, dry_run=False)
-            process = stack.enter_context(WatchedProcess(gate.command(pip), watch, pass_fds=gate.child_ends,
+            gated = gate.command(pip, self.workdir / f"tmp-{number}")
+            process = stack.enter_context(WatchedProcess(gated, watch, pass_fds=gate.child_ends,
                                                          shown=pip, background=background))
             gate.started()
             return _GatedRun(invocation, pip, report, watch, gate, process, stack.pop_all())
@@ -455,10 +457,18 @@ class _Gate:
     def child_ends(self) -> tuple[int, int]:
         return self._ready_write, self._go_read
 
-    def command(self, pip: list[str]) -> list[str]:
-        """``python -m pip ARGS`` as ``python -c <gate> READY GO ARGS``."""
+    def command(self, pip: list[str], temp_dir: Path) -> list[str]:
+        """``python -m pip ARGS`` as ``python -c <gate> READY GO TEMP_DIR ARGS``.
+
+        pip's temporary directories go in *temp_dir*, which pipguard removes: a pip stopped at the
+        gate cannot. Not with ``--no-clean``, where the user keeps pip's build directories.
+        """
         python, _, _, *args = pip
-        return [python, "-c", _gate_source(), str(self._ready_write), str(self._go_read), *args]
+        kept = "--no-clean" in args
+        if not kept:
+            temp_dir.mkdir(mode=0o700)
+        return [python, "-c", _gate_source(), str(self._ready_write), str(self._go_read),
+                "" if kept else str(temp_dir), *args]
 
     def started(self) -> None:
         """pip has its ends: close pipguard's copies, so that pip's end of either pipe is seen."""

@@ -2,7 +2,7 @@
 
 The pip engine runs this file's text with ``python -c``, as::
 
-    python -c <this file> READY_FD GO_FD install ... --report FILE
+    python -c <this file> READY_FD GO_FD TEMP_DIR install ... --report FILE
 
 It is pip (``python -m pip``) with one difference: pip writes its report,
 and then, before it uninstalls or installs anything (``install_given_reqs``,
@@ -13,6 +13,10 @@ pipguard reads the report and has the decision core approve the plan in
 between: one pip run resolves and installs, and nothing is installed that
 the core has not seen.
 
+pip's temporary directories go in TEMP_DIR (unless it is empty), a directory of
+pipguard's that pipguard removes whatever way pip ends: stopped at the gate,
+pip ends with ``os._exit``, before its own clean-up could remove them.
+
 When this pip has no ``install_given_reqs`` where the gate goes, nothing is
 run and the exit code is ``NO_GATE``: the engine then resolves and installs
 in two runs instead. This file runs in the target's interpreter, which may
@@ -22,6 +26,7 @@ not have pipguard: standard library only, Python 3.8 syntax, no ``from __future_
 
 import os
 import sys
+import tempfile
 
 STOPPED = 75  # EX_TEMPFAIL: pipguard said no
 NO_GATE = 76  # this pip has no place for the gate
@@ -62,8 +67,10 @@ def _install_gate(ready_fd: int, go_fd: int) -> bool:
 def main() -> None:
     if sys.path and sys.path[0] in ("", os.getcwd()):
         sys.path.pop(0)  # as python -m pip does: never import pip from the working directory
-    ready_fd, go_fd = int(sys.argv[1]), int(sys.argv[2])
-    del sys.argv[1:3]
+    ready_fd, go_fd, temp_dir = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+    del sys.argv[1:4]
+    if temp_dir:
+        tempfile.tempdir = temp_dir
     if not _install_gate(ready_fd, go_fd):
         sys.exit(NO_GATE)
     import runpy
