@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import contextlib
-import functools
 import os
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import NamedTuple
 
 from pipguard.core.constraints import all_needs, unreadable_requirements
 from pipguard.core.model import LedgerState, StandingConstraint
@@ -27,8 +26,7 @@ from pipguard.system.environment import (
 )
 
 
-@dataclass(frozen=True)
-class Options:
+class Options(NamedTuple):
     """pipguard's own global options."""
 
     python: str | None = None
@@ -40,8 +38,7 @@ class Options:
     allow_older_major: bool = False
 
 
-@dataclass(frozen=True)
-class Target:
+class Target(NamedTuple):
     python: str
     prefix: str
     store: LedgerStore
@@ -71,25 +68,31 @@ def locate(options: Options) -> Target:
     return Target(python, prefix, LedgerStore(path.absolute(), options.lock_timeout))
 
 
-@dataclass(frozen=True)
 class Session:
     """The probed environment and its ledger's state, read under the lock."""
 
-    state: EnvironmentState
-    ledger: LedgerState
-    created: bool  # there was no ledger: this one starts from what is installed
-    notes: tuple[str, ...] = ()
-    moved_from: str | None = None  # with moved=True: the prefix the ledger was recorded for
-    caches: Path | None = None  # the probe's cache beside the ledger (None: nothing is kept)
+    __slots__ = ("_standing", "caches", "created", "ledger", "moved_from", "notes", "state")
 
-    @functools.cached_property
+    def __init__(self, state: EnvironmentState, ledger: LedgerState, created: bool, notes: tuple[str, ...] = (),
+                 moved_from: str | None = None, caches: Path | None = None) -> None:
+        self.state = state
+        self.ledger = ledger
+        self.created = created  # there was no ledger: this one starts from what is installed
+        self.notes = notes
+        self.moved_from = moved_from  # with moved=True: the prefix the ledger was recorded for
+        self.caches = caches  # the probe's cache beside the ledger (None: nothing is kept)
+        self._standing: tuple[StandingConstraint, ...] | None = None
+
+    @property
     def standing(self) -> tuple[StandingConstraint, ...]:
         """Every standing constraint in force: the command line's, and the lines of
         each standing file read now, or kept beside the probe's cache from a run that read
-        the very same file (a vanished or unreadable file: exit 2)."""
-        from pipguard.ledger.standing import standing_cache_path, standing_in_force
+        the very same file (a vanished or unreadable file: exit 2). Read once."""
+        if self._standing is None:
+            from pipguard.ledger.standing import standing_cache_path, standing_in_force
 
-        return standing_in_force(self.ledger, standing_cache_path(self.caches) if self.caches else None)
+            self._standing = standing_in_force(self.ledger, standing_cache_path(self.caches) if self.caches else None)
+        return self._standing
 
 
 def environment_record(state: EnvironmentState) -> dict[str, str]:
@@ -150,8 +153,7 @@ def probe(target: Target) -> EnvironmentState:
     return probe_environment(target.python, _probe_cache(target.store))
 
 
-@dataclass(frozen=True)
-class Loaded:
+class Loaded(NamedTuple):
     """The ledger as a command already read it under the lock held now (None: there is none)."""
 
     state: LedgerState | None
@@ -203,7 +205,7 @@ def open_session(target: Target, *, reconcile_drift: bool = True, policy: str = 
         check_environment(ledger, state, target)
     store.vouch(ledger)  # a journal read in full (a copied ledger): not read again next time
     if store.writing and dict(ledger.environment) != environment_record(state):
-        ledger = replace(ledger, environment=environment_record(state))
+        ledger = ledger._replace(environment=environment_record(state))
         store.save(ledger)
     if not reconcile_drift or not store.writing:
         return Session(state, ledger, created=False, moved_from=moved_from, caches=caches)

@@ -12,8 +12,7 @@ import json
 import re
 import shlex
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from pipguard.core.model import STATUSES, Change, Distribution, Root, RootChange, Transaction
 from pipguard.core.printable import root_dict as root_dict
@@ -455,8 +454,7 @@ def plan_text(result: PlanResult) -> str:
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
-@dataclass(frozen=True)
-class Case:
+class Case(NamedTuple):
     classname: str
     name: str
     failure: str | None = None  # the failure's one-line message; None: passed

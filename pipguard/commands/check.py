@@ -14,7 +14,6 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Sequence
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -72,7 +71,7 @@ def compute_check(options: Options, since: int | None = None) -> CheckResult:
                     has_ledger=not session.created, standing=session.standing, since=since, later=later)
     from pipguard.engines.pip.runner import build_constraints_note  # the engines load only where needed
 
-    return replace(result, old_pip_note=build_constraints_note(state.pip_version),
+    return result._replace(old_pip_note=build_constraints_note(state.pip_version),
                    ledger_damage=store.damage_notes())  # journal lines that cannot be read
 
 

@@ -7,7 +7,7 @@ import functools
 import os
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from pipguard.cli.context import Loaded, Options, Session, Target, load_ledger, locate, open_session
@@ -78,7 +78,7 @@ class InstallEffects:
         if key in self.ledger.said:
             return
         say(note)
-        self.ledger = replace(self.ledger, said=(*self.ledger.said, key))
+        self.ledger = self.ledger._replace(said=(*self.ledger.said, key))
         self.target.store.save(self.ledger)
 
     def _start(self, roots: Mapping[NormalizedName, Root] | None = None) -> Transaction:

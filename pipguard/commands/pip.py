@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from pipguard.cli.context import Options, locate
 from pipguard.cli.options import add_global_options, make_options, split_own_options
@@ -74,8 +74,7 @@ def with_own_options(options: Options, own: Sequence[str], python: str | None) -
     add_global_options(parser)
     ns = parser.parse_args(list(own))
     parsed = make_options(ns)
-    return replace(
-        options,
+    return options._replace(
         python=python or options.python,
         ledger=ns.ledger or options.ledger,
         lock_timeout=parsed.lock_timeout if ns.lock_timeout is not None else options.lock_timeout,

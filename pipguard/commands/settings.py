@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from pipguard.cli.context import Options, locate, open_session
@@ -63,7 +63,7 @@ def run_setting(name: str, options: Options, args: list[str]) -> int:
     with target.store.locked():
         session = open_session(target, reconcile_drift=False)
         changes: dict[str, Any] = {setting.field: args[0]}  # one of setting.choices, checked above
-        target.store.save(replace(session.ledger, **changes))
+        target.store.save(session.ledger._replace(**changes))
     override = f" (override per call with {setting.per_call})" if setting.per_call else ""
     print(f"pipguard: installs into {session.state.prefix} now {setting.what[args[0]]}{override}.", file=sys.stderr)
     if setting.after is not None:

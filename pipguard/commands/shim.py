@@ -15,7 +15,7 @@ import argparse
 import json
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -177,7 +177,7 @@ def run_shim(options: Options, args: list[str]) -> int:
         raise UsageError("pipguard shim: say what to do: install, remove or status. "
                          "See 'pipguard shim --help'.")
     if ns.python:
-        options = replace(options, python=ns.python)
+        options = options._replace(python=ns.python)
     target = locate(options)
     if ns.action == "status":
         result = shim_status(target, target.store.load(), site_packages(target.python) / HOOK_NAME)
@@ -225,7 +225,7 @@ def _install(options: Options, target: Target) -> int:
                     str(originals_directory(target)))
     pth = site_packages(target.python) / HOOK_NAME
     record, report = install_shims(target, previous, spec, pth)
-    target.store.save(replace(session.ledger, shim=record.to_dict()))
+    target.store.save(session.ledger._replace(shim=record.to_dict()))
     directory = scripts_directory(target.python)
     runs = " ".join(spec.hook_runner)
     if report.shimmed:
@@ -251,7 +251,7 @@ def _remove(target: Target) -> int:
         target.python, originals_directory(target), record, site_packages(target.python) / HOOK_NAME,
         lambda: pip_installed(target), reinstall_pip_advice(target))
     if ledger is not None and target.store.exists():
-        target.store.save(replace(ledger, shim={}))
+        target.store.save(ledger._replace(shim={}))
     for note in report.notes:
         say(f"pipguard: {note}")
     directory = scripts_directory(target.python)

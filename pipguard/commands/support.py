@@ -165,7 +165,7 @@ def _put_shims_back(target: Target, ledger: LedgerState, record: ShimRecord) -> 
 
     records, put_back, gone = put_shims_back(record)
     if put_back or gone:
-        target.store.save(replace(ledger, shim=replace(record, scripts=records).to_dict()))
+        target.store.save(ledger._replace(shim=replace(record, scripts=records).to_dict()))
     if put_back:
         say(f"pipguard: pip rewrote {', '.join(put_back)} in {record.scripts_dir}; put pipguard's shim back "
             f"(pip's new scripts are kept in {record.originals}).")

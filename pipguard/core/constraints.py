@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from packaging.specifiers import SpecifierSet
 from packaging.version import InvalidVersion, Version
@@ -27,8 +26,7 @@ if TYPE_CHECKING:
     from packaging.requirements import Requirement
 
 
-@dataclass(frozen=True, order=True)
-class Need:
+class Need(NamedTuple):
     """*required_by* needs *name* at *specifier* (the smallest unit of a check)."""
 
     name: NormalizedName
@@ -100,8 +98,7 @@ def _requirement(text: str) -> Requirement | None:
         return None
 
 
-@dataclass(frozen=True, order=True)
-class Violation:
+class Violation(NamedTuple):
     need: Need
     installed: str | None  # None: not installed at all
 
@@ -112,8 +109,7 @@ class Violation:
         return f"{self.need.required_by} needs {self.need.describe()}, but {have}"
 
 
-@dataclass(frozen=True)
-class RootSpec:
+class RootSpec(NamedTuple):
     """What the algebra needs to know of a ledger root."""
 
     name: NormalizedName
@@ -183,8 +179,7 @@ def _evaluate(marker: Marker | None, environment: MarkerEnvironment, extras: Ite
 _UNEVALUABLE: dict[str, str] = {}
 
 
-@dataclass(frozen=True, order=True)
-class Unreadable:
+class Unreadable(NamedTuple):
     """A requirement of an installed distribution that cannot be read or evaluated on the target."""
 
     source: NormalizedName  # the distribution that declares it

@@ -298,7 +298,7 @@ def _keeping_source(old: Root | None, new: Root, installed: Distribution | None)
     if not still:
         return new  # not (or no longer) installed from there
     extras = tuple(sorted(set(old.extras) | set(new.extras)))
-    return replace(new, editable=old.editable, url=old.url, extras=extras)
+    return new._replace(editable=old.editable, url=old.url, extras=extras)
 
 
 def roots_after(s: Situation, plan: Sequence[PlannedInstall] = ()) -> dict[NormalizedName, Root]:
@@ -332,9 +332,9 @@ def roots_after(s: Situation, plan: Sequence[PlannedInstall] = ()) -> dict[Norma
         extras = tuple(sorted(set(planned.requested_extras) | set(old.extras if old else ())))
         new = Root(planned.name, planned.display_name, extras=extras, editable=planned.editable,
                    url=redact(planned.url) if planned.url else None, added_by=s.txn_id, added_at=s.now)
-        if old is not None and _same(old, replace(new, kind=old.kind)):
+        if old is not None and _same(old, new._replace(kind=old.kind)):
             continue
-        result[planned.name] = new if old is None else replace(new, added_by=s.txn_id)
+        result[planned.name] = new if old is None else new._replace(added_by=s.txn_id)
     return result
 
 

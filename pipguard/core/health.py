@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from pipguard.core.constraints import (
     Distribution,
@@ -34,8 +33,7 @@ from pipguard.core.transactions import changes_between
 FAILED_STATUSES = ("rejected", "failed", "interrupted")
 
 
-@dataclass(frozen=True)
-class Problem:
+class Problem(NamedTuple):
     """One thing wrong, as a line of text and as data."""
 
     kind: str  # unsatisfied-root, unsatisfied-requirement, unsatisfied-constraint, drift,
@@ -57,8 +55,7 @@ class Problem:
         }
 
 
-@dataclass(frozen=True)
-class RootStatus:
+class RootStatus(NamedTuple):
     """A root and what is wrong in what it needs (itself and its dependencies)."""
 
     name: NormalizedName
@@ -87,8 +84,7 @@ def _violation_problem(violation: Violation) -> Problem:
     return Problem(kind, violation.describe(), f"{label}: {violation.describe()}", need.name)
 
 
-@dataclass(frozen=True)
-class CheckResult:
+class CheckResult(NamedTuple):
     ledger_path: str
     has_ledger: bool
     roots: tuple[str, ...]

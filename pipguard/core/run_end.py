@@ -17,8 +17,7 @@ the core's verdict on a failed engine run uses it too:
 from __future__ import annotations
 
 import signal as _signal
-from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 RunStatus = Literal["committed", "failed", "interrupted"]
 
@@ -41,8 +40,7 @@ def exit_status(returncode: int, signal: int | None = None, *, failed: bool = Fa
     return returncode
 
 
-@dataclass(frozen=True)
-class RunEnd:
+class RunEnd(NamedTuple):
     """A finished run: its return code, and the signal pipguard received and passed on, if any."""
 
     returncode: int

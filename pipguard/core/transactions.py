@@ -21,7 +21,7 @@ summary), for rollback, compaction and rebuilding a lost state.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from typing import NamedTuple
 
 from pipguard.core.constraints import MarkerEnvironment, active_requirements
 from pipguard.core.model import (
@@ -164,8 +164,7 @@ def close(
     """The outcome of *txn*: with *after*, what changed against the state's
     distributions; with *roots*, how the roots changed; with *standing* /
     *standing_files*, the standing constraints from now on."""
-    return replace(
-        txn,
+    return txn._replace(
         status=status,
         finished=now(),
         changes=changes_between(state.distributions, after) if after is not None else (),
@@ -201,9 +200,8 @@ def apply(state: LedgerState, txn: Transaction) -> LedgerState:
     applies its changes, root changes and standing constraints and ends it."""
     last_id = max(state.last_id, txn.id)
     if txn.status == "pending":
-        return replace(state, pending=txn, last_id=last_id)
-    return replace(
-        state,
+        return state._replace(pending=txn, last_id=last_id)
+    return state._replace(
         distributions=_apply_changes(state.distributions, txn),
         roots=_apply_roots(state.roots, txn.roots),
         standing=state.standing if txn.standing is None else txn.standing,
@@ -227,8 +225,7 @@ def intended_roots(
     return result
 
 
-@dataclass(frozen=True)
-class Reconciled:
+class Reconciled(NamedTuple):
     """What ``reconcile`` found: the records to write, in order, the state they
     lead to, and a line to say for each."""
 
@@ -279,8 +276,7 @@ def reconcile(state: LedgerState, installed: Mapping[NormalizedName, str], now: 
 # -- walking the journal ------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Point:
+class Point(NamedTuple):
     """The recorded distributions and roots at some point of the history."""
 
     distributions: Mapping[NormalizedName, str]

@@ -11,8 +11,7 @@ from __future__ import annotations
 import re
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from packaging.specifiers import SpecifierSet
 from packaging.version import InvalidVersion, Version
@@ -48,8 +47,7 @@ def is_project_name(text: str) -> bool:
 # -- ledger --------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class RootRow:
+class RootRow(NamedTuple):
     """One root of the ledger, with what is installed for it now."""
 
     root: Root
@@ -76,8 +74,7 @@ class RootRow:
         return ""
 
 
-@dataclass(frozen=True)
-class LedgerView:
+class LedgerView(NamedTuple):
     ledger_path: str
     has_ledger: bool
     policy: str
@@ -106,8 +103,7 @@ def ledger_view(
 # -- why -------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Requirer:
+class Requirer(NamedTuple):
     """Someone who needs the name asked about: a root, a distribution or a standing constraint."""
 
     need: Need
@@ -115,8 +111,7 @@ class Requirer:
     satisfied: bool
 
 
-@dataclass(frozen=True)
-class Link:
+class Link(NamedTuple):
     """*display* (installed) needs *requires* at *specifier*."""
 
     name: NormalizedName
@@ -128,8 +123,7 @@ class Link:
         return f"{self.display} needs {self.requires}{self.specifier}"
 
 
-@dataclass(frozen=True)
-class Chain:
+class Chain(NamedTuple):
     """How a root reaches the name: the root itself, then one link per hop."""
 
     root: NormalizedName
@@ -143,8 +137,7 @@ class Chain:
         return " -> ".join([head, *(link.describe() for link in self.links)])
 
 
-@dataclass(frozen=True)
-class WhyResult:
+class WhyResult(NamedTuple):
     name: NormalizedName
     display_name: str
     installed: str | None
@@ -264,8 +257,7 @@ def why(
 # -- history ---------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Compacted:
+class Compacted(NamedTuple):
     """Transactions ``first``..``last`` were replaced by a summary on ``at``."""
 
     first: int
@@ -273,8 +265,7 @@ class Compacted:
     at: str
 
 
-@dataclass(frozen=True)
-class HistoryView:
+class HistoryView(NamedTuple):
     ledger_path: str
     has_ledger: bool
     # The ones shown, oldest first; streamed (read once) when every transaction is shown.
@@ -318,8 +309,7 @@ def transaction_range(first_id: int, last_id: int) -> str:
 # -- export ------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Pin:
+class Pin(NamedTuple):
     """One line of the known-good constraints file."""
 
     name: NormalizedName

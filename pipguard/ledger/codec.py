@@ -20,8 +20,7 @@ the field; the store turns that into a ``LedgerError`` naming the file.
 from __future__ import annotations
 
 import json
-from dataclasses import fields
-from typing import Any
+from typing import Any, NamedTuple
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
@@ -113,16 +112,9 @@ def requirement(value: Any, where: str) -> str:
 
 # -- records -> data ---------------------------------------------------------------
 
-_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
-
-
-def record(obj: Any) -> dict[str, Any]:
-    """``dataclasses.asdict`` for flat records, without its recursive deep copy."""
-    cls = type(obj)
-    names = _FIELD_NAMES.get(cls)
-    if names is None:
-        names = _FIELD_NAMES[cls] = tuple(f.name for f in fields(obj))
-    return {name: getattr(obj, name) for name in names}
+def record(obj: NamedTuple) -> dict[str, Any]:
+    """A flat record's fields by name (the nested ones are the caller's to turn into data)."""
+    return obj._asdict()
 
 
 def root_to_data(root: Root) -> dict[str, Any]:

@@ -49,7 +49,7 @@ def summarise(journal: Journal, state: LedgerState, first_kept: int, now: Clock,
     standing, standing_files = standing_at(journal, cut, state, later, current)
     if first is None:
         first = current.first if current is not None else (journal.first_id() or 1)
-    summary = Summary(id=upto, first=first, count=upto - first + 1, compacted_at=now(),
+    summary = Summary(id=upto, first=first, replaced=upto - first + 1, compacted_at=now(),
                       distributions=point.distributions, roots=point.roots,
                       standing=standing, standing_files=standing_files)
     return summary, cut

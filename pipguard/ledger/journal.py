@@ -33,11 +33,10 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO, Protocol, Union
+from typing import Any, BinaryIO, NamedTuple, Protocol, Union
 
-from pipguard.core.model import Root, StandingConstraint, StandingFile, Transaction
+from pipguard.core.model import EMPTY, Root, StandingConstraint, StandingFile, Transaction
 from pipguard.core.names import NormalizedName
 from pipguard.ledger import codec
 from pipguard.system.files import fsync_directory, open_regular, write_all
@@ -49,16 +48,15 @@ _BLOCK = 1 << 16
 _SCAN = 1 << 13
 
 
-@dataclass(frozen=True)
-class Summary:
+class Summary(NamedTuple):
     """What compaction left of transactions ``first``..``id``: the state after ``id``."""
 
     id: int  # the last transaction it replaces
     first: int  # the first transaction it replaces
-    count: int  # how many transactions it replaces
+    replaced: int  # how many transactions it replaces (the journal line's "count")
     compacted_at: str
-    distributions: Mapping[NormalizedName, str] = field(default_factory=dict)
-    roots: Mapping[NormalizedName, Root] = field(default_factory=dict)
+    distributions: Mapping[NormalizedName, str] = EMPTY
+    roots: Mapping[NormalizedName, Root] = EMPTY
     standing: tuple[StandingConstraint, ...] = ()
     standing_files: tuple[StandingFile, ...] = ()
 
@@ -102,7 +100,7 @@ class Trimmed(LookupError):
 def entry_to_data(entry: Entry) -> dict[str, Any]:
     if isinstance(entry, Summary):
         return {
-            "v": LINE_VERSION, "kind": "summary", "id": entry.id, "first": entry.first, "count": entry.count,
+            "v": LINE_VERSION, "kind": "summary", "id": entry.id, "first": entry.first, "count": entry.replaced,
             "compacted_at": entry.compacted_at,
             "distributions": dict(sorted(entry.distributions.items())),
             "roots": {name: codec.root_to_data(root) for name, root in sorted(entry.roots.items())},
@@ -135,7 +133,7 @@ def decode_line(line: bytes, offset: int) -> Entry:
             return Summary(
                 id=codec.positive_id(data["id"], "id"),
                 first=codec.positive_id(data["first"], "first"),
-                count=codec.expect(data["count"], int, "count"),
+                replaced=codec.expect(data["count"], int, "count"),
                 compacted_at=codec.text(data.get("compacted_at", ""), "compacted_at"),
                 distributions=codec.versions_from(data.get("distributions", {}), "distributions"),
                 roots=codec.roots_from(data.get("roots", {}), "roots"),

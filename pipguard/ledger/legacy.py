@@ -18,7 +18,6 @@ when it is still there, and stay as copied otherwise.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import replace
 from typing import Any
 
 from pipguard.core.model import POLICIES, LedgerState, Root, RootChange, StandingConstraint, StandingFile, Transaction
@@ -49,13 +48,13 @@ def _with_root_changes(transactions: list[Transaction], roots: Mapping[Any, Root
     for name, root in sorted(roots.items()):
         owner = root.added_by if root.added_by in ids else transactions[0].id
         by_txn.setdefault(owner, []).append(RootChange(name, None, root))
-    return [replace(txn, roots=tuple(by_txn.get(txn.id, ()))) for txn in transactions]
+    return [txn._replace(roots=tuple(by_txn.get(txn.id, ()))) for txn in transactions]
 
 
 def _close_stale_pending(transactions: list[Transaction]) -> list[Transaction]:
     """Only the newest transaction can still be pending; older pending ones never finished."""
     return [
-        replace(txn, status="interrupted",
+        txn._replace(status="interrupted",
                 reason=(txn.reason + " " if txn.reason else "") + "(found unfinished when the ledger was migrated)")
         if txn.status == "pending" and i < len(transactions) - 1 else txn
         for i, txn in enumerate(transactions)

@@ -14,8 +14,8 @@ A symlinked ledger is followed: the files are found beside its real path.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 LEDGER_DIRNAME = ".pipguard"
 SYSTEM_LEDGER_ROOT = Path("/var/lib/pipguard")
@@ -41,8 +41,7 @@ def default_ledger_path(prefix: str, is_virtualenv: bool) -> Path:
     return Path(state_home) / "pipguard" / _slug(prefix) / "ledger.json"
 
 
-@dataclass(frozen=True)
-class LedgerFiles:
+class LedgerFiles(NamedTuple):
     """The files of one ledger, beside its state document's real path."""
 
     state: Path

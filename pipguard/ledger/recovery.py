@@ -36,8 +36,7 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from pipguard.core.model import LedgerState, Transaction
 from pipguard.core.transactions import replay
@@ -56,8 +55,7 @@ def say(message: str) -> None:
 # -- the integrity mark ------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Damage:
+class Damage(NamedTuple):
     """One unreadable journal line."""
 
     line: int  # 1-based
@@ -68,12 +66,11 @@ class Damage:
         return {"line": self.line, "offset": self.offset, "detail": self.detail}
 
 
-@dataclass(frozen=True)
-class Mark:
+class Mark(NamedTuple):
     """What the state knows of its journal: its length then, and its unreadable lines."""
 
     size: int
-    damaged: tuple[Damage, ...] = field(default_factory=tuple)
+    damaged: tuple[Damage, ...] = ()
 
     def to_data(self) -> dict[str, Any]:
         return {"size": self.size, "damaged": [d.to_data() for d in self.damaged]}

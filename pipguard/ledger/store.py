@@ -49,8 +49,8 @@ import json
 import os
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from pipguard.core.model import LedgerState, Transaction
 from pipguard.core.transactions import Clock, apply
@@ -82,8 +82,7 @@ def _say(message: str) -> None:
     print(message, file=sys.stderr)
 
 
-@dataclass(frozen=True)
-class Compaction:
+class Compaction(NamedTuple):
     """What ``compact`` did."""
 
     summary: Summary | None  # None: nothing to trim

@@ -31,9 +31,8 @@ import os
 import stat
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from pipguard.core.constraints import (
     Need,
@@ -44,7 +43,7 @@ from pipguard.core.constraints import (
     remember_needs,
     remember_readable,
 )
-from pipguard.core.model import Distribution
+from pipguard.core.model import EMPTY, Distribution
 from pipguard.core.names import NormalizedName, canonicalize_name
 from pipguard.errors import EnvironmentUnusable, UsageError
 from pipguard.system import probe as _probe
@@ -62,8 +61,7 @@ DEFAULT_PROBE_TIMEOUT = 60.0
 _CACHE_LIMIT = 64 * 1024 * 1024
 
 
-@dataclass(frozen=True)
-class EnvironmentState:
+class EnvironmentState(NamedTuple):
     """What is installed in the target, and the target's marker environment.
 
     Views: ``distributions`` is everything visible, as imports see it (the
@@ -81,13 +79,13 @@ class EnvironmentState:
     markers: dict[str, str]
     distributions: dict[NormalizedName, Distribution]
     # name -> version of an outside distribution an own one hides.
-    shadowed: dict[NormalizedName, str] = field(default_factory=dict)
+    shadowed: Mapping[NormalizedName, str] = EMPTY
     # Own distributions hidden behind an outside one (e.g. on PYTHONPATH).
-    hidden: dict[NormalizedName, Distribution] = field(default_factory=dict)
+    hidden: Mapping[NormalizedName, Distribution] = EMPTY
     # The environment's own site-packages directories.
     own_paths: tuple[str, ...] = ()
     # name -> the sys.path directory the visible distribution lives in.
-    locations: dict[NormalizedName, str] = field(default_factory=dict)
+    locations: Mapping[NormalizedName, str] = EMPTY
     # The probe's signature of what it read ("" when unknown): the key of the caches.
     signature: str = ""
 

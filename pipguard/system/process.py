@@ -32,10 +32,9 @@ import stat
 import sys
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, NamedTuple
 
 from pipguard.core.redaction import redact, redact_all
 from pipguard.core.run_end import RunEnd as RunEnd
@@ -54,8 +53,7 @@ _GRACE = 1.0
 _DRAIN = 10.0
 
 
-@dataclass(frozen=True)
-class ProcessResult:
+class ProcessResult(NamedTuple):
     returncode: int
     stdout: str = ""
     stderr: str = ""
@@ -91,13 +89,15 @@ class Interrupted(KeyboardInterrupt):
 # -- signals ----------------------------------------------------------------------
 
 
-@dataclass(eq=False)
 class _Watch:
     """One child being run: the signals pipguard received meanwhile."""
 
-    own_group: bool = False
-    popen: subprocess.Popen[Any] | None = None
-    signals: list[int] = field(default_factory=list)
+    __slots__ = ("own_group", "popen", "signals")
+
+    def __init__(self, own_group: bool = False) -> None:
+        self.own_group = own_group
+        self.popen: subprocess.Popen[Any] | None = None
+        self.signals: list[int] = []
 
 
 # SIGHUP (a closed terminal or ssh session) is treated as SIGTERM: passed on, waited for, recorded.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
-from dataclasses import asdict
+from typing import Any
 
 from packaging.utils import canonicalize_name
 
@@ -94,7 +94,18 @@ def test_violations_judge_versions_and_specifiers_as_before() -> None:
     assert find_violations(healthy, needs) == []  # type: ignore[arg-type]
 
 
-def test_the_state_and_transaction_records_are_what_dataclasses_asdict_gives() -> None:
+def asdict(value: Any) -> Any:
+    """A record as plain data, all the way down (what ``dataclasses.asdict`` gave for the old records)."""
+    if hasattr(value, "_asdict"):
+        return {key: asdict(item) for key, item in value._asdict().items()}
+    if isinstance(value, (list, tuple)):
+        return [asdict(item) for item in value]
+    if isinstance(value, dict):
+        return {key: asdict(item) for key, item in value.items()}
+    return value
+
+
+def test_the_state_and_transaction_records_are_what_their_fields_give_all_the_way_down() -> None:
     root = Root(canonicalize_name("A"), "A", ">=1", ("x", "y"), None, "file:///src/a", 2, "t", "requested")
     changes = (Change(canonicalize_name("a"), None, "1.0"), Change(canonicalize_name("b"), "1", None))
     txn = Transaction(3, "install", ("install", "A>=1"), "pending", "t0", "t1", "26.3", "compatible",

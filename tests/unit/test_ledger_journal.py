@@ -137,7 +137,7 @@ def test_a_torn_last_line_is_never_read_and_is_set_aside_whole(tmp_path: Path) -
 
 
 def test_a_summary_stands_for_what_it_replaced(tmp_path: Path) -> None:
-    summary = Summary(id=5, first=1, count=5, compacted_at="t", distributions={canonicalize_name("a"): "1"})
+    summary = Summary(id=5, first=1, replaced=5, compacted_at="t", distributions={canonicalize_name("a"): "1"})
     journal = journal_of(tmp_path, summary, txn(6), txn(7))
     assert journal.summary() == summary and journal.first_id() == 6
     assert [t.id for t in journal] == [6, 7] and [t.id for t in journal.last(10)] == [6, 7]

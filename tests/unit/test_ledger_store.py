@@ -8,7 +8,6 @@ import errno
 import json
 import os
 import stat
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -174,7 +173,7 @@ def test_nan_is_never_written(store: LedgerStore) -> None:
         state = history(store, 1)
         before = files_of(store)
         with pytest.raises(LedgerError, match=r"not JSON|Out of range"):
-            store.save(replace(state, shim={"format": float("nan")}))
+            store.save(state._replace(shim={"format": float("nan")}))
     assert files_of(store) == before
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from packaging.utils import canonicalize_name as cn
 
 from pipguard.core.model import Change, LedgerState, Root, RootChange, StandingConstraint, Transaction
@@ -131,7 +129,7 @@ def test_reconcile_applies_the_roots_the_interrupted_run_meant_to_add_for_what_g
     found = reconcile(state, {**state.distributions, cn("g"): "1.0"}, clock)  # H never got installed
     assert cn("g") in found.state.roots and cn("h") not in found.state.roots
     assert [c.name for c in found.records[0].roots] == ["g"]
-    removal = replace(txn, roots=(RootChange(cn("a"), state.roots[cn("a")], None),))
+    removal = txn._replace(roots=(RootChange(cn("a"), state.roots[cn("a")], None),))
     gone = {k: v for k, v in state.distributions.items() if k != "a"}
     assert cn("a") not in intended_roots(removal, state.roots, gone)
     assert cn("a") in intended_roots(removal, state.roots, state.distributions)  # still installed
@@ -182,5 +180,5 @@ def test_apply_of_an_outcome_ends_only_its_own_pending_record() -> None:
     state = started()
     pending = start(state, "install", ["install", "G"], None, "compatible", clock)
     state = apply(state, pending)
-    assert apply(state, replace(pending, status="failed")).pending is None
+    assert apply(state, pending._replace(status="failed")).pending is None
     assert apply(state, Transaction(1, "old", status="committed")).pending == pending
