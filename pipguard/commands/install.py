@@ -7,8 +7,8 @@ import functools
 import os
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from pipguard.cli.context import Loaded, Options, Session, Target, load_ledger, locate, open_session
 from pipguard.cli.options import say
@@ -216,8 +216,7 @@ def run_install(options: Options, args: list[str]) -> int:
                 ahead.engine.cancel()  # a run started ahead that the core did not take over: it changed nothing
 
 
-@dataclass(frozen=True)
-class _Ahead:
+class _Ahead(NamedTuple):
     """An engine whose first run was started ahead, and the name it was made for."""
 
     name: str

@@ -29,8 +29,8 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from typing import Literal
+from dataclasses import dataclass, field
+from typing import Literal, NamedTuple
 
 from packaging.version import InvalidVersion, Version
 
@@ -143,8 +143,7 @@ def _key(violation: Violation) -> tuple[str, str, str, str]:
     return (need.kind, need.source, need.name, need.specifier)
 
 
-@dataclass(frozen=True)
-class Protection:
+class Protection(NamedTuple):
     """What pip must not be allowed to break, as needs (and as constraints)."""
 
     needs: tuple[Need, ...]
@@ -217,8 +216,7 @@ def overlay(
     return after
 
 
-@dataclass(frozen=True)
-class Judgement:
+class Judgement(NamedTuple):
     """How an end state compares with the state before."""
 
     blocking: tuple[Violation, ...]  # earlier projects that would break
@@ -388,8 +386,7 @@ def satisfied(s: Situation) -> bool:
 # -- the outcome ------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Outcome:
+class Outcome(NamedTuple):
     """What happened, what to say, and what to record."""
 
     kind: OutcomeKind
@@ -418,8 +415,7 @@ def _major(version: str) -> int | None:
         return None
 
 
-@dataclass(frozen=True)
-class Difference:
+class Difference(NamedTuple):
     """Where pipguard's plan and plain pip's differ, for one project."""
 
     name: NormalizedName
@@ -663,7 +659,7 @@ def decide_install(s: Situation, engine: Engine, begin: Callable[[Mapping[Normal
     guarded = engine.install(run.guarded_invocation(show_resolution=False), run.approve_against(first))
     logged = first.output + guarded.output
     if guarded.ok:
-        return replace(_installed(run, guarded, notes), engine_output=logged)
+        return _installed(run, guarded, notes)._replace(engine_output=logged)
     failure = guarded.failure
     assert failure is not None
     if failure.kind == "stopped":
@@ -796,7 +792,7 @@ def _dry_run(run: _Run, notes: list[str]) -> Outcome:
         failure = plain.failure
         assert failure is not None
         if failure.kind == "impossible":
-            return replace(_explain_plain_failure(run, plain, notes), began=False)
+            return _explain_plain_failure(run, plain, notes)._replace(began=False)
         return _failed(plain, notes, began=False)
     if run.approve_plain(plain).proceed:
         return Outcome("dry-run", 0, tuple(notes), _would_install(plain.plan), plan=plain.plan,
@@ -840,7 +836,7 @@ def _dry_run_guarded_first(run: _Run, notes: list[str]) -> Outcome:
     plain = run.engine.resolve(run.plain_invocation())
     if not plain.ok:
         outcome = _explain_plain_failure(run, plain, notes)
-        return replace(outcome, began=False)
+        return outcome._replace(began=False)
     verdict = judge(s, plain.plan)
     if verdict.blocking:
         message = rejection(run.explainer, verdict.blocking, plain.plan, failure=failure)

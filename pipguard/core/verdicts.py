@@ -11,8 +11,7 @@ from __future__ import annotations
 import shlex
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import SpecifierSet
@@ -34,8 +33,7 @@ ALLOW_OLDER_MAJOR = "--allow-older-major"
 # -- who needs what, and who brings it --------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Explainer:
+class Explainer(NamedTuple):
     """Names the parties of a verdict: earlier projects, roots, constraints, the request."""
 
     request: InstallRequest

@@ -10,12 +10,11 @@ reads a report, never writes a file: engines do, behind this port.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from typing import Literal, Protocol
+from typing import Literal, NamedTuple, Protocol
 
 from packaging.specifiers import SpecifierSet
 
-from pipguard.core.model import PlannedInstall
+from pipguard.core.model import EMPTY, PlannedInstall
 from pipguard.core.names import NormalizedName
 from pipguard.pip.request import InstallRequest, PipRequest
 
@@ -36,8 +35,7 @@ Constraints = Mapping[NormalizedName, SpecifierSet]
 AHEAD_GRACE = 5.0
 
 
-@dataclass(frozen=True)
-class Failure:
+class Failure(NamedTuple):
     """Why an engine run ended without the plan it was asked for."""
 
     kind: FailureKind
@@ -53,8 +51,7 @@ class Failure:
         return self.kind in ("build", "not-found", "no-match")
 
 
-@dataclass(frozen=True)
-class Resolution:
+class Resolution(NamedTuple):
     """The answer of one engine run: a plan, or a failure, and what the engine printed."""
 
     plan: tuple[PlannedInstall, ...] = ()
@@ -76,19 +73,18 @@ class Resolution:
     def stopped(self, reason: str) -> Resolution:
         """This plan, found by a run that changed nothing, refused by the core: an install
         that ends here (the engines that resolve first and install second)."""
-        return replace(self, failure=Failure("stopped", 0, reason))
+        return self._replace(failure=Failure("stopped", 0, reason))
 
 
-@dataclass(frozen=True)
-class Invocation:
+class Invocation(NamedTuple):
     """One engine run: the user's request, and what pipguard adds to it."""
 
     request: InstallRequest
     # pipguard's constraints (earlier projects' needs, standing constraints), one
     # specifier per name; an exact plan is a mapping of ``==version`` pins.
-    constraints: Constraints = field(default_factory=dict)
+    constraints: Constraints = EMPTY
     # constraints for isolated build environments (where the engine supports them)
-    build_constraints: Constraints = field(default_factory=dict)
+    build_constraints: Constraints = EMPTY
     # more requirements resolved together with the request (the replan policy's roots)
     also: tuple[str, ...] = ()
     # how the engine should show its output while it runs (what it prints while resolving
@@ -103,8 +99,7 @@ class Invocation:
     needs_requirements: bool = True
 
 
-@dataclass(frozen=True)
-class Approval:
+class Approval(NamedTuple):
     """The core's answer to a plan found by ``install``: go on, or stop before any change."""
 
     proceed: bool

@@ -46,7 +46,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Literal
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
@@ -540,7 +540,7 @@ def blocking_message(explainer: Explainer, blocking: Sequence[Violation]) -> str
 
 def who_after(explainer: Explainer, plan: Sequence[PlannedInstall]) -> Who:
     """Names parties as they will be after *plan* (the versions the requirements come from)."""
-    after = replace(explainer, distributions=overlay(explainer.distributions, plan))
+    after = explainer._replace(distributions=overlay(explainer.distributions, plan))
     return lambda need: after.who(Violation(need, None))
 
 

@@ -22,14 +22,13 @@ from __future__ import annotations
 import configparser
 import os
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 _IGNORED_ENV = {"version", "help"}
 
 
-@dataclass(frozen=True)
-class ConfigValue:
+class ConfigValue(NamedTuple):
     """One configuration value pip will use, and where it comes from."""
 
     key: str  # normalised: lower case, dashes ("find-links")

@@ -20,7 +20,7 @@ import optparse
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Literal, NoReturn
+from typing import Literal, NamedTuple, NoReturn
 
 from pipguard.core.redaction import redact
 from pipguard.errors import UsageError
@@ -28,8 +28,7 @@ from pipguard.errors import UsageError
 Kind = Literal["flag", "false-flag", "count", "value", "append"]
 
 
-@dataclass(frozen=True)
-class OptionSpec:
+class OptionSpec(NamedTuple):
     """One pip option: its spellings, and how it takes (and folds) a value."""
 
     names: tuple[str, ...]  # every spelling: "--upgrade", "-U"
@@ -108,8 +107,7 @@ REQUIREMENTS_FILE = _options(
 )
 
 
-@dataclass(frozen=True)
-class ParsedOption:
+class ParsedOption(NamedTuple):
     """One option as written (on the command line or in a file), and its value."""
 
     spec: OptionSpec | None  # None: not an option pip has (pip will say so)

@@ -25,7 +25,7 @@ import sys
 import urllib.parse
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from packaging.markers import InvalidMarker, Marker
 from packaging.requirements import InvalidRequirement, Requirement
@@ -69,8 +69,7 @@ _FALSE = {"n", "no", "f", "false", "off", "0"}
 # -- what is asked for ------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Requested:
+class Requested(NamedTuple):
     """One thing to install, as pip will read it."""
 
     text: str  # as written
@@ -90,8 +89,7 @@ class Requested:
         return redact(self.text if self.kind != "editable" else f"-e {self.text}")
 
 
-@dataclass(frozen=True)
-class ConstraintLine:
+class ConstraintLine(NamedTuple):
     """One line of a constraints file pip will apply."""
 
     requirement: Requirement
@@ -430,8 +428,7 @@ def read_constraints_file(path: str) -> list[ConstraintLine]:
 # -- settings: the command line folded with pip's configuration ------------------------
 
 
-@dataclass(frozen=True)
-class Setting:
+class Setting(NamedTuple):
     """The value pip will use for one option, and where it came from."""
 
     value: bool | int | str | tuple[str, ...]

@@ -41,7 +41,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from packaging.requirements import InvalidRequirement, Requirement
@@ -350,7 +350,7 @@ class UvEngine:
         if isinstance(metadata, Resolution):
             return metadata
         items = tuple(_planned(change, metadata, plan, invocation, self._version) for change in plan.changes)
-        return replace(found, plan=items)
+        return found._replace(plan=items)
 
     # -- metadata ---------------------------------------------------------------------
 
@@ -503,7 +503,7 @@ def _failure(result: ProcessResult, invocation: Invocation) -> Failure:
     requested += [(name, text) for text in invocation.also for name in _names([text])]
     constraints = [(name, f"{name}{spec}") for name, spec in sorted(invocation.constraints.items())]
     constraints += [(line.name, requirement_text(line.requirement)) for line in request.constraints]
-    return replace(failure, conflict=pip_style_conflict(result.stderr, requested, constraints))
+    return failure._replace(conflict=pip_style_conflict(result.stderr, requested, constraints))
 
 
 def _quiet(request: InstallRequest) -> int:
