@@ -148,6 +148,18 @@ def keep_derived(session: Session) -> None:
         write_needs_cache(path, session.state)
 
 
+def _elsewhere(target: Target, ledger: LedgerState | None, moved: bool) -> bool:
+    recorded = ledger.environment.get("prefix") if ledger is not None else None
+    return bool(recorded) and not moved and not _same_place(recorded or "", target.prefix)
+
+
+def caches_beside(target: Target, ledger: LedgerState | None, moved: bool = False) -> Path | None:
+    """Where the probe's caches are kept beside *ledger*: None where nothing may be kept (a
+    directory pipguard cannot write), or not yet (a ledger recorded for another environment:
+    nothing is written beside it before it is known to be this one's, issue 19.26)."""
+    return None if _elsewhere(target, ledger, moved) else _probe_cache(target.store)
+
+
 def probe(target: Target) -> EnvironmentState:
     """Read the environment again (after pip ran)."""
     return probe_environment(target.python, _probe_cache(target.store))
@@ -183,10 +195,8 @@ def open_session(target: Target, *, reconcile_drift: bool = True, policy: str = 
     """
     store = target.store
     ledger = loaded.state if loaded is not None else store.load()
-    recorded = ledger.environment.get("prefix") if ledger is not None else None
-    # Nothing is written beside a ledger before it is known to be this environment's (issue 19.26).
-    elsewhere = bool(recorded) and not moved and not _same_place(recorded or "", target.prefix)
-    caches = None if elsewhere else _probe_cache(store)
+    caches = caches_beside(target, ledger, moved)
+    elsewhere = caches is None and _elsewhere(target, ledger, moved)
     state = probe_environment(target.python, caches)
     if ledger is not None and not elsewhere and needs:
         needs_at_hand(store, state, ledger)

@@ -10,7 +10,16 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import NamedTuple
 
-from pipguard.cli.context import Loaded, Options, Session, Target, load_ledger, locate, open_session
+from pipguard.cli.context import (
+    Loaded,
+    Options,
+    Session,
+    Target,
+    caches_beside,
+    load_ledger,
+    locate,
+    open_session,
+)
 from pipguard.cli.options import say
 from pipguard.commands.support import RecordedRun, keep_shims, refuse_locations
 from pipguard.core.constraints import Distribution
@@ -33,7 +42,7 @@ from pipguard.engines.base import UsableEngine
 from pipguard.engines.pip.runner import build_constraints_note, check_pip_version, pip_command, run_process
 from pipguard.errors import PipguardError
 from pipguard.ledger import now
-from pipguard.ledger.standing import standing_in_force
+from pipguard.ledger.standing import standing_cache_path, standing_in_force
 from pipguard.pip.request import InstallRequest, read_install, with_files
 from pipguard.system.environment import read_cache, resolve_python, state_from_dict
 from pipguard.system.process import Interrupted, work_directory
@@ -238,8 +247,10 @@ def _head_start(options: Options, target: Target, request: InstallRequest, loade
     if loaded is None or not request.has_requests or os.name != "posix":
         return None
     ledger = loaded.state
+    caches = caches_beside(target, ledger)
+    kept = standing_cache_path(caches) if caches else None  # an unchanged standing file's lines
     try:
-        standing = standing_in_force(ledger) if ledger is not None else ()
+        standing = standing_in_force(ledger, kept) if ledger is not None else ()
     except PipguardError:
         return None  # the session says what is wrong, the same way, before anything runs
     policy = options.policy or (ledger.policy if ledger is not None else "compatible")

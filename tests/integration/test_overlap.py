@@ -116,6 +116,34 @@ def test_with_standing_constraints_pip_starts_ahead_once_carrying_them(guard: Pi
     assert guard.venv.versions()["b"] == "1.5" and guard.venv.versions()["g"] == "1.1"
 
 
+def test_an_unchanged_standing_file_is_not_read_again_by_the_next_install(
+        guard: Pipguard, tmp_path: Path, in_process, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    """The head start reads the standing lines as the session does: from beside the probe's cache
+    (devstack's upper-constraints is ~600 lines, parsed as pip parses them)."""
+    from pipguard.pip import request
+
+    upper = tmp_path / "upper-constraints.txt"
+    upper.write_text("B===1.5\nG===1.1\n")
+    assert guard.run("constraints", "add", str(upper)).returncode == 0
+    first = guard.install("G")  # reads the file, and keeps its lines beside the probe's cache
+    assert first.returncode == 0, combined(first)
+    reads: list[str] = []
+    real = request.read_requirements_file
+
+    def counted(path: str, **kwargs: object) -> request.FileContent:
+        reads.append(path)
+        return real(path, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(request, "read_requirements_file", counted)
+
+    again = in_process("--python", guard.venv.python, "install", *guard.index_args(), "G")
+    newer = in_process("--python", guard.venv.python, "install", *guard.index_args(), "A")
+
+    assert again.returncode == 0 and "Requirement already satisfied: G" in again.stdout, combined(again)
+    assert newer.returncode == 0 and guard.venv.versions()["a"] == "1.0", combined(newer)
+    assert str(upper) not in reads
+
+
 def test_pip_gone_from_the_target_after_an_install_exits_12_with_nothing_left_running(
         guard: Pipguard, tmp_path: Path) -> None:
     first = guard.install("G==1.0")
