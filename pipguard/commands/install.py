@@ -208,18 +208,25 @@ def run_install(options: Options, args: list[str]) -> int:
     if not options.guard:  # --no-guard, or PIPGUARD_DISABLE=1 (read once, with the global options)
         return run_unguarded(options, ["install", *args])
     refuse_locations(early)
-    with target.store.locked(), contextlib.ExitStack() as stack:
+    with contextlib.ExitStack() as stack:
+        # pip is started on a guess from the state as it is now, and the lock taken while it
+        # resolves; the guess is checked under the lock (a run between them: pip is stopped)
+        found, guess = target.store.peek()
+        ahead = _head_start(options, target, early, guess, stack) if found else None
         try:
-            loaded: Loaded | None = load_ledger(target)
-        except PipguardError:
-            loaded = None  # said by the session, the same way, before anything runs
-        ahead = _head_start(options, target, early, loaded, stack)
-        try:
-            request = early
-            if asked.values("constraint"):
-                request = with_files(asked)
-                refuse_locations(request)  # options in the constraints files, read only now
-            return _guarded_install(options, target, request, loaded, ahead, stack)
+            with target.store.locked():
+                try:
+                    loaded: Loaded | None = load_ledger(target)
+                except PipguardError:
+                    loaded = None  # said by the session, the same way, before anything runs
+                if ahead is not None and (loaded is None or loaded.state != guess):
+                    ahead.engine.cancel()  # the ledger changed since the guess: started afresh
+                    ahead = None
+                request = early
+                if asked.values("constraint"):
+                    request = with_files(asked)
+                    refuse_locations(request)  # options in the constraints files, read only now
+                return _guarded_install(options, target, request, loaded, ahead, stack)
         finally:
             if ahead is not None:
                 ahead.engine.cancel()  # a run started ahead that the core did not take over: it changed nothing
@@ -232,7 +239,7 @@ class _Ahead(NamedTuple):
     engine: UsableEngine
 
 
-def _head_start(options: Options, target: Target, request: InstallRequest, loaded: Loaded | None,
+def _head_start(options: Options, target: Target, request: InstallRequest, ledger: LedgerState | None,
                 stack: contextlib.ExitStack) -> _Ahead | None:
     """Start the engine's first run before the environment is read again, when it will surely be needed.
 
@@ -244,13 +251,13 @@ def _head_start(options: Options, target: Target, request: InstallRequest, loade
     pipguard last recorded does not already satisfy the request (a satisfied install runs no
     engine; one satisfied only by changes made behind pipguard's back stops this run again).
     """
-    if loaded is None or not request.has_requests or os.name != "posix":
+    if not request.has_requests or os.name != "posix":
         return None
-    ledger = loaded.state
     caches = caches_beside(target, ledger)
     kept = standing_cache_path(caches) if caches else None  # an unchanged standing file's lines
     try:
-        standing = standing_in_force(ledger, kept) if ledger is not None else ()
+        # read without the lock: nothing is written (a file not kept yet is read, not kept)
+        standing = standing_in_force(ledger, kept, keep=False) if ledger is not None else ()
     except PipguardError:
         return None  # the session says what is wrong, the same way, before anything runs
     policy = options.policy or (ledger.policy if ledger is not None else "compatible")

@@ -114,12 +114,14 @@ def _keep_lines(cache: Path, path: str, before: list[int] | None, lines: list[st
     write_cache(cache, json.dumps({"signature": _signature(path, before), "lines": lines, "parts": parts}))
 
 
-def _lines_of(path: str, cache: Path | None) -> list[str]:
+def _lines_of(path: str, cache: Path | None, keep: bool) -> list[str]:
     if cache is None:
         return read_constraints_file(Path(path))
     kept = _kept_lines(cache, path)
     if kept is not None:
         return kept
+    if not keep:
+        return read_constraints_file(Path(path))
     before = _identity(path)
     lines, alone, parts = _read_lines(Path(path))
     if alone:
@@ -127,11 +129,12 @@ def _lines_of(path: str, cache: Path | None) -> list[str]:
     return lines
 
 
-def read_standing_file(item: StandingFile, cache: Path | None = None) -> list[StandingConstraint]:
+def read_standing_file(item: StandingFile, cache: Path | None = None, keep: bool = True) -> list[StandingConstraint]:
     """The lines of a standing file, read now (or kept in *cache* from a run that read this very
-    file); a clear error (exit 2) naming it if it cannot be read."""
+    file; with *keep*, a file read now is kept there: only a lock holder may); a clear error
+    (exit 2) naming it if it cannot be read."""
     try:
-        lines = _lines_of(item.path, cache)
+        lines = _lines_of(item.path, cache, keep)
     except UsageError as exc:
         raise UsageError(
             f"the standing constraints file {item.path} (added by transaction {item.added_by}) cannot be "
@@ -142,10 +145,12 @@ def read_standing_file(item: StandingFile, cache: Path | None = None) -> list[St
 
 
 
-def standing_in_force(ledger: LedgerState, cache: Path | None = None) -> tuple[StandingConstraint, ...]:
+def standing_in_force(ledger: LedgerState, cache: Path | None = None,
+                      keep: bool = True) -> tuple[StandingConstraint, ...]:
     """The command line's constraints and every standing file's lines, read now (*cache*: where
-    the lines of one file may be kept; one file at a time, the last read)."""
+    the lines of one file may be kept, one file at a time, the last read; *keep*: keep a file
+    read now there)."""
     found = list(ledger.standing)
     for item in ledger.standing_files:
-        found += read_standing_file(item, cache if len(ledger.standing_files) == 1 else None)
+        found += read_standing_file(item, cache if len(ledger.standing_files) == 1 else None, keep)
     return tuple(found)

@@ -54,7 +54,7 @@ from typing import NamedTuple
 
 from pipguard.core.model import LedgerState, Transaction
 from pipguard.core.transactions import Clock, apply
-from pipguard.errors import LedgerError, UsageError
+from pipguard.errors import LedgerError, PipguardError, UsageError
 from pipguard.ledger import recovery
 from pipguard.ledger.compaction import summarise
 from pipguard.ledger.journal import (
@@ -228,6 +228,21 @@ class LedgerStore:
         state = recovery.catch_up(self, state)
         self._verify(recovery.mark_from(mark_data), mtime)
         return state
+
+    def peek(self) -> tuple[bool, LedgerState | None]:
+        """The state document as it is now, read without the lock and without the journal: a
+        guess (where to start pip ahead), never a ledger to act on or write. ``(True, state)``,
+        ``(True, None)`` where there is no ledger yet, ``(False, None)`` where there is no good
+        guess: the document cannot be read or checked as it is, or a run is under way in it."""
+        try:
+            self.check()
+            found = self._read_state_text()
+            if found is None:
+                return not self.files.journal.exists(), None
+            state, _ = decode_state_and_mark(found[0])
+        except (PipguardError, LegacyDocument, *READ_ERRORS):
+            return False, None
+        return (False, None) if state.pending is not None else (True, state)
 
     def _verify(self, mark: Mark | None, state_mtime: int | None) -> None:
         """Know the journal's integrity (cheaply when the mark vouches for it), remember it

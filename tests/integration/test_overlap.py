@@ -144,6 +144,32 @@ def test_an_unchanged_standing_file_is_not_read_again_by_the_next_install(
     assert str(upper) not in reads
 
 
+def test_pip_started_on_a_guess_before_the_lock_is_started_afresh_when_another_run_changed_the_ledger(
+        guard: Pipguard, tmp_path: Path) -> None:
+    """pip is started ahead from the state document read without the lock; when another run
+    holds the lock then and changes the ledger, the run started ahead is stopped and the
+    install starts again from the ledger as it is under the lock."""
+    first = guard.install("G==1.0")
+    assert first.returncode == 0, combined(first)
+    marker = tmp_path / "paused"
+    other = start_pipguard(  # holds the lock, about to write its pending record (not in the state yet)
+        guard.venv, ["install", *guard.index_args(), "G==1.1"], tmp_path / "other",
+        env={"PIPGUARD_TEST_PAUSE_AT": "ledger-write", "PIPGUARD_TEST_PAUSE_MARKER": str(marker),
+             "PIPGUARD_TEST_PAUSE_SECONDS": "3"},
+    )
+    wait_for(marker.exists, "the other run to hold the lock", watch=other.proc)
+    log = tmp_path / "pip-runs.jsonl"
+    count_pip_runs(guard.venv, log)
+
+    result = guard.install("A", env={"PIPGUARD_TEST_PIP_RUNS": str(log)})
+
+    assert other.finish() == 0, other.err()
+    assert result.returncode == 0, combined(result)
+    assert len(runs(log)) == 2  # the run started on the guess, stopped; and the one under the lock
+    assert guard.venv.versions()["a"] == "1.0" and guard.venv.versions()["g"] == "1.1"
+    assert [t["status"] for t in guard.venv.transactions()][-2:] == ["committed", "committed"]
+
+
 def test_pip_gone_from_the_target_after_an_install_exits_12_with_nothing_left_running(
         guard: Pipguard, tmp_path: Path) -> None:
     first = guard.install("G==1.0")

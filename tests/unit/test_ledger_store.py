@@ -479,3 +479,29 @@ def test_ids_out_of_order_at_the_end_of_the_journal_are_refused_before_anything_
         with store.locked(shared=shared), pytest.raises(LedgerError, match=r"line \d+: transaction ids are not"):
             store.load()
     assert files_of(store) == before
+
+
+# -- peek: the state read without the lock, for starting pip ahead ---------------------------
+
+
+def test_peek_reads_the_state_as_load_does_and_writes_nothing(store: LedgerStore) -> None:
+    assert store.peek() == (True, None)  # no ledger yet: a good guess (nothing recorded)
+    with store.locked():
+        written = history(store, 2)
+    before = files_of(store)
+    found, guess = store.peek()
+    assert found and guess == written
+    with store.locked():
+        assert store.load() == guess
+    assert files_of(store) == before
+
+
+def test_peek_gives_no_guess_while_a_run_is_under_way_or_for_a_state_it_cannot_read(store: LedgerStore) -> None:
+    with store.locked():
+        state = history(store, 1)
+        store.begin(state, start(state, "install", ["install", "x"], "26.3", "compatible", clock))
+    assert store.peek() == (False, None)  # a pending record: the ledger is about to change
+    store.files.state.write_text("{not json")
+    assert store.peek() == (False, None)  # said by the load under the lock, not here
+    store.files.state.unlink()
+    assert store.peek() == (False, None)  # a journal without its state: recovered under the lock
