@@ -32,7 +32,7 @@ from pipguard.core.decide import (
     plain_invocation_ahead,
     versions_satisfy,
 )
-from pipguard.core.model import LedgerState, Root, Status, Transaction
+from pipguard.core.model import EMPTY, LedgerState, Root, Status, Transaction
 from pipguard.core.names import NormalizedName, canonicalize_name
 from pipguard.core.redaction import redact
 from pipguard.core.run_end import RunEnd
@@ -219,7 +219,7 @@ def run_install(options: Options, args: list[str]) -> int:
                     loaded: Loaded | None = load_ledger(target)
                 except PipguardError:
                     loaded = None  # said by the session, the same way, before anything runs
-                if ahead is not None and (loaded is None or loaded.state != guess):
+                if ahead is not None and (loaded is None or not _as_guessed(loaded.state, guess)):
                     ahead.engine.cancel()  # the ledger changed since the guess: started afresh
                     ahead = None
                 request = early
@@ -230,6 +230,14 @@ def run_install(options: Options, args: list[str]) -> int:
         finally:
             if ahead is not None:
                 ahead.engine.cancel()  # a run started ahead that the core did not take over: it changed nothing
+
+
+def _as_guessed(state: LedgerState | None, guess: LedgerState | None) -> bool:
+    """Is the ledger read under the lock the one the head start guessed from (roots aside: a
+    guess leaves them out, and they change only with a transaction, which ``last_id`` counts)?"""
+    if state is None or guess is None:
+        return state is guess
+    return state._replace(roots=EMPTY) == guess
 
 
 class _Ahead(NamedTuple):

@@ -29,7 +29,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from pipguard.core.model import ENGINES, OUTSIDE_POLICIES, POLICIES, LedgerState
+from pipguard.core.model import EMPTY, ENGINES, OUTSIDE_POLICIES, POLICIES, LedgerState
 from pipguard.ledger import codec
 
 STATE_SCHEMA = 2
@@ -106,9 +106,10 @@ def shim_from(data: Any, where: str = "shim") -> dict[str, Any]:
     return dict(codec.expect(data, dict, where))
 
 
-def state_from_data(data: Any) -> LedgerState:
+def state_from_data(data: Any, *, roots: bool = True) -> LedgerState:
     """Validate and load a document; raises ``ValueError``/``KeyError`` naming what is
-    wrong, or ``LegacyDocument`` for a schema-1 ledger."""
+    wrong, or ``LegacyDocument`` for a schema-1 ledger. Without *roots*, they are left out
+    (not read, not checked: a guess that never judges, ``LedgerStore.peek``)."""
     if check_schema(data) == LEGACY_SCHEMA:
         raise LegacyDocument(data)
     last_id = codec.expect(data.get("last_id", 0), int, "last_id")
@@ -128,7 +129,7 @@ def state_from_data(data: Any) -> LedgerState:
         policy=choice(data.get("policy", "compatible"), POLICIES, "policy"),
         engine=choice(data.get("engine", "pip"), ENGINES, "engine"),
         outside=choice(data.get("outside", "ignore"), OUTSIDE_POLICIES, "outside"),
-        roots=codec.roots_from(data.get("roots", {}), "roots"),
+        roots=codec.roots_from(data.get("roots", {}), "roots") if roots else EMPTY,
         standing=codec.standing_from(data.get("standing", []), "standing"),
         standing_files=codec.standing_files_from(data.get("standing_files", []), "standing_files"),
         distributions=codec.versions_from(data.get("distributions", {}), "distributions"),
@@ -144,9 +145,9 @@ def decode_state(text: str) -> LedgerState:
     return state_from_data(codec.loads(text))
 
 
-def decode_state_and_mark(text: str) -> tuple[LedgerState, Any]:
+def decode_state_and_mark(text: str, *, roots: bool = True) -> tuple[LedgerState, Any]:
     """The state, and its ``journal`` mark as plain data (None when it has none;
     checked by ``pipguard.ledger.recovery``)."""
     data = codec.loads(text)
-    state = state_from_data(data)
+    state = state_from_data(data, roots=roots)
     return state, data.get("journal")

@@ -230,8 +230,9 @@ class LedgerStore:
         return state
 
     def peek(self) -> tuple[bool, LedgerState | None]:
-        """The state document as it is now, read without the lock and without the journal: a
-        guess (where to start pip ahead), never a ledger to act on or write. ``(True, state)``,
+        """The state document as it is now, read without the lock, the journal or the roots
+        (they change only with a transaction, ``last_id``): a guess (where to start pip
+        ahead), never a ledger to act on or write. ``(True, state)``,
         ``(True, None)`` where there is no ledger yet, ``(False, None)`` where there is no good
         guess: the document cannot be read or checked as it is, or a run is under way in it."""
         try:
@@ -239,7 +240,7 @@ class LedgerStore:
             found = self._read_state_text()
             if found is None:
                 return not self.files.journal.exists(), None
-            state, _ = decode_state_and_mark(found[0])
+            state, _ = decode_state_and_mark(found[0], roots=False)
         except (PipguardError, LegacyDocument, *READ_ERRORS):
             return False, None
         return (False, None) if state.pending is not None else (True, state)

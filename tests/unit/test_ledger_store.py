@@ -490,9 +490,11 @@ def test_peek_reads_the_state_as_load_does_and_writes_nothing(store: LedgerStore
         written = history(store, 2)
     before = files_of(store)
     found, guess = store.peek()
-    assert found and guess == written
+    assert found and guess is not None and guess.roots == {}  # roots are left out of a guess
+    assert guess == written._replace(roots=guess.roots)
     with store.locked():
-        assert store.load() == guess
+        loaded = store.load()
+    assert loaded is not None and loaded._replace(roots=guess.roots) == guess and loaded.roots == written.roots
     assert files_of(store) == before
 
 
