@@ -191,6 +191,22 @@ def _entry_points() -> dict[str, list[str]]:
     return points
 
 
+def _sigint_as_a_terminal_gives_it() -> None:
+    """In the child, before exec: SIGINT handled by default and not blocked, as a terminal's
+    Ctrl-C finds it. A process inherits an ignored or blocked SIGINT from whatever started it (a
+    shell's background job), and Python then never turns it into KeyboardInterrupt. Without
+    this, the whole suite from a fresh clone hung here (all three entry points, 60 s each),
+    though each run alone passed; the failure message shows the child's masks."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
+def _signal_state(pid: int) -> str:
+    """The process's ignored and blocked signal masks, as Linux shows them."""
+    return " ".join(line.strip() for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+                    if line.startswith(("SigIgn", "SigBlk")))
+
+
 @pytest.mark.parametrize("entry", sorted(_entry_points()))
 def test_ctrl_c_while_pipguard_starts_is_one_line_and_exit_130(entry: str, tmp_path: Path) -> None:
     """A module pipguard imports at start-up (packaging) stops half-way; then SIGINT."""
@@ -200,13 +216,15 @@ def test_ctrl_c_while_pipguard_starts_is_one_line_and_exit_130(entry: str, tmp_p
     marker = tmp_path / "importing"
     env = scrubbed_env({"PYTHONPATH": f"{slow.parent}{os.pathsep}{REPO}", "STARTUP_MARKER": str(marker)})
     proc = subprocess.Popen([*_entry_points()[entry], "check"], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path)
+                            stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path,
+                            preexec_fn=_sigint_as_a_terminal_gives_it)
     try:
         wait_for(marker.exists, "pipguard to be importing its modules", watch=proc)
+        state = _signal_state(proc.pid)
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=60)
     finally:
         proc.kill()
-    assert proc.returncode == 130, err
+    assert proc.returncode == 130, f"{err} (signal state before the SIGINT: {state})"
     assert err == "pipguard: interrupted.\n"
     assert out == ""
