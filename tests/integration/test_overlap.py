@@ -19,6 +19,7 @@ import pytest
 from tests.conftest import Pipguard, combined, make_venv
 from tests.integration.test_engine_runs import count_pip_runs, runs
 from tests.reliability_support import pid_alive, start_pipguard, wait_for
+from tests.support.fakes import count_file_reads
 
 pytestmark = pytest.mark.integration
 
@@ -120,21 +121,12 @@ def test_an_unchanged_standing_file_is_not_read_again_by_the_next_install(
         guard: Pipguard, tmp_path: Path, in_process, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
     """The head start reads the standing lines as the session does: from beside the probe's cache
     (devstack's upper-constraints is ~600 lines, parsed as pip parses them)."""
-    from pipguard.pip import request
-
     upper = tmp_path / "upper-constraints.txt"
     upper.write_text("B===1.5\nG===1.1\n")
     assert guard.run("constraints", "add", str(upper)).returncode == 0
     first = guard.install("G")  # reads the file, and keeps its lines beside the probe's cache
     assert first.returncode == 0, combined(first)
-    reads: list[str] = []
-    real = request.read_requirements_file
-
-    def counted(path: str, **kwargs: object) -> request.FileContent:
-        reads.append(path)
-        return real(path, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(request, "read_requirements_file", counted)
+    reads = count_file_reads(monkeypatch)
 
     again = in_process("--python", guard.venv.python, "install", *guard.index_args(), "G")
     newer = in_process("--python", guard.venv.python, "install", *guard.index_args(), "A")

@@ -112,3 +112,19 @@ def count_requirement_parses(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
     monkeypatch.setattr(constraints, "_requirement", counted)
     return parsed
+
+
+def count_file_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every requirements or constraints file read as pip reads it from now on
+    (``request.read_requirements_file``), in this process, in order."""
+    from pipguard.pip import request
+
+    found: list[str] = []
+    real = request.read_requirements_file
+
+    def counted(path: str, **kwargs: object) -> request.FileContent:
+        found.append(path)
+        return real(path, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(request, "read_requirements_file", counted)
+    return found

@@ -15,22 +15,13 @@ import pytest
 
 from pipguard.core.model import LedgerState, StandingFile
 from pipguard.ledger import standing
-from pipguard.pip import request
-from tests.support.fakes import count_requirement_parses
+from tests.support.fakes import count_file_reads, count_requirement_parses
 
 
 @pytest.fixture
 def reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The files read as pip reads them (``request.read_requirements_file``), in this process."""
-    found: list[str] = []
-    real = request.read_requirements_file
-
-    def counted(path: str, **kwargs: object) -> request.FileContent:
-        found.append(path)
-        return real(path, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(request, "read_requirements_file", counted)
-    return found
+    return count_file_reads(monkeypatch)
 
 
 def ledger_following(path: Path) -> LedgerState:
