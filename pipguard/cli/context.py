@@ -195,8 +195,9 @@ def open_session(target: Target, *, reconcile_drift: bool = True, policy: str = 
     """
     store = target.store
     ledger = loaded.state if loaded is not None else store.load()
-    caches = caches_beside(target, ledger, moved)
-    elsewhere = caches is None and _elsewhere(target, ledger, moved)
+    # Nothing is written beside a ledger before it is known to be this environment's (issue 19.26).
+    elsewhere = _elsewhere(target, ledger, moved)
+    caches = None if elsewhere else _probe_cache(store)
     state = probe_environment(target.python, caches)
     if ledger is not None and not elsewhere and needs:
         needs_at_hand(store, state, ledger)

@@ -345,7 +345,7 @@ class PipEngine:
             gate = stack.enter_context(_Gate())
             watch.progress = stack.enter_context(pip_progress())
             pip = self.command(invocation, report, dry_run=False)
-            gated = gate.command(pip, self.workdir / f"tmp-{number}")
+            gated = gate.command(pip, _temp_dir(self.workdir / f"tmp-{number}", pip))
             process = stack.enter_context(WatchedProcess(gated, watch, pass_fds=gate.child_ends,
                                                          shown=pip, background=background))
             gate.started()
@@ -457,18 +457,12 @@ class _Gate:
     def child_ends(self) -> tuple[int, int]:
         return self._ready_write, self._go_read
 
-    def command(self, pip: list[str], temp_dir: Path) -> list[str]:
-        """``python -m pip ARGS`` as ``python -c <gate> READY GO TEMP_DIR ARGS``.
-
-        pip's temporary directories go in *temp_dir*, which pipguard removes: a pip stopped at the
-        gate cannot. Not with ``--no-clean``, where the user keeps pip's build directories.
-        """
+    def command(self, pip: list[str], temp_dir: Path | None) -> list[str]:
+        """``python -m pip ARGS`` as ``python -c <gate> READY GO TEMP_DIR ARGS`` (no *temp_dir*:
+        pip's own choice)."""
         python, _, _, *args = pip
-        kept = "--no-clean" in args
-        if not kept:
-            temp_dir.mkdir(mode=0o700)
         return [python, "-c", _gate_source(), str(self._ready_write), str(self._go_read),
-                "" if kept else str(temp_dir), *args]
+                "" if temp_dir is None else str(temp_dir), *args]
 
     def started(self) -> None:
         """pip has its ends: close pipguard's copies, so that pip's end of either pipe is seen."""
@@ -495,6 +489,16 @@ class _Gate:
         if fd in self._open:
             self._open.discard(fd)
             os.close(fd)
+
+
+def _temp_dir(path: Path, pip: list[str]) -> Path | None:
+    """A directory in pipguard's work directory for pip's temporary ones, which pipguard removes:
+    a pip stopped at the gate cannot. None with ``--no-clean``, where the user keeps pip's build
+    directories where pip puts them."""
+    if "--no-clean" in pip:
+        return None
+    path.mkdir(mode=0o700)
+    return path
 
 
 @functools.cache
