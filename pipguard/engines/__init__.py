@@ -9,10 +9,7 @@ the ``uv`` package importable by pipguard's own interpreter (what
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import os
-import shutil
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -28,6 +25,11 @@ ENGINE_NAMES = ("pip", "uv", "auto")
 
 def find_uv() -> list[str] | None:
     """The command that runs uv: the uv package's binary, ``python -m uv``, or uv on PATH."""
+    # imported here: `check` loads this package for the pip runner's note, and needs none of them
+    import importlib
+    import importlib.util
+    import shutil
+
     from pipguard.engines.uv.package import packaged_uv
 
     packaged = packaged_uv()  # where the package's record says (no sysconfig, no import of uv)

@@ -60,10 +60,9 @@ COMMANDS = {
     "export": (["export"], "export", (*ALWAYS_FORBIDDEN, "pipguard.engines", "pipguard.pip", "shutil",
                                       "datetime", "filelock")),
     # check names an old pip's missing --build-constraint (engines.pip.runner's note): that module
-    # and its packages, no engine, no port, no requirement parsing (no standing constraints here)
-    # (the engines package itself imports shutil)
-    "check": (["check"], "check", (*(name for name in READER_FORBIDDEN
-                                     if name not in ("pipguard.engines", "shutil", "bz2", "lzma")),
+    # and its packages, no engine, no port, no requirement parsing (no standing constraints here);
+    # the engines package looks for uv with shutil only when asked to
+    "check": (["check"], "check", (*(name for name in READER_FORBIDDEN if name != "pipguard.engines"),
                                    "pipguard.engines.base")),
 }
 
