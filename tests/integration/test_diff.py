@@ -9,6 +9,9 @@ import pytest
 
 from tests.conftest import Pipguard, combined, make_venv
 
+# the module's history is made once, on one worker
+pytestmark = pytest.mark.xdist_group("diff")
+
 
 @pytest.fixture(scope="module")
 def history(tmp_path_factory: pytest.TempPathFactory, wheelhouse: Path) -> Pipguard:

@@ -17,6 +17,9 @@ import pytest
 
 from tests.conftest import Pipguard, combined, make_venv
 
+# the module's storied ledger is made once, on one worker
+pytestmark = pytest.mark.xdist_group("inspection")
+
 SECRET = "s3cr3t-token"
 
 

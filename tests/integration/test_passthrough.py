@@ -18,6 +18,9 @@ from tests.conftest import Venv, make_venv, scrubbed_env
 from tests.integration.shimkit import is_shim, run_script, same_output, show
 from tests.support.wheelkit import write_source_project
 
+# the module's box (18 baseline pip runs) is made once, on one worker
+pytestmark = pytest.mark.xdist_group("passthrough")
+
 LINKS = ["--no-index", "-f", "{wheelhouse}"]
 
 # (id, pip arguments); "{wheelhouse}" is filled in.

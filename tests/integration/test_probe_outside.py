@@ -20,7 +20,8 @@ import pytest
 from pipguard.system.environment import probe_environment
 from tests.conftest import BasePython, Pipguard, Venv, combined
 
-pytestmark = pytest.mark.integration
+# base_python and its prepared venv are made once, on one worker
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("base-python")]
 
 
 def target_paths(python: str) -> dict[str, str]:

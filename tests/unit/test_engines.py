@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.util
+import shutil
 import stat
 from pathlib import Path
 
@@ -60,10 +62,11 @@ def test_uv_refuses_an_untranslatable_request_when_chosen(tmp_path: Path, monkey
 
 
 def test_find_uv_prefers_the_uv_package_of_pipguards_interpreter(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(engines.importlib.util, "find_spec", lambda name: None)
-    monkeypatch.setattr(engines.shutil, "which", lambda name: "/usr/local/bin/uv")
+    # find_uv imports these where it runs (`check` loads the engines package and needs neither)
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
+    monkeypatch.setattr(shutil, "which", lambda name: "/usr/local/bin/uv")
     assert engines.find_uv() == ["/usr/local/bin/uv"]
-    monkeypatch.setattr(engines.shutil, "which", lambda name: None)
+    monkeypatch.setattr(shutil, "which", lambda name: None)
     assert engines.find_uv() is None
 
 
