@@ -318,7 +318,7 @@ def _guarded_install(options: Options, target: Target, request: InstallRequest, 
     early = decide_satisfied(situation(request, session, policy, options.allow_older_major, target.python))
     if early is not None:
         code = effects.carry_out(early)
-        keep_shims(target)  # as after every install: a shim record of the wrong shape is said
+        keep_shims(target, effects.ledger)  # as after every install: a shim record of the wrong shape is said
         return code
     if ahead is not None and ahead.name == engine_name:
         engine = ahead.engine
@@ -338,7 +338,7 @@ def _guarded_install(options: Options, target: Target, request: InstallRequest, 
     outcome = _decide(effects, engine, situation(request, session, policy, options.allow_older_major,
                                                  target.python, engine))
     code = effects.carry_out(outcome)
-    keep_shims(target)  # shim: put pipguard's pip scripts back if pip rewrote them
+    keep_shims(target, effects.ledger)  # shim: put pipguard's pip scripts back if pip rewrote them
     return code
 
 
@@ -375,5 +375,5 @@ def run_unguarded(options: Options, pip_args: list[str]) -> int:
         result = run.run(pip_command(target.python, *pip_args))
         run.close(RunEnd(result.returncode, result.signal), succeeded="unguarded",
                   reason="run with --no-guard: pip was not checked by pipguard")
-        keep_shims(target)  # shim: put pipguard's pip scripts back if pip rewrote them
+        keep_shims(target, run.ledger)  # shim: put pipguard's pip scripts back if pip rewrote them
         return result.returncode

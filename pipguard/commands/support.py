@@ -133,15 +133,17 @@ def pip_installed(target: Target) -> bool:
     return "pip" in probe(target).own
 
 
-def keep_shims(target: Target) -> None:
+def keep_shims(target: Target, ledger: LedgerState | None = None) -> None:
     """After pip ran: put the shims back over pip scripts it rewrote (``pip install -U pip``).
 
     Called with the lock held, at the end of an install. pip's newly written
     script becomes the kept original, so ``shim remove`` restores the pip
     that is installed now. Nothing is written from a record that fails the
-    checks of ``read_record``: a warning says so instead.
+    checks of ``read_record``: a warning says so instead. *ledger*: the state
+    as the caller last wrote it under this lock (not read again); else read now.
     """
-    ledger = target.store.load()
+    if ledger is None:
+        ledger = target.store.load()
     if ledger is None or not ledger.shim:
         return  # the shim modules, and what they import, load for shimmed environments alone
     from pipguard.shim.record import ShimRecordInvalid

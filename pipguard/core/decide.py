@@ -379,7 +379,10 @@ def satisfied(s: Situation) -> bool:
         return False
     # Nothing would change, so one look at the end state is the whole judgement:
     # every need met (none new, none already broken for pip to repair).
-    needs = all_needs(s.distributions, roots_after(s), s.standing, s.markers, s.outside)
+    after = roots_after(s)
+    if after == s.roots:  # asked for again as it was: the end state is the state before, derived once
+        return not s.broken_before
+    needs = all_needs(s.distributions, after, s.standing, s.markers, s.outside)
     return not guarded_violations(s.distributions, needs, s.outside)
 
 
