@@ -195,3 +195,26 @@ def test_an_unreadable_uv_plan_is_recorded_as_failed_never_left_pending(guard: P
     assert guard.venv.ledger().get("pending") is None
     check = guard.run("check")
     assert check.returncode == 0, combined(check)
+
+
+def test_an_install_reads_the_ledger_once_under_the_lock(  # type: ignore[no-untyped-def]
+        guard: Pipguard, in_process, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The state and journal are read once per install: the shims are then checked against what
+    the install itself wrote (read again, it cost ~5-10 ms at the end of every install)."""
+    from pipguard.ledger.store import LedgerStore
+
+    assert guard.install("G").returncode == 0
+    loads: list[Path] = []
+    real = LedgerStore.load
+
+    def counted(self: LedgerStore):  # type: ignore[no-untyped-def]
+        loads.append(self.path)
+        return real(self)
+
+    monkeypatch.setattr(LedgerStore, "load", counted)
+    again = in_process("--python", guard.venv.python, "install", *guard.index_args(), "G")  # satisfied
+    assert again.returncode == 0 and "Requirement already satisfied: G" in again.stdout, combined(again)
+    assert len(loads) == 1
+    newer = in_process("--python", guard.venv.python, "install", *guard.index_args(), "A")  # pip runs
+    assert newer.returncode == 0 and guard.venv.versions()["a"] == "1.0", combined(newer)
+    assert len(loads) == 2
