@@ -6,7 +6,7 @@ import contextlib
 import functools
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
@@ -32,7 +32,7 @@ from pipguard.core.decide import (
     plain_invocation_ahead,
     versions_satisfy,
 )
-from pipguard.core.model import EMPTY, LedgerState, Root, Status, Transaction
+from pipguard.core.model import EMPTY, LedgerState, Root, StandingConstraint, Status, Transaction
 from pipguard.core.names import NormalizedName, canonicalize_name
 from pipguard.core.redaction import redact
 from pipguard.core.run_end import RunEnd
@@ -67,7 +67,28 @@ def situation(request: InstallRequest, session: Session, policy: str, allow_olde
         now=now(),
         pipguard_here=target_python if canonicalize_name("pipguard") in state.own else "",
         release_dates=functools.partial(engine.release_dates, request) if engine is not None else None,
+        standing_passed=standing_passed(request, session.standing),
     )
+
+
+def standing_passed(request: InstallRequest, standing: Sequence[StandingConstraint]) -> frozenset[str]:
+    """The standing files this command line passes to pip itself with ``-c`` (devstack passes its
+    upper-constraints on every call, and the docs suggest keeping it standing too): pip reads
+    them there, so plain pip's run does not get their ~600 lines a second time."""
+    given = request.values("constraint")
+    if not given:
+        return frozenset()
+    sources = {item.source for item in standing}  # a file's absolute path, or "command line"
+    return frozenset(source for source in sources if any(_same_file(path, source) for path in given))
+
+
+def _same_file(given: str, source: str) -> bool:
+    if os.path.abspath(given) == source:
+        return True
+    try:
+        return os.path.samefile(given, source)
+    except (OSError, ValueError):  # a URL, or a file that is not there (pip says so itself)
+        return False
 
 
 class InstallEffects:
@@ -286,7 +307,7 @@ def _head_start(options: Options, target: Target, request: InstallRequest, ledge
         engine = make_engine(name, target.python, pip_version, workdir, request)
     except PipguardError:
         return None  # said by the session's own making of the engine, in its place
-    engine.start(plain_invocation_ahead(request, standing, markers))
+    engine.start(plain_invocation_ahead(request, standing, markers, standing_passed(request, standing)))
     return _Ahead(name, engine)
 
 

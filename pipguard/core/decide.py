@@ -28,7 +28,7 @@ blocking.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, NamedTuple
 
@@ -119,6 +119,9 @@ class Situation:
     # name -> version -> release day, for the words of a re-plan (given by the command from the
     # engine port; asked only when a re-plan is explained, with the names it needs)
     release_dates: DateLookup | None = None
+    # the standing files this command line itself passes to pip (-c FILE, as devstack passes its
+    # upper-constraints): plain pip reads them there, so their lines are not passed again
+    standing_passed: frozenset[str] = frozenset()
 
     @property
     def versions(self) -> dict[NormalizedName, str]:
@@ -152,9 +155,10 @@ class Protection(NamedTuple):
     def constraints(self) -> Constraints:
         return merge_specifiers(self.needs)
 
-    def standing_constraints(self) -> Constraints:
-        """The standing constraints alone: applied to plain pip's runs too."""
-        return merge_specifiers(n for n in self.needs if n.kind == "standing")
+    def standing_constraints(self, passed: Collection[str] = ()) -> Constraints:
+        """The standing constraints alone: applied to plain pip's runs too, but for those of the
+        files in *passed*, which the command line passes to pip itself."""
+        return merge_specifiers(n for n in self.needs if n.kind == "standing" and n.source not in passed)
 
     def binding(self, name: NormalizedName) -> list[Need]:
         """Needs on *name* that plain pip would not have (earlier projects, strict pins)."""
@@ -518,7 +522,7 @@ class _Run:
         return self._judged[key]
 
     def plain_invocation(self, show_output: bool = False) -> Invocation:
-        standing = self.protection.standing_constraints()
+        standing = self.protection.standing_constraints(self.s.standing_passed)
         return Invocation(self.s.request, standing, standing, show_output=show_output, needs_requirements=False)
 
     def guarded_invocation(self, show_resolution: bool = True) -> Invocation:
@@ -588,12 +592,15 @@ class _Run:
 
 
 def plain_invocation_ahead(request: InstallRequest, standing: Sequence[StandingConstraint],
-                           markers: MarkerEnvironment) -> Invocation:
+                           markers: MarkerEnvironment, passed: Collection[str] = ()) -> Invocation:
     """Plain pip's first run of an install, as ``decide_install`` will ask for it, known before the
     environment is read: the user's request with the standing constraints, markers evaluated for
-    *markers* (the target's, as last seen). Only a standing constraint the environment already
-    breaks (left out of that run) makes the two differ; the engine then starts again."""
-    needs = [need for item in standing for need in standing_needs([item.requirement], item.source, markers)]
+    *markers* (the target's, as last seen), but for those of the files in *passed* (the command
+    line passes them to pip itself: ``Situation.standing_passed``). Only a standing constraint the
+    environment already breaks (left out of that run) makes the two differ; the engine then starts
+    again."""
+    needs = [need for item in standing if item.source not in passed
+             for need in standing_needs([item.requirement], item.source, markers)]
     constraints = merge_specifiers(needs)
     return Invocation(request, constraints, constraints, show_output=True, needs_requirements=False)
 

@@ -117,6 +117,37 @@ def test_with_standing_constraints_pip_starts_ahead_once_carrying_them(guard: Pi
     assert guard.venv.versions()["b"] == "1.5" and guard.venv.versions()["g"] == "1.1"
 
 
+def test_a_standing_file_the_command_line_also_passes_reaches_pip_once(guard: Pipguard, tmp_path: Path) -> None:
+    """devstack passes ``-c upper-constraints.txt`` on every call, and the file may be kept
+    standing too: plain pip's run gets it once, from the command line, and the run started ahead
+    is still the one the core asks for. The standing file's lines still protect."""
+    upper = tmp_path / "upper-constraints.txt"
+    upper.write_text("B===1.5\nG===1.1\n")
+    assert guard.run("constraints", "add", str(upper)).returncode == 0
+    assert guard.install("G").returncode == 0
+    log = tmp_path / "pip-runs.jsonl"
+    count_pip_runs(guard.venv, log)
+    link = tmp_path / "devstack-requirements" / "upper-constraints.txt"  # the same file, by another path
+    link.parent.mkdir()
+    link.symlink_to(upper)
+
+    result = guard.install("-c", str(link), "A", env={"PIPGUARD_TEST_PIP_RUNS": str(log)})
+
+    assert result.returncode == 0, combined(result)
+    (only,) = runs(log)  # started ahead, and taken over
+    assert str(link) in only
+    assert not [word for word in only if Path(word).name.startswith("constraints-")]  # nothing of pipguard's
+    assert guard.venv.versions()["b"] == "1.5" and guard.venv.versions()["a"] == "1.0"
+
+    other = tmp_path / "other-constraints.txt"  # another file: the standing lines go with it, as before
+    other.write_text("H===1.0\n")
+    log.unlink()
+    again = guard.install("-c", str(other), "C==1.0", env={"PIPGUARD_TEST_PIP_RUNS": str(log)})
+    assert again.returncode == 0, combined(again)
+    (only,) = runs(log)
+    assert any(Path(word).name.startswith("constraints-") for word in only)
+
+
 def test_an_unchanged_standing_file_is_not_read_again_by_the_next_install(
         guard: Pipguard, tmp_path: Path, in_process, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
     """The head start reads the standing lines as the session does: from beside the probe's cache

@@ -43,3 +43,16 @@ def test_a_standing_constraint_the_environment_already_breaks_makes_the_runs_dif
     s = situation("C", dists=SEED, roots=SEED_ROOTS, standing=standing)
     ahead = plain_invocation_ahead(s.request, standing, ENV)
     assert ahead != _first_invocation(s)  # the engine ends the run ahead and starts the core's
+
+
+def test_a_standing_file_the_command_line_passes_itself_is_left_out_of_the_plain_run() -> None:
+    """devstack passes ``-c upper-constraints.txt`` on every call; kept standing as well, its lines
+    would reach plain pip twice (its own -c file and pipguard's): pip reads them from its own."""
+    standing = (
+        StandingConstraint("B<3", "/etc/uc.txt", 1),
+        StandingConstraint("C<=1.0", "command line", 0),
+    )
+    s = situation("C", dists=SEED, roots=SEED_ROOTS, standing=standing, standing_passed=frozenset({"/etc/uc.txt"}))
+    ahead = plain_invocation_ahead(s.request, standing, ENV, s.standing_passed)
+    assert ahead == _first_invocation(s)
+    assert {name: str(spec) for name, spec in ahead.constraints.items()} == {"c": "<=1.0"}
