@@ -522,8 +522,11 @@ class _Run:
         return self._judged[key]
 
     def plain_invocation(self, show_output: bool = False) -> Invocation:
-        standing = self.protection.standing_constraints(self.s.standing_passed)
-        return Invocation(self.s.request, standing, standing, show_output=show_output, needs_requirements=False)
+        # a standing file the command line passes itself reaches pip from there, but not pip's
+        # isolated builds (a -c file does not): those still get every standing line
+        runtime = self.protection.standing_constraints(self.s.standing_passed)
+        build = self.protection.standing_constraints()
+        return Invocation(self.s.request, runtime, build, show_output=show_output, needs_requirements=False)
 
     def guarded_invocation(self, show_resolution: bool = True) -> Invocation:
         constraints = self.protection.constraints()
@@ -596,13 +599,12 @@ def plain_invocation_ahead(request: InstallRequest, standing: Sequence[StandingC
     """Plain pip's first run of an install, as ``decide_install`` will ask for it, known before the
     environment is read: the user's request with the standing constraints, markers evaluated for
     *markers* (the target's, as last seen), but for those of the files in *passed* (the command
-    line passes them to pip itself: ``Situation.standing_passed``). Only a standing constraint the
-    environment already breaks (left out of that run) makes the two differ; the engine then starts
-    again."""
-    needs = [need for item in standing if item.source not in passed
-             for need in standing_needs([item.requirement], item.source, markers)]
-    constraints = merge_specifiers(needs)
-    return Invocation(request, constraints, constraints, show_output=True, needs_requirements=False)
+    line passes them to pip itself: ``Situation.standing_passed``; its isolated builds still get
+    them). Only a standing constraint the environment already breaks (left out of that run) makes
+    the two differ; the engine then starts again."""
+    needs = [need for item in standing for need in standing_needs([item.requirement], item.source, markers)]
+    runtime = merge_specifiers(need for need in needs if need.source not in passed)
+    return Invocation(request, runtime, merge_specifiers(needs), show_output=True, needs_requirements=False)
 
 
 def joint_roots(s: Situation) -> tuple[str, ...]:

@@ -136,7 +136,11 @@ def test_a_standing_file_the_command_line_also_passes_reaches_pip_once(guard: Pi
     assert result.returncode == 0, combined(result)
     (only,) = runs(log)  # started ahead, and taken over
     assert str(link) in only
-    assert not [word for word in only if Path(word).name.startswith("constraints-")]  # nothing of pipguard's
+    assert not [word for word in only if Path(word).name.startswith("constraints-")]  # no -c of pipguard's
+    # but pip's isolated builds, which a -c file does not reach, still get the standing lines
+    # (what that file holds: test_overlap_invocation.py; it is gone with pipguard's work directory)
+    assert "--build-constraint" in only
+    assert [word for word in only if Path(word).name.startswith("build-constraints-")]
     assert guard.venv.versions()["b"] == "1.5" and guard.venv.versions()["a"] == "1.0"
 
     other = tmp_path / "other-constraints.txt"  # another file: the standing lines go with it, as before

@@ -56,3 +56,5 @@ def test_a_standing_file_the_command_line_passes_itself_is_left_out_of_the_plain
     ahead = plain_invocation_ahead(s.request, standing, ENV, s.standing_passed)
     assert ahead == _first_invocation(s)
     assert {name: str(spec) for name, spec in ahead.constraints.items()} == {"c": "<=1.0"}
+    # a -c file does not reach pip's isolated builds: the build constraints keep every standing line
+    assert {name: str(spec) for name, spec in ahead.build_constraints.items()} == {"b": "<3", "c": "<=1.0"}
