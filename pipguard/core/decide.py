@@ -152,8 +152,10 @@ class Protection(NamedTuple):
     needs: tuple[Need, ...]
     preexisting: tuple[Violation, ...]  # already unmet: reported, never demanded
 
-    def constraints(self) -> Constraints:
-        return merge_specifiers(self.needs)
+    def constraints(self, passed: Collection[str] = ()) -> Constraints:
+        """Every need as a constraint, but the standing ones of the files in *passed*, which
+        the command line passes to pip itself (``Situation.standing_passed``)."""
+        return merge_specifiers(n for n in self.needs if not (n.kind == "standing" and n.source in passed))
 
     def standing_constraints(self, passed: Collection[str] = ()) -> Constraints:
         """The standing constraints alone: applied to plain pip's runs too, but for those of the
@@ -529,8 +531,10 @@ class _Run:
         return Invocation(self.s.request, runtime, build, show_output=show_output, needs_requirements=False)
 
     def guarded_invocation(self, show_resolution: bool = True) -> Invocation:
-        constraints = self.protection.constraints()
-        return Invocation(self.s.request, constraints, constraints, joint_roots(self.s),
+        # as in plain pip's run: a standing file the command line passes reaches pip from there
+        # (its builds, which a -c file does not reach, get everything)
+        runtime = self.protection.constraints(self.s.standing_passed)
+        return Invocation(self.s.request, runtime, self.protection.constraints(), joint_roots(self.s),
                           show_resolution=show_resolution, needs_requirements=False)
 
     def approve_plain(self, found: Resolution) -> Approval:

@@ -8,6 +8,7 @@ The real engines are tested end to end in tests/integration.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 
 import pytest
 from packaging.utils import canonicalize_name as cn
@@ -227,6 +228,41 @@ def test_an_engine_failure_of_another_kind_is_passed_on_without_a_plain_run() ->
     engine = FakeEngine(lambda inv: fails("other"))
     outcome = decide_install(situation("C", dists=SEED, roots=SEED_ROOTS), engine, Recorder())
     assert outcome.kind == "failed" and engine.kinds() == ["install"]
+
+
+def test_a_standing_file_the_command_line_passes_reaches_pip_from_there_in_both_runs(tmp_path: Path) -> None:
+    """devstack passes its upper-constraints with -c, and keeps it standing: neither run gets its
+    lines again in pipguard's -c file; the builds (no -c reaches them) and the judgement do."""
+    def answer(inv: Invocation) -> Resolution:
+        if guarded(inv):
+            return ok(planned("C", "1.0", "B>=1.0", requested=True), considered=((cn("c"), "1.1"),))
+        return ok(planned("C", "1.1", "B>=2.0", requested=True), planned("B", "2.0"))
+
+    upper = tmp_path / "uc.txt"
+    upper.write_text("G==1.1\n")
+    standing = (StandingConstraint("G==1.1", str(upper), 3), StandingConstraint("H<2", "command line", 4))
+    engine = FakeEngine(answer)
+    s = situation("-c", str(upper), "C", dists=SEED, roots=SEED_ROOTS, standing=standing,
+                  standing_passed=frozenset({str(upper)}))
+    outcome = decide_install(s, engine, Recorder())
+    assert outcome.kind == "installed" and engine.kinds() == ["install", "install"]
+    plain, replanned = engine.calls[0][1], engine.calls[1][1]
+    assert set(plain.constraints) == {cn("h")} and set(plain.build_constraints) == {cn("g"), cn("h")}
+    assert cn("g") not in replanned.constraints and {cn("b"), cn("h")} <= set(replanned.constraints)
+    assert {cn("b"), cn("g"), cn("h")} <= set(replanned.build_constraints)
+
+
+def test_a_passed_standing_constraint_that_no_plan_fits_is_still_named(tmp_path: Path) -> None:
+    conflict = ("The conflict is caused by:\n    The user requested C>=2\n"
+                "    The user requested (constraint) c==1.0")
+    engine = FakeEngine(lambda inv: fails("impossible", conflict=conflict))
+    upper = tmp_path / "uc.txt"
+    upper.write_text("C==1.0\n")
+    standing = (StandingConstraint("C==1.0", str(upper), 3),)
+    outcome = decide_install(situation("-c", str(upper), "C>=2", dists=SEED, roots=SEED_ROOTS, standing=standing,
+                                       standing_passed=frozenset({str(upper)})), engine, Recorder())
+    assert outcome.kind == "rejected" and outcome.returncode == 10
+    assert f"the standing constraint C==1.0 (from {upper}, transaction 3)" in outcome.messages[-1]
 
 
 def test_a_standing_constraint_that_no_plan_fits_is_named() -> None:
