@@ -45,6 +45,7 @@ from pipguard.ledger import now
 from pipguard.ledger.standing import standing_cache_path, standing_in_force
 from pipguard.pip.request import InstallRequest, read_install, with_files
 from pipguard.system.environment import read_cache, resolve_python, state_from_dict
+from pipguard.system.files import same_file
 from pipguard.system.process import Interrupted, work_directory
 from pipguard.system.testhook import pause_at
 
@@ -79,16 +80,9 @@ def standing_passed(request: InstallRequest, standing: Sequence[StandingConstrai
     if not given:
         return frozenset()
     sources = {item.source for item in standing}  # a file's absolute path, or "command line"
-    return frozenset(source for source in sources if any(_same_file(path, source) for path in given))
-
-
-def _same_file(given: str, source: str) -> bool:
-    if os.path.abspath(given) == source:
-        return True
-    try:
-        return os.path.samefile(given, source)
-    except (OSError, ValueError):  # a URL, or a file that is not there (pip says so itself)
-        return False
+    # spelled as it was added, it is that file without a look at the disk; a URL is no file
+    return frozenset(source for source in sources
+                     if any(os.path.abspath(path) == source or same_file(path, source) for path in given))
 
 
 class InstallEffects:

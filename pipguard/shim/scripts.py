@@ -36,7 +36,7 @@ from pathlib import Path
 from pipguard.errors import LedgerError
 from pipguard.shim.hook import HOOK_NAME, remove_hook
 from pipguard.shim.record import PIP_SCRIPT, SHIM_FORMAT, ScriptRecord, ShimRecord
-from pipguard.system.files import NotRegularFile, open_regular, write_atomically
+from pipguard.system.files import NotRegularFile, open_regular, same_file, write_atomically
 
 SHIM_MARKER = b"# pipguard-shim"
 ORIGINALS_DIRNAME = "shim-originals"
@@ -116,10 +116,7 @@ def shebang_interpreter(data: bytes) -> str | None:
 
 
 def same_interpreter(a: str, b: str) -> bool:
-    try:
-        return os.path.samefile(os.path.realpath(a), os.path.realpath(b))
-    except OSError:
-        return False
+    return same_file(a, b)  # samefile follows symbolic links, as realpath did
 
 
 def find_pip_scripts(directory: Path, python: str) -> list[Path]:

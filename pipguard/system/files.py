@@ -94,6 +94,15 @@ def is_regular_or_absent(path: Path | str) -> str | None:
     return None if stat.S_ISREG(info.st_mode) else kind_of(info.st_mode)
 
 
+def same_file(a: str, b: str) -> bool:
+    """Do *a* and *b* name the same existing file (through symbolic links, by any spelling)?
+    False where either cannot be looked at (missing, unreadable, not a path)."""
+    try:
+        return os.path.samefile(a, b)
+    except (OSError, ValueError):  # ValueError: a NUL in the path
+        return False
+
+
 def write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
