@@ -526,15 +526,18 @@ class _Run:
     def plain_invocation(self, show_output: bool = False) -> Invocation:
         # a standing file the command line passes itself reaches pip from there, but not pip's
         # isolated builds (a -c file does not): those still get every standing line
-        runtime = self.protection.standing_constraints(self.s.standing_passed)
         build = self.protection.standing_constraints()
+        passed = self.s.standing_passed
+        runtime = self.protection.standing_constraints(passed) if passed else build  # merged once when equal
         return Invocation(self.s.request, runtime, build, show_output=show_output, needs_requirements=False)
 
     def guarded_invocation(self, show_resolution: bool = True) -> Invocation:
         # as in plain pip's run: a standing file the command line passes reaches pip from there
         # (its builds, which a -c file does not reach, get everything)
-        runtime = self.protection.constraints(self.s.standing_passed)
-        return Invocation(self.s.request, runtime, self.protection.constraints(), joint_roots(self.s),
+        build = self.protection.constraints()
+        passed = self.s.standing_passed
+        runtime = self.protection.constraints(passed) if passed else build  # merged once when equal
+        return Invocation(self.s.request, runtime, build, joint_roots(self.s),
                           show_resolution=show_resolution, needs_requirements=False)
 
     def approve_plain(self, found: Resolution) -> Approval:
@@ -607,8 +610,9 @@ def plain_invocation_ahead(request: InstallRequest, standing: Sequence[StandingC
     them). Only a standing constraint the environment already breaks (left out of that run) makes
     the two differ; the engine then starts again."""
     needs = [need for item in standing for need in standing_needs([item.requirement], item.source, markers)]
-    runtime = merge_specifiers(need for need in needs if need.source not in passed)
-    return Invocation(request, runtime, merge_specifiers(needs), show_output=True, needs_requirements=False)
+    build = merge_specifiers(needs)
+    runtime = merge_specifiers(need for need in needs if need.source not in passed) if passed else build
+    return Invocation(request, runtime, build, show_output=True, needs_requirements=False)
 
 
 def joint_roots(s: Situation) -> tuple[str, ...]:
