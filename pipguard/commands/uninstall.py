@@ -25,6 +25,7 @@ from pipguard.engines.pip.runner import pip_command, run_process
 from pipguard.errors import Rejected
 from pipguard.ledger import now
 from pipguard.pip.request import read_uninstall
+from pipguard.system.environment import EnvironmentState
 
 # What pipguard itself runs on: removing it leaves pipguard unable to install or roll back.
 SELF_PROTECTED = frozenset({canonicalize_name("pip")})
@@ -68,6 +69,23 @@ def refuse_shimmed_pipguard(removing: set[NormalizedName], spelled: Mapping[Norm
         )
 
 
+def known_after(state: EnvironmentState, removing: set[NormalizedName], end: RunEnd,
+                confirmed: bool) -> dict[NormalizedName, str] | None:
+    """The environment's own versions after pip removed *removing*, when that is certain without
+    reading the environment again (None: probe it, ~120-170 ms of a second interpreter).
+
+    Certain only when pip ended well without asking (``-y``, or ``yes`` in its configuration: a
+    "Proceed (Y/n)?" answered no also exits 0) and removed what pipguard saw: no name it removes
+    hides another copy behind it (``shadowed``) or is itself hidden behind one from outside, which
+    pip would take for the one to uninstall and skip as outside the environment.
+    """
+    if not confirmed or end.status != "committed" or end.signal is not None:
+        return None
+    if any(name in state.shadowed or name in state.hidden for name in removing):
+        return None
+    return {name: version for name, version in state.own_versions.items() if name not in removing}
+
+
 def run_uninstall(options: Options, args: list[str]) -> int:
     target = locate(options)
     request = read_uninstall(args, target.prefix)
@@ -104,7 +122,8 @@ def run_uninstall(options: Options, args: list[str]) -> int:
             gone = {name for name in state.own_versions if name not in after}
             return {name: root for name, root in ledger.roots.items() if name not in gone}
 
-        after = run.close(RunEnd(result.returncode, result.signal), roots=roots_after,
+        end = RunEnd(result.returncode, result.signal)
+        after = run.close(end, roots=roots_after, after=known_after(state, removing, end, request.flag("yes")),
                           succeeded="committed" if options.guard else "unguarded",
                           reason="" if options.guard else "run with --no-guard: not checked by pipguard")
         roots = roots_after(after)

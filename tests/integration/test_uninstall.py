@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
-from tests.conftest import Pipguard, combined
+from tests.conftest import REPO, Pipguard, combined, scrubbed_env
 
 
 def transactions(guard: Pipguard) -> list[dict]:  # type: ignore[type-arg]
@@ -68,3 +70,61 @@ def test_uninstalling_something_not_installed_is_pips_warning_and_exit_zero(guar
     result = guard.run("uninstall", "-y", "nothing-such")
     assert result.returncode == 0, combined(result)
     assert "Skipping nothing-such as it is not installed" in result.stderr
+
+
+# The probe runs the target's interpreter as ``python - SIGNATURE`` (its source on stdin): a
+# ``.pth`` hook in the target logs each such start.
+_PROBE_COUNTER = '''\
+import os, sys
+_log = os.environ.get("PIPGUARD_TEST_PROBES")
+if _log and list(getattr(sys, "orig_argv", sys.argv))[1:2] == ["-"]:
+    with open(_log, "a") as _handle:
+        _handle.write("probe\\n")
+'''
+
+
+def count_probes(guard: Pipguard, log: Path) -> dict[str, str]:
+    """Log every probe of *guard*'s venv to *log*; the environment that turns the log on."""
+    purelib = guard.venv.path / "lib" / f"python{sys.version_info[0]}.{sys.version_info[1]}" / "site-packages"
+    (purelib / "_pipguard_test_probes.py").write_text(_PROBE_COUNTER)
+    (purelib / "_pipguard_test_probes.pth").write_text("import _pipguard_test_probes\n")
+    return {"PIPGUARD_TEST_PROBES": str(log)}
+
+
+def probes(log: Path) -> int:
+    return len(log.read_text().splitlines()) if log.exists() else 0
+
+
+def test_a_confirmed_uninstall_records_what_pip_removed_without_reading_the_environment_again(
+        guard: Pipguard, tmp_path: Path) -> None:
+    assert guard.install("A", "G==1.0").returncode == 0
+    log = tmp_path / "probes.log"
+    env = count_probes(guard, log)
+    assert guard.run("check", env=env).returncode == 0  # the environment as it is now, read once
+    assert probes(log) == 1
+    result = guard.run("uninstall", "-y", "G", env=env)
+    assert result.returncode == 0, combined(result)
+    assert probes(log) == 1  # -y: pip removed G or failed; its exit status says which
+    last = guard.venv.transactions()[-1]
+    assert (last["status"], last["changes"]) == ("committed", [{"name": "g", "before": "1.0", "after": None}])
+    ledger = guard.venv.ledger()
+    assert "g" not in ledger["distributions"] and "g" not in ledger["roots"]
+    assert ledger["distributions"] == guard.venv.versions()  # as recorded, so as installed
+    check = guard.run("check", env=env)  # the next command reads the changed environment
+    assert check.returncode == 0, combined(check)
+    assert probes(log) == 2
+
+
+def test_an_uninstall_answered_no_records_nothing_removed(guard: Pipguard) -> None:
+    """pip exits 0 when its "Proceed (Y/n)?" is answered no: what it did is read, not assumed."""
+    assert guard.install("A", "G==1.0").returncode == 0
+    asking = scrubbed_env()
+    del asking["PIP_NO_INPUT"]  # pip asks only where input is allowed (it reads the variable as set or not)
+    result = subprocess.run([sys.executable, "-m", "pipguard", "--python", guard.venv.python, "uninstall", "G"],
+                            input="n\n", capture_output=True, text=True, env=asking, cwd=REPO, check=False)
+    assert result.returncode == 0, combined(result)
+    assert "Proceed (Y/n)?" in result.stdout
+    assert guard.venv.versions()["g"] == "1.0"
+    last = guard.venv.transactions()[-1]
+    assert (last["command"], last["status"], last["changes"]) == ("uninstall", "committed", [])
+    assert "g" in guard.venv.ledger()["roots"]

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
 from packaging.utils import canonicalize_name
 
-from pipguard.commands.uninstall import explain_refusal, removal_blockers
+from pipguard.commands.uninstall import explain_refusal, known_after, removal_blockers
 from pipguard.core.model import StandingConstraint
+from pipguard.core.run_end import RunEnd
+from pipguard.system.environment import EnvironmentState
 from tests.support.fakes import dist, root
 
 MARKERS = {"python_version": "3.11", "sys_platform": "linux", "platform_system": "Linux",
@@ -49,3 +52,26 @@ def test_refusal_names_the_package_and_who_needs_it_and_the_override() -> None:
     assert "Nothing was changed" in text and "pipguard uninstall --no-guard -y B" in text
 
 
+
+
+def _state(**views: object) -> EnvironmentState:
+    return EnvironmentState("/venv/bin/python", "3.11", "/venv", "/usr", dict(MARKERS), dict(DISTS),
+                            **views)  # type: ignore[arg-type]
+
+
+def test_the_versions_after_a_confirmed_uninstall_are_known_without_a_probe() -> None:
+    after = known_after(_state(), {canonicalize_name("B")}, RunEnd(0), confirmed=True)
+    assert after == {"a": "1.0", "c": "1.0", "d": "1.0"}
+
+
+@pytest.mark.parametrize("end, confirmed, views", [
+    (RunEnd(0), False, {}),  # "Proceed (Y/n)?" answered no also exits 0
+    (RunEnd(1), True, {}),  # pip failed part way
+    (RunEnd(-9), True, {}),  # pip killed
+    (RunEnd(0, signal=2), True, {}),  # pipguard interrupted while pip ran
+    (RunEnd(0), True, {"shadowed": {"b": "1.0"}}),  # another B shows once this one is gone
+    (RunEnd(0), True, {"hidden": {"b": dist("B", "1.1")}}),  # pip uninstalls the one in front, skips it
+])
+def test_the_environment_is_read_again_unless_the_uninstall_is_certain(
+        end: RunEnd, confirmed: bool, views: dict[str, object]) -> None:
+    assert known_after(_state(**views), {canonicalize_name("B")}, end, confirmed=confirmed) is None
