@@ -16,8 +16,9 @@ from pathlib import Path
 import pytest
 
 from pipguard.engines.base import Approval, Invocation, Resolution
-from pipguard.engines.pip.engine import PipEngine, _gate_source
+from pipguard.engines.pip.engine import PipEngine
 from pipguard.engines.pip.gate import NO_GATE
+from pipguard.engines.pip.gated import gate_source
 from pipguard.pip.request import read_install
 from tests.conftest import Venv, scrubbed_env
 
@@ -85,7 +86,7 @@ def test_a_pip_without_the_gates_place_runs_nothing_and_says_so(venv: Venv, tmp_
     read, write = os.pipe()
     go_read, go_write = os.pipe()
     result = subprocess.run(
-        [sys.executable, "-c", _gate_source(), str(write), str(go_read), "", "install", "x"],
+        [sys.executable, "-c", gate_source(), str(write), str(go_read), "", "install", "x"],
         env={**scrubbed_env(), "PYTHONPATH": str(fake)}, capture_output=True, text=True, pass_fds=(write, go_read),
         check=False, cwd=tmp_path,
     )

@@ -17,7 +17,6 @@ install of exactly the planned versions.
 from __future__ import annotations
 
 import contextlib
-import functools
 import itertools
 import json
 import os
@@ -46,6 +45,7 @@ from pipguard.engines.base import (
 )
 from pipguard.engines.files import constraints_file
 from pipguard.engines.pip.gate import NO_GATE
+from pipguard.engines.pip.gated import Gate
 from pipguard.engines.pip.progress import Progress, pip_progress
 from pipguard.engines.pip.runner import BUILD_CONSTRAINT_PIP as BUILD_CONSTRAINT_PIP
 from pipguard.engines.pip.runner import build_constraints_note as build_constraints_note
@@ -258,7 +258,7 @@ class PipEngine:
         self.pip_version = pip_version
         self.workdir = workdir
         self._count = itertools.count(1)
-        self._ahead: _GatedRun | None = None  # a run started before the core asked for it
+        self._ahead: GatedRun | None = None  # a run started before the core asked for it
 
     def ready(self) -> None:
         """pip's version is checked by the command, from the probe, before the engine is made."""
@@ -337,22 +337,22 @@ class PipEngine:
         with run.stack:
             return self._finish(run, approve)
 
-    def _begin(self, invocation: Invocation, background: bool) -> _GatedRun:
+    def _begin(self, invocation: Invocation, background: bool) -> GatedRun:
         number = next(self._count)
         report = self.workdir / f"report-{number}.json"
         watch = _Output(show=invocation.show_output, quiet=self._quiet(invocation), gated=True)
         with contextlib.ExitStack() as stack:
-            gate = stack.enter_context(_Gate())
+            gate = stack.enter_context(Gate())
             watch.progress = stack.enter_context(pip_progress())
             pip = self.command(invocation, report, dry_run=False)
             gated = gate.command(pip, _temp_dir(self.workdir / f"tmp-{number}", pip))
             process = stack.enter_context(WatchedProcess(gated, watch, pass_fds=gate.child_ends,
                                                          shown=pip, background=background))
             gate.started()
-            return _GatedRun(invocation, pip, report, watch, gate, process, stack.pop_all())
+            return GatedRun(invocation, pip, report, watch, gate, process, stack.pop_all())
         raise AssertionError("unreachable")  # for mypy: the with block returns or raises
 
-    def _finish(self, run: _GatedRun, approve: Approver) -> Resolution:
+    def _finish(self, run: GatedRun, approve: Approver) -> Resolution:
         """Wait for pip at its gate, have its plan approved, and let it go on (or stop it)."""
         invocation, report, watch, gate, process = run.invocation, run.report, run.watch, run.gate, run.process
         process.foreground()
@@ -412,19 +412,19 @@ class PipEngine:
 
 
 @dataclass
-class _GatedRun:
+class GatedRun:
     """One gated pip run under way: what it was asked, and what to close when it is over."""
 
     invocation: Invocation
     pip: list[str]  # pip's own command line (a run started ahead is taken over only for the same)
     report: Path
     watch: _Output
-    gate: _Gate
+    gate: Gate
     process: WatchedProcess
     stack: contextlib.ExitStack
 
 
-def _end_unheard(run: _GatedRun) -> None:
+def _end_unheard(run: GatedRun) -> None:
     """End a gated run nobody will approve (it changed nothing): told to stop, interrupted."""
     try:
         run.gate.answer(False)
@@ -437,60 +437,6 @@ def _read(report: Path) -> str | None:
     return report.read_text(encoding="utf-8") if report.exists() else None
 
 
-class _Gate:
-    """Two pipes between pipguard and the gated pip (``pipguard.engines.pip.gate``): pip says
-    ``ready`` on one when its plan is in the report, and waits on the other for ``go``."""
-
-    def __enter__(self) -> _Gate:
-        self._ready_read, self._ready_write = os.pipe()
-        self._go_read, self._go_write = os.pipe()
-        self._open = {self._ready_read, self._ready_write, self._go_read, self._go_write}
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        for fd in self._open:
-            with contextlib.suppress(OSError):
-                os.close(fd)
-        self._open.clear()
-
-    @property
-    def child_ends(self) -> tuple[int, int]:
-        return self._ready_write, self._go_read
-
-    def command(self, pip: list[str], temp_dir: Path | None) -> list[str]:
-        """``python -m pip ARGS`` as ``python -c <gate> READY GO TEMP_DIR ARGS`` (no *temp_dir*:
-        pip's own choice)."""
-        python, _, _, *args = pip
-        return [python, "-c", _gate_source(), str(self._ready_write), str(self._go_read),
-                "" if temp_dir is None else str(temp_dir), *args]
-
-    def started(self) -> None:
-        """pip has its ends: close pipguard's copies, so that pip's end of either pipe is seen."""
-        self._close(self._ready_write)
-        self._close(self._go_read)
-
-    def wait_until_ready(self) -> bool:
-        """True when pip waits at the gate; False when it ended without reaching it."""
-        data = b""
-        while True:
-            chunk = os.read(self._ready_read, 64)  # a signal to pipguard goes to pip, which then ends
-            if not chunk:
-                return data.startswith(b"ready")
-            data += chunk
-            if data.endswith(b"\n"):
-                return data.startswith(b"ready")
-
-    def answer(self, proceed: bool) -> None:
-        with contextlib.suppress(OSError):  # pip may be gone already (a signal): nothing to tell
-            os.write(self._go_write, b"go\n" if proceed else b"stop\n")
-        self._close(self._go_write)
-
-    def _close(self, fd: int) -> None:
-        if fd in self._open:
-            self._open.discard(fd)
-            os.close(fd)
-
-
 def _temp_dir(path: Path, pip: list[str]) -> Path | None:
     """A directory in pipguard's work directory for pip's temporary ones, which pipguard removes:
     a pip stopped at the gate cannot. None with ``--no-clean``, where the user keeps pip's build
@@ -499,8 +445,3 @@ def _temp_dir(path: Path, pip: list[str]) -> Path | None:
         return None
     path.mkdir(mode=0o700)
     return path
-
-
-@functools.cache
-def _gate_source() -> str:
-    return (Path(__file__).parent / "gate.py").read_text(encoding="utf-8")

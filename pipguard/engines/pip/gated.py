@@ -1,0 +1,68 @@
+"""The two pipes between pipguard and a gated pip (``pipguard.engines.pip.gate``, run in the target)."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import os
+from pathlib import Path
+
+
+class Gate:
+    """Two pipes between pipguard and the gated pip (``pipguard.engines.pip.gate``): pip says
+    ``ready`` on one when its plan is in the report, and waits on the other for ``go``."""
+
+    def __enter__(self) -> Gate:
+        self._ready_read, self._ready_write = os.pipe()
+        self._go_read, self._go_write = os.pipe()
+        self._open = {self._ready_read, self._ready_write, self._go_read, self._go_write}
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for fd in self._open:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        self._open.clear()
+
+    @property
+    def child_ends(self) -> tuple[int, int]:
+        return self._ready_write, self._go_read
+
+    def command(self, pip: list[str], temp_dir: Path | None) -> list[str]:
+        """``python -m pip ARGS`` as ``python -c <gate> READY GO TEMP_DIR ARGS`` (no *temp_dir*:
+        pip's own choice)."""
+        python, _, _, *args = pip
+        return [python, "-c", gate_source(), str(self._ready_write), str(self._go_read),
+                "" if temp_dir is None else str(temp_dir), *args]
+
+    def started(self) -> None:
+        """pip has its ends: close pipguard's copies, so that pip's end of either pipe is seen."""
+        self._close(self._ready_write)
+        self._close(self._go_read)
+
+    def wait_until_ready(self) -> bool:
+        """True when pip waits at the gate; False when it ended without reaching it."""
+        data = b""
+        while True:
+            chunk = os.read(self._ready_read, 64)  # a signal to pipguard goes to pip, which then ends
+            if not chunk:
+                return data.startswith(b"ready")
+            data += chunk
+            if data.endswith(b"\n"):
+                return data.startswith(b"ready")
+
+    def answer(self, proceed: bool) -> None:
+        with contextlib.suppress(OSError):  # pip may be gone already (a signal): nothing to tell
+            os.write(self._go_write, b"go\n" if proceed else b"stop\n")
+        self._close(self._go_write)
+
+    def _close(self, fd: int) -> None:
+        if fd in self._open:
+            self._open.discard(fd)
+            os.close(fd)
+
+
+@functools.cache
+def gate_source() -> str:
+    """The gate's text, run with ``python -c`` in the target (read once per process)."""
+    return (Path(__file__).parent / "gate.py").read_text(encoding="utf-8")
