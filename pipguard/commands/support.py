@@ -17,8 +17,10 @@ from pipguard.core.transactions import close
 from pipguard.errors import UsageError
 from pipguard.ledger import now
 from pipguard.system.process import Interrupted, ProcessResult, run_process
+from pipguard.system.testhook import pause_at
 
 if TYPE_CHECKING:
+    from pipguard.engines.pip.gated import PipAhead
     from pipguard.pip.request import InstallRequest
     from pipguard.shim.record import ShimRecord
 
@@ -56,10 +58,16 @@ class RecordedRun:
     def begin(self) -> None:
         self.ledger = self.target.store.begin(self.ledger, self.txn)
         self.began = True
+        pause_at("pending")
 
-    def run(self, command: list[str], *, capture: bool = False) -> ProcessResult:
-        """Begin, and run *command* (a signal pipguard receives is passed on; close raises it)."""
+    def run(self, command: list[str], *, capture: bool = False, ahead: PipAhead | None = None) -> ProcessResult:
+        """Begin, and run *command* (a signal pipguard receives is passed on; close raises it).
+        *ahead*: the same command, started ahead and waiting at its gate: let go on instead."""
         self.begin()
+        if ahead is not None:
+            result = ahead.finish()
+            if result is not None:
+                return result  # else this pip has no place for the gate, and changed nothing
         return run_process(command, return_on_signal=True, capture=capture)
 
     def close(self, end: RunEnd, *, reason: str = "", program: str = "pip", detail: str = "",

@@ -10,9 +10,11 @@ unguarded).
 
 from __future__ import annotations
 
+import contextlib
+import os
 from collections.abc import Mapping, Sequence
 
-from pipguard.cli.context import Options, locate, open_session
+from pipguard.cli.context import Options, Target, locate, open_session
 from pipguard.cli.options import say
 from pipguard.commands.support import RecordedRun
 from pipguard.core.constraints import Violation
@@ -21,10 +23,11 @@ from pipguard.core.model import Root
 from pipguard.core.names import NormalizedName, canonicalize_name
 from pipguard.core.run_end import RunEnd
 from pipguard.core.transactions import close, start
+from pipguard.engines.pip.gated import PipAhead
 from pipguard.engines.pip.runner import pip_command, run_process
 from pipguard.errors import Rejected
 from pipguard.ledger import now
-from pipguard.pip.request import read_uninstall
+from pipguard.pip.request import UninstallRequest, read_uninstall
 from pipguard.system.environment import EnvironmentState
 
 # What pipguard itself runs on: removing it leaves pipguard unable to install or roll back.
@@ -92,41 +95,59 @@ def run_uninstall(options: Options, args: list[str]) -> int:
     if request.wants_help() or not request.names:
         # pip answers --help itself, and explains what is missing (with its usage error).
         return run_process(pip_command(target.python, "uninstall", *args)).returncode
+    pip = pip_command(target.python, "uninstall", *args)
+    with contextlib.ExitStack() as stack:
+        # pip starts now and waits at its gate, before it looks anything up or removes it, while
+        # the environment is read and the names judged: nearly all of its time is its start-up
+        ahead = _start_ahead(pip, stack)
+        with target.store.locked():
+            return _guarded_uninstall(options, target, request, args, pip, ahead)
+
+
+def _start_ahead(pip: list[str], stack: contextlib.ExitStack) -> PipAhead | None:
+    if os.name != "posix":
+        return None  # the gate's pipes are inherited file descriptors
+    ahead = PipAhead(pip)
+    stack.callback(ahead.cancel)  # refused, or pipguard stopped: it changed nothing
+    return ahead if ahead.started else None
+
+
+def _guarded_uninstall(options: Options, target: Target, request: UninstallRequest, args: list[str],
+                       pip: list[str], ahead: PipAhead | None) -> int:
     store = target.store
-    with store.locked():
-        session = open_session(target)
-        for note in session.notes:
-            say(note)
-        state, ledger = session.state, session.ledger
-        spelled = {canonicalize_name(n): n for n in request.names}
-        removing = {name for name in spelled if name in state.own}
-        policy = ledger.policy if options.guard else "none"
-        if options.guard and removing:
-            try:
-                refuse_own_tooling(removing, spelled, args)
-                refuse_shimmed_pipguard(removing, spelled, ledger.shim, target.python)
-                blockers = removal_blockers(state.distributions, ledger.roots, session.standing,
-                                            state.markers, removing, ledger.outside)
-                if blockers:
-                    raise Rejected(explain_refusal(spelled, blockers, args))
-            except Rejected as refusal:
-                txn = start(ledger, "uninstall", ["uninstall", *args], state.pip_version, policy, now,
-                            status="rejected")
-                store.finish(ledger, close(ledger, txn, "rejected", now, reason=str(refusal)))
-                raise
-        run = RecordedRun(target, ledger, start(ledger, "uninstall", ["uninstall", *args], state.pip_version,
-                                                policy, now))
-        result = run.run(pip_command(target.python, "uninstall", *args))
+    session = open_session(target)
+    for note in session.notes:
+        say(note)
+    state, ledger = session.state, session.ledger
+    spelled = {canonicalize_name(n): n for n in request.names}
+    removing = {name for name in spelled if name in state.own}
+    policy = ledger.policy if options.guard else "none"
+    if options.guard and removing:
+        try:
+            refuse_own_tooling(removing, spelled, args)
+            refuse_shimmed_pipguard(removing, spelled, ledger.shim, target.python)
+            blockers = removal_blockers(state.distributions, ledger.roots, session.standing,
+                                        state.markers, removing, ledger.outside)
+            if blockers:
+                raise Rejected(explain_refusal(spelled, blockers, args))
+        except Rejected as refusal:
+            txn = start(ledger, "uninstall", ["uninstall", *args], state.pip_version, policy, now,
+                        status="rejected")
+            store.finish(ledger, close(ledger, txn, "rejected", now, reason=str(refusal)))
+            raise
+    run = RecordedRun(target, ledger, start(ledger, "uninstall", ["uninstall", *args], state.pip_version,
+                                            policy, now))
+    result = run.run(pip, ahead=ahead)
 
-        def roots_after(after: Mapping[NormalizedName, str]) -> dict[NormalizedName, Root]:
-            gone = {name for name in state.own_versions if name not in after}
-            return {name: root for name, root in ledger.roots.items() if name not in gone}
+    def roots_after(after: Mapping[NormalizedName, str]) -> dict[NormalizedName, Root]:
+        gone = {name for name in state.own_versions if name not in after}
+        return {name: root for name, root in ledger.roots.items() if name not in gone}
 
-        end = RunEnd(result.returncode, result.signal)
-        after = run.close(end, roots=roots_after, after=known_after(state, removing, end, request.flag("yes")),
-                          succeeded="committed" if options.guard else "unguarded",
-                          reason="" if options.guard else "run with --no-guard: not checked by pipguard")
-        roots = roots_after(after)
-        for name in sorted(set(ledger.roots) - set(roots)):
-            say(f"pipguard: {ledger.roots[name].display_name} is no longer a root in the ledger.")
-        return result.returncode
+    end = RunEnd(result.returncode, result.signal)
+    after = run.close(end, roots=roots_after, after=known_after(state, removing, end, request.flag("yes")),
+                      succeeded="committed" if options.guard else "unguarded",
+                      reason="" if options.guard else "run with --no-guard: not checked by pipguard")
+    roots = roots_after(after)
+    for name in sorted(set(ledger.roots) - set(roots)):
+        say(f"pipguard: {ledger.roots[name].display_name} is no longer a root in the ledger.")
+    return result.returncode

@@ -257,8 +257,9 @@ class _Child:
     """A started process, its output collected by threads."""
 
     def __init__(self, cmd: list[str], *, capture: bool, tee: bool, stdin_text: str | None,
-                 env: Mapping[str, str] | None, own_group: bool) -> None:
-        _debug(cmd)
+                 env: Mapping[str, str] | None, own_group: bool, pass_fds: Sequence[int] = (),
+                 shown: list[str] | None = None) -> None:
+        _debug(shown or cmd)
         self.watch = _Watch(own_group=own_group)
         self.out: list[str] = []
         self.err: list[str] = []
@@ -266,7 +267,7 @@ class _Child:
         # Watch before starting: a signal arriving in between is not lost.
         _start_watch(self.watch)
         try:
-            self.popen = self._start(cmd, capture, stdin_text, env, own_group)
+            self.popen = self._start(cmd, capture, stdin_text, env, own_group, pass_fds)
         except BaseException:
             _end_watch(self.watch)
             raise
@@ -288,7 +289,7 @@ class _Child:
 
     @staticmethod
     def _start(cmd: list[str], capture: bool, stdin_text: str | None, env: Mapping[str, str] | None,
-               own_group: bool) -> subprocess.Popen[str]:
+               own_group: bool, pass_fds: Sequence[int] = ()) -> subprocess.Popen[str]:
         import subprocess  # here, not at the top: a command answered from the caches starts no process
 
         piped = subprocess.PIPE if capture else None
@@ -298,7 +299,7 @@ class _Child:
             stdin = subprocess.DEVNULL if capture else None
         return subprocess.Popen(
             cmd, stdin=stdin, stdout=piped, stderr=piped, text=True, errors="replace", env=env,
-            start_new_session=own_group,
+            start_new_session=own_group, pass_fds=tuple(pass_fds),
         )
 
     def wait(self, timeout: float | None) -> tuple[int, bool]:
@@ -372,14 +373,22 @@ def run_process(
 
 
 class RunningProcess:
-    """A process started in the background, its output collected; ``finish`` waits for it."""
+    """A process started in the background, its output collected (without *capture*: on
+    pipguard's terminal, stdin too); ``finish`` waits for it. *pass_fds* are inherited by it (a
+    gate's pipes); *shown*: what PIPGUARD_DEBUG prints for it (a command run through -c: its gist).
+
+    Until ``finish``, a signal pipguard receives goes to it and unwinds pipguard too (pipguard is
+    busy with its own work); while ``finish`` waits, it is passed on and waited for.
+    """
 
     def __init__(self, cmd: list[str], env: Mapping[str, str] | None = None, *,
-                 return_on_signal: bool = False) -> None:
+                 return_on_signal: bool = False, capture: bool = True, pass_fds: Sequence[int] = (),
+                 shown: list[str] | None = None) -> None:
         self._return_on_signal = return_on_signal
         try:
             self._child: _Child | None = _Child(
-                cmd, capture=True, tee=False, stdin_text=None, env=env, own_group=False
+                cmd, capture=capture, tee=False, stdin_text=None, env=env, own_group=False,
+                pass_fds=pass_fds, shown=shown,
             )
         except OSError:
             self._child = None
@@ -387,6 +396,13 @@ class RunningProcess:
     @property
     def started(self) -> bool:
         return self._child is not None
+
+    @contextlib.contextmanager
+    def waited_for(self) -> Iterator[None]:
+        """Inside, pipguard waits for this process (at its gate, then to its end): a signal
+        pipguard receives is passed on to it and kept for the result, never raised."""
+        with _waiting_for_child():
+            yield
 
     def stop(self, grace: float) -> None:
         """End it unheard (it has changed nothing), as Ctrl-C would: killed after *grace* seconds."""

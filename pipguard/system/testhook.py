@@ -23,7 +23,8 @@ MARKER_ENV = "PIPGUARD_TEST_PAUSE_MARKER"
 SECONDS_ENV = "PIPGUARD_TEST_PAUSE_SECONDS"
 
 STEPS = {
-    "pending": "a guarded install has saved its pending transaction; pip has not started",
+    "pending": "an install (or another recorded run: uninstall, rollback...) has saved its pending "
+               "transaction; pip has not started, or waits at its gate",
     "commit": "pip has finished; the transaction is not yet committed",
     "ledger-write": "inside a save of the state: half the new text is in the temporary file",
     "journal-append": "inside a journal append: half the new line is in the journal, without its newline",

@@ -51,7 +51,7 @@ def test_quick_bench_writes_every_row_with_numeric_ratios(tmp_path: Path) -> Non
     assert data["meta"]["pip"] and data["meta"]["python"] and data["meta"]["machine"]["cores"]
     rows = {row["key"]: row for row in data["rows"]}
     small, large = SIZES
-    keys = ("a", "b-leaf", "b-top", "c", f"d-check-{small}", f"d-check-{large}")
+    keys = ("a", "b-leaf", "b-top", "c", "e", f"d-check-{small}", f"d-check-{large}")
     assert set(keys) <= set(rows)
     for key in keys:
         ratio = rows[key]["ratio"]

@@ -75,18 +75,30 @@ def test_a_yes_lets_the_same_pip_run_install_the_plan_it_reported(
     assert {"a": "1.0", "b": "1.8"}.items() <= venv.versions().items()
 
 
-def test_a_pip_without_the_gates_place_runs_nothing_and_says_so(venv: Venv, tmp_path: Path) -> None:
-    """The engine then falls back to a dry run and an exact install; the gate never lets an ungated pip run."""
+_WITH_GATE_PLACE = {"commands/install.py": "def install_given_reqs():\n    pass\n",
+                    "req/req_install.py": "class InstallRequirement:\n    def uninstall(self):\n        pass\n"}
+
+
+@pytest.mark.parametrize("command, module, text", [
+    ("install", "commands/install.py", "# a future pip, reorganised\n"),
+    ("uninstall", "req/req_install.py", "class InstallRequirement:  # a future pip, reorganised\n    pass\n"),
+])
+def test_a_pip_without_the_gates_place_runs_nothing_and_says_so(
+        venv: Venv, tmp_path: Path, command: str, module: str, text: str) -> None:
+    """The engine then falls back to a dry run and an exact install (an uninstall: to pip run
+    after the judgement); the gate never lets an ungated pip run. The other command's place is
+    there: each command is gated where its own first change starts."""
     fake = tmp_path / "fake"
-    (fake / "pip" / "_internal" / "commands").mkdir(parents=True)
-    for package in ("pip", "pip/_internal", "pip/_internal/commands"):
+    for name, source in {**_WITH_GATE_PLACE, module: text}.items():
+        (fake / "pip" / "_internal" / name).parent.mkdir(parents=True, exist_ok=True)
+        (fake / "pip" / "_internal" / name).write_text(source)
+    for package in ("pip", "pip/_internal", "pip/_internal/commands", "pip/_internal/req"):
         (fake / package / "__init__.py").write_text("")
-    (fake / "pip" / "_internal" / "commands" / "install.py").write_text("# a future pip, reorganised\n")
     (fake / "pip" / "__main__.py").write_text("raise SystemExit('ungated pip ran')\n")
     read, write = os.pipe()
     go_read, go_write = os.pipe()
     result = subprocess.run(
-        [sys.executable, "-c", gate_source(), str(write), str(go_read), "", "install", "x"],
+        [sys.executable, "-c", gate_source(), str(write), str(go_read), "", command, "x"],
         env={**scrubbed_env(), "PYTHONPATH": str(fake)}, capture_output=True, text=True, pass_fds=(write, go_read),
         check=False, cwd=tmp_path,
     )

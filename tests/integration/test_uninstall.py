@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
 
 from tests.conftest import REPO, Pipguard, combined, scrubbed_env
+from tests.integration.test_overlap import children
+from tests.reliability_support import pid_alive, start_pipguard, wait_for
 
 
 def transactions(guard: Pipguard) -> list[dict]:  # type: ignore[type-arg]
@@ -128,3 +132,38 @@ def test_an_uninstall_answered_no_records_nothing_removed(guard: Pipguard) -> No
     last = guard.venv.transactions()[-1]
     assert (last["command"], last["status"], last["changes"]) == ("uninstall", "committed", [])
     assert "g" in guard.venv.ledger()["roots"]
+
+
+def test_pip_starts_before_the_environment_is_read_and_removes_nothing_until_judged(guard: Pipguard) -> None:
+    """pip's start-up is nearly all of an uninstall's time: it runs while pipguard reads the
+    environment and judges, and pip waits at its gate before it looks up or removes anything."""
+    assert guard.install("A", "G==1.0").returncode == 0  # the environment changed: read again below
+    result = guard.run("uninstall", "-y", "G", env={"PIPGUARD_DEBUG": "1"})
+    assert result.returncode == 0, combined(result)
+    started = [line.split(f"running {guard.venv.python} ", 1)[1].split(" ")[:2]
+               for line in result.stderr.splitlines() if line.startswith(f"pipguard: running {guard.venv.python} ")]
+    assert [words[0] for words in started] == ["-m", "-"]  # pip first (-m pip uninstall), then the probe
+    assert started[0] == ["-m", "pip"]
+    assert "Successfully uninstalled G-1.0" in result.stdout
+    assert "g" not in guard.venv.versions()
+
+
+def test_a_signal_while_pip_waits_at_its_gate_stops_it_having_removed_nothing(guard: Pipguard, tmp_path: Path) -> None:
+    assert guard.install("A", "G==1.0").returncode == 0
+    marker = tmp_path / "paused"
+    started = start_pipguard(guard.venv, ["uninstall", "-y", "G"], tmp_path / "run", new_session=True,
+                             env={"PIPGUARD_TEST_PAUSE_AT": "pending", "PIPGUARD_TEST_PAUSE_MARKER": str(marker)})
+    wait_for(marker.exists, "pipguard to stop at its pending step", watch=started.proc)
+    (pip,) = children(started.proc.pid)  # started ahead; it waits at its gate
+
+    os.kill(started.proc.pid, signal.SIGTERM)
+
+    assert started.finish() == 128 + signal.SIGTERM
+    assert not pid_alive(pip)
+    assert "Traceback" not in started.err()
+    assert guard.venv.versions()["g"] == "1.0"  # pip never passed its gate
+    again = guard.run("uninstall", "-y", "G")  # the lock is free; the pending record is closed first
+    assert again.returncode == 0, combined(again)
+    stopped, done = guard.venv.transactions()[-2:]
+    assert (stopped["command"], stopped["status"], stopped["changes"]) == ("uninstall", "interrupted", [])
+    assert (done["status"], done["changes"]) == ("committed", [{"name": "g", "before": "1.0", "after": None}])

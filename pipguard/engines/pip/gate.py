@@ -7,7 +7,10 @@ The pip engine runs this file's text with ``python -c``, as::
 It is pip (``python -m pip``) with one difference: pip writes its report,
 and then, before it uninstalls or installs anything (``install_given_reqs``,
 where every change starts), it writes ``ready`` to READY_FD and waits for a
-line on GO_FD. ``go`` lets it carry on; anything else, or the end of the pipe
+line on GO_FD. ``uninstall`` waits the same way before its first
+distribution is looked up and removed (``InstallRequirement.uninstall``):
+pip's start-up, its session and the reading of its arguments, nearly all of
+an uninstall's time, are done while pipguard judges. ``go`` lets it carry on; anything else, or the end of the pipe
 (pipguard is gone), ends it with exit code ``STOPPED`` having changed nothing.
 pipguard reads the report and has the decision core approve the plan in
 between: one pip run resolves and installs, and nothing is installed that
@@ -42,25 +45,38 @@ def _answer(go_fd: int) -> str:
     return data.decode("ascii", "replace").strip()
 
 
-def _install_gate(ready_fd: int, go_fd: int) -> bool:
+def _gate_point(command: str) -> "tuple[object, str] | None":
+    """Where *command*'s first change starts: (the object holding it, the attribute's name)."""
     try:
+        if command == "uninstall":
+            from pip._internal.req.req_install import InstallRequirement
+
+            return InstallRequirement, "uninstall"
         import pip._internal.commands.install as install_command
     except Exception:
+        return None
+    return install_command, "install_given_reqs"
+
+
+def _install_gate(ready_fd: int, go_fd: int, command: str) -> bool:
+    point = _gate_point(command)
+    original = getattr(point[0], point[1], None) if point is not None else None
+    if point is None or original is None:
         return False
-    original = getattr(install_command, "install_given_reqs", None)
-    if original is None:
-        return False
+    opened = []  # type: list[bool]
 
     def gated(*args: object, **kwargs: object) -> object:
-        os.write(ready_fd, b"ready\n")
-        os.close(ready_fd)
-        if _answer(go_fd) != "go":
-            sys.stdout.flush()
-            os._exit(STOPPED)  # nothing changed yet; no clean-up of pip's may run on
-        os.close(go_fd)
+        if not opened:  # the first change waits; the next ones (uninstall's later names) follow it
+            os.write(ready_fd, b"ready\n")
+            os.close(ready_fd)
+            if _answer(go_fd) != "go":
+                sys.stdout.flush()
+                os._exit(STOPPED)  # nothing changed yet; no clean-up of pip's may run on
+            os.close(go_fd)
+            opened.append(True)
         return original(*args, **kwargs)
 
-    setattr(install_command, "install_given_reqs", gated)  # noqa: B010 (pip does not export it)
+    setattr(point[0], point[1], gated)
     return True
 
 
@@ -71,7 +87,7 @@ def main() -> None:
     del sys.argv[1:4]
     if temp_dir:
         tempfile.tempdir = temp_dir
-    if not _install_gate(ready_fd, go_fd):
+    if not _install_gate(ready_fd, go_fd, sys.argv[1] if len(sys.argv) > 1 else ""):
         sys.exit(NO_GATE)
     import runpy
 

@@ -1,4 +1,5 @@
-"""The two pipes between pipguard and a gated pip (``pipguard.engines.pip.gate``, run in the target)."""
+"""The two pipes between pipguard and a gated pip (``pipguard.engines.pip.gate``, run in the
+target), and a gated ``pip uninstall`` started ahead."""
 
 from __future__ import annotations
 
@@ -6,6 +7,10 @@ import contextlib
 import functools
 import os
 from pathlib import Path
+
+from pipguard.engines.base import AHEAD_GRACE
+from pipguard.engines.pip.gate import NO_GATE
+from pipguard.system.process import ProcessResult, RunningProcess
 
 
 class Gate:
@@ -66,3 +71,56 @@ class Gate:
 def gate_source() -> str:
     """The gate's text, run with ``python -c`` in the target (read once per process)."""
     return (Path(__file__).parent / "gate.py").read_text(encoding="utf-8")
+
+
+class PipAhead:
+    """``python -m pip ARGS`` started ahead on pipguard's terminal (stdin too: pip's own prompt),
+    waiting at its gate before its first change until ``finish`` lets it go on; ``cancel`` stops
+    it there, having changed nothing.
+
+    For ``uninstall``, nearly all of pip's time comes before its gate (its start-up, its session,
+    the reading of its arguments): it passes while pipguard reads the environment and judges.
+    """
+
+    def __init__(self, pip: list[str]) -> None:
+        self._gate = Gate().__enter__()
+        try:
+            self._process = RunningProcess(self._gate.command(pip, None), capture=False, return_on_signal=True,
+                                           pass_fds=self._gate.child_ends, shown=pip)
+        except BaseException:
+            self._gate.__exit__()
+            raise
+        self._gate.started()
+        self._waiting = True  # at its gate, or on its way there: finish or cancel ends that
+
+    @property
+    def started(self) -> bool:
+        return self._process.started
+
+    def finish(self) -> ProcessResult | None:
+        """Let pip go on, and wait for its end (a signal pipguard receives meanwhile is passed on to
+        it, and is in the result); None when this pip has no place for the gate (it changed nothing:
+        run it plainly)."""
+        self._waiting = False
+        try:
+            with self._process.waited_for():
+                ready = self._gate.wait_until_ready()
+                self._gate.answer(ready)
+                result = self._process.finish()
+        finally:
+            self._gate.__exit__()
+        if not ready and result.signal is None and result.returncode == NO_GATE:
+            return None
+        return result
+
+    def cancel(self) -> None:
+        """Stop it at its gate (or before), having changed nothing: told to stop, interrupted.
+        Nothing to do once ``finish`` has let it go on."""
+        if not self._waiting:
+            return
+        self._waiting = False
+        try:
+            self._gate.answer(False)
+            self._process.stop(AHEAD_GRACE)
+        finally:
+            self._gate.__exit__()
