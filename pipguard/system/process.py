@@ -404,13 +404,14 @@ class RunningProcess:
         with _waiting_for_child():
             yield
 
-    def stop(self, grace: float) -> None:
-        """End it unheard (it has changed nothing), as Ctrl-C would: killed after *grace* seconds."""
+    def stop(self, grace: float, signum: int = signal.SIGINT) -> None:
+        """End it unheard (it has changed nothing), as Ctrl-C would (or with *signum*): killed
+        after *grace* seconds."""
         child, self._child = self._child, None
         if child is None:
             return
         try:
-            _interrupt(child.popen, grace)
+            _interrupt(child.popen, grace, signum)
             for thread in child.threads:
                 thread.join(_DRAIN)
         finally:
@@ -427,12 +428,12 @@ class RunningProcess:
         return self._child.result(returncode, timed_out, self._return_on_signal)
 
 
-def _interrupt(popen: subprocess.Popen[Any], grace: float) -> None:
-    """SIGINT, then SIGKILL if *popen* has not ended within *grace* seconds; waited for."""
+def _interrupt(popen: subprocess.Popen[Any], grace: float, signum: int = signal.SIGINT) -> None:
+    """SIGINT (or *signum*), then SIGKILL if *popen* has not ended within *grace* seconds; waited for."""
     import subprocess
 
     with contextlib.suppress(OSError):
-        os.kill(popen.pid, signal.SIGINT)
+        os.kill(popen.pid, signum)
     try:
         popen.wait(grace)
     except subprocess.TimeoutExpired:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import signal
 from pathlib import Path
 
 from pipguard.engines.base import AHEAD_GRACE
@@ -121,6 +122,8 @@ class PipAhead:
         self._waiting = False
         try:
             self._gate.answer(False)
-            self._process.stop(AHEAD_GRACE)
+            # pip may still be starting: a SIGTERM ends it quietly, where a KeyboardInterrupt in its
+            # imports would print a traceback on the terminal it shares with pipguard
+            self._process.stop(AHEAD_GRACE, signal.SIGTERM)
         finally:
             self._gate.__exit__()
