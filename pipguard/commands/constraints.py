@@ -38,7 +38,7 @@ from pipguard.core.constraints import (
     standing_needs,
 )
 from pipguard.core.health import outside_unmet_summary
-from pipguard.core.model import LedgerState, StandingConstraint, StandingFile
+from pipguard.core.model import COMMAND_LINE, LedgerState, StandingConstraint, StandingFile
 from pipguard.core.names import canonicalize_name
 from pipguard.core.printable import safe_line
 from pipguard.core.redaction import redact
@@ -47,7 +47,6 @@ from pipguard.errors import UsageError
 from pipguard.ledger import now
 from pipguard.ledger.standing import read_constraints_file, read_standing_file, standing_in_force
 
-COMMAND_LINE = "command line"
 _ENV_VAR = re.compile(r"\$\{([A-Z0-9_]+)\}")
 
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from pipguard.cli.context import Options
-from pipguard.engines.pip.runner import pip_command, run_process
+from pipguard.engines.pip.runner import pip_command
 from pipguard.system.environment import resolve_python
+from pipguard.system.process import replace_process
 
 
 def run_passthrough(options: Options, args: list[str]) -> int:
-    """Same stdout, stderr and exit code as pip: its streams are inherited."""
+    """pip itself, in pipguard's place: the same output, exit status and signals."""
     python = resolve_python(options.python)
-    return run_process(pip_command(python, *args)).returncode
+    return replace_process(pip_command(python, *args))

@@ -18,11 +18,11 @@ from dataclasses import dataclass
 
 from pipguard.cli.context import Options, locate
 from pipguard.cli.options import add_global_options, make_options, split_own_options
-from pipguard.engines.pip.runner import pip_command, run_process
+from pipguard.engines.pip.runner import pip_command
 from pipguard.errors import UsageError
-from pipguard.pip.options import MAIN_TABLE, ParsedOption
-from pipguard.pip.request import COMMAND_LINE, read_install, read_uninstall
+from pipguard.pip.options import COMMAND_LINE, MAIN_TABLE, ParsedOption
 from pipguard.system.environment import resolve_python
+from pipguard.system.process import replace_process
 
 GUARDED = ("install", "uninstall")
 
@@ -102,6 +102,9 @@ def run_pip(options: Options, args: list[str]) -> int:
 
 def asks_for_something(command: str, args: list[str]) -> bool:
     """Does this install/uninstall name anything? (If not, pip gives its own usage error.)"""
+    # pip.request loads packaging's requirement parser: only for the two guarded commands
+    from pipguard.pip.request import read_install, read_uninstall
+
     try:
         if command == "install":
             # read without pip's configuration: only the command line says whether it asks for anything
@@ -120,5 +123,5 @@ def run_as_pip(options: Options, args: Sequence[str], invoked_as: str | None) ->
 
         script = original_script(locate(options), invoked_as)
         if script is not None:
-            return run_process([python, str(script), *args]).returncode
-    return run_process(pip_command(python, *args)).returncode
+            return replace_process([python, str(script), *args])
+    return replace_process(pip_command(python, *args))

@@ -43,6 +43,9 @@ MarkerEnvironment = Mapping[str, str]
 # records are NamedTuples, not dataclasses: a command starts in a fraction of the time
 # (a frozen dataclass costs about 1 ms to define, and ``dataclasses`` 11 ms to import).
 EMPTY: Mapping[Any, Any] = MappingProxyType({})
+# The source of what was given on the command line (a pip setting, a standing constraint), where
+# a file's path or an environment variable's name is the source of the rest.
+COMMAND_LINE = "command line"
 
 
 class Distribution(NamedTuple):

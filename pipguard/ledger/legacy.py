@@ -20,11 +20,18 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from pipguard.core.model import POLICIES, LedgerState, Root, RootChange, StandingConstraint, StandingFile, Transaction
+from pipguard.core.model import (
+    COMMAND_LINE,
+    POLICIES,
+    LedgerState,
+    Root,
+    RootChange,
+    StandingConstraint,
+    StandingFile,
+    Transaction,
+)
 from pipguard.ledger import codec
 from pipguard.ledger.state import choice, shim_from
-
-COMMAND_LINE = "command line"
 
 
 def _transactions(data: Any) -> list[Transaction]:

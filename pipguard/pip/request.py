@@ -35,6 +35,7 @@ from pipguard.core.names import NormalizedName, canonicalize_name
 from pipguard.core.redaction import redact
 from pipguard.errors import UsageError
 from pipguard.pip.config import ConfigValue, read_configuration
+from pipguard.pip.options import COMMAND_LINE as COMMAND_LINE
 from pipguard.pip.options import (
     INSTALL_TABLE,
     REQUIREMENTS_FILE_TABLE,
@@ -43,8 +44,6 @@ from pipguard.pip.options import (
     OptionTable,
     ParsedOption,
 )
-
-COMMAND_LINE = "command line"
 
 RequestKind = Literal["named", "url", "path", "editable"]
 

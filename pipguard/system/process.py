@@ -372,6 +372,24 @@ def run_process(
     return child.result(returncode, timed_out, return_on_signal)
 
 
+def replace_process(cmd: list[str]) -> int:
+    """Become *cmd* (``exec``): pip's commands that pipguard only passes through need nothing of
+    pipguard's once they start, so pip's exit status and signals are the caller's directly, and
+    no pipguard process waits beside it. Where ``exec`` does not replace the process (Windows),
+    *cmd* is run to its end and its exit code returned."""
+    if not _POSIX:
+        return run_process(cmd).returncode
+    _debug(cmd)
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):
+            stream.flush()
+    try:
+        os.execv(cmd[0], cmd)
+    except OSError as exc:  # missing, not executable, not a program
+        raise _cannot_run(cmd, exc) from None
+    raise AssertionError("unreachable")  # execv returns only by raising
+
+
 class RunningProcess:
     """A process started in the background, its output collected (without *capture*: on
     pipguard's terminal, stdin too); ``finish`` waits for it. *pass_fds* are inherited by it (a

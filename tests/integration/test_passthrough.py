@@ -132,3 +132,36 @@ def test_passthrough_records_nothing_in_the_ledger(box: Box) -> None:
     for args in (["list"], ["freeze"], ["show", "A"]):
         assert run_script(box.venv.path / "bin" / "pip", *args, env=box.env).returncode == 0
     assert [t["command"] for t in box.venv.transactions()] == ["baseline"]
+
+
+_PID_LOGGER = '''\
+import os, sys
+_log = os.environ.get("PIPGUARD_TEST_PIP_PIDS")
+if _log and "pip" in " ".join(getattr(sys, "orig_argv", sys.argv)):
+    with open(_log, "a") as _handle:
+        _handle.write(str(os.getpid()) + "\\n")
+'''
+
+
+@pytest.mark.parametrize("through", ["pipguard", "shim"])
+def test_a_passed_through_pip_takes_pipguards_place(box: Box, tmp_path: Path, through: str) -> None:
+    """pip's commands that pipguard does not guard need nothing of it once started: pip replaces
+    the pipguard process (exec), its exit status and signals the caller's, with no pipguard
+    waiting beside it."""
+    site = Path(subprocess.run([box.venv.python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                               capture_output=True, text=True, check=True).stdout.strip())
+    log = tmp_path / "pids"
+    (site / "_pipguard_test_pids.py").write_text(_PID_LOGGER)
+    (site / "_pipguard_test_pids.pth").write_text("import _pipguard_test_pids\n")
+    try:
+        cmd = ([sys.executable, "-m", "pipguard", "--python", box.venv.python, "list"] if through == "pipguard"
+               else [str(box.venv.path / "bin" / "pip"), "list"])
+        started = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                   env=scrubbed_env({**box.env, "PIPGUARD_TEST_PIP_PIDS": str(log)}))
+        out, err = started.communicate(timeout=120)
+        assert started.returncode == 0, err
+        assert log.read_text().split() == [str(started.pid)]  # one pip, in the process that was started
+        assert b"proj" in out
+    finally:
+        (site / "_pipguard_test_pids.pth").unlink()
+        (site / "_pipguard_test_pids.py").unlink()
