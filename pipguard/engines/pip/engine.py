@@ -258,7 +258,7 @@ class PipEngine:
         self.pip_version = pip_version
         self.workdir = workdir
         self._count = itertools.count(1)
-        self._ahead: GatedRun | None = None  # a run started before the core asked for it
+        self._ahead: _GatedRun | None = None  # a run started before the core asked for it
 
     def ready(self) -> None:
         """pip's version is checked by the command, from the probe, before the engine is made."""
@@ -337,7 +337,7 @@ class PipEngine:
         with run.stack:
             return self._finish(run, approve)
 
-    def _begin(self, invocation: Invocation, background: bool) -> GatedRun:
+    def _begin(self, invocation: Invocation, background: bool) -> _GatedRun:
         number = next(self._count)
         report = self.workdir / f"report-{number}.json"
         watch = _Output(show=invocation.show_output, quiet=self._quiet(invocation), gated=True)
@@ -349,10 +349,10 @@ class PipEngine:
             process = stack.enter_context(WatchedProcess(gated, watch, pass_fds=gate.child_ends,
                                                          shown=pip, background=background))
             gate.started()
-            return GatedRun(invocation, pip, report, watch, gate, process, stack.pop_all())
+            return _GatedRun(invocation, pip, report, watch, gate, process, stack.pop_all())
         raise AssertionError("unreachable")  # for mypy: the with block returns or raises
 
-    def _finish(self, run: GatedRun, approve: Approver) -> Resolution:
+    def _finish(self, run: _GatedRun, approve: Approver) -> Resolution:
         """Wait for pip at its gate, have its plan approved, and let it go on (or stop it)."""
         invocation, report, watch, gate, process = run.invocation, run.report, run.watch, run.gate, run.process
         process.foreground()
@@ -412,7 +412,7 @@ class PipEngine:
 
 
 @dataclass
-class GatedRun:
+class _GatedRun:
     """One gated pip run under way: what it was asked, and what to close when it is over."""
 
     invocation: Invocation
@@ -424,7 +424,7 @@ class GatedRun:
     stack: contextlib.ExitStack
 
 
-def _end_unheard(run: GatedRun) -> None:
+def _end_unheard(run: _GatedRun) -> None:
     """End a gated run nobody will approve (it changed nothing): told to stop, interrupted."""
     try:
         run.gate.answer(False)
