@@ -18,7 +18,7 @@ from typing import Any
 from pipguard.cli.context import Options, locate, open_session
 from pipguard.cli.options import command_parser, print_json, say
 from pipguard.cli.render import JSON_SCHEMA, table
-from pipguard.commands.support import RecordedRun
+from pipguard.commands.support import RecordedRun, known_after
 from pipguard.core.decide import removal_blockers
 from pipguard.core.printable import safe_line
 from pipguard.core.run_end import RunEnd
@@ -110,7 +110,7 @@ def run_autoremove(options: Options, args: list[str]) -> int:
             sys.stderr.write(result.stdout + result.stderr)
         end = RunEnd(result.returncode, result.signal)
         run.close(end, reason="removed what no root needs", program="pip uninstall",
-                  roots=lambda _after: ledger.roots)
+                  after=known_after(state, removing, end, confirmed=True), roots=lambda _after: ledger.roots)
         if ns.json:
             print_json(plan_json(plan, end.status, txn.id))
         if result.returncode != 0:

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from pipguard.engines.pip.gated import PipAhead
     from pipguard.pip.request import InstallRequest
     from pipguard.shim.record import ShimRecord
+    from pipguard.system.environment import EnvironmentState
 
 
 
@@ -96,6 +97,24 @@ class RecordedRun:
         if end.signal is not None:
             raise Interrupted(end.signal)
         return after
+
+
+def known_after(state: EnvironmentState, removing: set[NormalizedName], end: RunEnd,
+                confirmed: bool) -> dict[NormalizedName, str] | None:
+    """The environment's own versions after ``pip uninstall`` removed *removing* (uninstall,
+    autoremove), when that is certain without reading the environment again (None: probe it,
+    ~120-170 ms of a second interpreter).
+
+    Certain only when pip ended well without asking (``-y``, or ``yes`` in its configuration: a
+    "Proceed (Y/n)?" answered no also exits 0) and removed what pipguard saw: no name it removes
+    hides another copy behind it (``shadowed``) or is itself hidden behind one from outside, which
+    pip would take for the one to uninstall and skip as outside the environment.
+    """
+    if not confirmed or end.status != "committed" or end.signal is not None:
+        return None
+    if any(name in state.shadowed or name in state.hidden for name in removing):
+        return None
+    return {name: version for name, version in state.own_versions.items() if name not in removing}
 
 
 # -- the shims, kept over pip's scripts: install, upgrade and the pip command share them ----------

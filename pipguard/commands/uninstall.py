@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 
 from pipguard.cli.context import Options, Target, locate, open_session
 from pipguard.cli.options import say
-from pipguard.commands.support import RecordedRun
+from pipguard.commands.support import RecordedRun, known_after
 from pipguard.core.constraints import Violation
 from pipguard.core.decide import removal_blockers
 from pipguard.core.model import Root
@@ -28,7 +28,6 @@ from pipguard.engines.pip.runner import pip_command, run_process
 from pipguard.errors import Rejected
 from pipguard.ledger import now
 from pipguard.pip.request import UninstallRequest, read_uninstall
-from pipguard.system.environment import EnvironmentState
 
 # What pipguard itself runs on: removing it leaves pipguard unable to install or roll back.
 SELF_PROTECTED = frozenset({canonicalize_name("pip")})
@@ -70,23 +69,6 @@ def refuse_shimmed_pipguard(removing: set[NormalizedName], spelled: Mapping[Norm
             f"pip command would fail.\nNothing was changed. Run 'pipguard --python {python} shim remove' "
             "first, then uninstall it."
         )
-
-
-def known_after(state: EnvironmentState, removing: set[NormalizedName], end: RunEnd,
-                confirmed: bool) -> dict[NormalizedName, str] | None:
-    """The environment's own versions after pip removed *removing*, when that is certain without
-    reading the environment again (None: probe it, ~120-170 ms of a second interpreter).
-
-    Certain only when pip ended well without asking (``-y``, or ``yes`` in its configuration: a
-    "Proceed (Y/n)?" answered no also exits 0) and removed what pipguard saw: no name it removes
-    hides another copy behind it (``shadowed``) or is itself hidden behind one from outside, which
-    pip would take for the one to uninstall and skip as outside the environment.
-    """
-    if not confirmed or end.status != "committed" or end.signal is not None:
-        return None
-    if any(name in state.shadowed or name in state.hidden for name in removing):
-        return None
-    return {name: version for name, version in state.own_versions.items() if name not in removing}
 
 
 def run_uninstall(options: Options, args: list[str]) -> int:

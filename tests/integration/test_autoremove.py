@@ -6,10 +6,11 @@ import json
 from pathlib import Path
 
 from tests.conftest import Pipguard, combined, make_base_python, make_system_site_venv
+from tests.integration.test_uninstall import count_probes, probes
 
 
 def test_autoremove_after_uninstalling_a_root_removes_its_private_dependencies_only(  # type: ignore[no-untyped-def]
-        guard: Pipguard, make_wheel) -> None:
+        guard: Pipguard, make_wheel, tmp_path: Path) -> None:
     make_wheel("Q", "1.0", ["R", "B>=1.0"])
     make_wheel("R", "1.0", ["S"])
     make_wheel("S", "1.0")
@@ -30,8 +31,13 @@ def test_autoremove_after_uninstalling_a_root_removes_its_private_dependencies_o
     assert asked.returncode == 2 and "there is no terminal to ask on. Run it with -y" in asked.stderr
     assert guard.venv.versions() == before
 
-    removed = guard.run("autoremove", "-y", "--json")
+    log = tmp_path / "probes.log"
+    counting = count_probes(guard, log)
+    assert guard.run("check", env=counting).returncode == 0  # the environment as it is now, read once
+    removed = guard.run("autoremove", "-y", "--json", env=counting)
     assert removed.returncode == 0, combined(removed)
+    assert probes(log) == 1  # pip's removals are known without reading the environment again
+    assert guard.venv.ledger()["distributions"] == guard.venv.versions()
     doc = json.loads(removed.stdout)
     assert (doc["kind"], doc["status"]) == ("autoremove", "committed")
     assert [item["name"] for item in doc["remove"]] == ["r", "s"]

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from packaging.utils import canonicalize_name
 
-from pipguard.commands.uninstall import explain_refusal, known_after, removal_blockers
+from pipguard.commands.support import known_after
+from pipguard.commands.uninstall import explain_refusal, removal_blockers
 from pipguard.core.model import StandingConstraint
 from pipguard.core.run_end import RunEnd
 from pipguard.system.environment import EnvironmentState
