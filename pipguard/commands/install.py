@@ -46,7 +46,7 @@ from pipguard.ledger.standing import standing_cache_path, standing_in_force
 from pipguard.pip.request import InstallRequest, read_install, with_files
 from pipguard.system.environment import read_cache, resolve_python, state_from_dict
 from pipguard.system.files import same_file
-from pipguard.system.process import Interrupted, work_directory
+from pipguard.system.process import Interrupted, replace_process, work_directory
 from pipguard.system.testhook import pause_at
 
 _STATUS: dict[str, Status] = {"installed": "committed", "rejected": "rejected", "failed": "failed"}
@@ -214,8 +214,8 @@ def write_log(directory: Path, name: str, text: str) -> Path | None:
 
 def run_install(options: Options, args: list[str]) -> int:
     if "-h" in args or "--help" in args:
-        # pip's own help: nothing to guard, nothing to record.
-        return run_process(pip_command(resolve_python(options.python), "install", "--help")).returncode
+        # pip's own help: nothing to guard, nothing to record; pip takes pipguard's place.
+        return replace_process(pip_command(resolve_python(options.python), "install", "--help"))
     target = locate(options)
     # the constraints files are read once pip has started (below): what is asked for is known first
     asked = read_install(args, target.prefix, read_files=False)

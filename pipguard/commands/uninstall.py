@@ -24,10 +24,11 @@ from pipguard.core.names import NormalizedName, canonicalize_name
 from pipguard.core.run_end import RunEnd
 from pipguard.core.transactions import close, start
 from pipguard.engines.pip.gated import PipAhead
-from pipguard.engines.pip.runner import pip_command, run_process
+from pipguard.engines.pip.runner import pip_command
 from pipguard.errors import Rejected
 from pipguard.ledger import now
 from pipguard.pip.request import UninstallRequest, read_uninstall
+from pipguard.system.process import replace_process
 
 # What pipguard itself runs on: removing it leaves pipguard unable to install or roll back.
 SELF_PROTECTED = frozenset({canonicalize_name("pip")})
@@ -76,7 +77,7 @@ def run_uninstall(options: Options, args: list[str]) -> int:
     request = read_uninstall(args, target.prefix)
     if request.wants_help() or not request.names:
         # pip answers --help itself, and explains what is missing (with its usage error).
-        return run_process(pip_command(target.python, "uninstall", *args)).returncode
+        return replace_process(pip_command(target.python, "uninstall", *args))
     pip = pip_command(target.python, "uninstall", *args)
     with contextlib.ExitStack() as stack:
         # pip starts now and waits at its gate, before it looks anything up or removes it, while

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import REPO, Pipguard, combined, scrubbed_env
 from tests.integration.test_overlap import children
 from tests.reliability_support import pid_alive, start_pipguard, wait_for
@@ -169,3 +171,14 @@ def test_a_signal_while_pip_waits_at_its_gate_stops_it_having_removed_nothing(gu
     stopped, done = guard.venv.transactions()[-2:]
     assert (stopped["command"], stopped["status"], stopped["changes"]) == ("uninstall", "interrupted", [])
     assert (done["status"], done["changes"]) == ("committed", [{"name": "g", "before": "1.0", "after": None}])
+
+
+@pytest.mark.parametrize("args", [["--help"], [], ["-y"]], ids=["help", "nothing-named", "only-y"])
+def test_an_uninstall_that_names_nothing_is_pips_own_answer_and_records_nothing(
+        guard: Pipguard, args: list[str]) -> None:
+    """pip answers --help, and says what is missing, itself: pipguard gives it its place."""
+    before = guard.venv.transactions()
+    result = guard.run("uninstall", *args)
+    plain = guard.venv.pip("uninstall", *args)
+    assert (result.returncode, result.stdout, result.stderr) == (plain.returncode, plain.stdout, plain.stderr)
+    assert guard.venv.transactions() == before
