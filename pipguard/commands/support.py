@@ -121,7 +121,7 @@ def known_after(state: EnvironmentState, removing: set[NormalizedName], end: Run
 
 
 def originals_directory(target: Target) -> Path:
-    from pipguard.shim.scripts import originals_beside
+    from pipguard.shim.record import originals_beside
 
     return originals_beside(target.store.path)
 

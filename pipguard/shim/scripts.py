@@ -35,11 +35,12 @@ from pathlib import Path
 
 from pipguard.errors import LedgerError
 from pipguard.shim.hook import HOOK_NAME, remove_hook
+from pipguard.shim.record import ORIGINALS_DIRNAME as ORIGINALS_DIRNAME
 from pipguard.shim.record import PIP_SCRIPT, SHIM_FORMAT, ScriptRecord, ShimRecord
+from pipguard.shim.record import originals_beside as originals_beside
 from pipguard.system.files import NotRegularFile, open_regular, same_file, write_atomically
 
 SHIM_MARKER = b"# pipguard-shim"
-ORIGINALS_DIRNAME = "shim-originals"
 _MAX_SHEBANG = 127  # the kernel's limit on older Linux; longer ones go through /bin/sh
 _BLANKS = b" \t"
 _TRAMPOLINE = "'''exec' "
@@ -51,11 +52,6 @@ _TRAMPOLINE = "'''exec' "
 def scripts_directory(python: str) -> Path:
     """The directory holding the interpreter, as given (a venv's bin/, not the base's)."""
     return Path(os.path.abspath(python)).parent
-
-
-def originals_beside(ledger: Path) -> Path:
-    """Where pip's own scripts are kept: beside the ledger."""
-    return ledger.parent / ORIGINALS_DIRNAME
 
 
 # -- reading scripts ----------------------------------------------------------------

@@ -173,3 +173,36 @@ def test_the_budget_catches_a_forbidden_import() -> None:
     for extra in ("pipguard.engines.pip.engine", "subprocess", "packaging.tags", "pipguard.commands.check",
                   "shutil", "datetime", "filelock", "pipguard.pip.request", "packaging.requirements"):
         assert over_budget({*loaded, extra}, READER_FORBIDDEN, "ledger") == [extra]
+
+
+# pip's own commands through pipguard (``pipguard pip list``, the shim's ``pip list``) end in
+# ``exec``: the launcher writes sys.modules there instead of running pip.
+_EXEC_LAUNCHER = """
+import os, sys
+sys.path.insert(0, sys.argv.pop(1))
+dump = sys.argv[1]
+def instead_of_exec(path, args):
+    with open(dump, "w") as out:
+        out.write("\\n".join(sorted(sys.modules)))
+    os._exit(0)
+os.execv = instead_of_exec
+from pipguard.cli.main import main
+raise SystemExit(main(sys.argv[2:]))
+"""
+# Telling a pass-through command from install/uninstall: no requirement parser, no ledger's
+# journal or lock, no shim writer (hashlib, shutil), no engine, no process.
+PASS_THROUGH_FORBIDDEN = (
+    *ALWAYS_FORBIDDEN, "pipguard.pip.request", "pipguard.core.decide", "packaging.requirements",
+    "packaging.markers", "packaging.tags", "subprocess", "hashlib", "shutil", "filelock",
+)
+
+
+@pytest.mark.parametrize("args", [["pip", "list"], ["pip", "--invoked-as", "pip", "show", "pip"], ["list"]],
+                         ids=["pip-list", "shim-show", "list"])
+def test_a_pass_through_command_imports_only_what_it_uses(args: list[str], adopted: Path, tmp_path: Path) -> None:
+    dump = tmp_path / "modules"
+    result = subprocess.run([sys.executable, "-c", _EXEC_LAUNCHER, str(REPO), str(dump), "--python", str(adopted),
+                             *args], capture_output=True, text=True, cwd=tmp_path, env=_env(), check=False)
+    assert result.returncode == 0, result.stderr
+    loaded = set(dump.read_text().split())
+    assert over_budget(loaded, PASS_THROUGH_FORBIDDEN, "pip" if args[0] == "pip" else "passthrough") == []
