@@ -35,9 +35,7 @@ from pathlib import Path
 
 from pipguard.errors import LedgerError
 from pipguard.shim.hook import HOOK_NAME, remove_hook
-from pipguard.shim.record import ORIGINALS_DIRNAME as ORIGINALS_DIRNAME
 from pipguard.shim.record import PIP_SCRIPT, SHIM_FORMAT, ScriptRecord, ShimRecord
-from pipguard.shim.record import originals_beside as originals_beside
 from pipguard.system.files import NotRegularFile, open_regular, same_file, write_atomically
 
 SHIM_MARKER = b"# pipguard-shim"

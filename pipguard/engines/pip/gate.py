@@ -10,8 +10,9 @@ where every change starts), it writes ``ready`` to READY_FD and waits for a
 line on GO_FD. ``uninstall`` waits the same way before its first
 distribution is looked up and removed (``InstallRequirement.uninstall``):
 pip's start-up, its session and the reading of its arguments, nearly all of
-an uninstall's time, are done while pipguard judges. ``go`` lets it carry on; anything else, or the end of the pipe
-(pipguard is gone), ends it with exit code ``STOPPED`` having changed nothing.
+an uninstall's time, are done while pipguard judges. ``go`` lets it carry
+on; anything else, or the end of the pipe (pipguard is gone), ends it with
+exit code ``STOPPED`` having changed nothing.
 pipguard reads the report and has the decision core approve the plan in
 between: one pip run resolves and installs, and nothing is installed that
 the core has not seen.

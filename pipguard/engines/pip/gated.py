@@ -16,7 +16,8 @@ from pipguard.system.process import ProcessResult, RunningProcess
 
 class Gate:
     """Two pipes between pipguard and the gated pip (``pipguard.engines.pip.gate``): pip says
-    ``ready`` on one when its plan is in the report, and waits on the other for ``go``."""
+    ``ready`` on one before its first change (an install's plan is then in its report), and
+    waits on the other for ``go``."""
 
     def __enter__(self) -> Gate:
         self._ready_read, self._ready_write = os.pipe()
