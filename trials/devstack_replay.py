@@ -5,14 +5,19 @@ the way stack.sh does (``setup_devstack_virtualenv``: ``python3 -m venv
 --system-site-packages``, then ``pip_install -U pip setuptools[core]``) over
 the same base interpreter, shims one with pipguard installed outside it (its
 own venv, a wheel of this checkout), and makes the same devstack calls in
-both, one after the other (taking turns at going first, since the first
-fills pip's download cache for the other): ``pip_install_gr`` of real OpenStack libraries
+both, one after the other: ``pip_install_gr`` of real OpenStack libraries
 and clients with ``-c upper-constraints.txt`` (OpenStack's real files from
 the shared data), ``setup_develop DIR[extras]`` and ``setup_dev_lib`` of
 checkouts (sdists from the index, unpacked under ``$DEST``) after
 ``edit-constraints``, ``pip_uninstall`` through ``python3.X -m pip``, ``pip
 list --format=columns``, ``python3.X -m pip freeze``, ``pip show``; then calls
 that would break earlier projects, through ``bin/pip`` and ``python -m pip``.
+
+Whichever box makes a call first fetches what pip's caches lack (the index's
+pages, which the index lets pip keep for ten minutes, and the files), and the
+other then finds them there. So a third box, plain pip, first makes every call
+but the breaking ones, untimed (``--no-warm-up`` leaves it
+out); the two timed boxes then take turns at going first, as before.
 
 It prints each call's exit codes and times (pipguard, plain pip, ratio), the
 totals, and checks: the guarded box ends as the plain one did before the
@@ -23,7 +28,8 @@ call refused with exit 10 while plain pip went ahead. Exit 1 if a check
 fails. The offline version of the same sequence, on synthetic projects, is
 ``tests/integration/test_devstack.py`` (in CI).
 
-    trials/devstack-replay [--workdir DIR] [--keep] [--base-python PATH | --clean-base] [--verbose]
+    trials/devstack-replay [--workdir DIR] [--keep] [--base-python PATH | --clean-base] [--no-warm-up]
+                           [--verbose]
 """
 
 from __future__ import annotations
@@ -180,6 +186,21 @@ class Outcome:
         return self.guarded.seconds / self.plain.seconds if self.plain.seconds else 0.0
 
 
+def warm_up(box: Devstack, log: Path) -> float:
+    """Every call that breaks nothing, in a box of its own (plain pip), untimed: pip's caches then
+    hold what the timed boxes would otherwise fetch for each other. Returns the seconds it took."""
+    began = time.monotonic()
+    with log.open("a") as handle:
+        for step in STEPS:
+            if step.breaking:
+                continue
+            result = box.call(step.call)
+            handle.write(f"[warm-up]\n{result.output}\n")
+            if result.returncode != 0:
+                raise SystemExit(f"devstack-replay: the warm-up call {step.call!r} failed:\n{result.output[-2000:]}")
+    return time.monotonic() - began
+
+
 def replay(guarded: Devstack, plain: Devstack, log: Path,
            verbose: bool) -> tuple[list[Outcome], tuple[str, str], str]:
     """The steps in both boxes; also each box's freeze and plain pip's `pip check` before the breaking calls."""
@@ -244,6 +265,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--clean-base", action="store_true",
                         help="make the venvs from a copy of the base interpreter with an empty site-packages "
                              "(nothing of its own for the venvs to see)")
+    parser.add_argument("--no-warm-up", action="store_true",
+                        help="leave out the untimed plain-pip box that fills pip's caches first")
     parser.add_argument("--dry-run", action="store_true", help="print the calls, change nothing")
     parser.add_argument("--verbose", action="store_true", help="show pip's output")
     args = parser.parse_args(argv)
@@ -269,6 +292,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise SystemExit(f"devstack-replay: pipguard shim install failed: {shim.stderr}")
         seen = "its site-packages empty" if args.clean_base else "its site-packages seen by the venvs"
         print(f"devstack-replay in {root} (venvs --system-site-packages over {base}, {seen})")
+        if not args.no_warm_up:
+            warm = devstack_box(root / "warm", requirements, dest, base)
+            print(f"  pip's caches warmed by a plain-pip box first (untimed, {warm_up(warm, log):.0f} s)")
         outcomes, freezes, plain_check = replay(guarded, plain, log, args.verbose)
         ours = sum(o.guarded.seconds for o in outcomes if not o.step.breaking)
         theirs = sum(o.plain.seconds for o in outcomes if not o.step.breaking)
