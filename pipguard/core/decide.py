@@ -554,7 +554,7 @@ class _Run:
             verdict = self.judge(found.plan)
             if verdict.blocking:
                 self.stop_reason = rejection(self.explainer, verdict.blocking, found.plan)
-                return Approval(False, self.stop_reason)
+                return Approval(False, self.stop_reason, described_again=False)
             return self.explain(found, plain.plan, self.plain_blocking)
         return approve
 
@@ -563,7 +563,7 @@ class _Run:
         verdict = self.judge(found.plan)
         if verdict.blocking:
             self.stop_reason = rejection(self.explainer, verdict.blocking, found.plan)
-            return Approval(False, self.stop_reason)
+            return Approval(False, self.stop_reason, described_again=False)
         if not may_have_replanned(self.s, self.protection, found):
             return Approval(True)
         plain = self.engine.resolve(self.plain_invocation())
@@ -582,7 +582,7 @@ class _Run:
         if majors and not self.s.allow_older_major:
             dates = self.dates([d.display_name for d in majors])
             self.stop_reason = major_rejection(self.explainer, majors, plain_blocking, plain_plan, dates)
-            return Approval(False, self.stop_reason)
+            return Approval(False, self.stop_reason, described_again=False)
         told = [d for d in found_differences if d.requested]
         dates = self.dates([d.display_name for d in told if not d.held_back])
         for difference in told:

@@ -104,6 +104,11 @@ class Approval(NamedTuple):
 
     proceed: bool
     reason: str = ""
+    # A refused plan: is it still read in full (every planned distribution's requirements) by
+    # what the core says next? False where the refusal's words are already written (the core's
+    # rejection of the plan found inside the protections): an engine that described the plan
+    # only in part (uv's) then does not ask for the rest.
+    described_again: bool = True
 
 
 Approver = Callable[[Resolution], Approval]

@@ -165,6 +165,31 @@ def test_uv_runs_a_dry_run_and_the_install_and_no_metadata_run_when_nothing_brea
     assert "e" not in guard.venv.versions()
 
 
+def test_uv_describes_a_refused_plan_again_only_where_its_explanation_reads_it(
+        guard: Pipguard, tmp_path: Path, uv_ready: str) -> None:
+    """M 2.0 (plain uv's choice) breaks A; M 1.0 keeps it but is a major version back: refused.
+
+    Plain uv's plan is read in full (its requirements name why it breaks A); the plan found inside
+    the protections is refused in words already written, so uv is not asked for its requirements."""
+    from tests.integration.test_uv_engine import simple_index
+
+    index = simple_index(tmp_path / "simple", guard.find_links[0])  # an index: no local wheel to read
+    uv_dir, log = logging_uv(tmp_path)
+    assert run_with_uv(guard, tmp_path, uv_dir, "install", "--index-url", index, "A").returncode == 0
+    log.unlink()
+
+    refused = run_with_uv(guard, tmp_path, uv_dir, "install", "--index-url", index, "M")
+    assert refused.returncode == 10, combined(refused)
+    assert "older major version" in refused.stderr and "--allow-older-major" in refused.stderr
+    assert "M 2.0 needs B>=2.0" in refused.stderr  # plain uv's plan, read in full
+    done = uv_runs(log)
+    dry_runs = [line for line in done if "--dry-run" in line]
+    metadata = [line for line in done if "--target" in line]
+    assert len(dry_runs) == 2 and "constraints-" in dry_runs[1], done  # plain, then inside the protections
+    assert len(metadata) == 1 and len(done) == 3, done  # plain uv's plan only: nothing asked twice
+    assert "m" not in guard.venv.versions()
+
+
 # -- nothing begun before the engine is usable (issue 19 item 4) ---------------------------------------
 
 

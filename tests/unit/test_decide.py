@@ -128,7 +128,10 @@ def test_a_replan_to_an_older_major_version_is_refused_by_default() -> None:
     engine = FakeEngine(answer)
     outcome = decide_install(situation("C", dists=SEED, roots=SEED_ROOTS), engine, Recorder())
     assert outcome.kind == "rejected" and outcome.returncode == 10 and outcome.began
-    assert engine.approvals[-1] == Approval(False, outcome.messages[-1])  # plain pip's plan was stopped first
+    # plain pip's plan was stopped first, and is read in full for the explanation; the refusal of the
+    # plan inside the protections is said in words already written
+    assert [a.described_again for a in engine.approvals] == [True, False]
+    assert engine.approvals[-1] == Approval(False, outcome.messages[-1], described_again=False)
     assert "C 1.0 would fit, where plain pip would install 2.0 (1 major version back)" in outcome.messages[-1]
     assert "--allow-older-major" in outcome.messages[-1] and "Nothing was changed" in outcome.messages[-1]
 

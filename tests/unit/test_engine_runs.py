@@ -81,6 +81,20 @@ def test_a_rejection_is_two_runs_and_keeps_both_runs_output_for_the_log() -> Non
     assert outcome.engine_output == "plain says\npip says: impossible\n" and not outcome.show_engine_output
 
 
+def test_a_guarded_plan_that_still_breaks_an_earlier_project_is_refused_without_being_described_again() -> None:
+    """Inside the protections the engine still finds a plan that breaks A: the rejection names it from
+    what the engine gave, so an engine that read only part of that plan need not read the rest."""
+    def answer(inv: Invocation) -> Resolution:
+        return ok(planned("E", "1.0", "B>=2.0", requested=True), planned("B", "2.0"))
+
+    engine = FakeEngine(answer)
+    outcome = decide_install(situation("E", dists=SEED, roots=SEED_ROOTS), engine, Recorder())
+    assert outcome.kind == "rejected" and outcome.returncode == 10
+    assert [a.proceed for a in engine.approvals] == [False, False]
+    assert [a.described_again for a in engine.approvals] == [True, False]  # plain pip's plan explains the refusal
+    assert "A 1.0 (root, transaction 2) needs b<2.0,>1.0" in outcome.messages[-1]
+
+
 def test_a_satisfied_install_runs_no_engine() -> None:
     engine = FakeEngine(lambda inv: pytest.fail("the engine must not run"))  # type: ignore[arg-type,return-value]
     begin = Recorder()

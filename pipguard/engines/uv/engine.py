@@ -222,8 +222,8 @@ class UvEngine:
         The plan is judged without the planned distributions' requirements
         where only uv could tell them (uv's plan meets them by construction;
         the environment says what they are once installed): no second uv run
-        in the common case. A plan the core refuses is described in full, for
-        its explanation.
+        in the common case. A plan the core refuses is described in full where
+        its explanation reads it (``Approval.described_again``).
 
         The approved plan is installed as it is: its items pinned (or their
         exact file, URL or editable checkout) with ``--no-deps``, so that uv
@@ -240,7 +240,7 @@ class UvEngine:
             return planned
         approval = approve(planned)
         if not approval.proceed:
-            if not fully:
+            if not fully and approval.described_again:  # plain pip's plan, explained by its requirements
                 planned = self._described(found, plan, invocation, fully=True)
             return planned.stopped(approval.reason)
         quiet = _quiet(invocation.request)
