@@ -133,6 +133,16 @@ class Situation:
         return tuple(all_needs(self.distributions, self.roots, self.standing, self.markers, self.outside))
 
     @functools.cached_property
+    def versions_read(self) -> frozenset[NormalizedName]:
+        """The names whose planned version a judgement of this install reads: those a need with a
+        specifier names (an earlier project's, a root's, a standing line, a strict pin). A new
+        distribution no such need names is judged by its own requirements, which the engine's plan
+        meets by construction."""
+        needs = (*self.needs_before, *strict_needs(self))
+        names = {need.name for need in needs if need.specifier}
+        return frozenset(names | {name for name, root in roots_after(self).items() if root.specifier})
+
+    @functools.cached_property
     def broken_before(self) -> tuple[Violation, ...]:
         """The needs already unmet before this install."""
         return tuple(guarded_violations(self.distributions, self.needs_before, self.outside))
@@ -529,7 +539,8 @@ class _Run:
         build = self.protection.standing_constraints()
         passed = self.s.standing_passed
         runtime = self.protection.standing_constraints(passed) if passed else build  # merged once when equal
-        return Invocation(self.s.request, runtime, build, show_output=show_output, needs_requirements=False)
+        return Invocation(self.s.request, runtime, build, show_output=show_output, needs_requirements=False,
+                          versions_read=self.s.versions_read)
 
     def guarded_invocation(self, show_resolution: bool = True) -> Invocation:
         # as in plain pip's run: a standing file the command line passes reaches pip from there
@@ -538,7 +549,8 @@ class _Run:
         passed = self.s.standing_passed
         runtime = self.protection.constraints(passed) if passed else build  # merged once when equal
         return Invocation(self.s.request, runtime, build, joint_roots(self.s),
-                          show_resolution=show_resolution, needs_requirements=False)
+                          show_resolution=show_resolution, needs_requirements=False,
+                          versions_read=self.s.versions_read)
 
     def approve_plain(self, found: Resolution) -> Approval:
         """Plain pip's own plan: installed as it is when it keeps every earlier project."""

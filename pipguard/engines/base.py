@@ -97,6 +97,11 @@ class Invocation(NamedTuple):
     # core judges without them (an engine's plan meets them by construction); an engine that
     # must ask for them separately (uv) then does so only for a plan that is refused
     needs_requirements: bool = True
+    # the names whose planned version the judgement reads (a need with a specifier names each);
+    # None: every name. An engine that could learn a direct reference's version only by building
+    # it (uv, for a local project with dynamic metadata) then leaves the version out of the plan
+    # it gives for approval, where the name is not among these, and takes it from the install.
+    versions_read: frozenset[NormalizedName] | None = None
 
 
 class Approval(NamedTuple):

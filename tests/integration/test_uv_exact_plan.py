@@ -80,6 +80,45 @@ def test_a_local_project_is_prepared_once_and_built_once(guard: Pipguard, tmp_pa
     assert builds(log).count("wheel Leaf 1.0") <= 2
 
 
+def test_an_editable_local_project_is_prepared_once_built_once_and_recorded_at_its_version(
+        guard: Pipguard, tmp_path: Path, uv_ready: str) -> None:
+    """devstack's setup_develop under the uv engine: ``-e DIR``, its metadata dynamic.
+
+    Nothing earlier needs the project at a version, so its plan is approved without the version
+    (uv's dry run does not say it, and only a build could): no --target run to learn it, which
+    built the editable wheel a second time; the install says the version, and the ledger has it.
+    """
+    log = tmp_path / "builds.log"
+    project = write_logging_project(tmp_path / "leaf", "Leaf", "1.0", ["B>1.0,<2.0"], log)
+    uv_dir, runs_log = logging_uv(tmp_path)
+    result = run_with_uv(guard, tmp_path, uv_dir, "install", *guard.index_args(), "-e", str(project))
+    assert result.returncode == 0, combined(result)
+    assert sorted(builds(log)) == ["editable Leaf 1.0", "metadata Leaf 1.0"]
+    done = uv_runs(runs_log)
+    assert len(done) == 2 and "--dry-run" in done[0] and not any("--target" in line for line in done), done
+    assert guard.venv.versions()["leaf"] == "1.0" and guard.venv.versions()["b"] == "1.8"
+    changes = {change["name"]: change["after"] for change in guard.venv.transactions()[-1]["changes"]}
+    assert changes == {"b": "1.8", "leaf": "1.0"}  # leaf's version as the install said it
+    check = guard.run("check")
+    assert check.returncode == 0 and "environment consistent" in combined(check), combined(check)
+
+
+def test_a_local_projects_version_is_read_before_approval_where_an_earlier_project_needs_it(
+        guard: Pipguard, make_wheel, tmp_path: Path, uv_ready: str) -> None:  # type: ignore[no-untyped-def]
+    """Uses needs Leaf<1.0: the version of ``-e DIR`` (1.0, dynamic metadata) decides the verdict, so
+    it is read before anything changes, and the refusal names it."""
+    make_wheel("Leaf", "0.9")
+    make_wheel("Uses", "1.0", ["Leaf<1.0"])
+    assert guard.install("Uses").returncode == 0
+    project = write_logging_project(tmp_path / "leaf", "Leaf", "1.0")
+    guard.engine = "uv"
+    refused = guard.install("-e", str(project), env=_cache(tmp_path))
+    assert refused.returncode == 10, combined(refused)
+    assert "Leaf 1.0" in refused.stderr or "leaf 1.0" in refused.stderr, refused.stderr
+    assert "Uses 1.0" in refused.stderr
+    assert guard.venv.versions()["leaf"] == "0.9"
+
+
 def test_a_replan_to_a_source_distribution_builds_it_once(guard: Pipguard, tmp_path: Path, uv_ready: str) -> None:
     """T 1.1 (a wheel) needs B>=2.0, which breaks A; T 1.0 is an sdist: the re-plan builds it once."""
     log = tmp_path / "builds.log"

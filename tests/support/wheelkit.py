@@ -117,7 +117,8 @@ def write_source_project(
 
 # A build backend kept inside the sdist itself (PEP 517 ``backend-path``): it needs nothing from
 # an index, so an isolated build works offline, and it appends one line to a log file each time
-# it builds a wheel (or prepares metadata), so that a test can count the builds.
+# it builds a wheel, an editable wheel (PEP 660) or prepares metadata, so that a test can count
+# the builds.
 _BACKEND = '''\
 import base64, hashlib, os, zipfile
 
@@ -157,11 +158,26 @@ def _hash(data):
     return "sha256=" + base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
 
 
+def prepare_metadata_for_build_editable(metadata_directory, config_settings=None):
+    _log("metadata")
+    return _info(metadata_directory)
+
+
+def build_editable(wheel_directory, config_settings=None, metadata_directory=None):
+    """PEP 660: a wheel whose .pth file puts this source directory on sys.path."""
+    return _wheel(wheel_directory, "editable", {{"__editable__." + DIST + ".pth": (os.getcwd() + "\\n").encode()}})
+
+
 def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
-    _log("wheel")
+    module = ("__version__ = " + repr(VERSION) + "\\n").encode()
+    return _wheel(wheel_directory, "wheel", {{MODULE + "/__init__.py": module}})
+
+
+def _wheel(wheel_directory, kind, own):
+    _log(kind)
     info = DIST + "-" + VERSION + ".dist-info"
     files = {{
-        MODULE + "/__init__.py": ("__version__ = " + repr(VERSION) + "\\n").encode(),
+        **own,
         info + "/METADATA": METADATA.encode(),
         info + "/WHEEL": (b"Wheel-Version: 1.0\\nGenerator: pipguard-wheelkit\\n"
                           b"Root-Is-Purelib: true\\nTag: py3-none-any\\n"),
@@ -197,8 +213,8 @@ def write_logging_project(
 ) -> Path:
     """A source project whose metadata is not static (uv and pip must ask its backend), built offline.
 
-    Its build backend appends ``wheel NAME VERSION`` (or ``metadata NAME
-    VERSION``) to *log* each time it builds a wheel (or prepares metadata).
+    Its build backend appends ``wheel NAME VERSION`` (``editable NAME VERSION``, ``metadata NAME
+    VERSION``) to *log* each time it builds a wheel (an editable wheel, prepares metadata).
     """
     directory.mkdir(parents=True, exist_ok=True)
     for path, text in _backend_files(name, version, requires, log).items():

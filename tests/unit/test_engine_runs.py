@@ -212,3 +212,12 @@ def test_an_older_major_refusal_carries_the_dates_too() -> None:
     assert "M 1.0 would fit, where plain pip would install 2.0 (1 major version back; released 2.0 2025-01-01)" \
         in outcome.messages[-1]
     assert cn("m") not in (outcome.roots or {})
+
+
+def test_the_core_says_which_planned_versions_its_judgement_reads() -> None:
+    """B (A needs B>1.0,<2.0) and a root asked for with a specifier; not a new name nothing needs."""
+    s = situation("C>=1.0", "-e", "/src/leaf", dists=SEED, roots=SEED_ROOTS)
+    assert {"b", "c"} <= s.versions_read and "leaf" not in s.versions_read
+    engine = FakeEngine(lambda inv: ok(planned("C", "1.0", "B>=1.0", requested=True)))
+    decide_install(s, engine, Recorder())
+    assert engine.calls[0][1].versions_read == s.versions_read  # told to the engine with plain pip's run

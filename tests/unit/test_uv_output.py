@@ -193,3 +193,17 @@ def test_conflict_with_a_constraint_is_read_by_the_cores_reader() -> None:
 
 def test_no_conflict_block_without_ones_account() -> None:
     assert pip_style_conflict(recorded("fail-build.stderr"), [("bad", "bad")], []) == ""
+
+
+def test_versions_approved_unknown_are_taken_from_uvs_account_of_the_install() -> None:
+    from pipguard.core.model import PlannedInstall
+    from pipguard.core.names import canonicalize_name
+    from pipguard.engines.uv.engine import _with_told_versions
+
+    leaf, b = canonicalize_name("leaf"), canonicalize_name("b")
+    plan = (PlannedInstall(leaf, "leaf", "", editable="file:///src/leaf"), PlannedInstall(b, "B", "1.8"))
+    told = json.dumps({"schema": {"version": "preview"}, "changes": [
+        {"name": "leaf", "version": "1.0", "action": "installed"},
+        {"name": "b", "version": "1.8", "action": "installed"}], "dry_run": False})
+    assert [(i.name, i.version) for i in _with_told_versions(plan, told, "0.13.9")] == [(leaf, "1.0"), (b, "1.8")]
+    assert _with_told_versions(plan, "not json", "0.13.9") == plan  # unreadable: said by the warning of _unplanned

@@ -258,8 +258,9 @@ class UvEngine:
         if result.returncode != 0:
             return Resolution(failure=classify_failure(result), output=planned.output + output,
                               held=planned.held + held)
-        held += _unplanned(result.stdout, planned.plan, self._version)
-        return Resolution(planned.plan, None, planned.output + output, None, planned.backtracked,
+        items = _with_told_versions(planned.plan, result.stdout, self._version)
+        held += _unplanned(result.stdout, items, self._version)
+        return Resolution(items, None, planned.output + output, None, planned.backtracked,
                           planned.held + held, planned.considered)
 
     def _exact_install(self, invocation: Invocation, plan: _Plan, items: Sequence[PlannedInstall]) -> list[str]:
@@ -345,21 +346,31 @@ class UvEngine:
         return Resolution((), None, output, None, selections.backtracked, held, selections.considered), plan
 
     def _described(self, found: Resolution, plan: _Plan, invocation: Invocation, fully: bool) -> Resolution:
-        """*found* with its plan's items: names, versions and (where read) requirements."""
-        metadata = self._metadata(plan, invocation.build_constraints, fully)
+        """*found* with its plan's items: names, versions and (where read) requirements.
+
+        Not *fully*, a direct reference whose version only a build could tell (a local project
+        with dynamic metadata) and whose version the judgement does not read
+        (``Invocation.versions_read``) goes without it: uv's dry run prepared its metadata, and a
+        run to learn it would build it again; the install says it (``_with_told_versions``)."""
+        read = invocation.versions_read
+        later = frozenset() if fully or read is None else frozenset(
+            change.name for change in plan.changes if change.name in plan.urls and change.name not in read)
+        metadata = self._metadata(plan, invocation.build_constraints, fully, later)
         if isinstance(metadata, Resolution):
             return metadata
-        items = tuple(_planned(change, metadata, plan, invocation, self._version) for change in plan.changes)
+        items = tuple(_planned(change, metadata, plan, invocation, self._version, later)
+                      for change in plan.changes)
         return found._replace(plan=items)
 
     # -- metadata ---------------------------------------------------------------------
 
-    def _metadata(self, plan: _Plan, build_constraints: Constraints,
-                  fully: bool) -> dict[NormalizedName, Metadata] | Resolution:
+    def _metadata(self, plan: _Plan, build_constraints: Constraints, fully: bool,
+                  later: frozenset[NormalizedName] = frozenset()) -> dict[NormalizedName, Metadata] | Resolution:
         """Each planned distribution's metadata: from local files where uv says which, else from uv.
 
         Not *fully*: uv is asked only for what a plan cannot do without (the
-        version of a direct reference); the rest go without requirements.
+        version of a direct reference, but for those in *later*); the rest go
+        without requirements.
         """
         find_links = _find_links(plan.arguments)
         found: dict[NormalizedName, Metadata] = {}
@@ -375,7 +386,7 @@ class UvEngine:
                 meta = from_wheel(wheel) if wheel else None
             if meta is not None:
                 found[change.name] = meta
-            elif not fully and change.version is not None:
+            elif not fully and (change.version is not None or change.name in later):
                 continue  # its requirements are read from the environment once it is installed
             elif url is not None:
                 missing.append((change.name, f"{change.name} @ {url}"))
@@ -421,6 +432,17 @@ class UvEngine:
             if name in read:
                 self._asked[line] = found[name] = read[name]
         return found
+
+
+def _with_told_versions(plan: tuple[PlannedInstall, ...], stdout: str, uv: str) -> tuple[PlannedInstall, ...]:
+    """*plan* with the versions its items were approved without, as uv's install says them."""
+    if all(item.version for item in plan):
+        return plan
+    try:
+        told = {c.name: c.version for c in installed(read_changes(stdout, uv)) if c.version is not None}
+    except UvUnreadable:
+        return plan  # said by _unplanned
+    return tuple(item if item.version else item._replace(version=told.get(item.name, "")) for item in plan)
 
 
 def _unplanned(stdout: str, plan: Sequence[PlannedInstall], uv: str) -> str:
@@ -550,11 +572,13 @@ def _same_location(item: Requested, url: str) -> bool:
 
 
 def _planned(change: UvChange, metadata: Mapping[NormalizedName, Metadata], plan: _Plan,
-             invocation: Invocation, uv: str) -> PlannedInstall:
+             invocation: Invocation, uv: str, later: frozenset[NormalizedName] = frozenset()) -> PlannedInstall:
     meta = metadata.get(change.name)
     if meta is None and change.version is not None and change.name not in plan.urls:
         # not read (uv's plan meets its requirements): uv's own name and version
         meta = Metadata(change.name, change.version, requires=())
+    if meta is None and change.name in later:
+        meta = Metadata(change.name, "", requires=())  # a version nothing reads yet: the install tells it
     if meta is None:
         raise UvUnreadable(
             f"cannot read the metadata of {change.name}, which uv {uv} plans to install: no METADATA was "
