@@ -9,11 +9,14 @@ source distribution instead of building it again for every run.
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 from pipguard.core.constraints import render_constraints
 from pipguard.engines.base import Constraints
+
+# the probe's built-in sha256: hashlib would load OpenSSL (~3 ms) on every install, before its
+# engine starts
+from pipguard.system.probe import sha256_hex
 
 HEADER = "written by pipguard (do not edit)"
 
@@ -25,7 +28,7 @@ def constraints_file(workdir: Path, stem: str, constraints: Constraints) -> Path
 
 def text_file(workdir: Path, stem: str, text: str) -> Path:
     """*text* as a file in *workdir*, named by its content (written once)."""
-    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+    digest = sha256_hex(text.encode("utf-8"))[:16]
     path = workdir / f"{stem}-{digest}.txt"
     if not path.exists():
         path.write_text(text, encoding="utf-8")

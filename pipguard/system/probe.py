@@ -197,8 +197,13 @@ def path_signature(paths: list[str]) -> "list[list[Any]]":
     return signature
 
 
+def sha256_hex(data: bytes) -> str:
+    """The SHA-256 of *data*, by the interpreter's built-in module (no OpenSSL to load)."""
+    return str(sha256(data).hexdigest())
+
+
 def digest(value: object) -> str:
-    return str(sha256(json.dumps(value, sort_keys=True).encode("utf-8", "surrogateescape")).hexdigest())
+    return sha256_hex(json.dumps(value, sort_keys=True).encode("utf-8", "surrogateescape"))
 
 
 def signature_of(header: "dict[str, Any]") -> str:
