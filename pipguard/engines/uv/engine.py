@@ -240,7 +240,7 @@ class UvEngine:
             return planned
         approval = approve(planned)
         if not approval.proceed:
-            if not fully and approval.described_again:  # plain pip's plan, explained by its requirements
+            if not fully and approval.described_again:  # plain uv's plan, explained by its requirements
                 planned = self._described(found, plan, invocation, fully=True)
             return planned.stopped(approval.reason)
         quiet = _quiet(invocation.request)
