@@ -85,8 +85,9 @@ def test_an_editable_local_project_is_prepared_once_built_once_and_recorded_at_i
     """devstack's setup_develop under the uv engine: ``-e DIR``, its metadata dynamic.
 
     Nothing earlier needs the project at a version, so its plan is approved without the version
-    (uv's dry run does not say it, and only a build could): no --target run to learn it, which
-    built the editable wheel a second time; the install says the version, and the ledger has it.
+    (uv's dry run does not say it, and only a build could): no --target run to learn it (which
+    prepared its metadata again and built a wheel of it besides the editable one); the install says
+    the version, and the ledger has it.
     """
     log = tmp_path / "builds.log"
     project = write_logging_project(tmp_path / "leaf", "Leaf", "1.0", ["B>1.0,<2.0"], log)
