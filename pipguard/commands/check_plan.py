@@ -34,6 +34,7 @@ from pipguard.core.conflicts import (
 )
 from pipguard.core.constraints import requirement_text
 from pipguard.core.decide import Situation, judge, overlay, protect
+from pipguard.core.model import COMMAND_LINE
 from pipguard.core.names import NormalizedName, canonicalize_name
 from pipguard.core.redaction import redact
 from pipguard.core.transactions import changes_between
@@ -41,7 +42,7 @@ from pipguard.engines import make_engine
 from pipguard.engines.base import Engine, Invocation, Resolution
 from pipguard.engines.pip.runner import check_pip_version
 from pipguard.errors import PipFailed, UsageError
-from pipguard.pip.request import COMMAND_LINE, InstallRequest, read_install
+from pipguard.pip.request import InstallRequest, read_install
 from pipguard.system.environment import probe_environment
 from pipguard.system.process import work_directory
 

@@ -18,9 +18,10 @@ from dataclasses import dataclass
 
 from pipguard.cli.context import Options, locate
 from pipguard.cli.options import add_global_options, make_options, split_own_options
+from pipguard.core.model import COMMAND_LINE
 from pipguard.engines.pip.runner import pip_command
 from pipguard.errors import UsageError
-from pipguard.pip.options import COMMAND_LINE, MAIN_TABLE, ParsedOption
+from pipguard.pip.options import MAIN_TABLE, ParsedOption
 from pipguard.system.environment import resolve_python
 from pipguard.system.process import replace_process
 

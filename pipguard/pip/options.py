@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Literal, NamedTuple, NoReturn
 
-from pipguard.core.model import COMMAND_LINE as COMMAND_LINE
 from pipguard.core.redaction import redact
 from pipguard.errors import UsageError
 

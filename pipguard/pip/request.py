@@ -31,11 +31,11 @@ from packaging.markers import InvalidMarker, Marker
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.version import InvalidVersion
 
+from pipguard.core.model import COMMAND_LINE
 from pipguard.core.names import NormalizedName, canonicalize_name
 from pipguard.core.redaction import redact
 from pipguard.errors import UsageError
 from pipguard.pip.config import ConfigValue, read_configuration
-from pipguard.pip.options import COMMAND_LINE as COMMAND_LINE
 from pipguard.pip.options import (
     INSTALL_TABLE,
     REQUIREMENTS_FILE_TABLE,

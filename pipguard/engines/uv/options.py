@@ -22,10 +22,11 @@ from dataclasses import dataclass, field
 
 from packaging.requirements import InvalidRequirement, Requirement
 
+from pipguard.core.model import COMMAND_LINE
 from pipguard.core.names import canonicalize_name
 from pipguard.core.redaction import redact
 from pipguard.errors import UsageError
-from pipguard.pip.request import COMMAND_LINE, InstallRequest, Setting
+from pipguard.pip.request import InstallRequest, Setting
 
 # uv's variables that change how it works but never what it may install; every
 # other UV_* variable of the user's is taken out of uv's environment.
