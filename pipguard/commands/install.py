@@ -16,12 +16,13 @@ from pipguard.cli.context import (
     Session,
     Target,
     caches_beside,
+    environment_record,
     load_ledger,
     locate,
     open_session,
 )
 from pipguard.cli.options import say
-from pipguard.commands.support import RecordedRun, keep_shims, refuse_locations
+from pipguard.commands.support import RecordedRun, keep_shims, refuse_locations, shims_kept
 from pipguard.core.constraints import Distribution
 from pipguard.core.decide import (
     Outcome,
@@ -36,12 +37,13 @@ from pipguard.core.model import EMPTY, LedgerState, Root, StandingConstraint, St
 from pipguard.core.names import NormalizedName, canonicalize_name
 from pipguard.core.redaction import redact
 from pipguard.core.run_end import RunEnd
-from pipguard.core.transactions import close, root_changes, start
+from pipguard.core.transactions import close, reconcile, root_changes, start
 from pipguard.engines import make_engine
 from pipguard.engines.base import UsableEngine
 from pipguard.engines.pip.runner import build_constraints_note, check_pip_version, pip_command, run_process
 from pipguard.errors import PipguardError
 from pipguard.ledger import now
+from pipguard.ledger.recovery import NeedsWriter
 from pipguard.ledger.standing import standing_cache_path, standing_in_force
 from pipguard.pip.request import InstallRequest, read_install, with_files
 from pipguard.system.environment import read_cache, resolve_python, state_from_dict
@@ -227,7 +229,12 @@ def run_install(options: Options, args: list[str]) -> int:
         # pip is started on a guess from the state as it is now, and the lock taken while it
         # resolves; the guess is checked under the lock (a run between them: pip is stopped)
         found, guess = target.store.peek()
-        ahead = _head_start(options, target, early, guess, stack) if found else None
+        start = _head_start(options, target, early, guess, stack) if found else _Start()
+        if start.satisfied:
+            code = _satisfied_reading(options, target, asked, early)
+            if code is not None:
+                return code
+        ahead = start.ahead
         try:
             with target.store.locked():
                 try:
@@ -262,8 +269,16 @@ class _Ahead(NamedTuple):
     engine: UsableEngine
 
 
+class _Start(NamedTuple):
+    """What the guess led to: an engine started ahead, or none because the versions last
+    recorded already meet the request (an install that is likely satisfied)."""
+
+    ahead: _Ahead | None = None
+    satisfied: bool = False
+
+
 def _head_start(options: Options, target: Target, request: InstallRequest, ledger: LedgerState | None,
-                stack: contextlib.ExitStack) -> _Ahead | None:
+                stack: contextlib.ExitStack) -> _Start:
     """Start the engine's first run before the environment is read again, when it will surely be needed.
 
     Plain first means the engine's first run needs nothing of pipguard's: it can resolve while
@@ -275,34 +290,72 @@ def _head_start(options: Options, target: Target, request: InstallRequest, ledge
     engine; one satisfied only by changes made behind pipguard's back stops this run again).
     """
     if not request.has_requests or os.name != "posix":
-        return None
+        return _Start()
     caches = caches_beside(target, ledger)
     kept = standing_cache_path(caches) if caches else None  # an unchanged standing file's lines
     try:
         # read without the lock: nothing is written (a file not kept yet is read, not kept)
         standing = standing_in_force(ledger, kept, keep=False) if ledger is not None else ()
     except PipguardError:
-        return None  # the session says what is wrong, the same way, before anything runs
+        return _Start()  # the session says what is wrong, the same way, before anything runs
     policy = options.policy or (ledger.policy if ledger is not None else "compatible")
     name = options.engine or (ledger.engine if ledger is not None else "pip")
     if policy == "replan" or request.dry_run:
-        return None
+        return _Start()
     seen = _last_seen(target) if standing else ({}, None)
     if seen is None:
-        return None  # standing lines are read for the target's markers: unknown yet
+        return _Start()  # standing lines are read for the target's markers: unknown yet
     markers, pip_version = seen
     # the versions as pipguard last recorded them (an install's own changes are recorded, not
     # probed again); markers are evaluated here, for a guess, as for pipguard's own interpreter
     recorded = dict(ledger.distributions) if ledger is not None else {}
     if versions_satisfy(request, recorded, markers, policy):
-        return None
+        return _Start(satisfied=ledger is not None)
     workdir = stack.enter_context(work_directory())
     try:
         engine = make_engine(name, target.python, pip_version, workdir, request)
     except PipguardError:
-        return None  # said by the session's own making of the engine, in its place
+        return _Start()  # said by the session's own making of the engine, in its place
     engine.start(plain_invocation_ahead(request, standing, markers, standing_passed(request, standing)))
-    return _Ahead(name, engine)
+    return _Start(_Ahead(name, engine))
+
+
+def _satisfied_reading(options: Options, target: Target, asked: InstallRequest,
+                       early: InstallRequest) -> int | None:
+    """A satisfied install that records nothing, answered under the shared lock as the readers
+    answer (no filelock: ~15 ms of such an install's start), with exactly the exclusive path's
+    output and exit code.
+
+    None where a writer must run: anything to record, repair or say that only the exclusive
+    path does (a new root, changes made behind pipguard's back, an interrupted run, a torn or
+    lagging journal, shims pip rewrote, a ledger a writer would refuse), or an install that is
+    not satisfied after all. Nothing has been written or said then; the caller takes the
+    exclusive lock and reads everything again.
+    """
+    store = target.store
+    try:
+        with store.tentatively() as held:
+            if not held:
+                return None
+            loaded = load_ledger(target)
+            if loaded.state is None:
+                return None
+            request = with_files(asked) if asked.values("constraint") else early
+            refuse_locations(request)
+            session = open_session(target, policy=options.policy or "compatible",
+                                   require_pip=options.engine != "uv", loaded=loaded)
+            ledger, state = session.ledger, session.state
+            if (reconcile(ledger, state.own_versions, now).records
+                    or dict(ledger.environment) != environment_record(state) or not shims_kept(target, ledger)):
+                return None
+            policy = options.policy or ledger.policy
+            outcome = decide_satisfied(situation(request, session, policy, options.allow_older_major,
+                                                 target.python))
+            if outcome is None or outcome.roots is not None:
+                return None
+            return InstallEffects(target, session, request, policy).carry_out(outcome)
+    except (NeedsWriter, PipguardError):
+        return None  # the exclusive path meets it again, and acts on it or says it
 
 
 def _last_seen(target: Target) -> tuple[dict[str, str], str | None] | None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -160,6 +159,21 @@ def pip_installed(target: Target) -> bool:
     return "pip" in probe(target).own
 
 
+def shims_kept(target: Target, ledger: LedgerState) -> bool:
+    """Would ``keep_shims`` neither write nor say anything (read only: no record, or a sound one
+    whose scripts are all still shims)?"""
+    if not ledger.shim:
+        return True
+    from pipguard.shim.record import ShimRecordInvalid
+    from pipguard.shim.scripts import shims_in_place
+
+    try:
+        record = read_record(target, ledger)
+        return record is None or shims_in_place(record)
+    except (ShimRecordInvalid, OSError):
+        return False
+
+
 def keep_shims(target: Target, ledger: LedgerState | None = None) -> None:
     """After pip ran: put the shims back over pip scripts it rewrote (``pip install -U pip``).
 
@@ -190,6 +204,8 @@ def keep_shims(target: Target, ledger: LedgerState | None = None) -> None:
 
 
 def _put_shims_back(target: Target, ledger: LedgerState, record: ShimRecord) -> None:
+    from dataclasses import replace  # loaded with the shim's records (they are dataclasses), not before
+
     from pipguard.shim.scripts import put_shims_back
 
     records, put_back, gone = put_shims_back(record)

@@ -23,6 +23,7 @@ from pipguard.core.model import LedgerState, Transaction
 from pipguard.errors import LedgerError
 from pipguard.ledger.journal import Journal, JournalReader, Summary, encode_line
 from pipguard.ledger.paths import TEMP_SUFFIX, LedgerFiles
+from pipguard.ledger.recovery import NeedsWriter
 from pipguard.system.files import fsync_directory, open_regular, write_all, write_atomically
 
 if TYPE_CHECKING:
@@ -63,6 +64,8 @@ class MemoryJournal:
 
 def migrate(store: LedgerStore, data: Any) -> LedgerState:
     """The state of the schema-1 document *data*; written as schema 2 when the store may write."""
+    if store.tentative:
+        raise NeedsWriter("a schema-1 ledger")
     from pipguard.ledger.legacy import from_schema1
 
     files = store.files

@@ -44,6 +44,12 @@ from pipguard.errors import LedgerError
 from pipguard.ledger import journal as journal_module
 from pipguard.ledger.journal import Journal, JournalLineError, Summary, check_order, complete_end, decode_line
 
+
+class NeedsWriter(Exception):
+    """A tentative read (``LedgerStore.tentatively``) found what only a writer repairs: the run
+    takes the exclusive lock and reads again, and the repair is made and said there. Never
+    shown to a user: it is not a ``PipguardError``."""
+
 if TYPE_CHECKING:
     from pipguard.ledger.store import LedgerStore
 
@@ -197,6 +203,8 @@ def set_aside_torn(store: LedgerStore) -> None:
         torn = journal.torn()
         if torn is None:
             return
+        if store.tentative:
+            raise NeedsWriter("a torn last line")
         if not store.writing:
             say(f"pipguard: note: the last line of the journal {journal.path} is torn (a run stopped "
                 "while writing it): it is not read, and the next pipguard run that writes sets it aside.")
@@ -255,6 +263,8 @@ def catch_up(store: LedgerStore, state: LedgerState) -> LedgerState:
     store.last_entry = newest if isinstance(newest, Transaction) else None
     if not later:
         return state
+    if store.tentative:
+        raise NeedsWriter("a state behind its journal")
     state = replay(state, later)
     if store.writing:
         store.save(state)
@@ -271,6 +281,8 @@ def rebuild(store: LedgerStore) -> LedgerState | None:
     journal = Journal(store.files.journal)
     if not journal.exists():
         return None
+    if store.tentative:
+        raise NeedsWriter("a state to rebuild")
     set_aside_torn(store)
     summary: Summary | None = None
     records: list[Transaction] = []

@@ -109,6 +109,7 @@ class LedgerStore:
         self._damage_said = False
         # The journal's newest transaction as ``load`` found it (None: none, or not read).
         self.last_entry: Transaction | None = None
+        self.tentative = False  # within ``tentatively``: what a writer repairs raises NeedsWriter
 
     # -- where -------------------------------------------------------------------------
 
@@ -171,6 +172,31 @@ class LedgerStore:
             finally:
                 self._mode = None
 
+    @contextlib.contextmanager
+    def tentatively(self) -> Iterator[bool]:
+        """The shared lock, for a run that writes only if it must (an install already satisfied).
+
+        Yields True when the lock is held (False: it could not be taken quietly, and nothing
+        was read). The ledger is checked as a writer checks it, and ``load`` raises
+        ``NeedsWriter`` before it says or repairs anything a writer would repair (a torn or
+        lagging journal, damaged lines, a schema-1 or missing state, a mark to record): the
+        caller then takes the exclusive lock and starts again. Readers never import filelock,
+        ~15 ms of a satisfied install's start.
+        """
+        lock = self.files.lock
+        if lock.is_symlink() or not lock.is_file() or not os.access(lock, os.R_OK):
+            yield False  # the shared lock would create it, or say why it cannot: the writer's to do
+            return
+        with self.locked(shared=True):
+            if self._mode != "shared":
+                yield False
+                return
+            self.tentative = True
+            try:
+                yield True
+            finally:
+                self.tentative = False
+
     def _remove_stale_temporaries(self) -> None:
         """Temporary files of a write that was killed (only a lock holder writes)."""
         files = self.files
@@ -201,8 +227,8 @@ class LedgerStore:
     def check(self) -> None:
         """The ownership and permission checks (for this run's mode: writing or reading)."""
         files = self.files
-        check_safe(self.path, files.state, [files.journal, files.torn], writing=self._mode != "shared"
-                   and self._mode != "none")
+        check_safe(self.path, files.state, [files.journal, files.torn],
+                   writing=self.tentative or self._mode not in ("shared", "none"))
 
     def load(self) -> LedgerState | None:
         """The current state (None when there is no ledger yet), brought up to date
@@ -254,6 +280,8 @@ class LedgerStore:
             # before the command knows the ledger is this environment's).
             self._mark, scanned = recovery.verify(journal, mark, state_mtime)
         self._scanned, self._recorded_mark = scanned, mark
+        if self.damage and self.tentative:
+            raise recovery.NeedsWriter("damaged journal lines")  # a writer warns of them
         if self.damage and self.writing and not self._damage_said:
             self._damage_said = True  # once a run, however often it loads
             for note in recovery.damage_notes(self):
@@ -281,6 +309,8 @@ class LedgerStore:
             except OSError:
                 pass  # only slower: the next run reads the journal again
             return
+        if self.tentative:
+            raise recovery.NeedsWriter("a journal mark to record")
         if self.writing:
             self.save(state)
 

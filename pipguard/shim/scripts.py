@@ -418,6 +418,12 @@ def remove_shims(python: str, originals: Path, record: ShimRecord | None, pth: P
     return RemoveReport(tuple(restored), hook_removed, tuple(notes), tuple(dropped))
 
 
+def shims_in_place(record: ShimRecord) -> bool:
+    """Is every recorded script still pipguard's shim (``put_shims_back`` would change nothing)?"""
+    directory = Path(record.scripts_dir)
+    return all(is_shim(directory / name) for name in record.scripts)
+
+
 def put_shims_back(record: ShimRecord) -> tuple[dict[str, ScriptRecord], list[str], list[str]]:
     """After pip ran: shim again the scripts pip rewrote (their new text becomes the kept
     original); forget the ones pip removed. Returns (scripts, put back, gone)."""

@@ -166,6 +166,13 @@ def test_satisfied_install_loads_no_engine(adopted: Path, tmp_path: Path) -> Non
     assert over_budget(loaded, ("pipguard.engines.pip.engine", "pipguard.engines.pip.gate"), "install") == []
 
 
+def test_satisfied_install_with_nothing_to_record_reads_as_a_reader(adopted: Path, tmp_path: Path) -> None:
+    """Answered under the shared lock (``_satisfied_reading``): filelock is for writers."""
+    loaded = modules_loaded(adopted, ["install", "pip"], tmp_path)
+    assert "pipguard.commands.install" in loaded
+    assert over_budget(loaded, ("filelock",), "install") == []
+
+
 def test_the_budget_catches_a_forbidden_import() -> None:
     """A reader that loaded an engine, a process or another command would fail."""
     loaded = {"pipguard.commands.ledger", "pipguard.commands.support", "pipguard.core.views"}
