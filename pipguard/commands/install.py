@@ -22,7 +22,7 @@ from pipguard.cli.context import (
     open_session,
 )
 from pipguard.cli.options import say
-from pipguard.commands.support import RecordedRun, keep_shims, refuse_locations, shims_kept
+from pipguard.commands.support import RecordedRun, keep_shims, load_shim_modules, refuse_locations, shims_kept
 from pipguard.core.constraints import Distribution
 from pipguard.core.decide import (
     Outcome,
@@ -403,6 +403,7 @@ def _guarded_install(options: Options, target: Target, request: InstallRequest, 
     note = build_constraints_note(session.state.pip_version)
     if note and engine.name == "pip" and request.build_possible():
         effects.say_once(f"build-constraints:{session.state.pip_version}", note)
+    load_shim_modules(session.ledger)
     outcome = _decide(effects, engine, situation(request, session, policy, options.allow_older_major,
                                                  target.python, engine))
     code = effects.carry_out(outcome)

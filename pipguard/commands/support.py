@@ -174,6 +174,14 @@ def shims_kept(target: Target, ledger: LedgerState) -> bool:
         return False
 
 
+def load_shim_modules(ledger: LedgerState) -> None:
+    """Import what ``keep_shims`` needs after pip, before pip is waited for: pipguard's end
+    is on the install's time, the wait for pip's plan is not (~4 ms in a shimmed environment)."""
+    if ledger.shim:
+        import pipguard.shim.runner
+        import pipguard.shim.scripts  # noqa: F401  # loaded for later
+
+
 def keep_shims(target: Target, ledger: LedgerState | None = None) -> None:
     """After pip ran: put the shims back over pip scripts it rewrote (``pip install -U pip``).
 

@@ -213,3 +213,24 @@ def test_a_pass_through_command_imports_only_what_it_uses(args: list[str], adopt
     assert result.returncode == 0, result.stderr
     loaded = set(dump.read_text().split())
     assert over_budget(loaded, PASS_THROUGH_FORBIDDEN, "pip" if args[0] == "pip" else "passthrough") == []
+
+
+_SHIM_MODULES = """
+import sys
+sys.path.insert(0, sys.argv[1])
+from pipguard.commands.support import load_shim_modules
+from pipguard.core.model import LedgerState
+ledger = LedgerState()
+load_shim_modules(ledger._replace(shim={"format": 1}) if sys.argv[2] == "shimmed" else ledger)
+print("pipguard.shim.scripts" in sys.modules, "pipguard.shim.runner" in sys.modules)
+"""
+
+
+@pytest.mark.parametrize(("ledger", "loaded"), [("shimmed", "True True"), ("plain", "False False")])
+def test_the_shim_modules_load_before_pip_is_waited_for_only_where_there_are_shims(ledger: str,
+                                                                                    loaded: str) -> None:
+    """An install loads what ``keep_shims`` needs after pip while pip resolves (not on its way out)."""
+    result = subprocess.run([sys.executable, "-c", _SHIM_MODULES, str(REPO), ledger], capture_output=True,
+                            text=True, env=_env(), check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == loaded.split()
