@@ -375,6 +375,14 @@ def test_another_user_may_read_a_ledger_it_cannot_write(as_user: AsUser, roots_e
     assert install.returncode == EXIT_LEDGER and "Traceback" not in combined(install), combined(install)
     assert _files(venv.ledger_path.parent) == before
     assert "g" not in venv.versions()
+    # an install already satisfied with nothing to record reads as a reader does: pip's answer
+    satisfied = as_user.install(venv, "A")
+    assert satisfied.returncode == 0, combined(satisfied)
+    assert "Requirement already satisfied: A (1.0)" in satisfied.stdout
+    # one that would make B a root must write: refused, as any writer here
+    root = as_user.install(venv, "B")
+    assert root.returncode == EXIT_LEDGER and "Traceback" not in combined(root), combined(root)
+    assert _files(venv.ledger_path.parent) == before
 
 
 @requires_root
