@@ -19,7 +19,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
 from pathlib import Path
 
 from pipguard.cli.context import Options, locate, open_session
@@ -201,12 +200,12 @@ def _plan_empty(runs: DryRuns, base: PlanResult, joint: list[str],
     """As if into an empty environment: do the sources fit together at all?"""
     run = runs.run(joint, ignore_installed=True)
     if run.ok:
-        return replace(base, install=tuple(sorted((i.name, i.version) for i in run.plan)))
+        return base._replace(install=tuple(sorted((i.name, i.version) for i in run.plan)))
     if not _impossible(run):
         raise _fail(run)
     clashes, alone = _attribute(runs, base.sources, run, specs)
-    return replace(base, clashes=tuple(clashes), alone=tuple(alone),
-                   pip_summary=pip_summary(run.output), unexplained=_unexplained(run, clashes, alone))
+    return base._replace(clashes=tuple(clashes), alone=tuple(alone),
+                         pip_summary=pip_summary(run.output), unexplained=_unexplained(run, clashes, alone))
 
 
 def _plan_here(runs: DryRuns, base: PlanResult, joint: list[str], here: Situation,
@@ -216,8 +215,7 @@ def _plan_here(runs: DryRuns, base: PlanResult, joint: list[str], here: Situatio
 
     def planned(run: Resolution, with_warnings: bool) -> PlanResult:
         after = overlay(here.distributions, run.plan)
-        return replace(
-            base,
+        return base._replace(
             install=tuple(sorted((i.name, i.version) for i in run.plan)),
             changes=changes_between(here.versions, {n: d.version for n, d in after.items()}),
             warnings=tuple(v.describe() for v in judge(here, run.plan).warnings) if with_warnings else (),
@@ -237,9 +235,9 @@ def _plan_here(runs: DryRuns, base: PlanResult, joint: list[str], here: Situatio
         alone = runs.each_alone(base.sources)
         closures = {label: [i.name for i in run.plan] for label, run in alone.items()}
         clashes = clashes_with_earlier(verdict.blocking, plain.plan, base.sources, closures, here.markers)
-        return replace(planned(plain, False), clashes=tuple(clashes))
+        return planned(plain, False)._replace(clashes=tuple(clashes))
     if not _impossible(plain):
         raise _fail(plain)
     clashes, alone_clashes = _attribute(runs, base.sources, plain, specs)
-    return replace(base, clashes=tuple(clashes), alone=tuple(alone_clashes),
-                   pip_summary=pip_summary(plain.output), unexplained=_unexplained(plain, clashes, alone_clashes))
+    return base._replace(clashes=tuple(clashes), alone=tuple(alone_clashes),
+                         pip_summary=pip_summary(plain.output), unexplained=_unexplained(plain, clashes, alone_clashes))

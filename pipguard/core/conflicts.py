@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from packaging.requirements import InvalidRequirement, Requirement
 
@@ -32,8 +31,7 @@ _CANNOT = re.compile(
 )
 
 
-@dataclass(frozen=True)
-class Source:
+class Source(NamedTuple):
     """One thing the user wants installed: a requirements file, or one argument."""
 
     label: str  # the file's path, or the argument as given
@@ -42,8 +40,7 @@ class Source:
     requirements: tuple[str, ...] = ()  # those requirements, as written
 
 
-@dataclass(frozen=True)
-class Cause:
+class Cause(NamedTuple):
     """One line of pip's "The conflict is caused by:"."""
 
     text: str  # as pip printed it
@@ -106,8 +103,7 @@ def pip_summary(stderr: str) -> str:
     return redact(match.group(0)) + "." if match else ""
 
 
-@dataclass(frozen=True)
-class Side:
+class Side(NamedTuple):
     """One party to a clash: who needs the package, at which versions, and from where."""
 
     kind: str  # "dependency", "request", "constraint", "earlier" or "plan"
@@ -134,8 +130,7 @@ class Side:
                 "sources": list(self.sources), "text": self.describe()}
 
 
-@dataclass(frozen=True)
-class Clash:
+class Clash(NamedTuple):
     """Requirements on one package that no version meets together."""
 
     name: NormalizedName
@@ -287,8 +282,7 @@ def clashes_with_earlier(
     return clashes
 
 
-@dataclass(frozen=True)
-class PlanResult:
+class PlanResult(NamedTuple):
     """``pipguard check --plan``: can the sources be installed together (and here)?"""
 
     with_ledger: bool
@@ -303,7 +297,7 @@ class PlanResult:
     ledger_path: str = ""
     has_ledger: bool = False
     unexplained: str = ""  # pip found no plan but gave no reason we could read
-    notes: tuple[str, ...] = field(default_factory=tuple)
+    notes: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Literal, NamedTuple
 
 from packaging.version import InvalidVersion, Version
@@ -47,6 +46,7 @@ from pipguard.core.constraints import (
     version_satisfies,
 )
 from pipguard.core.model import (
+    EMPTY,
     Distribution,
     MarkerEnvironment,
     OutsidePolicy,
@@ -101,27 +101,38 @@ EXIT_REJECTED = 10
 # -- what the core is given ------------------------------------------------------------
 
 
-@dataclass(frozen=True)
 class Situation:
-    """Everything the core knows about one guarded install, read at the edge."""
+    """Everything the core knows about one guarded install, read at the edge.
 
-    request: InstallRequest
-    distributions: Mapping[NormalizedName, Distribution]  # what imports see: own, and outside ones
-    markers: MarkerEnvironment
-    roots: Mapping[NormalizedName, Root] = field(default_factory=dict)
-    standing: tuple[StandingConstraint, ...] = ()
-    policy: Policy = "compatible"
-    outside: OutsidePolicy = "ignore"
-    allow_older_major: bool = False
-    txn_id: int = 0  # the id this run's transaction gets (stamped on roots it adds)
-    now: str = ""  # when (stamped on roots it adds)
-    pipguard_here: str = ""  # the target interpreter, when pipguard itself is installed in its environment
-    # name -> version -> release day, for the words of a re-plan (given by the command from the
-    # engine port; asked only when a re-plan is explained, with the names it needs)
-    release_dates: DateLookup | None = None
-    # the standing files this command line itself passes to pip (-c FILE, as devstack passes its
-    # upper-constraints): plain pip reads them there, so their lines are not passed again
-    standing_passed: frozenset[str] = frozenset()
+    A plain class, read-only by convention (nothing sets its attributes): not a NamedTuple, as
+    ``cached_property`` needs an instance ``__dict__``; not a dataclass, which costs a command's
+    start-up (docs/development.md).
+    """
+
+    def __init__(self, request: InstallRequest, distributions: Mapping[NormalizedName, Distribution],
+                 markers: MarkerEnvironment, roots: Mapping[NormalizedName, Root] = EMPTY,
+                 standing: tuple[StandingConstraint, ...] = (), policy: Policy = "compatible",
+                 outside: OutsidePolicy = "ignore", allow_older_major: bool = False, txn_id: int = 0,
+                 now: str = "", pipguard_here: str = "", release_dates: DateLookup | None = None,
+                 standing_passed: frozenset[str] = frozenset()) -> None:
+        self.request = request
+        self.distributions = distributions  # what imports see: own, and outside ones
+        self.markers = markers
+        self.roots = roots
+        self.standing = standing
+        self.policy = policy
+        self.outside = outside
+        self.allow_older_major = allow_older_major
+        self.txn_id = txn_id  # the id this run's transaction gets (stamped on roots it adds)
+        self.now = now  # when (stamped on roots it adds)
+        # the target interpreter, when pipguard itself is installed in its environment
+        self.pipguard_here = pipguard_here
+        # name -> version -> release day, for the words of a re-plan (given by the command from the
+        # engine port; asked only when a re-plan is explained, with the names it needs)
+        self.release_dates = release_dates
+        # the standing files this command line itself passes to pip (-c FILE, as devstack passes its
+        # upper-constraints): plain pip reads them there, so their lines are not passed again
+        self.standing_passed = standing_passed
 
     @property
     def versions(self) -> dict[NormalizedName, str]:
@@ -512,19 +523,19 @@ def _newer(version: str, than: str | None) -> bool:
         return False
 
 
-@dataclass
 class _Run:
     """One guarded install being decided (mutable only while the engine runs)."""
 
-    s: Situation
-    engine: Engine
-    protection: Protection
-    explainer: Explainer
-    notes: list[str] = field(default_factory=list)
-    stop_reason: str = ""
-    # plain pip's plan, when it would break an earlier project (what a re-plan is explained against)
-    plain_blocking: tuple[Violation, ...] = ()
-    _judged: dict[tuple[PlannedInstall, ...], Judgement] = field(default_factory=dict)
+    def __init__(self, s: Situation, engine: Engine, protection: Protection, explainer: Explainer) -> None:
+        self.s = s
+        self.engine = engine
+        self.protection = protection
+        self.explainer = explainer
+        self.notes: list[str] = []
+        self.stop_reason = ""
+        # plain pip's plan, when it would break an earlier project (what a re-plan is explained against)
+        self.plain_blocking: tuple[Violation, ...] = ()
+        self._judged: dict[tuple[PlannedInstall, ...], Judgement] = {}
 
     def judge(self, plan: Sequence[PlannedInstall]) -> Judgement:
         """``judge``, once per plan (the approval's judgement is the outcome's too)."""

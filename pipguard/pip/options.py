@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import optparse
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from functools import cached_property
 from typing import Literal, NamedTuple, NoReturn
 
@@ -130,12 +129,16 @@ class ParsedOption(NamedTuple):
         return [short]
 
 
-@dataclass(frozen=True)
 class OptionTable:
-    """The options one pip command accepts, by every spelling."""
+    """The options one pip command accepts, by every spelling.
 
-    specs: tuple[OptionSpec, ...]
-    interspersed: bool = True  # False: the options end at the first other argument (pip's main parser)
+    A plain class, read-only by convention: not a NamedTuple, as ``cached_property`` needs an
+    instance ``__dict__``; not a dataclass, which costs a command's start-up (docs/development.md).
+    """
+
+    def __init__(self, specs: tuple[OptionSpec, ...], interspersed: bool = True) -> None:
+        self.specs = specs
+        self.interspersed = interspersed  # False: the options end at the first other argument (pip's main parser)
 
     @cached_property
     def by_name(self) -> Mapping[str, OptionSpec]:

@@ -24,14 +24,13 @@ import stat
 import sys
 import urllib.parse
 from collections.abc import Collection, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
 from typing import Literal, NamedTuple
 
 from packaging.markers import InvalidMarker, Marker
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.version import InvalidVersion
 
-from pipguard.core.model import COMMAND_LINE
+from pipguard.core.model import COMMAND_LINE, EMPTY
 from pipguard.core.names import NormalizedName, canonicalize_name
 from pipguard.core.redaction import redact
 from pipguard.errors import UsageError
@@ -263,16 +262,23 @@ def logical_lines(text: str) -> Iterator[tuple[int, str]]:
         yield number, line
 
 
-@dataclass(frozen=True)
 class FileContent:
-    """Everything a requirements or constraints file (and the files it includes) holds."""
+    """Everything a requirements or constraints file (and the files it includes) holds.
 
-    requested: tuple[Requested, ...] = ()  # requirement lines of requirements files
-    constraints: tuple[Requested, ...] = ()  # requirement lines of constraints files
-    requirement_files: tuple[str, ...] = ()
-    constraint_files: tuple[str, ...] = ()
-    options: tuple[tuple[str, ParsedOption], ...] = ()  # (file, option) of option lines
-    remote: tuple[str, ...] = ()  # files by URL: pip fetches them, pipguard cannot read them ahead
+    A small class, read-only by convention: not a NamedTuple, whose ``+`` would be a tuple's.
+    """
+
+    __slots__ = ("constraint_files", "constraints", "options", "remote", "requested", "requirement_files")
+
+    def __init__(self, requested: tuple[Requested, ...] = (), constraints: tuple[Requested, ...] = (),
+                 requirement_files: tuple[str, ...] = (), constraint_files: tuple[str, ...] = (),
+                 options: tuple[tuple[str, ParsedOption], ...] = (), remote: tuple[str, ...] = ()) -> None:
+        self.requested = requested  # requirement lines of requirements files
+        self.constraints = constraints  # requirement lines of constraints files
+        self.requirement_files = requirement_files
+        self.constraint_files = constraint_files
+        self.options = options  # (file, option) of option lines
+        self.remote = remote  # files by URL: pip fetches them, pipguard cannot read them ahead
 
     def __add__(self, other: FileContent) -> FileContent:
         return FileContent(
@@ -496,14 +502,18 @@ def fold_settings(options: Sequence[ParsedOption], table: OptionTable,
 # -- requests -------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+# The requests are plain classes, read-only by convention (nothing sets their attributes): not
+# NamedTuples, as an install request extends the request of every pip command; not dataclasses,
+# which cost a command's start-up (docs/development.md, "Values are NamedTuples").
 class PipRequest:
     """A pip command line, read: what it asks for, and every setting pip will apply."""
 
-    command: str
-    args: tuple[str, ...]  # the command's own arguments, exactly as given
-    options: tuple[ParsedOption, ...]  # as written on the command line
-    settings: Mapping[str, Setting] = field(default_factory=dict)
+    def __init__(self, command: str, args: tuple[str, ...], options: tuple[ParsedOption, ...],
+                 settings: Mapping[str, Setting] = EMPTY) -> None:
+        self.command = command
+        self.args = args  # the command's own arguments, exactly as given
+        self.options = options  # as written on the command line
+        self.settings = settings
 
     # -- settings -------------------------------------------------------------
 
@@ -582,16 +592,21 @@ class PipRequest:
         return [*kept, *add, *requirements_only]
 
 
-@dataclass(frozen=True)
 class InstallRequest(PipRequest):
     """``pip install ARGS``, read."""
 
-    requested: tuple[Requested, ...] = ()
-    requirement_files: tuple[str, ...] = ()
-    constraint_files: tuple[str, ...] = ()  # every file pip applies, nested and configured included
-    constraints: tuple[ConstraintLine, ...] = ()
-    remote_files: tuple[str, ...] = ()  # -r/-c by URL (pip fetches them)
-    file_options: tuple[tuple[str, ParsedOption], ...] = ()  # option lines of requirement files
+    def __init__(self, command: str, args: tuple[str, ...], options: tuple[ParsedOption, ...],
+                 settings: Mapping[str, Setting] = EMPTY, requested: tuple[Requested, ...] = (),
+                 requirement_files: tuple[str, ...] = (), constraint_files: tuple[str, ...] = (),
+                 constraints: tuple[ConstraintLine, ...] = (), remote_files: tuple[str, ...] = (),
+                 file_options: tuple[tuple[str, ParsedOption], ...] = ()) -> None:
+        super().__init__(command, args, options, settings)
+        self.requested = requested
+        self.requirement_files = requirement_files
+        self.constraint_files = constraint_files  # every file pip applies, nested and configured included
+        self.constraints = constraints
+        self.remote_files = remote_files  # -r/-c by URL (pip fetches them)
+        self.file_options = file_options  # option lines of requirement files
 
     # -- what is asked for -------------------------------------------------------------
 
@@ -701,8 +716,9 @@ def with_files(request: InstallRequest, constraints: bool = True) -> InstallRequ
         content += read_requirements_file(path)
     for path in request.values("constraint") if constraints else ():
         content += read_requirements_file(path, constraint=True)
-    return replace(
-        request,
+    # a changed copy: the command line as read, with every field its files fill given anew
+    return InstallRequest(
+        request.command, request.args, request.options, request.settings,
         requested=(*request.requested, *content.requested),
         requirement_files=tuple(dict.fromkeys(content.requirement_files)),
         constraint_files=tuple(dict.fromkeys(content.constraint_files)),
@@ -712,12 +728,15 @@ def with_files(request: InstallRequest, constraints: bool = True) -> InstallRequ
     )
 
 
-@dataclass(frozen=True)
 class UninstallRequest(PipRequest):
     """``pip uninstall ARGS``, read."""
 
-    names: tuple[str, ...] = ()  # as the user spelled them
-    requirement_files: tuple[str, ...] = ()
+    def __init__(self, command: str, args: tuple[str, ...], options: tuple[ParsedOption, ...],
+                 settings: Mapping[str, Setting] = EMPTY, names: tuple[str, ...] = (),
+                 requirement_files: tuple[str, ...] = ()) -> None:
+        super().__init__(command, args, options, settings)
+        self.names = names  # as the user spelled them
+        self.requirement_files = requirement_files
 
 
 def read_uninstall(args: Sequence[str], prefix: str, environ: Mapping[str, str] | None = None) -> UninstallRequest:

@@ -23,7 +23,6 @@ import os
 import re
 import threading
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -167,7 +166,6 @@ def classify_failure(result: ProcessResult) -> Failure:
 # -- showing pip's output as the user asked -----------------------------------------------
 
 
-@dataclass
 class _Output:
     """Watches a pip run's lines: shows what pip would have shown, holds back the rest.
 
@@ -183,20 +181,21 @@ class _Output:
     pipguard's verdict comes first, and pip's words go to the log).
     """
 
-    show: bool
-    quiet: int
-    # a gated run: what pip prints to stdout while it resolves is held until its plan is
-    # approved (``release``), so that a refusal comes before any of it (and it goes to the log)
-    gated: bool = False
-    backtracked: bool = False
-    installing: bool = False
-    held: list[str] = field(default_factory=list)
-    early: list[str] = field(default_factory=list)  # stdout held until the plan is approved
-    _released: bool = False
-    _in_conflict: bool = False
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-    # says what pip tries while it backtracks (the lines that would say it are held)
-    progress: Progress | None = None
+    def __init__(self, show: bool, quiet: int, gated: bool = False, progress: Progress | None = None) -> None:
+        self.show = show
+        self.quiet = quiet
+        # a gated run: what pip prints to stdout while it resolves is held until its plan is
+        # approved (``release``), so that a refusal comes before any of it (and it goes to the log)
+        self.gated = gated
+        self.backtracked = False
+        self.installing = False
+        self.held: list[str] = []
+        self.early: list[str] = []  # stdout held until the plan is approved
+        self._released = False
+        self._in_conflict = False
+        self._lock = threading.Lock()
+        # says what pip tries while it backtracks (the lines that would say it are held)
+        self.progress = progress
 
     def release(self, show_early: bool) -> None:
         """The plan is approved: show what pip printed so far (when *show_early*), then go on showing."""
@@ -411,17 +410,18 @@ class PipEngine:
         return Resolution(plan, None, output, report, watch.backtracked, held, considered, "".join(watch.early))
 
 
-@dataclass
 class _GatedRun:
     """One gated pip run under way: what it was asked, and what to close when it is over."""
 
-    invocation: Invocation
-    pip: list[str]  # pip's own command line (a run started ahead is taken over only for the same)
-    report: Path
-    watch: _Output
-    gate: Gate
-    process: WatchedProcess
-    stack: contextlib.ExitStack
+    def __init__(self, invocation: Invocation, pip: list[str], report: Path, watch: _Output, gate: Gate,
+                 process: WatchedProcess, stack: contextlib.ExitStack) -> None:
+        self.invocation = invocation
+        self.pip = pip  # pip's own command line (a run started ahead is taken over only for the same)
+        self.report = report
+        self.watch = watch
+        self.gate = gate
+        self.process = process
+        self.stack = stack
 
 
 def _end_unheard(run: _GatedRun) -> None:
