@@ -161,6 +161,79 @@ def test_satisfied_install_loads_no_engine_process_machinery(adopted: Path, tmp_
                                 "email"), "install") == []
 
 
+# Each ``import`` of dataclasses or inspect noted, with the module that makes it ("dataclasses<-IMPORTER"),
+# then, as _LAUNCHER, the command run (or the modules after --import imported) and sys.modules written,
+# with those notes. sys.modules alone cannot tell: packaging's requirement parser (its tokenizer's Token
+# is a dataclass since packaging 22) loads dataclasses, and with it inspect, wherever a requirement is
+# parsed, as every install and uninstall does; pipguard's own modules must not.
+_IMPORTERS_LAUNCHER = """
+import builtins, sys
+sys.path.insert(0, sys.argv.pop(1))
+noted = set()
+real_import = builtins.__import__
+def noting(name, globals=None, locals=None, fromlist=(), level=0):
+    if level == 0 and name in ("dataclasses", "inspect"):
+        noted.add(name + "<-" + str((globals or {}).get("__name__")))
+    return real_import(name, globals, locals, fromlist, level)
+builtins.__import__ = noting
+if sys.argv[2] == "--import":
+    for module in sys.argv[3:]:
+        __import__(module)
+    code = 0
+else:
+    from pipguard.cli.main import main
+    code = main(sys.argv[2:])
+with open(sys.argv[1], "w") as out:
+    out.write("\\n".join(sorted({*sys.modules, *noted})))
+raise SystemExit(code)
+"""
+# packaging's tokenizer's import, and the inspect dataclasses imports itself: none of pipguard's (its
+# records are NamedTuples and plain classes; a frozen dataclass costs ~0.6 ms to define, dataclasses
+# and the inspect, ast and dis it loads 5-8 ms to import, on a command whose whole budget is ~100 ms)
+NOT_PIPGUARDS = {"dataclasses<-packaging._tokenizer", "inspect<-dataclasses"}
+
+
+def launched_noting_importers(args: list[str], tmp_path: Path, runs: int = 1) -> set[str]:
+    """What _IMPORTERS_LAUNCHER wrote for *args* (run *runs* times: the last run's)."""
+    dump = tmp_path / "modules-and-importers"
+    for _ in range(runs):
+        result = subprocess.run([sys.executable, "-c", _IMPORTERS_LAUNCHER, str(REPO), str(dump), *args],
+                                capture_output=True, text=True, cwd=tmp_path, env=_env(), check=False)
+        assert result.returncode == 0, result.stderr
+    return set(dump.read_text().split())
+
+
+def importers(loaded: set[str]) -> set[str]:
+    return {entry for entry in loaded if "<-" in entry}
+
+
+def test_satisfied_install_imports_no_dataclasses_of_its_own(adopted: Path, tmp_path: Path) -> None:
+    """Neither dataclasses nor inspect is imported by pipguard (packaging's parser imports them)."""
+    loaded = launched_noting_importers(["--python", str(adopted), "install", "pip"], tmp_path, runs=2)
+    assert "pipguard.commands.install" in loaded
+    assert importers(loaded) <= NOT_PIPGUARDS
+
+
+# What an install that runs pip (or an uninstall) loads besides, the modules that read pip's conflict
+# (core.conflicts, for the verdict) included.
+PIP_RUN_MODULES = ("pipguard.commands.install", "pipguard.commands.uninstall", "pipguard.engines.pip.engine",
+                   "pipguard.core.conflicts")
+
+
+def test_an_install_that_runs_pip_imports_no_dataclasses_of_its_own(tmp_path: Path) -> None:
+    loaded = launched_noting_importers(["--import", *PIP_RUN_MODULES], tmp_path)
+    assert set(PIP_RUN_MODULES) <= loaded
+    assert importers(loaded) <= NOT_PIPGUARDS
+
+
+def test_the_importers_of_dataclasses_are_noted(tmp_path: Path) -> None:
+    """A module of pipguard's that imported dataclasses would fail the two tests above."""
+    (tmp_path / "with_a_dataclass.py").write_text("from dataclasses import dataclass\n")
+    loaded = launched_noting_importers(["--import", "with_a_dataclass"], tmp_path)
+    assert "dataclasses<-with_a_dataclass" in importers(loaded)
+    assert not importers(loaded) <= NOT_PIPGUARDS
+
+
 def test_satisfied_install_loads_no_engine(adopted: Path, tmp_path: Path) -> None:
     loaded = modules_loaded(adopted, ["install", "pip"], tmp_path)
     assert over_budget(loaded, ("pipguard.engines.pip.engine", "pipguard.engines.pip.gate"), "install") == []
