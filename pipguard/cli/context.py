@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import NamedTuple
 
+from pipguard.cli.options import Options
 from pipguard.core.constraints import all_needs, unreadable_requirements
 from pipguard.core.model import LedgerState, StandingConstraint
 from pipguard.core.transactions import apply, baseline, reconcile
@@ -24,18 +25,6 @@ from pipguard.system.environment import (
     run_in_target,
     write_needs_cache,
 )
-
-
-class Options(NamedTuple):
-    """pipguard's own global options."""
-
-    python: str | None = None
-    ledger: str | None = None
-    lock_timeout: float = 600.0
-    policy: str | None = None
-    engine: str | None = None  # pip, uv or auto; None: the ledger's choice
-    guard: bool = True
-    allow_older_major: bool = False
 
 
 class Target(NamedTuple):

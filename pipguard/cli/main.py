@@ -11,10 +11,9 @@ try:
     import argparse
     import os
     from collections.abc import Callable, Mapping, Sequence
-    from typing import TYPE_CHECKING
 
     from pipguard import __version__
-    from pipguard.cli.options import CommandParser, add_global_options, make_options, split_own_options
+    from pipguard.cli.options import CommandParser, Options, add_global_options, make_options, split_own_options
     from pipguard.core.printable import safe_text
     from pipguard.core.redaction import redact
     from pipguard.core.run_end import exit_status as run_exit_status
@@ -31,9 +30,6 @@ try:
 except KeyboardInterrupt:
     sys.stderr.write("pipguard: interrupted.\n")
     raise SystemExit(130) from None
-
-if TYPE_CHECKING:
-    from pipguard.cli.context import Options
 
 EXIT_USAGE = 2  # bad input: malformed requirement, unknown option, missing file
 EXIT_REJECTED = 10  # the install would break an earlier project; nothing changed

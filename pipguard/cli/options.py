@@ -8,14 +8,11 @@ import math
 import os
 import sys
 from collections.abc import Collection, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any, NamedTuple
 
 from pipguard.core.model import ENGINES, POLICIES
 from pipguard.core.printable import safe_text
 from pipguard.errors import UsageError
-
-if TYPE_CHECKING:
-    from pipguard.cli.context import Options
 
 
 class _HelpFormatter(argparse.HelpFormatter):
@@ -147,9 +144,19 @@ def lock_timeout(given: float | None, environ: Mapping[str, str]) -> float:
     return timeout
 
 
-def make_options(ns: argparse.Namespace) -> Options:
-    from pipguard.cli.context import Options
+class Options(NamedTuple):
+    """pipguard's own global options."""
 
+    python: str | None = None
+    ledger: str | None = None
+    lock_timeout: float = 600.0
+    policy: str | None = None
+    engine: str | None = None  # pip, uv or auto; None: the ledger's choice
+    guard: bool = True
+    allow_older_major: bool = False
+
+
+def make_options(ns: argparse.Namespace) -> Options:
     timeout = lock_timeout(ns.lock_timeout, os.environ)
     return Options(
         python=ns.python,

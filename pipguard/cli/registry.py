@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable, Iterator, Mapping
 
-from pipguard.cli.context import Options
+from pipguard.cli.options import Options
 
 Handler = Callable[[Options, list[str]], int]
 

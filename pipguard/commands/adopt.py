@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import argparse
 
-from pipguard.cli.context import Options, locate, open_session
-from pipguard.cli.options import say
+from pipguard.cli.context import locate, open_session
+from pipguard.cli.options import Options, say
 
 
 def run_adopt(options: Options, args: list[str]) -> int:

@@ -15,8 +15,8 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from pipguard.cli.context import Options, locate, open_session
-from pipguard.cli.options import command_parser, print_json, say
+from pipguard.cli.context import locate, open_session
+from pipguard.cli.options import Options, command_parser, print_json, say
 from pipguard.cli.render import JSON_SCHEMA, table
 from pipguard.commands.support import RecordedRun, known_after
 from pipguard.core.decide import removal_blockers

@@ -17,8 +17,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pipguard.cli.context import Options, locate, open_session
-from pipguard.cli.options import CommandParser, command_parser, print_json, say, split_options
+from pipguard.cli.context import locate, open_session
+from pipguard.cli.options import CommandParser, Options, command_parser, print_json, say, split_options
 from pipguard.cli.render import (
     check_cases,
     check_json,

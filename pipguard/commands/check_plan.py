@@ -21,7 +21,8 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from pipguard.cli.context import Options, locate, open_session
+from pipguard.cli.context import locate, open_session
+from pipguard.cli.options import Options
 from pipguard.core.conflicts import (
     Clash,
     PlanResult,

@@ -11,7 +11,7 @@ import os
 import sys
 from pathlib import Path
 
-from pipguard.cli.context import Options
+from pipguard.cli.options import Options
 from pipguard.errors import EnvironmentUnusable, UsageError
 
 SCRIPT = Path(__file__).resolve().parent / "ci-guard.sh"

@@ -29,8 +29,8 @@ from typing import Any
 
 from packaging.requirements import InvalidRequirement, Requirement
 
-from pipguard.cli.context import Options, locate, open_session
-from pipguard.cli.options import say
+from pipguard.cli.context import locate, open_session
+from pipguard.cli.options import Options, say
 from pipguard.core.constraints import (
     guarded_violations,
     outside_standing_violations,

@@ -9,8 +9,8 @@ journal is read only after the older of the two points (``commands.points``).
 
 from __future__ import annotations
 
-from pipguard.cli.context import Options, reading
-from pipguard.cli.options import command_parser, print_json, say
+from pipguard.cli.context import reading
+from pipguard.cli.options import Options, command_parser, print_json, say
 from pipguard.cli.render import JSON_SCHEMA
 from pipguard.core.printable import safe_line
 from pipguard.core.transactions import changes_between

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import sys
 
-from pipguard.cli.context import Options, keep_derived, no_ledger_note, read_state
-from pipguard.cli.options import command_parser, print_json, say
+from pipguard.cli.context import keep_derived, no_ledger_note, read_state
+from pipguard.cli.options import Options, command_parser, print_json, say
 from pipguard.cli.render import export_json, export_text
 from pipguard.core.health import assess
 from pipguard.core.redaction import clean

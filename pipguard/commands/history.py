@@ -13,8 +13,8 @@ import re
 import sys
 from collections.abc import Iterable, Iterator
 
-from pipguard.cli.context import Options, Target, locate, no_ledger_note, open_session, reading
-from pipguard.cli.options import CommandParser, command_parser, say
+from pipguard.cli.context import Target, locate, no_ledger_note, open_session, reading
+from pipguard.cli.options import CommandParser, Options, command_parser, say
 from pipguard.cli.render import history_json_chunks, history_lines
 from pipguard.core.model import Transaction
 from pipguard.core.printable import safe_line

@@ -12,7 +12,6 @@ from typing import NamedTuple
 
 from pipguard.cli.context import (
     Loaded,
-    Options,
     Session,
     Target,
     caches_beside,
@@ -21,7 +20,7 @@ from pipguard.cli.context import (
     locate,
     open_session,
 )
-from pipguard.cli.options import say
+from pipguard.cli.options import Options, say
 from pipguard.commands.support import RecordedRun, keep_shims, load_shim_modules, refuse_locations, shims_kept
 from pipguard.core.constraints import Distribution
 from pipguard.core.decide import (

@@ -9,8 +9,8 @@ from __future__ import annotations
 import contextlib
 import sys
 
-from pipguard.cli.context import Options, Session, no_ledger_note, read_state
-from pipguard.cli.options import command_parser, print_json, say
+from pipguard.cli.context import Session, no_ledger_note, read_state
+from pipguard.cli.options import Options, command_parser, print_json, say
 from pipguard.cli.render import ledger_json, ledger_text, outside_note
 from pipguard.core.model import StandingConstraint
 from pipguard.core.views import ledger_view

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pipguard.cli.context import Options
+from pipguard.cli.options import Options
 from pipguard.engines.pip.runner import pip_command
 from pipguard.system.environment import resolve_python
 from pipguard.system.process import replace_process

@@ -16,8 +16,8 @@ import argparse
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from pipguard.cli.context import Options, locate
-from pipguard.cli.options import add_global_options, make_options, split_own_options
+from pipguard.cli.context import locate
+from pipguard.cli.options import Options, add_global_options, make_options, split_own_options
 from pipguard.core.model import COMMAND_LINE
 from pipguard.engines.pip.runner import pip_command
 from pipguard.errors import UsageError

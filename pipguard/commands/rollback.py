@@ -25,8 +25,8 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from pipguard.cli.context import Options, Session, Target, locate, open_session
-from pipguard.cli.options import print_json, say, split_options
+from pipguard.cli.context import Session, Target, locate, open_session
+from pipguard.cli.options import Options, print_json, say, split_options
 from pipguard.cli.render import JSON_SCHEMA
 from pipguard.commands.support import RecordedRun, refuse_locations
 from pipguard.core.model import LedgerState, Transaction

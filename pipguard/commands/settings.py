@@ -14,7 +14,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from pipguard.cli.context import Options, locate, open_session
+from pipguard.cli.context import locate, open_session
+from pipguard.cli.options import Options
 from pipguard.core.model import ENGINES, OUTSIDE_POLICIES, POLICIES
 from pipguard.errors import UsageError
 

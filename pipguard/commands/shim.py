@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pipguard.cli.context import Options, Target, locate, open_session
-from pipguard.cli.options import say
+from pipguard.cli.context import Target, locate, open_session
+from pipguard.cli.options import Options, say
 from pipguard.commands.support import (
     originals_directory,
     pip_installed,

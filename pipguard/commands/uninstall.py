@@ -14,8 +14,8 @@ import contextlib
 import os
 from collections.abc import Mapping, Sequence
 
-from pipguard.cli.context import Options, Target, locate, open_session
-from pipguard.cli.options import say
+from pipguard.cli.context import Target, locate, open_session
+from pipguard.cli.options import Options, say
 from pipguard.commands.support import RecordedRun, known_after
 from pipguard.core.constraints import Violation
 from pipguard.core.decide import removal_blockers

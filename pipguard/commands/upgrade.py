@@ -18,8 +18,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pipguard.cli.context import Options, Session, Target, locate, open_session
-from pipguard.cli.options import print_json, say, split_options
+from pipguard.cli.context import Session, Target, locate, open_session
+from pipguard.cli.options import Options, print_json, say, split_options
 from pipguard.cli.render import JSON_SCHEMA, table
 from pipguard.commands.support import RecordedRun, keep_shims, refuse_locations
 from pipguard.core.decide import overlay

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import sys
 
-from pipguard.cli.context import Options, no_ledger_note, read_state
-from pipguard.cli.options import command_parser, print_json, say
+from pipguard.cli.context import no_ledger_note, read_state
+from pipguard.cli.options import Options, command_parser, print_json, say
 from pipguard.cli.render import why_json, why_text
 from pipguard.core.views import close_matches, is_project_name, why
 from pipguard.errors import UsageError

@@ -10,8 +10,7 @@ from pathlib import Path
 import pytest
 
 import pipguard.engines as engines
-from pipguard.cli.context import Options
-from pipguard.cli.options import split_own_options
+from pipguard.cli.options import Options, split_own_options
 from pipguard.commands.pip import with_own_options
 from pipguard.engines.pip.engine import PipEngine
 from pipguard.engines.uv.engine import UvEngine, check_uv_version
