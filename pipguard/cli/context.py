@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import NamedTuple
@@ -13,7 +12,7 @@ from pipguard.cli.options import Options
 from pipguard.core.constraints import all_needs, unreadable_requirements
 from pipguard.core.model import LedgerState, StandingConstraint
 from pipguard.core.transactions import apply, baseline, reconcile
-from pipguard.errors import EnvironmentUnusable, LedgerError
+from pipguard.errors import LedgerError
 from pipguard.ledger import LedgerStore, default_ledger_path, now
 from pipguard.system.environment import (
     EnvironmentState,
@@ -21,10 +20,9 @@ from pipguard.system.environment import (
     needs_cache_path,
     probe_environment,
     read_needs_cache,
-    resolve_python,
-    run_in_target,
     write_needs_cache,
 )
+from pipguard.system.interpreter import prefixes, resolve_python
 
 
 class Target(NamedTuple):
@@ -33,24 +31,9 @@ class Target(NamedTuple):
     store: LedgerStore
 
 
-def _prefixes(python: str) -> tuple[str, str]:
-    if python == sys.executable:
-        return sys.prefix, sys.base_prefix
-    venv = Path(os.path.abspath(python)).parent.parent
-    if (venv / "pyvenv.cfg").is_file():
-        return str(venv), ""
-    result = run_in_target([python, "-I", "-c", "import sys; print(sys.prefix); print(sys.base_prefix)"])
-    lines = result.stdout.splitlines()
-    if result.returncode != 0 or len(lines) < 2:
-        raise EnvironmentUnusable(
-            f"cannot run the interpreter {python}. Check the path given with --python."
-        )
-    return lines[0], lines[1]
-
-
 def locate(options: Options) -> Target:
     python = resolve_python(options.python)
-    prefix, base = _prefixes(python)
+    prefix, base = prefixes(python)
     is_venv = os.path.realpath(prefix) != os.path.realpath(base) if base else True
     override = options.ledger or os.environ.get("PIPGUARD_LEDGER")
     path = Path(override) if override else default_ledger_path(prefix, is_venv)

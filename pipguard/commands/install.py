@@ -45,8 +45,9 @@ from pipguard.ledger import now
 from pipguard.ledger.recovery import NeedsWriter
 from pipguard.ledger.standing import standing_cache_path, standing_in_force
 from pipguard.pip.request import InstallRequest, read_install, with_files
-from pipguard.system.environment import read_cache, resolve_python, state_from_dict
+from pipguard.system.environment import read_cache, state_from_dict
 from pipguard.system.files import same_file
+from pipguard.system.interpreter import resolve_python
 from pipguard.system.process import Interrupted, replace_process, work_directory
 from pipguard.system.testhook import pause_at
 

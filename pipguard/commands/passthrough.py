@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pipguard.cli.options import Options
 from pipguard.engines.pip.runner import pip_command
-from pipguard.system.environment import resolve_python
+from pipguard.system.interpreter import resolve_python
 from pipguard.system.process import replace_process
 
 

@@ -22,7 +22,7 @@ from pipguard.core.model import COMMAND_LINE
 from pipguard.engines.pip.runner import pip_command
 from pipguard.errors import UsageError
 from pipguard.pip.options import MAIN_TABLE, ParsedOption
-from pipguard.system.environment import resolve_python
+from pipguard.system.interpreter import resolve_python
 from pipguard.system.process import replace_process
 
 GUARDED = ("install", "uninstall")

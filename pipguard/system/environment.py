@@ -26,10 +26,8 @@ of its own) is always asked.
 from __future__ import annotations
 
 import json
-import math
 import os
 import stat
-import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -45,17 +43,12 @@ from pipguard.core.constraints import (
 )
 from pipguard.core.model import EMPTY, Distribution
 from pipguard.core.names import NormalizedName, canonicalize_name
-from pipguard.errors import EnvironmentUnusable, UsageError
+from pipguard.errors import EnvironmentUnusable
 from pipguard.system import probe as _probe
 from pipguard.system.files import write_atomically
-from pipguard.system.process import ProcessResult, run_process
+from pipguard.system.interpreter import run_in_target
 
 _PROBE_SOURCE = (Path(__file__).parent / "probe.py").read_text()
-
-PROBE_TIMEOUT_ENV = "PIPGUARD_PROBE_TIMEOUT"
-# Long enough for a cold read of a large environment on slow storage; short
-# enough that a --python that never answers does not hold the lock for ever.
-DEFAULT_PROBE_TIMEOUT = 60.0
 
 # A cache larger than this is not a cache pipguard wrote.
 _CACHE_LIMIT = 64 * 1024 * 1024
@@ -116,38 +109,6 @@ class EnvironmentState(NamedTuple):
     def pip_version(self) -> str | None:
         pip = self.distributions.get(canonicalize_name("pip"))
         return pip.version if pip else None
-
-
-def resolve_python(python: str | None) -> str:
-    """The interpreter to guard: --python, or the one pipguard runs in."""
-    if not python:
-        return sys.executable
-    candidate = Path(python)
-    if candidate.is_dir():
-        # pip's --python accepts an environment directory too.
-        for sub in ("bin/python", "Scripts/python.exe"):
-            if (candidate / sub).exists():
-                return str(candidate / sub)
-        raise EnvironmentUnusable(
-            f"no Python interpreter in {python}: it is a directory without bin/python. Give "
-            "--python the path of an existing Python interpreter or virtual environment."
-        )
-    if candidate.exists() or os.sep in python:
-        if not candidate.exists():
-            raise EnvironmentUnusable(
-                f"interpreter not found: {python}. Give --python the path of an existing "
-                "Python interpreter or virtual environment."
-            )
-        return str(candidate)
-    import shutil  # only for a bare name: loaded when needed
-
-    found = shutil.which(python)
-    if not found:
-        raise EnvironmentUnusable(
-            f"interpreter not found: {python}. Give --python the path of an existing "
-            "Python interpreter or virtual environment."
-        )
-    return found
 
 
 # -- reading the probe's answer ---------------------------------------------------
@@ -328,40 +289,6 @@ def write_needs_cache(path: Path, state: EnvironmentState) -> bool:
 
 
 # -- running it -------------------------------------------------------------------
-
-
-def probe_timeout() -> float:
-    """Seconds the target interpreter gets to answer (PIPGUARD_PROBE_TIMEOUT)."""
-    raw = os.environ.get(PROBE_TIMEOUT_ENV, "").strip()
-    if not raw:
-        return DEFAULT_PROBE_TIMEOUT
-    try:
-        value = float(raw)
-    except ValueError:
-        value = math.nan
-    if not math.isfinite(value) or value <= 0:
-        raise UsageError(
-            f"{PROBE_TIMEOUT_ENV} must be a number of seconds greater than zero, not {raw!r}."
-        )
-    return value
-
-
-def run_in_target(cmd: list[str], stdin_text: str | None = None) -> ProcessResult:
-    """Run a short query in the target interpreter (*cmd*[0]), within the probe timeout.
-
-    An interpreter that does not answer in time is stopped, with everything
-    it started, and that is an unusable environment (exit 12), never a hang
-    with the lock held.
-    """
-    timeout = probe_timeout()
-    result = run_process(cmd, capture=True, stdin_text=stdin_text, timeout=timeout)
-    if result.timed_out:
-        raise EnvironmentUnusable(
-            f"the interpreter {cmd[0]} did not answer within {timeout:g} s, so pipguard stopped it. "
-            "Check that --python names a working Python 3.9 or newer; if it is only slow (a large "
-            f"environment on slow storage), allow it more time with {PROBE_TIMEOUT_ENV}=SECONDS."
-        )
-    return result
 
 
 def _run_probe(python: str, signature: str) -> dict[str, Any]:

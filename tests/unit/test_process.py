@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from pipguard.errors import EnvironmentUnusable, UsageError
-from pipguard.system.environment import DEFAULT_PROBE_TIMEOUT, probe_timeout
+from pipguard.system.interpreter import DEFAULT_PROBE_TIMEOUT, probe_timeout
 from pipguard.system.process import (
     Interrupted,
     RunningProcess,

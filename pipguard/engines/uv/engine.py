@@ -87,7 +87,7 @@ _FIXED = ("--no-config", "--index-strategy", "unsafe-best-match")
 
 def check_uv_version(command: Sequence[str]) -> Version:
     """The version of the uv at *command*, refused when pipguard cannot read its plans."""
-    from pipguard.system.environment import PROBE_TIMEOUT_ENV, probe_timeout
+    from pipguard.system.interpreter import PROBE_TIMEOUT_ENV, probe_timeout
 
     # A uv that never answers must not hold the environment's lock for ever (issue 19.13).
     timeout = probe_timeout()
