@@ -120,14 +120,14 @@ def known_after(state: EnvironmentState, removing: set[NormalizedName], end: Run
 
 
 def originals_directory(target: Target) -> Path:
-    from pipguard.shim.record import originals_beside
+    from pipguard.shim.paths import originals_beside
 
     return originals_beside(target.store.path)
 
 
 def original_script(target: Target, invoked_as: str) -> Path | None:
     """pip's own script kept for the name the shim was run as, if there is one."""
-    from pipguard.shim.record import PIP_SCRIPT
+    from pipguard.shim.paths import PIP_SCRIPT
 
     name = os.path.basename(invoked_as)
     if not PIP_SCRIPT.match(name):

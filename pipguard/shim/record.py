@@ -19,27 +19,19 @@ import posixpath
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from pipguard.errors import LedgerError
+from pipguard.shim.paths import PIP_SCRIPT
 
 SHIM_FORMAT = 1
-ORIGINALS_DIRNAME = "shim-originals"
 # What follows the interpreter in a runner: exactly what shim.runner.choose_runner records.
 RUNNER_ARGUMENTS = (("-I", "-m", "pipguard"), ("-m", "pipguard"))
-PIP_SCRIPT = re.compile(r"^pip(\d+(\.\d+)?)?$|^pip-\d+(\.\d+)?$")
 _INTERPRETER = re.compile(r"^(python|pypy)(\d+(\.\d+)?)?$")
 _MODE = re.compile(r"^0o[0-7]{1,4}$")
 _SHA256 = re.compile(r"^([0-9a-f]{64}|symlink:.*)$", re.DOTALL)
 _KEYS = frozenset({"format", "installed_at", "scripts_dir", "target_python", "runner", "ledger",
                    "originals", "scripts", "pip_hook"})
-
-
-def originals_beside(ledger: Path) -> Path:
-    """Where pip's own scripts are kept: beside the ledger (here, not in shim.scripts: the shim's
-    pass-through asks for it on every ``pip list``, and shim.scripts loads hashlib and shutil)."""
-    return ledger.parent / ORIGINALS_DIRNAME
 
 
 class ShimRecordInvalid(LedgerError):

@@ -17,7 +17,8 @@ from pathlib import Path
 
 from pipguard.engines.pip.runner import run_process
 from pipguard.shim.hook import HOOK_NAME
-from pipguard.shim.record import ShimRecord, originals_beside
+from pipguard.shim.paths import originals_beside
+from pipguard.shim.record import ShimRecord
 from pipguard.shim.scripts import same_interpreter, scripts_directory
 
 # -- choosing how the shim runs pipguard ---------------------------------------------------

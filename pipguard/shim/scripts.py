@@ -35,7 +35,8 @@ from pathlib import Path
 
 from pipguard.errors import LedgerError
 from pipguard.shim.hook import HOOK_NAME, remove_hook
-from pipguard.shim.record import PIP_SCRIPT, SHIM_FORMAT, ScriptRecord, ShimRecord
+from pipguard.shim.paths import PIP_SCRIPT
+from pipguard.shim.record import SHIM_FORMAT, ScriptRecord, ShimRecord
 from pipguard.system.files import NotRegularFile, open_regular, same_file, write_atomically
 
 SHIM_MARKER = b"# pipguard-shim"

@@ -1,0 +1,19 @@
+"""Where pip's own scripts are kept beside the ledger, and which names are pip's scripts.
+
+Here, apart from ``shim.record`` (dataclasses) and ``shim.scripts`` (hashlib,
+shutil): the shim's pass-through asks for pip's kept script on every ``pip
+list``, ``pip show`` and ``pip freeze``.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+ORIGINALS_DIRNAME = "shim-originals"
+PIP_SCRIPT = re.compile(r"^pip(\d+(\.\d+)?)?$|^pip-\d+(\.\d+)?$")
+
+
+def originals_beside(ledger: Path) -> Path:
+    """Where pip's own scripts are kept: beside the ledger."""
+    return ledger.parent / ORIGINALS_DIRNAME
