@@ -13,7 +13,9 @@ from pipguard.core.constraints import all_needs, unreadable_requirements
 from pipguard.core.model import LedgerState, StandingConstraint
 from pipguard.core.transactions import apply, baseline, reconcile
 from pipguard.errors import LedgerError
-from pipguard.ledger import LedgerStore, default_ledger_path, now
+from pipguard.ledger import now
+from pipguard.ledger.paths import default_ledger_path
+from pipguard.ledger.store import LedgerStore
 from pipguard.system.environment import (
     EnvironmentState,
     derived_more,

@@ -18,14 +18,13 @@
 The values themselves (``LedgerState``, ``Transaction``, ``Root``...) are
 in ``pipguard.core.model``; the rules that build and apply transactions in
 ``pipguard.core.transactions``.
+
+Each name is imported from the module that defines it: this package imports
+none of them, so that a command that only asks where the ledger is
+(``ledger.paths``: the shim's ``pip list``) does not load the store.
 """
 
 from __future__ import annotations
-
-from pipguard.core.model import POLICIES, STATUSES
-from pipguard.ledger.paths import LEDGER_DIRNAME, default_ledger_path
-from pipguard.ledger.state import STATE_SCHEMA
-from pipguard.ledger.store import LedgerStore
 
 
 def now() -> str:
@@ -34,5 +33,3 @@ def now() -> str:
 
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
-
-__all__ = ["LEDGER_DIRNAME", "POLICIES", "STATE_SCHEMA", "STATUSES", "LedgerStore", "default_ledger_path", "now"]

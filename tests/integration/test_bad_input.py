@@ -24,7 +24,7 @@ import pytest
 from pipguard.cli.main import EXIT_ENVIRONMENT, EXIT_LEDGER, EXIT_USAGE
 from pipguard.core.model import Transaction
 from pipguard.engines.pip.runner import MINIMUM_PIP
-from pipguard.ledger import LedgerStore
+from pipguard.ledger.store import LedgerStore
 from tests.conftest import Pipguard, Venv, combined, journal_transactions, make_venv, scrubbed_env
 from tests.reliability_support import start_pipguard, wait_for
 

@@ -11,7 +11,7 @@ import filelock
 import pytest
 
 from pipguard.core.model import LedgerState, Transaction
-from pipguard.ledger import LedgerStore
+from pipguard.ledger.store import LedgerStore
 from tests.conftest import Pipguard, Venv, combined, make_venv
 from tests.reliability_support import changes_of, start_pipguard, wait_for
 

@@ -279,7 +279,7 @@ _WRITER = textwrap.dedent(
     """
     import sys
     from pathlib import Path
-    from pipguard.ledger import LedgerStore
+    from pipguard.ledger.store import LedgerStore
     from pipguard.core.model import LedgerState
     from pipguard.core.transactions import close, start
     clock = lambda: "2024-01-01T00:00:00Z"
@@ -302,7 +302,7 @@ def test_a_writer_killed_at_random_moments_never_leaves_a_broken_ledger(tmp_path
     or in the state; the next load repairs, sets aside, and reads a whole ledger."""
     import random
 
-    from pipguard.ledger import LedgerStore
+    from pipguard.ledger.store import LedgerStore
 
     ledger_path = tmp_path / "ledger" / "ledger.json"
     journal = ledger_path.with_name("ledger.journal.jsonl")
