@@ -14,7 +14,7 @@ from pipguard.core.model import LedgerState, StandingConstraint
 from pipguard.core.transactions import apply, baseline, reconcile
 from pipguard.errors import LedgerError
 from pipguard.ledger import now
-from pipguard.ledger.paths import default_ledger_path
+from pipguard.ledger.paths import ledger_path
 from pipguard.ledger.store import LedgerStore
 from pipguard.system.environment import (
     EnvironmentState,
@@ -36,10 +36,7 @@ class Target(NamedTuple):
 def locate(options: Options) -> Target:
     python = resolve_python(options.python)
     prefix, base = prefixes(python)
-    is_venv = os.path.realpath(prefix) != os.path.realpath(base) if base else True
-    override = options.ledger or os.environ.get("PIPGUARD_LEDGER")
-    path = Path(override) if override else default_ledger_path(prefix, is_venv)
-    return Target(python, prefix, LedgerStore(path.absolute(), options.lock_timeout))
+    return Target(python, prefix, LedgerStore(ledger_path(options.ledger, prefix, base), options.lock_timeout))
 
 
 class Session:

@@ -41,6 +41,17 @@ def default_ledger_path(prefix: str, is_virtualenv: bool) -> Path:
     return Path(state_home) / "pipguard" / _slug(prefix) / "ledger.json"
 
 
+def ledger_path(given: str | None, prefix: str, base_prefix: str) -> Path:
+    """The ledger of the environment at *prefix*, as an absolute path: *given* (--ledger), else
+    PIPGUARD_LEDGER, else its default place. *base_prefix*: the interpreter's ``sys.base_prefix``,
+    "" for a virtual environment known by its pyvenv.cfg; the environment is a virtual one unless
+    *base_prefix* is the same place as *prefix*."""
+    is_virtualenv = os.path.realpath(prefix) != os.path.realpath(base_prefix) if base_prefix else True
+    override = given or os.environ.get("PIPGUARD_LEDGER")
+    path = Path(override) if override else default_ledger_path(prefix, is_virtualenv)
+    return path.absolute()
+
+
 class LedgerFiles(NamedTuple):
     """The files of one ledger, beside its state document's real path."""
 

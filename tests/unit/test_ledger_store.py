@@ -19,7 +19,7 @@ from pipguard.core.model import Change, LedgerState, Root, StandingConstraint, T
 from pipguard.core.transactions import close, replay, start
 from pipguard.errors import LedgerError, UsageError
 from pipguard.ledger.journal import Journal, Trimmed, encode_line
-from pipguard.ledger.paths import default_ledger_path
+from pipguard.ledger.paths import default_ledger_path, ledger_path
 from pipguard.ledger.safety import check_safe
 from pipguard.ledger.store import LedgerStore
 
@@ -464,6 +464,20 @@ def test_default_ledger_paths(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(os, "geteuid", lambda: 1000)
     monkeypatch.setenv("XDG_STATE_HOME", "/state")
     assert default_ledger_path("/opt/py", False) == Path("/state/pipguard/opt_py/ledger.json")
+
+
+def test_the_ledger_path_is_given_else_pipguard_ledger_else_the_default(monkeypatch: pytest.MonkeyPatch,
+                                                                       tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("PIPGUARD_LEDGER", raising=False)
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    monkeypatch.setenv("XDG_STATE_HOME", "/state")
+    assert ledger_path(None, "/v", "") == Path("/v/.pipguard/ledger.json")  # known by its pyvenv.cfg
+    assert ledger_path(None, "/v", "/usr") == Path("/v/.pipguard/ledger.json")
+    assert ledger_path(None, "/usr", "/usr") == Path("/state/pipguard/usr/ledger.json")
+    monkeypatch.setenv("PIPGUARD_LEDGER", "shared.json")
+    assert ledger_path(None, "/v", "") == tmp_path / "shared.json"  # made absolute
+    assert ledger_path("/given/ledger.json", "/v", "") == Path("/given/ledger.json")
 
 
 def test_ids_out_of_order_at_the_end_of_the_journal_are_refused_before_anything_is_appended(
