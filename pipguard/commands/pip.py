@@ -14,23 +14,22 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
-from pipguard.cli.context import locate
 from pipguard.cli.options import Options, add_global_options, make_options, split_own_options
 from pipguard.core.model import COMMAND_LINE
 from pipguard.engines.pip.runner import pip_command
 from pipguard.errors import UsageError
 from pipguard.pip.options import MAIN_TABLE, ParsedOption
-from pipguard.system.interpreter import resolve_python
+from pipguard.system.interpreter import prefixes, resolve_python
 from pipguard.system.process import replace_process
 
 GUARDED = ("install", "uninstall")
 
 
-@dataclass(frozen=True)
-class PipCommandLine:
-    """A pip command line split at its command word."""
+class PipCommandLine(NamedTuple):
+    """A pip command line split at its command word (a NamedTuple: ``dataclasses`` would cost
+    every pass-through command ~6 ms to import)."""
 
     global_options: tuple[str, ...]
     command: str | None
@@ -120,9 +119,12 @@ def run_as_pip(options: Options, args: Sequence[str], invoked_as: str | None) ->
     """pip itself: the kept original script when run through a shim, else ``python -m pip``."""
     python = resolve_python(options.python)
     if invoked_as:
-        from pipguard.commands.support import original_script
+        # where the ledger is (not its store: cli.context), pip's kept scripts beside it: through a shim only
+        from pipguard.ledger.paths import ledger_path
+        from pipguard.shim.paths import original_script
 
-        script = original_script(locate(options), invoked_as)
+        prefix, base = prefixes(python)
+        script = original_script(ledger_path(options.ledger, prefix, base), invoked_as)
         if script is not None:
             return replace_process([python, str(script), *args])
     return replace_process(pip_command(python, *args))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -116,24 +115,13 @@ def known_after(state: EnvironmentState, removing: set[NormalizedName], end: Run
     return {name: version for name, version in state.own_versions.items() if name not in removing}
 
 
-# -- the shims, kept over pip's scripts: install, upgrade and the pip command share them ----------
+# -- the shims, kept over pip's scripts: install, upgrade and shim share them ---------------------
 
 
 def originals_directory(target: Target) -> Path:
     from pipguard.shim.paths import originals_beside
 
     return originals_beside(target.store.path)
-
-
-def original_script(target: Target, invoked_as: str) -> Path | None:
-    """pip's own script kept for the name the shim was run as, if there is one."""
-    from pipguard.shim.paths import PIP_SCRIPT
-
-    name = os.path.basename(invoked_as)
-    if not PIP_SCRIPT.match(name):
-        return None
-    kept = originals_directory(target) / name
-    return kept if kept.is_file() else None
 
 
 def reinstall_pip_advice(target: Target) -> str:

@@ -7,6 +7,7 @@ list``, ``pip show`` and ``pip freeze``.
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -17,3 +18,12 @@ PIP_SCRIPT = re.compile(r"^pip(\d+(\.\d+)?)?$|^pip-\d+(\.\d+)?$")
 def originals_beside(ledger: Path) -> Path:
     """Where pip's own scripts are kept: beside the ledger."""
     return ledger.parent / ORIGINALS_DIRNAME
+
+
+def original_script(ledger: Path, invoked_as: str) -> Path | None:
+    """pip's own script kept beside *ledger* for the name the shim was run as, if there is one."""
+    name = os.path.basename(invoked_as)
+    if not PIP_SCRIPT.match(name):
+        return None
+    kept = originals_beside(ledger) / name
+    return kept if kept.is_file() else None
