@@ -270,10 +270,15 @@ from pipguard.cli.main import main
 raise SystemExit(main(sys.argv[2:]))
 """
 # Telling a pass-through command from install/uninstall: no requirement parser, no ledger's
-# journal or lock, no shim writer (hashlib, shutil), no engine, no process.
+# journal or lock, no shim writer (hashlib, shutil), no engine, no process. Finding pip's kept
+# script asks where the ledger is (ledger.paths), not for its store (cli.context, ledger.store),
+# the probe (system.environment) or the requirement algebra (core.constraints and its
+# packaging.specifiers); nor for the shim's records (shim.record) and the dataclasses they are.
 PASS_THROUGH_FORBIDDEN = (
     *ALWAYS_FORBIDDEN, "pipguard.pip.request", "pipguard.core.decide", "packaging.requirements",
     "packaging.markers", "packaging.tags", "subprocess", "hashlib", "shutil", "filelock",
+    "pipguard.cli.context", "pipguard.ledger.store", "pipguard.system.environment", "pipguard.core.constraints",
+    "packaging.specifiers", "pipguard.shim.record", "dataclasses", "inspect",
 )
 
 
