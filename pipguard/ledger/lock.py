@@ -93,9 +93,10 @@ class LedgerLock:
             lock.release()
 
     @contextlib.contextmanager
-    def shared(self) -> Iterator[str]:
+    def shared(self, wait: bool = True) -> Iterator[str]:
         """A shared lock; yields ``"shared"``, or ``"none"`` when reading without one
-        (no ledger directory yet, or a location this user cannot lock)."""
+        (no ledger directory yet, or a location this user cannot lock). With *wait* False,
+        ``"busy"`` where a writer holds it now: nothing waited for, nothing said."""
         if fcntl is None:  # pragma: no cover - Windows
             with self.exclusive():
                 yield "shared"
@@ -105,7 +106,9 @@ class LedgerLock:
             yield "none"
             return
         try:
-            self._flock_shared(fd)
+            if not self._flock_shared(fd, wait):
+                yield "busy"
+                return
             try:
                 yield "shared"
             finally:
@@ -148,18 +151,22 @@ class LedgerLock:
         except OSError:
             return False
 
-    def _flock_shared(self, fd: int) -> None:
+    def _flock_shared(self, fd: int, wait: bool = True) -> bool:
+        """Take the shared lock, waiting for a writer (up to the timeout) or, without *wait*,
+        not: False where a writer holds it."""
         assert fcntl is not None
         start = time.monotonic()
         told = False
         while True:
             try:
                 fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-                return
+                return True
             except OSError as exc:
                 if exc.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
                     raise LedgerError(f"cannot take the lock {self.files.lock}: {exc.strerror or exc}. "
                                       "Nothing was changed.") from None
+            if not wait:
+                return False
             waited = time.monotonic() - start
             if not told and waited >= _GRACE:
                 _say(self._waiting_message())

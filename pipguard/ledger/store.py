@@ -97,7 +97,7 @@ class LedgerStore:
         self.path = path  # as the user named it (messages)
         self.lock_timeout = lock_timeout
         self._files: LedgerFiles | None = None
-        self._mode: str | None = None  # "exclusive", "shared" or "none" while locked()
+        self._mode: str | None = None  # "exclusive", "shared", "none" or "busy" while locked()
         self.memory: MemoryJournal | None = None  # a schema-1 ledger read in memory (migration)
         # The journal's integrity mark as ``load`` found it, kept up to date by every write
         # (None: not known, and not written: the next load reads the journal once).
@@ -150,13 +150,14 @@ class LedgerStore:
     # -- the lock ----------------------------------------------------------------------
 
     @contextlib.contextmanager
-    def locked(self, shared: bool = False) -> Iterator[None]:
+    def locked(self, shared: bool = False, wait: bool = True) -> Iterator[None]:
         """Hold the environment's lock: exclusive to write, shared to read
         (``pipguard.ledger.lock``); a writer first removes the temporary files
-        of a write that was killed."""
+        of a write that was killed. *wait* False (shared only): where a writer
+        holds the lock, the mode is ``"busy"`` and nothing may be read."""
         lock = LedgerLock(self.path, self.files, self.lock_timeout)
         if shared:
-            with lock.shared() as mode:
+            with lock.shared(wait) as mode:
                 self._mode = mode
                 try:
                     yield
@@ -176,8 +177,8 @@ class LedgerStore:
     def tentatively(self) -> Iterator[bool]:
         """The shared lock, for a run that writes only if it must (an install already satisfied).
 
-        Yields True when the lock is held (False: it could not be taken quietly, and nothing
-        was read). The ledger is checked as a writer checks it, and ``load`` raises
+        Yields True when the lock is held (False: it could not be taken quietly and at once, a
+        writer holding it, and nothing was read). The ledger is checked as a writer checks it, and ``load`` raises
         ``NeedsWriter`` before it says or repairs anything a writer would repair (a torn or
         lagging journal, damaged lines, a schema-1 or missing state, a mark to record): the
         caller then takes the exclusive lock and starts again. Readers never import filelock,
@@ -187,7 +188,8 @@ class LedgerStore:
         if lock.is_symlink() or not lock.is_file() or not os.access(lock, os.R_OK):
             yield False  # the shared lock would create it, or say why it cannot: the writer's to do
             return
-        with self.locked(shared=True):
+        # a writer at work: no waiting here (and no word of it), the writer's path waits, once
+        with self.locked(shared=True, wait=False):
             if self._mode != "shared":
                 yield False
                 return

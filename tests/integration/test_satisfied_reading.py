@@ -136,3 +136,16 @@ def test_a_damaged_journal_line_is_warned_of_as_a_writer_warns(installed: Pipgua
     journal.write_text("\n".join(lines) + "\n")
     stderr = satisfied_again(installed)
     assert stderr.count("warning: the ledger's journal") == 1 and "unreadable line 2" in stderr, stderr
+
+
+def test_a_writer_at_work_is_waited_for_once(installed: Pipguard) -> None:
+    """A writer holds the lock: the shared read is not tried (nothing to wait for twice), the
+    writer's path waits for it, says so once, and times out as every writer does."""
+    import filelock
+
+    with filelock.FileLock(str(installed.venv.ledger_path) + ".lock"):
+        result = installed.run("--lock-timeout", "0.5", "install", *installed.index_args(), "A")
+    assert result.returncode == EXIT_LEDGER, combined(result)
+    assert result.stderr.count("waiting for another pipguard run") == 1, result.stderr
+    assert "timed out after 0.5 s waiting for the lock" in result.stderr
+    assert satisfied_again(installed) == ""

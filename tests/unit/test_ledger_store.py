@@ -20,6 +20,7 @@ from pipguard.core.transactions import close, replay, start
 from pipguard.errors import LedgerError, UsageError
 from pipguard.ledger.journal import Journal, Trimmed, encode_line
 from pipguard.ledger.paths import default_ledger_path, ledger_path
+from pipguard.ledger.recovery import NeedsWriter
 from pipguard.ledger.safety import check_safe
 from pipguard.ledger.store import LedgerStore
 
@@ -321,6 +322,32 @@ def test_a_lock_held_elsewhere_times_out_with_a_clear_error(
         assert f"timed out after 0.3 s waiting for the lock {store.lock_path}" in str(raised.value)
         assert "--lock-timeout" in str(raised.value)
         assert "waiting for another pipguard run" in capsys.readouterr().err
+
+
+def test_a_tentative_read_never_waits_for_a_writer(store: LedgerStore, capsys: pytest.CaptureFixture[str]) -> None:
+    """``tentatively`` (a satisfied install) does not wait where a writer holds the lock: the
+    writer's path waits instead, and says so once."""
+    with store.locked():
+        history(store, 1)
+    with filelock.FileLock(str(store.lock_path)), store.tentatively() as held:
+        assert held is False and not store.tentative
+    assert capsys.readouterr().err == ""
+    with store.tentatively() as held:
+        assert held is True and store.tentative and store.load() is not None
+    assert not store.tentative
+
+
+def test_a_tentative_read_checks_the_ledger_as_a_writer_does(store: LedgerStore) -> None:
+    """What only a writer repairs ends the tentative read before it is said (``NeedsWriter``)."""
+    with store.locked():
+        history(store, 1)
+    with store.files.journal.open("ab") as journal:
+        journal.write(b'{"v": 2, "kind": "trans')  # a torn last line
+    with store.tentatively() as held, pytest.raises(NeedsWriter):
+        assert held
+        store.load()
+    with store.locked(shared=True):
+        assert store.load() is not None  # a reader reads past it, and says so
 
 
 def test_readers_share_the_lock_and_keep_writers_out(store: LedgerStore) -> None:
