@@ -205,5 +205,19 @@ def test_versions_approved_unknown_are_taken_from_uvs_account_of_the_install() -
     told = json.dumps({"schema": {"version": "preview"}, "changes": [
         {"name": "leaf", "version": "1.0", "action": "installed"},
         {"name": "b", "version": "1.8", "action": "installed"}], "dry_run": False})
-    assert [(i.name, i.version) for i in _with_told_versions(plan, told, "0.13.9")] == [(leaf, "1.0"), (b, "1.8")]
-    assert _with_told_versions(plan, "not json", "0.13.9") == plan  # unreadable: said by the warning of _unplanned
+    done = installed(read_changes(told, "0.13.9"))
+    assert [(i.name, i.version) for i in _with_told_versions(plan, done)] == [(leaf, "1.0"), (b, "1.8")]
+    assert _with_told_versions(plan, None) == plan  # an unreadable account: said by the install's warning
+
+
+def test_what_uv_installed_beyond_the_approved_plan_is_warned_of() -> None:
+    from pipguard.core.model import PlannedInstall
+    from pipguard.core.names import canonicalize_name
+    from pipguard.engines.uv.engine import _unplanned
+
+    b = canonicalize_name("b")
+    plan = (PlannedInstall(b, "B", "1.8"),)
+    assert _unplanned((UvChange(b, "1.8", "installed"),), plan) == ""
+    warning = _unplanned((UvChange(b, "1.8", "installed"), UvChange(canonicalize_name("c"), "2.0", "installed")), plan)
+    assert warning.startswith("pipguard: warning: uv installed c 2.0, which the approved plan did not hold")
+    assert _unplanned(None, plan) == ""  # an unreadable account: warned of where it is read

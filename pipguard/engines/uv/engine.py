@@ -258,8 +258,12 @@ class UvEngine:
         if result.returncode != 0:
             return Resolution(failure=classify_failure(result), output=planned.output + output,
                               held=planned.held + held)
-        items = _with_told_versions(planned.plan, result.stdout, self._version)
-        held += _unplanned(result.stdout, items, self._version)
+        try:  # uv's account of the install, read once: versions approved unknown, and a check
+            account: tuple[UvChange, ...] | None = installed(read_changes(result.stdout, self._version))
+        except UvUnreadable as exc:
+            account, held = None, held + f"pipguard: warning: {exc}\n"
+        items = _with_told_versions(planned.plan, account)
+        held += _unplanned(account, items)
         return Resolution(items, None, planned.output + output, None, planned.backtracked,
                           planned.held + held, planned.considered)
 
@@ -434,29 +438,27 @@ class UvEngine:
         return found
 
 
-def _with_told_versions(plan: tuple[PlannedInstall, ...], stdout: str, uv: str) -> tuple[PlannedInstall, ...]:
-    """*plan* with the versions its items were approved without, as uv's install says them."""
-    if all(item.version for item in plan):
+def _with_told_versions(plan: tuple[PlannedInstall, ...],
+                        done: Sequence[UvChange] | None) -> tuple[PlannedInstall, ...]:
+    """*plan* with the versions its items were approved without, as uv's account of the install
+    (*done*: what it installed; None where the account was unreadable) says them."""
+    if done is None or all(item.version for item in plan):
         return plan
-    try:
-        told = {c.name: c.version for c in installed(read_changes(stdout, uv)) if c.version is not None}
-    except UvUnreadable:
-        return plan  # said by _unplanned
+    told = {c.name: c.version for c in done if c.version is not None}
     return tuple(item if item.version else item._replace(version=told.get(item.name, "")) for item in plan)
 
 
-def _unplanned(stdout: str, plan: Sequence[PlannedInstall], uv: str) -> str:
-    """A warning when uv's account of the install differs from the approved plan (or is unreadable).
+def _unplanned(done: Sequence[UvChange] | None, plan: Sequence[PlannedInstall]) -> str:
+    """A warning when uv's account of the install (*done*: what it installed; None where it was
+    unreadable, said already) differs from the approved plan.
 
     The install has happened by then: its account is checked, never a reason to fail.
     """
-    try:
-        done = {(c.name, c.version) for c in installed(read_changes(stdout, uv))}
-    except UvUnreadable as exc:
-        return f"pipguard: warning: {exc}\n"
+    if done is None:
+        return ""
     planned = {(item.name, item.version) for item in plan}
-    unplanned = sorted(f"{name} {version}" for name, version in done if version is not None
-                       and (name, version) not in planned)
+    unplanned = sorted(f"{c.name} {c.version}" for c in done if c.version is not None
+                       and (c.name, c.version) not in planned)
     if not unplanned:
         return ""
     return (f"pipguard: warning: uv installed {', '.join(unplanned)}, which the approved plan did not hold "
