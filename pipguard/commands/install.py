@@ -244,11 +244,7 @@ def run_install(options: Options, args: list[str]) -> int:
                 if ahead is not None and (loaded is None or not _as_guessed(loaded.state, guess)):
                     ahead.engine.cancel()  # the ledger changed since the guess: started afresh
                     ahead = None
-                request = early
-                if asked.values("constraint"):
-                    request = with_files(asked)
-                    refuse_locations(request)  # options in the constraints files, read only now
-                return _guarded_install(options, target, request, loaded, ahead, stack)
+                return _guarded_install(options, target, _whole(asked, early), loaded, ahead, stack)
         finally:
             if ahead is not None:
                 ahead.engine.cancel()  # a run started ahead that the core did not take over: it changed nothing
@@ -340,10 +336,8 @@ def _satisfied_reading(options: Options, target: Target, asked: InstallRequest,
             loaded = load_ledger(target)
             if loaded.state is None:
                 return None
-            request = with_files(asked) if asked.values("constraint") else early
-            refuse_locations(request)
-            session = open_session(target, policy=options.policy or "compatible",
-                                   require_pip=options.engine != "uv", loaded=loaded)
+            request = _whole(asked, early)
+            session = _install_session(options, target, loaded)
             ledger, state = session.ledger, session.state
             if (reconcile(ledger, state.own_versions, now).records
                     or dict(ledger.environment) != environment_record(state) or not shims_kept(target, ledger)):
@@ -356,6 +350,22 @@ def _satisfied_reading(options: Options, target: Target, asked: InstallRequest,
             return InstallEffects(target, session, request, policy).carry_out(outcome)
     except (NeedsWriter, PipguardError):
         return None  # the exclusive path meets it again, and acts on it or says it
+
+
+def _whole(asked: InstallRequest, early: InstallRequest) -> InstallRequest:
+    """The request with its constraints files read too (*early* is it without them)."""
+    if not asked.values("constraint"):
+        return early
+    request = with_files(asked)
+    refuse_locations(request)  # options in the constraints files, read only now
+    return request
+
+
+def _install_session(options: Options, target: Target, loaded: Loaded | None) -> Session:
+    """The session an install judges in (call with the store's lock held)."""
+    # pip must be there before a new ledger starts, unless uv is asked for explicitly
+    return open_session(target, policy=options.policy or "compatible", require_pip=options.engine != "uv",
+                        loaded=loaded)
 
 
 def _last_seen(target: Target) -> tuple[dict[str, str], str | None] | None:
@@ -372,9 +382,7 @@ def _last_seen(target: Target) -> tuple[dict[str, str], str | None] | None:
 
 def _guarded_install(options: Options, target: Target, request: InstallRequest, loaded: Loaded | None,
                      ahead: _Ahead | None, stack: contextlib.ExitStack) -> int:
-    # pip must be there before a new ledger starts, unless uv is asked for explicitly
-    session = open_session(target, policy=options.policy or "compatible", require_pip=options.engine != "uv",
-                           loaded=loaded)
+    session = _install_session(options, target, loaded)
     for note in session.notes:
         say(note)
     engine_name = options.engine or session.ledger.engine

@@ -177,11 +177,11 @@ class LedgerStore:
     def tentatively(self) -> Iterator[bool]:
         """The shared lock, for a run that writes only if it must (an install already satisfied).
 
-        Yields True when the lock is held (False: it could not be taken quietly and at once, a
-        writer holding it, and nothing was read). The ledger is checked as a writer checks it, and ``load`` raises
-        ``NeedsWriter`` before it says or repairs anything a writer would repair (a torn or
-        lagging journal, damaged lines, a schema-1 or missing state, a mark to record): the
-        caller then takes the exclusive lock and starts again. Readers never import filelock,
+        Yields True when the lock is held (False: it could not be taken quietly and at once,
+        a writer holding it, and nothing was read). The ledger is checked as a writer checks
+        it, and ``load`` raises ``NeedsWriter`` before it says or repairs anything a writer
+        would repair (a torn or lagging journal, damaged lines, a schema-1 or missing state, a
+        mark to record): the caller then takes the exclusive lock and starts again. Readers never import filelock,
         ~15 ms of a satisfied install's start.
         """
         lock = self.files.lock
